@@ -1,0 +1,1 @@
+"""HTTP layer only: app factory, middleware, dependencies and thin routers."""

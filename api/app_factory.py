@@ -1,0 +1,68 @@
+"""Build the Sanad ASGI app from settings: middleware, problem handlers, routers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api import health, oauth
+from api.audit_middleware import AuditMiddleware
+from api.problems import install_problem_handlers
+from api.services import Services, audit_writer_of
+from api.v1 import router as v1_router
+from audit.writer import AuditWriter
+from auth.oauth_server import build_authorization_server
+from auth.tokens import AccessTokenVerifier
+from config.logging import configure_logging
+from config.settings import Settings, get_settings
+from database.engine import make_async_engine, make_sync_engine
+
+API_TITLE = "Sanad inter-agency exchange API"
+API_VERSION = "1.0.0"
+
+
+def build_services(settings: Settings) -> Services:
+    async_engine = make_async_engine(settings.database_url, settings.sql_echo)
+    sync_engine = make_sync_engine(settings.database_url, settings.sql_echo)
+    return Services(
+        settings=settings,
+        async_engine=async_engine,
+        sync_engine=sync_engine,
+        sessions=async_sessionmaker(async_engine, expire_on_commit=False),
+        audit_writer=AuditWriter(async_engine, settings.audit_batch_max),
+        token_verifier=AccessTokenVerifier(settings, async_engine),
+        authorization_server=build_authorization_server(settings, sync_engine),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.async_engine.dispose()
+            services.sync_engine.dispose()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        lifespan=lifespan,
+        description="Share and reconcile US resettlement-pipeline membership between the US "
+        "mission, UNHCR and Pakistan's officials, under least privilege, with every access "
+        "audited. Errors are RFC 9457 problems.",
+    )
+    install_problem_handlers(app)
+    app.add_middleware(AuditMiddleware, writer_of=audit_writer_of)
+    app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(v1_router)
+    return app

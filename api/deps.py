@@ -1,0 +1,88 @@
+"""Typed dependencies: database session, services, audit context and the authorised caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.services import Services, services_of
+from audit.context import AuditContext
+from auth.access import AccessContext, authorize_operation
+from auth.principal import Principal
+from problems import ProblemError
+from schemas.vocabulary import Scope
+
+_bearer = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token", scopes={s.value: s.value for s in Scope}
+        )
+    ),
+    scheme_name="sanad_oauth2",
+    auto_error=False,
+)
+
+
+def get_services(request: Request) -> Services:
+    return services_of(request.scope)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    # cleanup only: nothing after this yield may matter to the response (it runs after sending)
+    async with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_audit(request: Request) -> AuditContext:
+    audit: AuditContext = request.scope["state"]["audit"]
+    return audit
+
+
+AuditDep = Annotated[AuditContext, Depends(get_audit)]
+
+
+async def authenticate(
+    services: ServicesDep,
+    audit: AuditDep,
+    authorization: Annotated[str | None, Security(_bearer)] = None,
+) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ProblemError(
+            "unauthenticated",
+            "send an access token as `Authorization: Bearer <token>`",
+            headers={"WWW-Authenticate": 'Bearer realm="sanad"'},
+        )
+    principal = await services.token_verifier.verify(token.strip())
+    audit.principal = principal
+    return principal
+
+
+async def authorize(
+    request: Request,
+    audit: AuditDep,
+    principal: Annotated[Principal, Depends(authenticate)],
+    purpose_of_use: Annotated[str | None, Header(alias="Purpose-Of-Use")] = None,
+) -> AccessContext:
+    """The route's name selects its policy entry; a route without one is refused."""
+    route = request.scope.get("route")
+    operation = getattr(route, "name", "")
+    if purpose_of_use:
+        audit.purpose = purpose_of_use[:64]
+    access = authorize_operation(principal, operation, purpose_of_use)
+    audit.purpose = access.purpose.value if access.purpose else None
+    return access
+
+
+Access = Annotated[AccessContext, Depends(authorize)]

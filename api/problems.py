@@ -1,0 +1,90 @@
+"""Render every error as RFC 9457 `application/problem+json` and note its reason for the audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from audit.context import AuditContext
+from problems import PROBLEM_KINDS, ProblemError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_STATUS_TO_SLUG = {
+    400: "invalid-request",
+    401: "unauthenticated",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+}
+
+
+def problem_response(
+    request: Request,
+    slug: str,
+    detail: str | None = None,
+    invalid_params: list[dict[str, str]] | None = None,
+    extensions: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    kind = PROBLEM_KINDS[slug]
+    audit: AuditContext | None = request.scope.get("state", {}).get("audit")
+    if audit is not None and audit.reason is None:
+        audit.reason = slug
+    body: dict[str, Any] = {
+        "type": kind.type_uri,
+        "title": kind.title,
+        "status": kind.status,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if audit is not None:
+        body["request_id"] = audit.request_id
+    if invalid_params:
+        body["invalid_params"] = invalid_params
+    if extensions:
+        body.update(extensions)
+    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request, exc.slug, exc.detail, exc.invalid_params, exc.extensions, exc.headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # the offending *value* is never echoed: it may be a name or a document number
+    params = [
+        {"name": _field_name(tuple(err.get("loc", ()))), "reason": str(err.get("msg", "invalid"))}
+        for err in exc.errors()
+    ]
+    names = ", ".join(p["name"] for p in params[:5])
+    return problem_response(request, "validation-failed", f"invalid: {names}", params)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _STATUS_TO_SLUG.get(exc.status_code, "invalid-request")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(request, slug, detail, headers=dict(exc.headers or {}))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)

@@ -1,0 +1,48 @@
+"""Every route of the app with its name, full path template and methods, however routers nest.
+
+FastAPI ≥ 0.16x keeps included routers as lazy branches, so `app.routes` no longer lists each
+endpoint and `scope["route"].path` lacks the prefixes; this index is the one place that knows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from starlette.routing import BaseRoute, Route
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    name: str
+    path: str
+    methods: frozenset[str]
+    is_api_route: bool
+
+
+def _walk(routes: Sequence[BaseRoute]) -> Iterator[tuple[BaseRoute, str | None]]:
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI flattens included routers into app.routes
+        for route in routes:
+            yield route, getattr(route, "path", None)
+        return
+    for context in iter_route_contexts(routes):
+        yield context.original_route, context.path
+
+
+def route_index(routes: Sequence[BaseRoute]) -> dict[str, RouteInfo]:
+    from fastapi.routing import APIRoute
+
+    index: dict[str, RouteInfo] = {}
+    for route, path in _walk(routes):
+        if not isinstance(route, Route) or path is None:
+            continue
+        if route.name in index:
+            raise ValueError(f"route name {route.name!r} is used twice; names key the policy")
+        index[route.name] = RouteInfo(
+            name=route.name,
+            path=path,
+            methods=frozenset(route.methods or ()) - {"HEAD"},
+            is_api_route=isinstance(route, APIRoute),
+        )
+    return index

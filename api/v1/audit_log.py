@@ -1,0 +1,68 @@
+"""Auditor routes: the access log and the disclosures of records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import Access, SessionDep
+from api.responses import problem_responses
+from audit import service
+from audit.repository import EventFilter
+from schemas.audit import AuditDisclosurePage, AuditEventPage
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time without an offset is read as UTC, the log's own zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
+@router.get(
+    "/events",
+    name="list_audit_events",
+    response_model=AuditEventPage,
+    responses=problem_responses(401, 403, 422),
+)
+async def list_audit_events(
+    access: Access,
+    session: SessionDep,
+    client_id: str | None = None,
+    agency_id: str | None = None,
+    purpose: str | None = None,
+    outcome: Literal["allowed", "denied", "error"] | None = None,
+    route: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    list_id: str | None = None,
+    record_id: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 100,
+) -> AuditEventPage:
+    event_filter = EventFilter(
+        client_id, agency_id, purpose, outcome, route, _utc(since), _utc(until), list_id, record_id
+    )
+    return await service.list_events(session, access, event_filter, cursor, limit)
+
+
+@router.get(
+    "/disclosures",
+    name="list_audit_disclosures",
+    response_model=AuditDisclosurePage,
+    responses=problem_responses(401, 403, 422),
+)
+async def list_audit_disclosures(
+    access: Access,
+    session: SessionDep,
+    list_id: str | None = None,
+    record_id: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 100,
+) -> AuditDisclosurePage:
+    return await service.list_disclosures(session, access, list_id, record_id, cursor, limit)

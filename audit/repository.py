@@ -1,0 +1,137 @@
+"""All SQL of the audit domain's read side (the write side is `audit.writer`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from schemas.audit import AuditDisclosure, AuditEvent
+
+_event = AuditEvent.__table__.c  # type: ignore[attr-defined]
+_disclosure = AuditDisclosure.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    client_id: str | None = None
+    agency_id: str | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    route: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    list_id: str | None = None
+    record_key: str | None = None
+
+
+def _visible_events(viewer_agency_id: str | None) -> ColumnElement[bool] | None:
+    """An agency's auditor sees its own clients' events and every access to its own records."""
+    if viewer_agency_id is None:
+        return None
+    touches_own_records = exists().where(
+        and_(_disclosure.event_id == _event.id, _disclosure.owner_agency_id == viewer_agency_id)
+    )
+    return or_(_event.agency_id == viewer_agency_id, touches_own_records)
+
+
+def _event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
+    equal_to = {
+        "client_id": f.client_id,
+        "agency_id": f.agency_id,
+        "purpose": f.purpose,
+        "outcome": f.outcome,
+        "route": f.route,
+    }
+    conditions = [_event[name] == value for name, value in equal_to.items() if value is not None]
+    if f.since is not None:
+        conditions.append(_event.occurred_at >= f.since)
+    if f.until is not None:
+        conditions.append(_event.occurred_at < f.until)
+    if f.list_id is not None or f.record_key is not None:
+        about = [_disclosure.event_id == _event.id]
+        if f.list_id is not None:
+            about.append(_disclosure.list_id == f.list_id)
+        if f.record_key is not None:
+            about.append(_disclosure.record_key == f.record_key)
+        conditions.append(exists().where(and_(*about)))
+    return conditions
+
+
+async def find_events(
+    session: AsyncSession,
+    viewer_agency_id: str | None,
+    event_filter: EventFilter,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> list[AuditEvent]:
+    query = select(AuditEvent)
+    conditions = _event_conditions(event_filter)
+    visible = _visible_events(viewer_agency_id)
+    if visible is not None:
+        conditions.append(visible)
+    if after is not None:
+        stamp, row_id = after
+        conditions.append(
+            or_(_event.occurred_at > stamp, and_(_event.occurred_at == stamp, _event.id > row_id))
+        )
+    query = query.where(*conditions).order_by(_event.occurred_at, _event.id).limit(limit)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def find_disclosures(
+    session: AsyncSession,
+    viewer_agency_id: str | None,
+    list_id: str | None,
+    record_key: str | None,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> list[AuditDisclosure]:
+    conditions: list[ColumnElement[bool]] = []
+    if viewer_agency_id is not None:
+        conditions.append(
+            or_(
+                _disclosure.owner_agency_id == viewer_agency_id,
+                _disclosure.recipient_agency_id == viewer_agency_id,
+            )
+        )
+    if list_id is not None:
+        conditions.append(_disclosure.list_id == list_id)
+    if record_key is not None:
+        conditions.append(_disclosure.record_key == record_key)
+    if after is not None:
+        stamp, row_id = after
+        conditions.append(
+            or_(
+                _disclosure.occurred_at > stamp,
+                and_(_disclosure.occurred_at == stamp, _disclosure.id > row_id),
+            )
+        )
+    query = (
+        select(AuditDisclosure)
+        .where(*conditions)
+        .order_by(_disclosure.occurred_at, _disclosure.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def recipients_of(
+    session: AsyncSession, viewer_agency_id: str | None, list_id: str, record_key: str | None
+) -> list[str]:
+    """Which agencies have been shown the record(s), as far as the viewer may know."""
+    conditions = [_disclosure.list_id == list_id, _disclosure.recipient_agency_id.is_not(None)]
+    if record_key is not None:
+        conditions.append(_disclosure.record_key == record_key)
+    if viewer_agency_id is not None:
+        conditions.append(
+            or_(
+                _disclosure.owner_agency_id == viewer_agency_id,
+                _disclosure.recipient_agency_id == viewer_agency_id,
+            )
+        )
+    query = select(_disclosure.recipient_agency_id).where(*conditions).distinct()
+    return sorted(str(agency) for agency in (await session.execute(query)).scalars().all())

@@ -1,0 +1,65 @@
+"""The auditor's questions: who accessed what, when, why and with what outcome; who saw a record."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit import repository
+from audit.cursor import decode_cursor, encode_cursor
+from audit.repository import EventFilter
+from auth.access import AccessContext
+from auth.policy import OVERSIGHT_AGENCIES
+from schemas.audit import (
+    AuditDisclosurePage,
+    AuditDisclosurePublic,
+    AuditEventPage,
+    AuditEventPublic,
+)
+
+
+def _viewer_scope(access: AccessContext) -> str | None:
+    """None means "every agency": joint oversight sees the whole log."""
+    principal = access.principal
+    return None if principal.agency_kind in OVERSIGHT_AGENCIES else principal.agency_id
+
+
+async def list_events(
+    session: AsyncSession,
+    access: AccessContext,
+    event_filter: EventFilter,
+    cursor: str | None,
+    limit: int,
+) -> AuditEventPage:
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.find_events(
+        session, _viewer_scope(access), event_filter, after, limit + 1
+    )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
+    return AuditEventPage(
+        items=[AuditEventPublic.model_validate(row, from_attributes=True) for row in page],
+        next_cursor=next_cursor,
+    )
+
+
+async def list_disclosures(
+    session: AsyncSession,
+    access: AccessContext,
+    list_id: str | None,
+    record_key: str | None,
+    cursor: str | None,
+    limit: int,
+) -> AuditDisclosurePage:
+    viewer = _viewer_scope(access)
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.find_disclosures(session, viewer, list_id, record_key, after, limit + 1)
+    page = rows[:limit]
+    recipients = (
+        await repository.recipients_of(session, viewer, list_id, record_key) if list_id else []
+    )
+    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
+    return AuditDisclosurePage(
+        items=[AuditDisclosurePublic.model_validate(row, from_attributes=True) for row in page],
+        recipients=recipients,
+        next_cursor=next_cursor,
+    )

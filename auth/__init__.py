@@ -1,0 +1,1 @@
+"""Authentication and authorization: OAuth 2 server, token verification, principals, policy."""

@@ -1,0 +1,64 @@
+"""The authorised context of one request: caller, operation, its policy and the purpose of use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth.policy import OperationPolicy, policy_for
+from auth.principal import Principal
+from problems import ProblemError
+from schemas.vocabulary import Purpose
+
+
+@dataclass(frozen=True, slots=True)
+class AccessContext:
+    principal: Principal
+    operation: str
+    policy: OperationPolicy
+    purpose: Purpose | None
+
+
+def authorize_operation(
+    principal: Principal, operation: str, purpose_header: str | None
+) -> AccessContext:
+    """Deny by default: unknown operations, missing scopes, wrong agency or purpose are refused."""
+    policy = policy_for(operation)
+    if policy is None or policy.public:
+        raise ProblemError("agency-not-entitled", "operation has no policy entry")
+    if not principal.has_scopes(frozenset(policy.scopes)):
+        missing = " ".join(sorted(policy.scopes - principal.scopes))
+        raise ProblemError(
+            "insufficient-scope",
+            f"requires scope: {missing}",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{missing}"'},
+        )
+    if principal.agency_kind not in policy.agencies:
+        raise ProblemError("agency-not-entitled", f"{principal.agency_kind} may not do this")
+    purpose = _purpose(policy, purpose_header)
+    return AccessContext(principal, operation, policy, purpose)
+
+
+def _purpose(policy: OperationPolicy, header: str | None) -> Purpose | None:
+    if header is None or header == "":
+        if policy.personal_data:
+            raise ProblemError(
+                "purpose-required",
+                "this request discloses personal data: send a Purpose-Of-Use header",
+                invalid_params=[{"name": "Purpose-Of-Use", "reason": "missing"}],
+            )
+        return None
+    try:
+        purpose = Purpose(header)
+    except ValueError:
+        raise ProblemError(
+            "purpose-not-allowed",
+            f"unknown purpose of use; one of: {', '.join(p.value for p in Purpose)}",
+            invalid_params=[{"name": "Purpose-Of-Use", "reason": "unknown code"}],
+        ) from None
+    if policy.personal_data and purpose not in policy.purposes:
+        raise ProblemError(
+            "purpose-not-allowed",
+            f"purpose {purpose.value} is not allowed for this operation",
+            invalid_params=[{"name": "Purpose-Of-Use", "reason": "not allowed here"}],
+        )
+    return purpose

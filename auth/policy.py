@@ -1,0 +1,123 @@
+"""The one policy table: which scope and agency may perform each operation, see which fields,
+and for which purposes. Routes are looked up here by name; a route without an entry is denied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.vocabulary import RECORD_FIELDS, AgencyKind, Purpose, Scope
+
+ALL_PURPOSES = frozenset(Purpose)
+DATA_HOLDERS = frozenset({AgencyKind.US_MISSION, AgencyKind.UNHCR, AgencyKind.GOP})
+ALL_AGENCIES = frozenset(AgencyKind)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPolicy:
+    """What an operation demands of its caller. `public` operations authenticate in their own way
+    (OAuth endpoints) or disclose nothing (health, discovery)."""
+
+    scopes: frozenset[Scope] = frozenset()
+    agencies: frozenset[AgencyKind] = frozenset()
+    personal_data: bool = False
+    purposes: frozenset[Purpose] = frozenset()
+    public: bool = False
+
+
+def _op(
+    *scopes: Scope,
+    agencies: frozenset[AgencyKind] = DATA_HOLDERS,
+    personal_data: bool = False,
+    purposes: frozenset[Purpose] = frozenset(),
+) -> OperationPolicy:
+    return OperationPolicy(frozenset(scopes), agencies, personal_data, purposes)
+
+
+_PUBLIC = OperationPolicy(public=True)
+_READ_PURPOSES = ALL_PURPOSES - {Purpose.AUDIT}
+_VERIFY_PURPOSES = frozenset({Purpose.PROTECTION_VERIFICATION, Purpose.HOTLINE_ASSISTANCE})
+_AUDIT_ONLY = frozenset({Purpose.AUDIT})
+
+OPERATIONS: dict[str, OperationPolicy] = {
+    # discovery, health and the OAuth endpoints (they authenticate the client themselves)
+    "openapi": _PUBLIC,
+    "swagger_ui_html": _PUBLIC,
+    "swagger_ui_redirect": _PUBLIC,
+    "redoc_html": _PUBLIC,
+    "healthz": _PUBLIC,
+    "readyz": _PUBLIC,
+    "oauth_metadata": _PUBLIC,
+    "jwks": _PUBLIC,
+    "issue_token": _PUBLIC,
+    "introspect_token": _PUBLIC,
+    "revoke_token": _PUBLIC,
+    # lists and agreements: metadata, no personal data
+    "create_list": _op(Scope.LISTS_WRITE),
+    "list_lists": _op(Scope.LISTS_READ),
+    "get_list": _op(Scope.LISTS_READ),
+    "create_agreement": _op(Scope.AGREEMENTS_WRITE),
+    "list_agreements": _op(Scope.LISTS_READ),
+    "terminate_agreement": _op(Scope.AGREEMENTS_WRITE),
+    # records: personal data
+    "import_records": _op(Scope.RECORDS_WRITE, personal_data=True, purposes=_READ_PURPOSES),
+    "search_records": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "get_record": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "record_history": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "update_record": _op(Scope.RECORDS_WRITE, personal_data=True, purposes=_READ_PURPOSES),
+    "withdraw_record": _op(Scope.RECORDS_WRITE, personal_data=True, purposes=_READ_PURPOSES),
+    "create_verification": _op(Scope.VERIFY, personal_data=True, purposes=_VERIFY_PURPOSES),
+    # audit: reveals who saw which record id, so it is purpose-bound too
+    "list_audit_events": _op(
+        Scope.AUDIT_READ, agencies=ALL_AGENCIES, personal_data=True, purposes=_AUDIT_ONLY
+    ),
+    "list_audit_disclosures": _op(
+        Scope.AUDIT_READ, agencies=ALL_AGENCIES, personal_data=True, purposes=_AUDIT_ONLY
+    ),
+    # administration of the caller's own agency
+    "create_client": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+    "list_clients": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+    "disable_client": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+}
+
+# The most an agency of each kind may ever be shown of another agency's record, whatever an
+# agreement says: Pakistan's officials never see program, stage, contacts or free attributes
+# (employer, vulnerability flags travel there), see domain.md.
+_PERSONAL_MINIMUM = frozenset(
+    {"given_name", "family_name", "father_name", "name_native", "dob", "dob_calendar", "sex"}
+)
+FIELD_CEILING: dict[AgencyKind, frozenset[str]] = {
+    AgencyKind.US_MISSION: frozenset(RECORD_FIELDS),
+    AgencyKind.UNHCR: frozenset(RECORD_FIELDS) - {"phone"},
+    AgencyKind.GOP: _PERSONAL_MINIMUM
+    | {"nationality", "documents", "group_id", "relationship", "province", "district"}
+    | {"letter_id", "status"},
+    AgencyKind.OVERSIGHT: frozenset(),
+}
+
+# Purposes an agency may give when it works on its own lists (no agreement is involved).
+OWNER_PURPOSES: dict[AgencyKind, frozenset[Purpose]] = {
+    AgencyKind.US_MISSION: _READ_PURPOSES,
+    AgencyKind.UNHCR: _READ_PURPOSES,
+    AgencyKind.GOP: frozenset({Purpose.PROTECTION_VERIFICATION, Purpose.RECONCILIATION}),
+    AgencyKind.OVERSIGHT: frozenset(),
+}
+
+# Scopes a client of each kind of agency may be granted at all.
+SCOPE_CEILING: dict[AgencyKind, frozenset[Scope]] = {
+    AgencyKind.US_MISSION: frozenset(Scope),
+    AgencyKind.UNHCR: frozenset(Scope),
+    AgencyKind.GOP: frozenset(Scope),
+    AgencyKind.OVERSIGHT: frozenset({Scope.AUDIT_READ, Scope.ADMIN}),
+}
+
+# Agencies whose auditors see every agency's events (joint oversight).
+OVERSIGHT_AGENCIES = frozenset({AgencyKind.OVERSIGHT})
+
+
+def policy_for(operation: str) -> OperationPolicy | None:
+    return OPERATIONS.get(operation)
+
+
+def visible_fields(agency_kind: AgencyKind, agreement_fields: frozenset[str]) -> frozenset[str]:
+    """Fields a recipient sees: what the agreement grants, cut to the agency's ceiling."""
+    return agreement_fields & FIELD_CEILING[agency_kind]

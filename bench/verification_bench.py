@@ -1,0 +1,95 @@
+"""Load run of `POST /v1/verifications` (real tokens, audit on) next to a bare FastAPI endpoint,
+on SQLite and PostgreSQL, with wrk. Prints requests/s, p50, p99 of both and their ratio."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench.servers import fresh_database, uvicorn_server
+from cli.demo import seed_demo
+from config.settings import Settings
+from database.migrations import upgrade_to_head
+
+DURATION = "10s"
+CONNECTIONS = "32"
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, float]:
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {json.dumps(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"',
+        *(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()),
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-s", script.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    Path(script.name).unlink()
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _latency(out, "50%"),
+        "p99_ms": _latency(out, "99%"),
+        "non2xx": float(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0.0,
+    }
+
+
+def _latency(out: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out)
+    assert match, out
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def run(backend: str) -> dict[str, dict[str, float]]:
+    with fresh_database(backend) as url:
+        upgrade_to_head(url)
+        settings = Settings(database_url=url, log_level="WARNING")
+        demo = seed_demo(settings)
+        gop = next(c for c in demo["clients"] if c["agency"] == "gop" and "verify" in c["scopes"])
+        env = {"DATABASE_URL": url, "SANAD_LOG_LEVEL": "WARNING"}
+        with uvicorn_server("api.main:app", env, "/healthz") as base:
+            token = httpx.post(
+                f"{base}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(gop["client_id"], gop["client_secret"]),
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "Purpose-Of-Use": "protection-verification"}
+            body = {"letter_id": "LTR-2023-000101"}
+            check = httpx.post(f"{base}/v1/verifications", json=body, headers=headers)
+            assert check.status_code == 200 and check.json()["in_pipeline"], check.text
+            sanad = _wrk(f"{base}/v1/verifications", body, headers)
+        with uvicorn_server("bench.bare_app:app", {}, "/docs") as base:
+            bare = _wrk(f"{base}/bare", body, {})
+    return {"verification": sanad, "bare": bare}
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    summary = []
+    for backend in ("sqlite", "postgresql"):
+        result = run(backend)
+        v, b = result["verification"], result["bare"]
+        ratio = v["rps"] / b["rps"]
+        print(f"{backend}: verification {v['rps']:.0f} req/s p50 {v['p50_ms']:.2f} ms "
+              f"p99 {v['p99_ms']:.2f} ms (non-2xx {v['non2xx']:.0f}) | bare {b['rps']:.0f} req/s "
+              f"p50 {b['p50_ms']:.2f} ms p99 {b['p99_ms']:.2f} ms | ratio {ratio:.2f}")  # fmt: skip
+        summary.append(f"{backend} ratio {ratio:.2f} ({v['rps']:.0f}/{b['rps']:.0f} req/s)")
+    print("verification bench: " + "; ".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

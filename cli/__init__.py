@@ -1,0 +1,1 @@
+"""The `sanad` command line: serve, migrate, demo, agencies, clients, keys and imports."""

@@ -1,0 +1,90 @@
+"""Entry point of the `sanad` command; each sub-command is a thin shell over a domain module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import admin
+from config.settings import Settings
+from database.migrations import upgrade_to_head
+
+app = typer.Typer(help="Sanad inter-agency exchange service", no_args_is_help=True)
+app.add_typer(admin.agency_app, name="agency")
+app.add_typer(admin.client_app, name="client")
+app.add_typer(admin.keys_app, name="keys")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database named by DATABASE_URL to the newest schema."""
+    settings = Settings()
+    upgrade_to_head(settings.database_url)
+    typer.echo(f"migrated {settings.database_url}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the API (`api.main:app`) with uvicorn."""
+    import uvicorn
+
+    if migrate_first:
+        upgrade_to_head(Settings().database_url)
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
+    )
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="print credentials as JSON")] = False,
+    if_absent: Annotated[bool, typer.Option(help="do nothing if demo data exists")] = False,
+) -> None:
+    """Create demo agencies, clients, a demo pipeline list and its agreements; print secrets once."""
+    from cli.demo import DemoAlreadySeeded, seed_demo
+
+    settings = Settings()
+    upgrade_to_head(settings.database_url)
+    try:
+        summary = seed_demo(settings)
+    except DemoAlreadySeeded:
+        typer.echo("Demo data already present; its secrets were printed when it was created.")
+        typer.echo("New secret for a client: sanad client reset-secret CLIENT_ID")
+        if if_absent:
+            return
+        raise typer.Exit(code=1) from None
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo("Demo data created. Client secrets are shown ONCE; store them now.\n")
+    for client in summary["clients"]:
+        typer.echo(f"  {client['client_id']:<28} secret={client['client_secret']}  ({client['role']})")
+    typer.echo(f"\n  demo pipeline list: {summary['list_id']}")
+
+
+@app.command("import")
+def import_file(
+    list_id: Annotated[str, typer.Argument(help="list to import into")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or NDJSON file")],
+    client_id: Annotated[str, typer.Option(help="client of the owning agency, for the audit")],
+    idempotency_key: Annotated[str | None, typer.Option(help="defaults to the file's hash")] = None,
+) -> None:
+    """Import an exchange-format file into a list, all-or-nothing, with a progress bar."""
+    from cli.importer import run_import
+
+    report = run_import(Settings(), list_id, path, client_id, idempotency_key)
+    typer.echo(json.dumps(report, indent=2))
+    if report.get("status") != "imported":
+        raise typer.Exit(code=1)
+
+
+if __name__ == "__main__":
+    app()

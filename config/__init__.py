@@ -1,0 +1,1 @@
+"""Service configuration read from the environment (pydantic-settings)."""

@@ -1,0 +1,53 @@
+"""Settings of one Sanad process, read from `SANAD_*` environment variables and `DATABASE_URL`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExternalIssuer(BaseModel):
+    """A trusted external OAuth issuer (e.g. an agency's Keycloak realm) and how to map its claims."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks: dict[str, object] | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["ES256", "RS256", "EdDSA"])
+    token_types: list[str] = Field(default_factory=lambda: ["at+jwt", "JWT"])
+    agency: str | None = None
+    agency_claim: str = "agency"
+    scope_claim: str = "scope"
+    subject_claim: str = "sub"
+    client_id_claim: str = "azp"
+    allowed_scopes: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may tune. Built in the app factory or CLI, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="SANAD_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./sanad.db",
+        validation_alias=AliasChoices("DATABASE_URL", "SANAD_DATABASE_URL"),
+    )
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "sanad-api"
+    access_token_lifetime_seconds: int = Field(default=900, le=900, gt=0)
+    liaison_token_lifetime_seconds: int = Field(default=300, le=900, gt=0)
+    clock_leeway_seconds: int = Field(default=10, ge=0, le=10)
+    max_token_bytes: int = 8192
+    external_issuers: list[ExternalIssuer] = Field(default_factory=list)
+    jwks_min_refetch_seconds: float = 60.0
+    audit_batch_max: int = 512
+    log_level: str = "INFO"
+    sql_echo: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own `Settings` and pass it to the factory."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database engines and sessions for SQLite (embedded default) and PostgreSQL (production)."""

@@ -1,0 +1,62 @@
+"""Build sync and async SQLAlchemy engines from one `DATABASE_URL`, with per-dialect tuning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def sync_url(database_url: str) -> URL:
+    """The URL for synchronous use (Alembic, CLI, the OAuth endpoints)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite")
+    return url
+
+
+def async_url(database_url: str) -> URL:
+    """The URL for the async request path."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    return url
+
+
+def is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers proceed while the audit writer commits; busy_timeout turns
+    # writer contention into waiting instead of "database is locked" errors.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_sync_engine(database_url: str, echo: bool = False) -> Engine:
+    url = sync_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, echo=echo, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def make_async_engine(database_url: str, echo: bool = False) -> AsyncEngine:
+    url = async_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, echo=echo)
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)

@@ -1,0 +1,1 @@
+"""Agency lists, sharing agreements and records: the exchange format, storage and visibility."""

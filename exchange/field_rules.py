@@ -1,0 +1,232 @@
+"""Validation of one record's exchange-format fields, shared by bulk import and corrections.
+
+Values arrive as text (CSV cells, JSON strings); each rule returns the stored form or raises
+`FieldError` with a reason that never repeats the value (it is personal data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+from exchange.countries import NATIONALITY_CODES
+from exchange.keys import document_key
+from matching.dates import parse_birth_date
+from schemas.vocabulary import RECORD_FIELDS, DocumentType, Relationship, Sex
+
+PROGRAMS = frozenset({"SIV", "P1", "P2", "IV", "FTJ", "HP", "USC", "ASY"})
+CALENDARS = frozenset({"gregorian", "solar_hijri"})
+DOCUMENT_TYPES = frozenset(t.value for t in DocumentType)
+MAX_DOCUMENTS = 20
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY = 64
+MAX_ATTRIBUTE_VALUE = 1000
+MAX_RECORD_ID = 128
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DIGIT = re.compile(r"\d")
+
+
+class FieldError(ValueError):
+    """A field's value is invalid; `reason` is safe to show (it never contains the value)."""
+
+
+class BirthSpan(NamedTuple):
+    """Gregorian days a recorded birth date may denote, and the days of its whole year (in its
+    own calendar): views that show the year only are searched by the year's span."""
+
+    earliest: dt.date
+    latest: dt.date
+    year_earliest: dt.date
+    year_latest: dt.date
+
+
+@dataclass(slots=True)
+class RecordValues:
+    """One record's validated exchange fields: only fields with a value are present."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    documents: list[tuple[str, str]] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+    dob_range: BirthSpan | None = None
+
+
+def _text(max_length: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise FieldError(f"longer than {max_length} characters")
+        if _CONTROL.search(value):
+            raise FieldError("contains control characters")
+        return value
+
+    return check
+
+
+def _choice(allowed: frozenset[str], label: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        upper = value.upper()
+        if upper not in allowed:
+            raise FieldError(f"must be one of {label}")
+        return upper
+
+    return check
+
+
+def _nationality(value: str) -> str:
+    upper = value.upper()
+    if upper not in NATIONALITY_CODES:
+        raise FieldError("must be an ISO 3166-1 alpha-3 code")
+    return upper
+
+
+def _calendar(value: str) -> str:
+    lower = value.lower()
+    if lower not in CALENDARS:
+        raise FieldError("must be gregorian or solar_hijri")
+    return lower
+
+
+_PHONE_TEXT = _text(32)
+
+
+def _phone(value: str) -> str:
+    value = _PHONE_TEXT(value)
+    if not _DIGIT.search(value):
+        raise FieldError("has no digits")
+    return value
+
+
+def check_record_id(value: str) -> str:
+    if len(value) > MAX_RECORD_ID:
+        raise FieldError(f"longer than {MAX_RECORD_ID} characters")
+    if _CONTROL.search(value):
+        raise FieldError("contains control characters")
+    return value
+
+
+# Free-text exchange fields and their maximum lengths (checked inline: the hot path of imports).
+TEXT_LIMITS: dict[str, int] = {
+    "given_name": 200,
+    "family_name": 200,
+    "father_name": 200,
+    "name_native": 200,
+    "dob": 10,
+    "group_id": 64,
+    "province": 100,
+    "district": 100,
+    "stage": 64,
+    "letter_id": 64,
+    "status": 64,
+}
+# Fields with a closed vocabulary or a shape, and how each is checked and normalised.
+SHAPED_RULES: dict[str, Callable[[str], str]] = {
+    "dob_calendar": _calendar,
+    "sex": _choice(frozenset(s.value for s in Sex), "M, F, X, U"),
+    "nationality": _nationality,
+    "relationship": _choice(frozenset(r.value for r in Relationship), "PA, SP, CH, OT"),
+    "phone": _phone,
+    "program": _choice(PROGRAMS, ", ".join(sorted(PROGRAMS))),
+}
+# Scalar exchange fields: everything but record_id and documents, in exchange-format order.
+SCALAR_FIELDS: tuple[str, ...] = tuple(
+    name for name in RECORD_FIELDS if name in TEXT_LIMITS or name in SHAPED_RULES
+)
+# Every column name the exchange format defines; anything else is an agency attribute.
+KNOWN_COLUMNS = frozenset(SCALAR_FIELDS) | {"record_id", "documents"}
+
+
+@lru_cache(maxsize=65536)
+def birth_range(raw: str, calendar: str | None) -> BirthSpan:
+    """The span of a recorded birth date; cached because lists repeat dates massively."""
+    try:
+        parsed = parse_birth_date(raw, calendar)
+        whole_year = parse_birth_date(str(parsed.year), parsed.calendar)
+    except ValueError as exc:
+        # matching.dates' messages name numbers from the value: keep only the kind of problem
+        raise FieldError(_safe_date_reason(str(exc))) from None
+    return BirthSpan(parsed.earliest, parsed.latest, whole_year.earliest, whole_year.latest)
+
+
+def _safe_date_reason(message: str) -> str:
+    if "future" in message:
+        return "is in the future"
+    if "look like" in message:
+        return "must look like YYYY, YYYY-MM or YYYY-MM-DD"
+    if "Solar Hijri" in message and "year" in message:
+        return "year is not a plausible Solar Hijri birth year"
+    if "plausible" in message:
+        return "year is not a plausible birth year"
+    return "is not a valid date"
+
+
+def parse_documents_text(text: str) -> list[tuple[str, str]]:
+    """`type:number;type:number` as in a CSV cell."""
+    pairs: list[tuple[str, str]] = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        doc_type, sep, number = part.partition(":")
+        if not sep:
+            raise FieldError("each document must be written type:number")
+        pairs.append((doc_type, number))
+    return check_documents(pairs)
+
+
+def check_documents(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if len(pairs) > MAX_DOCUMENTS:
+        raise FieldError(f"more than {MAX_DOCUMENTS} documents")
+    checked: list[tuple[str, str]] = []
+    for raw_type, raw_number in pairs:
+        doc_type = raw_type.strip().lower()
+        number = raw_number.strip()
+        if doc_type not in DOCUMENT_TYPES:
+            raise FieldError("document type must be one of " + ", ".join(sorted(DOCUMENT_TYPES)))
+        if not number or len(number) > 64 or _CONTROL.search(number) or ";" in number:
+            raise FieldError("document number must be 1-64 printable characters, no ';'")
+        if not document_key(doc_type, number):
+            raise FieldError("document number has no letters or digits")
+        checked.append((doc_type, number))
+    return checked
+
+
+def check_attribute(key: str, value: str) -> None:
+    if not key or len(key) > MAX_ATTRIBUTE_KEY or _CONTROL.search(key):
+        raise FieldError(f"attribute names must be 1-{MAX_ATTRIBUTE_KEY} printable characters")
+    if len(value) > MAX_ATTRIBUTE_VALUE:
+        raise FieldError(f"longer than {MAX_ATTRIBUTE_VALUE} characters")
+
+
+def check_dob(values: RecordValues) -> None:
+    """Compute the Gregorian range of `dob` in its declared calendar (default gregorian)."""
+    raw = values.fields.get("dob")
+    if raw is None:
+        values.dob_range = None
+        return
+    values.dob_range = birth_range(raw, values.fields.get("dob_calendar") or "gregorian")
+
+
+def validate_scalars(
+    raw: Mapping[str, str | None], errors: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Check each scalar field present; empty values mean "no value". Errors are appended."""
+    out: dict[str, str] = {}
+    for name, value in raw.items():
+        if not value or not (value := value.strip()):
+            continue
+        limit = TEXT_LIMITS.get(name)
+        if limit is None:
+            try:
+                out[name] = SHAPED_RULES[name](value)
+            except FieldError as exc:
+                errors.append((name, str(exc)))
+        elif len(value) > limit:
+            errors.append((name, f"longer than {limit} characters"))
+        elif _CONTROL.search(value):
+            errors.append((name, "contains control characters"))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,335 @@
+"""Reading and changing single records: search with cursor pagination, get with an ETag,
+corrections under If-Match, withdrawal as a tombstone, and version history. Every record a
+response carries is disclosed to the audit with the fields shown."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.context import AuditContext
+from audit.writer import commit_with_audit
+from auth.access import AccessContext
+from exchange import repository
+from exchange.field_rules import DOCUMENT_TYPES
+from exchange.keys import document_key, name_key
+from exchange.record_changes import InvalidChangesError, apply_changes
+from exchange.record_data import (
+    DOCUMENT_COLUMNS,
+    VERSION_COLUMNS,
+    content_columns,
+    document_rows,
+    snapshot,
+    values_of,
+)
+from exchange.service import load_view
+from exchange.visibility import ListView, check_filters, disclosed, require_owner, shape_fields
+from matching.dates import parse_birth_date
+from problems import ProblemError
+from schemas.records import RecordHistory, RecordUpdate, RecordVersionPublic, RecordWithdrawal
+from schemas.types import utcnow
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """Search filters as the caller sent them (None = not given)."""
+
+    document: str | None = None
+    document_type: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    father_name: str | None = None
+    name: str | None = None
+    dob: str | None = None
+    dob_calendar: str | None = None
+    group_id: str | None = None
+    letter_id: str | None = None
+    include_withdrawn: bool = False
+    cursor: str | None = None
+    limit: int = DEFAULT_PAGE
+
+
+@dataclass(frozen=True, slots=True)
+class ShownRecord:
+    """A record as the caller may see it, with the ETag of its current version."""
+
+    body: dict[str, object]
+    etag: str
+
+
+def etag_of(version: int) -> str:
+    return f'"v{version}"'
+
+
+def _invalid(name: str, reason: str) -> ProblemError:
+    return ProblemError(
+        "validation-failed", f"invalid: {name}", invalid_params=[{"name": name, "reason": reason}]
+    )
+
+
+def shape_record(row: Mapping[str, Any], view: ListView) -> dict[str, object]:
+    """The response body of one record for this view: tombstones carry no personal fields for
+    recipients; only the owner sees the withdrawal's time and reason."""
+    withdrawn = row["withdrawn_at"] is not None
+    body: dict[str, object] = {
+        "record_id": row["record_key"],
+        "list_id": row["list_id"],
+        "version": row["version"],
+        "withdrawn": withdrawn,
+    }
+    if withdrawn and not view.is_owner:
+        return body
+    body.update(shape_fields(snapshot(row), view))
+    if view.is_owner and withdrawn:
+        body["withdrawn_at"] = row["withdrawn_at"]
+        body["withdrawal_reason"] = row["withdrawal_reason"]
+    return body
+
+
+def _disclose(
+    audit: AuditContext, view: ListView, row: Mapping[str, Any], shown: Mapping[str, object]
+) -> None:
+    audit.disclose(
+        list_id=view.list_id,
+        record_id=row["id"],
+        record_key=row["record_key"],
+        owner_agency_id=view.list.owner_agency_id,
+        fields=disclosed(shown, view),
+    )
+
+
+def _encode_cursor(list_id: str, key: str) -> str:
+    raw = json.dumps({"l": list_id, "k": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(list_id: str, cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _invalid("cursor", "not a cursor this service issued") from None
+    if not isinstance(data, dict) or data.get("l") != list_id or not isinstance(data.get("k"), str):
+        raise _invalid("cursor", "not a cursor for this list")
+    key: str = data["k"]
+    return key
+
+
+def _conditions(query: RecordQuery) -> tuple[dict[str, object], str | None]:
+    """Search keys for the repository, and the precision of the dob filter if one is given."""
+    conditions: dict[str, object] = {}
+    for name in ("given_name", "family_name", "father_name"):
+        value = getattr(query, name)
+        if value is not None:
+            conditions[f"{name}_key"] = name_key(value)
+    if query.name is not None:
+        conditions["name_key"] = name_key(query.name)
+    conditions["group_id"] = query.group_id
+    conditions["letter_id"] = query.letter_id
+    if query.document_type is not None and query.document_type not in DOCUMENT_TYPES:
+        raise _invalid("document_type", "one of " + ", ".join(sorted(DOCUMENT_TYPES)))
+    if query.document is not None:
+        conditions["document"] = document_key(query.document_type or "", query.document)
+        conditions["document_type"] = query.document_type
+    precision = None
+    if query.dob is not None:
+        try:
+            birth = parse_birth_date(query.dob, query.dob_calendar)
+        except ValueError:
+            raise _invalid("dob", "YYYY, YYYY-MM or YYYY-MM-DD in the given calendar") from None
+        conditions["dob_range"] = (birth.earliest, birth.latest)
+        precision = birth.precision
+    return conditions, precision
+
+
+async def search_records(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    list_id: str,
+    query: RecordQuery,
+) -> tuple[list[dict[str, object]], str | None]:
+    """One page of matching records and the cursor of the next page (None at the end)."""
+    view = await load_view(session, access, list_id, personal_data=True)
+    filters = {k: v for k, v in asdict(query).items() if k not in ("cursor", "limit")}
+    conditions, precision = _conditions(query)
+    name_fields = check_filters(filters, view, precision)
+    conditions["dob_by_year"] = "dob" in view.coarsen or None
+    personal_filter = any(v is not None for k, v in conditions.items() if k != "dob_by_year")
+    # A recipient must not learn that a withdrawn person matched a name or document.
+    include_withdrawn = query.include_withdrawn and (view.is_owner or not personal_filter)
+    after = _decode_cursor(list_id, query.cursor) if query.cursor else None
+    rows = await repository.search_records(
+        session,
+        list_id,
+        conditions=conditions,
+        name_fields=name_fields,
+        after_key=after,
+        limit=query.limit + 1,
+        include_withdrawn=include_withdrawn,
+    )
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = []
+    for row in rows:
+        shown = shape_record(row, view)
+        _disclose(audit, view, row, shown)
+        items.append(shown)
+    next_cursor = _encode_cursor(list_id, rows[-1]["record_key"]) if more and rows else None
+    return items, next_cursor
+
+
+async def _record_of(session: AsyncSession, view: ListView, record_key: str) -> Mapping[str, Any]:
+    row = await repository.get_record(session, view.list_id, record_key)
+    if row is None:
+        raise ProblemError("not-found", "no such record is visible to the caller")
+    return row
+
+
+async def get_record(
+    session: AsyncSession, access: AccessContext, audit: AuditContext, list_id: str, record_key: str
+) -> ShownRecord:
+    view = await load_view(session, access, list_id, personal_data=True)
+    row = await _record_of(session, view, record_key)
+    shown = shape_record(row, view)
+    _disclose(audit, view, row, shown)
+    return ShownRecord(shown, etag_of(row["version"]))
+
+
+def _check_if_match(if_match: str | None, version: int, *, required: bool) -> None:
+    if if_match is None or not if_match.strip():
+        if required:
+            raise ProblemError(
+                "precondition-required",
+                "send If-Match with the record's ETag",
+                invalid_params=[{"name": "If-Match", "reason": "missing"}],
+            )
+        return
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in tags and etag_of(version) not in tags:
+        raise ProblemError("precondition-failed", "the record changed since that ETag")
+
+
+async def _write_version(
+    session: AsyncSession,
+    access: AccessContext,
+    row: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    change: str,
+) -> Mapping[str, Any]:
+    """Store `changes` as the record's next version (optimistically) with its history row."""
+    now = utcnow()
+    version = row["version"] + 1
+    stored = await repository.update_record(
+        session, row["id"], row["version"], {**changes, "version": version, "updated_at": now}
+    )
+    if not stored:
+        raise ProblemError("precondition-failed", "the record changed meanwhile")
+    updated = {**row, **changes, "version": version, "updated_at": now}
+    data = snapshot(updated)
+    values = (row["id"], version, change, data, now, access.principal.client_id)
+    await repository.insert_version(session, dict(zip(VERSION_COLUMNS, values, strict=True)))
+    return updated
+
+
+async def update_record(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    list_id: str,
+    record_key: str,
+    patch: RecordUpdate,
+    if_match: str | None,
+) -> ShownRecord:
+    view = await load_view(session, access, list_id, personal_data=True)
+    require_owner(view)
+    row = await _record_of(session, view, record_key)
+    _check_if_match(if_match, row["version"], required=True)
+    if row["withdrawn_at"] is not None:
+        raise ProblemError("conflict", "the record is withdrawn; it cannot be corrected")
+    try:
+        values = apply_changes(values_of(row), patch)
+    except InvalidChangesError as exc:
+        raise ProblemError(
+            "validation-failed",
+            f"invalid: {exc}",
+            invalid_params=[{"name": name, "reason": reason} for name, reason in exc.problems],
+        ) from None
+    columns = content_columns(values)
+    documents_before = row["documents"]
+    if snapshot({**row, **columns}) != snapshot(row):
+        row = await _write_version(session, access, row, columns, "update")
+        if columns["documents"] != documents_before:
+            rows = document_rows(row["id"], list_id, values)
+            await repository.replace_documents(
+                session, [row["id"]], [dict(zip(DOCUMENT_COLUMNS, d, strict=True)) for d in rows]
+            )
+    shown = shape_record(row, view)
+    _disclose(audit, view, row, shown)
+    await commit_with_audit(session, audit, 200)
+    return ShownRecord(shown, etag_of(row["version"]))
+
+
+async def withdraw_record(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    list_id: str,
+    record_key: str,
+    withdrawal: RecordWithdrawal,
+    if_match: str | None,
+) -> ShownRecord:
+    view = await load_view(session, access, list_id, personal_data=True)
+    require_owner(view)
+    row = await _record_of(session, view, record_key)
+    _check_if_match(if_match, row["version"], required=False)
+    if row["withdrawn_at"] is not None:
+        raise ProblemError("conflict", "the record is already withdrawn")
+    changes = {"withdrawn_at": utcnow(), "withdrawal_reason": withdrawal.reason}
+    row = await _write_version(session, access, row, changes, "withdraw")
+    shown = shape_record(row, view)
+    _disclose(audit, view, row, shown)
+    await commit_with_audit(session, audit, 200)
+    return ShownRecord(shown, etag_of(row["version"]))
+
+
+def _version_data(data: Mapping[str, Any], view: ListView, hidden: bool) -> dict[str, object]:
+    if hidden:
+        return {}
+    return dict(data) if view.is_owner else shape_fields(data, view)
+
+
+async def record_history(
+    session: AsyncSession, access: AccessContext, audit: AuditContext, list_id: str, record_key: str
+) -> RecordHistory:
+    """Owner: every version's data. Recipient: each version cut to its agreement, and for a
+    withdrawn record no data at all (the tombstone covers its history too)."""
+    view = await load_view(session, access, list_id, personal_data=True)
+    row = await _record_of(session, view, record_key)
+    hidden = row["withdrawn_at"] is not None and not view.is_owner
+    items = []
+    shown_fields: dict[str, object] = {}
+    for version in await repository.record_versions(session, row["id"]):
+        data = _version_data(version["data"], view, hidden)
+        shown_fields.update({k: v for k, v in data.items() if v not in (None, [], {})})
+        who = {"changed_by_client_id": version["changed_by_client_id"]} if view.is_owner else {}
+        items.append(
+            RecordVersionPublic(
+                version=version["version"],
+                change=version["change"],
+                changed_at=version["changed_at"],
+                data=data,
+                **who,
+            )
+        )
+    _disclose(audit, view, row, shown_fields)
+    return RecordHistory(record_id=record_key, items=items)

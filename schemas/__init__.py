@@ -1,0 +1,1 @@
+"""Wire and table models (SQLModel "multiple models": Base / table / Create / Public)."""

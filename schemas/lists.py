@@ -1,0 +1,106 @@
+"""Tables and wire models of agency lists and the sharing agreements that open them to others."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import ConfigDict, model_validator
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
+from schemas.vocabulary import ListKind, Purpose
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+class ExchangeListBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: ListKind = Field(max_length=32)
+
+
+class ExchangeList(ExchangeListBase, table=True):
+    __tablename__ = "exchange_list"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    owner_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    created_by_client_id: str = Field(max_length=64)
+
+
+class ExchangeListCreate(ExchangeListBase):
+    model_config = _FORBID  # type: ignore[assignment]
+
+
+class ExchangeListPublic(ExchangeListBase):
+    id: str
+    owner_agency_id: str
+    created_at: dt.datetime
+    record_count: int | None = None
+
+
+class ExchangeListPage(SQLModel):
+    items: list[ExchangeListPublic]
+
+
+class SharingAgreementBase(SQLModel):
+    list_id: str = Field(max_length=36)
+    recipient_agency_id: str = Field(max_length=64)
+    fields: list[str] = Field(default_factory=list, sa_column=Column(PortableJSON, nullable=False))
+    coarsen: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(PortableJSON, nullable=False)
+    )
+    purposes: list[Purpose] = Field(sa_column=Column(PortableJSON, nullable=False))
+    valid_from: dt.datetime = Field(sa_type=UtcDateTime)
+    valid_until: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class SharingAgreement(SharingAgreementBase, table=True):
+    __tablename__ = "sharing_agreement"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    list_id: str = Field(foreign_key="exchange_list.id", index=True, max_length=36)
+    recipient_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    created_by_client_id: str = Field(max_length=64)
+    terminated_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SharingAgreementCreate(SQLModel):
+    """Which fields of one list a recipient agency sees, for which purposes, until when."""
+
+    model_config = _FORBID  # type: ignore[assignment]
+
+    list_id: str = Field(min_length=1, max_length=36)
+    recipient_agency_id: str = Field(min_length=1, max_length=64)
+    fields: list[str] = Field(default_factory=list, max_length=64)
+    coarsen: dict[str, str] = Field(default_factory=dict)
+    purposes: list[Purpose] = Field(min_length=1)
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+    @model_validator(mode="after")
+    def _period_is_ordered(self) -> SharingAgreementCreate:
+        if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
+            raise ValueError("valid_from and valid_until need a time zone offset")
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class SharingAgreementPublic(SQLModel):
+    id: str
+    list_id: str
+    owner_agency_id: str
+    recipient_agency_id: str
+    fields: list[str]
+    coarsen: dict[str, str]
+    purposes: list[Purpose]
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    created_at: dt.datetime
+    terminated_at: dt.datetime | None
+
+
+class SharingAgreementPage(SQLModel):
+    items: list[SharingAgreementPublic]

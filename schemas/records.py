@@ -1,0 +1,185 @@
+"""Tables and wire models of records in a list: current state, documents, versions, imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import ConfigDict
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
+from schemas.vocabulary import DocumentType, Relationship, Sex
+
+
+class IdentityDocument(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    type: DocumentType
+    number: str = Field(min_length=1, max_length=64)
+
+
+class RecordFields(SQLModel):
+    """The exchange-format fields of `domain.md`, all optional: real lists are sparse."""
+
+    given_name: str | None = Field(default=None, max_length=200)
+    family_name: str | None = Field(default=None, max_length=200)
+    father_name: str | None = Field(default=None, max_length=200)
+    name_native: str | None = Field(default=None, max_length=200)
+    dob: str | None = Field(default=None, max_length=10)
+    dob_calendar: str | None = Field(default=None, max_length=16)
+    sex: Sex | None = Field(default=None, max_length=1)
+    nationality: str | None = Field(default=None, max_length=3)
+    group_id: str | None = Field(default=None, max_length=64)
+    relationship: Relationship | None = Field(default=None, max_length=2)
+    province: str | None = Field(default=None, max_length=100)
+    district: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    program: str | None = Field(default=None, max_length=8)
+    stage: str | None = Field(default=None, max_length=64)
+    letter_id: str | None = Field(default=None, max_length=64)
+    status: str | None = Field(default=None, max_length=64)
+
+
+class Record(RecordFields, table=True):
+    __tablename__ = "record"
+    __table_args__ = (
+        UniqueConstraint("list_id", "record_key", name="uq_record_list_key"),
+        Index("ix_record_list_letter", "list_id", "letter_id"),
+        Index("ix_record_list_group", "list_id", "group_id"),
+        Index("ix_record_list_given_key", "list_id", "given_name_key"),
+        Index("ix_record_list_family_key", "list_id", "family_name_key"),
+        Index("ix_record_list_father_key", "list_id", "father_name_key"),
+        Index("ix_record_letter", "letter_id"),
+        Index("ix_record_list_dob", "list_id", "dob_earliest"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    list_id: str = Field(foreign_key="exchange_list.id", max_length=36)
+    record_key: str = Field(max_length=128)
+    version: int = 1
+    documents: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(PortableJSON, nullable=False)
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(PortableJSON, nullable=False)
+    )
+    dob_earliest: dt.date | None = None
+    dob_latest: dt.date | None = None
+    # the whole year of the recorded date, in its own calendar: searched for year-only views
+    dob_year_earliest: dt.date | None = None
+    dob_year_latest: dt.date | None = None
+    given_name_key: str | None = Field(default=None, max_length=200)
+    family_name_key: str | None = Field(default=None, max_length=200)
+    father_name_key: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    withdrawn_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    withdrawal_reason: str | None = Field(default=None, max_length=500)
+
+
+class RecordDocument(SQLModel, table=True):
+    """One normalised document number of a record, for search and verification by document."""
+
+    __tablename__ = "record_document"
+    __table_args__ = (Index("ix_record_document_number", "number", "doc_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(foreign_key="record.id", index=True, max_length=36)
+    list_id: str = Field(foreign_key="exchange_list.id", max_length=36)
+    doc_type: str = Field(max_length=16)
+    number: str = Field(max_length=64)
+
+
+class RecordVersion(SQLModel, table=True):
+    __tablename__ = "record_version"
+
+    record_id: str = Field(foreign_key="record.id", primary_key=True, max_length=36)
+    version: int = Field(primary_key=True)
+    change: str = Field(max_length=16)
+    data: dict[str, object] = Field(sa_column=Column(PortableJSON, nullable=False))
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    changed_by_client_id: str = Field(max_length=64)
+
+
+class RecordUpdate(RecordFields):
+    """A correction: only the fields present change. Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    documents: list[IdentityDocument] | None = None
+    attributes: dict[str, str] | None = None
+
+
+class RecordWithdrawal(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RecordPublic(RecordFields):
+    """A record as one caller may see it: personal fields absent unless its agreement allows.
+    `withdrawn_at` and `withdrawal_reason` are shown to the owning agency only."""
+
+    record_id: str
+    list_id: str
+    version: int
+    withdrawn: bool
+    documents: list[IdentityDocument] | None = None
+    attributes: dict[str, str] | None = None
+    withdrawn_at: dt.datetime | None = None
+    withdrawal_reason: str | None = None
+
+
+class RecordPage(SQLModel):
+    items: list[RecordPublic]
+    next_cursor: str | None
+
+
+class RecordVersionPublic(SQLModel):
+    """One version; recipients see `data` cut to their agreement and no `changed_by_client_id`."""
+
+    version: int
+    change: str
+    changed_at: dt.datetime
+    changed_by_client_id: str | None = None
+    data: dict[str, object]
+
+
+class RecordHistory(SQLModel):
+    record_id: str
+    items: list[RecordVersionPublic]
+
+
+class ImportBatch(SQLModel, table=True):
+    __tablename__ = "import_batch"
+    __table_args__ = (UniqueConstraint("list_id", "idempotency_key", name="uq_import_idem"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    list_id: str = Field(foreign_key="exchange_list.id", max_length=36)
+    idempotency_key: str = Field(max_length=200)
+    request_sha256: str = Field(max_length=64)
+    client_id: str = Field(max_length=64)
+    received_count: int = 0
+    created_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class RejectedRow(SQLModel):
+    row: int
+    field: str | None
+    reason: str
+
+
+class ImportReport(SQLModel):
+    import_id: str | None
+    list_id: str
+    status: str
+    received: int
+    created: int
+    updated: int
+    unchanged: int = 0
+    rejected: list[RejectedRow]
+    replayed: bool = False

@@ -1,0 +1,66 @@
+"""Shared steps of the integration tests: a pipeline list imported and shared through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import World
+
+PIPELINE_CSV = """record_id,given_name,family_name,father_name,name_native,dob,dob_calendar,sex,nationality,documents,group_id,relationship,province,district,phone,program,stage,letter_id,employer
+R1,Mohammad Nabi,Ahmadzai,Abdul Ghafoor,محمد نبی,1984-03-12,gregorian,M,AFG,passport:P01234567;por:PK-0012-3456789,CASE-1,PA,Islamabad,Islamabad,+923001234501,SIV,interview,LTR-1,US Army contractor
+R2,Freshta,Ahmadzai,Gul Mohammad,فرشته,1988,gregorian,F,AFG,passport:P01234568,CASE-1,SP,Islamabad,Islamabad,,SIV,interview,LTR-2,
+R3,Abdul Rahman,Stanikzai,Noor Ullah,عبدالرحمن,1362,solar_hijri,M,AFG,unhcr:123-45-67890,CASE-2,PA,Khyber Pakhtunkhwa,Peshawar,+923001234504,P2,security checks,LTR-3,NGO staff
+R4,Yousuf,Hotak,Sayed Ahmad,یوسف,1979-01-01,gregorian,M,AFG,acc:ACC-0099-1122,CASE-3,PA,Sindh,Karachi,,SIV,administrative processing,LTR-4,Interpreter
+"""
+
+UNHCR_FIELDS = ["given_name", "family_name", "father_name", "dob", "documents", "group_id"]
+GOP_FIELDS = ["given_name", "father_name", "dob", "letter_id"]
+RECORD_METADATA = {"record_id", "list_id", "version", "withdrawn"}
+
+
+def agreement_body(
+    list_id: str,
+    recipient: str,
+    fields: list[str],
+    purposes: list[str],
+    coarsen: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "list_id": list_id,
+        "recipient_agency_id": recipient,
+        "fields": fields,
+        "coarsen": coarsen or {},
+        "purposes": purposes,
+        "valid_from": (now - dt.timedelta(hours=1)).isoformat(),
+        "valid_until": (now + dt.timedelta(days=30)).isoformat(),
+    }
+
+
+async def shared_pipeline(client: httpx.AsyncClient, world: World) -> str:
+    """A US pipeline list of four people, shared with UNHCR and with Pakistan (dob year only)."""
+    us = await world.headers("us_mission")
+    made = await client.post("/v1/lists", json={"name": "pipeline", "kind": "pipeline"}, headers=us)
+    assert made.status_code == 201, made.text
+    list_id: str = made.json()["id"]
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=PIPELINE_CSV.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+    for body in (
+        agreement_body(
+            list_id, world.unhcr, UNHCR_FIELDS, ["protection-verification", "reconciliation"]
+        ),
+        agreement_body(
+            list_id, world.gop, GOP_FIELDS, ["protection-verification"], {"dob": "year_only"}
+        ),
+    ):
+        response = await client.post("/v1/agreements", json=body, headers=us)
+        assert response.status_code == 201, response.text
+    return list_id

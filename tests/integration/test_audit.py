@@ -1,0 +1,151 @@
+"""Every request is audited, refused ones included; audit failure means no data leaves."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import World
+from tests.helpers import PIPELINE_CSV, shared_pipeline
+
+
+async def _events(client: httpx.AsyncClient, world: World, **params: str) -> list[dict[str, object]]:
+    auditor = await world.headers("oversight", purpose="audit")
+    response = await client.get("/v1/audit/events", params=params, headers=auditor)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+async def test_refused_requests_are_audited(client: httpx.AsyncClient, world: World) -> None:
+    cases = [
+        ("GET", "/v1/lists", {}, 401),  # no token
+        ("GET", "/v1/lists/x/records", {"purpose": None}, 403),  # no purpose
+        ("GET", f"/v1/lists/{uuid.uuid4()}", {}, 404),
+        ("POST", "/v1/verifications", {"json": {"nonsense": 1}}, 422),
+    ]
+    for method, path, options, expected in cases:
+        request_id = uuid.uuid4().hex
+        headers = {"X-Request-Id": request_id}
+        if expected != 401:
+            headers |= await world.headers("gop", purpose=options.get("purpose", "protection-verification"))  # type: ignore[arg-type]
+        response = await client.request(method, path, headers=headers, json=options.get("json"))
+        assert response.status_code == expected, (path, response.text)
+        assert response.headers["x-request-id"] == request_id
+        [event] = [e for e in await _events(client, world, since="2000-01-01T00:00:00Z") if e["request_id"] == request_id] or [None]  # fmt: skip
+        assert event is not None, f"no audit event for {path}"
+        assert event["status"] == expected
+        assert event["outcome"] == "denied"
+        assert event["method"] == method
+        assert event["reason"]
+
+
+async def test_event_names_caller_purpose_and_route_template(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    request_id = uuid.uuid4().hex
+    headers = await world.headers("unhcr", purpose="reconciliation")
+    response = await client.get(
+        f"/v1/lists/{list_id}/records", headers={**headers, "X-Request-Id": request_id}
+    )
+    assert response.status_code == 200, response.text
+    client_id = world.client_for("unhcr")[0]
+    [event] = [e for e in await _events(client, world, client_id=client_id) if e["request_id"] == request_id]
+    assert event["route"] == "/v1/lists/{list_id}/records"
+    assert event["purpose"] == "reconciliation"
+    assert event["agency_id"] == world.unhcr
+    assert event["outcome"] == "allowed"
+    assert event["token_jti"]
+    assert event["disclosure_count"] == 4
+    assert "records:read" in str(event["scopes"])
+
+
+async def test_agency_auditor_sees_own_clients_and_access_to_own_records(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    assert (await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)).status_code == 200
+    us_auditor = await world.headers("us_mission", purpose="audit")
+    seen = await client.get("/v1/audit/events", params={"list_id": list_id}, headers=us_auditor)
+    assert seen.status_code == 200
+    assert any(e["agency_id"] == world.unhcr for e in seen.json()["items"])
+    gop_auditor = await world.headers("gop", purpose="audit")
+    mine = await client.get("/v1/audit/events", params={"agency_id": world.unhcr}, headers=gop_auditor)
+    assert mine.status_code == 200
+    assert mine.json()["items"] == []
+
+
+async def test_audit_queries_need_the_audit_purpose(client: httpx.AsyncClient, world: World) -> None:
+    headers = await world.headers("us_mission", purpose="resettlement-processing")
+    response = await client.get("/v1/audit/events", headers=headers)
+    assert response.status_code == 403
+
+
+@contextmanager
+def audit_table_broken(sync_engine) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A real database failure on every audit insert (not a mock), removed afterwards."""
+    dialect = sync_engine.dialect.name
+    with sync_engine.begin() as conn:
+        if dialect == "sqlite":
+            conn.execute(text(
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_event "
+                "BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+            ))  # fmt: skip
+        else:
+            conn.execute(text(
+                "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'audit down'; END $$"
+            ))  # fmt: skip
+            conn.execute(text(
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_event "
+                "FOR EACH ROW EXECUTE FUNCTION audit_down()"
+            ))  # fmt: skip
+    try:
+        yield
+    finally:
+        with sync_engine.begin() as conn:
+            if dialect == "sqlite":
+                conn.execute(text("DROP TRIGGER audit_down"))
+            else:
+                conn.execute(text("DROP TRIGGER audit_down ON audit_event"))
+                conn.execute(text("DROP FUNCTION audit_down()"))
+
+
+async def test_no_data_leaves_when_the_audit_write_fails(
+    client: httpx.AsyncClient, world: World, sync_engine
+) -> None:  # type: ignore[no-untyped-def]
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    with audit_table_broken(sync_engine):
+        response = await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/audit-unavailable")
+    for value in ("Mohammad", "Ahmadzai", "Abdul", "P01234567", "1984"):
+        assert value not in response.text
+    again = await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)
+    assert again.status_code == 200
+
+
+async def test_a_write_whose_audit_fails_changes_nothing(
+    client: httpx.AsyncClient, world: World, sync_engine
+) -> None:  # type: ignore[no-untyped-def]
+    us = await world.headers("us_mission")
+    made = await client.post("/v1/lists", json={"name": "p", "kind": "pipeline"}, headers=us)
+    list_id = made.json()["id"]
+    with audit_table_broken(sync_engine):
+        response = await client.post(
+            f"/v1/lists/{list_id}/imports",
+            content=PIPELINE_CSV.encode(),
+            headers={**us, "Content-Type": "text/csv", "Idempotency-Key": uuid.uuid4().hex},
+        )
+    assert response.status_code >= 500
+    records = await client.get(f"/v1/lists/{list_id}/records", headers=us)
+    assert records.status_code == 200
+    assert records.json()["items"] == []

@@ -1,0 +1,242 @@
+"""Records through HTTP: what each agency sees, search filters and their refusals, cursor
+pagination, corrections under ETag/If-Match, withdrawal tombstones and version history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import World
+from tests.helpers import RECORD_METADATA, UNHCR_FIELDS, shared_pipeline
+
+
+async def _keys(client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any) -> list[str]:
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return [item["record_id"] for item in response.json()["items"]]
+
+
+async def test_owner_sees_everything_with_an_etag(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    response = await client.get(f"/v1/lists/{list_id}/records/R1", headers=us)
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"v1"'
+    record = response.json()
+    assert record["program"] == "SIV"
+    assert record["phone"] == "+923001234501"
+    assert record["attributes"] == {"employer": "US Army contractor"}
+    assert record["documents"][0] == {"type": "passport", "number": "P01234567"}
+    assert record["withdrawn"] is False
+
+
+async def test_unhcr_sees_exactly_its_agreement_fields(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="protection-verification")
+    record = (await client.get(f"/v1/lists/{list_id}/records/R3", headers=unhcr)).json()
+    assert set(record) == RECORD_METADATA | set(UNHCR_FIELDS)
+    assert record["dob"] == "1362"  # stored as given, in its own calendar
+
+
+async def test_pakistan_sees_year_only_and_no_pipeline_details(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    response = await client.get(f"/v1/lists/{list_id}/records/R1", headers=gop)
+    record = response.json()
+    assert record["dob"] == "1984"
+    assert record["letter_id"] == "LTR-1"
+    for hidden in ("program", "stage", "phone", "family_name", "documents", "attributes"):
+        assert hidden not in record
+    history = (await client.get(f"/v1/lists/{list_id}/records/R1/versions", headers=gop)).json()
+    assert history["items"][0]["data"]["dob"] == "1984"
+    assert "changed_by_client_id" not in history["items"][0]
+    assert "SIV" not in str(history)
+
+
+async def test_filters_on_hidden_fields_are_refused(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    path = f"/v1/lists/{list_id}/records"
+    for params, refused in (
+        ({"family_name": "Ahmadzai"}, "family_name"),
+        ({"document": "P01234567"}, "document"),
+        ({"group_id": "CASE-1"}, "group_id"),
+        ({"dob": "1984-03-12"}, "dob"),  # coarsened to the year: no finer filter
+    ):
+        response = await client.get(path, params=params, headers=gop)
+        assert response.status_code == 403, (params, response.text)
+        assert response.json()["type"].endswith("/filter-not-allowed")
+        assert {p["name"] for p in response.json()["invalid_params"]} == {refused}
+    # year-only views match on the record's whole year: R3 (1362 SH) spans into 1984
+    assert await _keys(client, path, gop, dob="1984") == ["R1", "R3"]
+    assert await _keys(client, path, gop, dob="1363", dob_calendar="solar_hijri") == ["R1"]
+    assert await _keys(client, path, gop, given_name="mohammad  NABI") == ["R1"]
+
+
+async def test_search_by_document_name_group_and_dob(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records"
+    assert await _keys(client, path, us, document="p0123 4567") == ["R1"]
+    assert await _keys(client, path, us, document="P01234567", document_type="visa") == []
+    assert await _keys(client, path, us, document="pk 0012 3456789", document_type="por") == ["R1"]
+    assert await _keys(client, path, us, name="AHMADZAI") == ["R1", "R2"]
+    assert await _keys(client, path, us, name="noor ullah") == ["R3"]
+    assert await _keys(client, path, us, group_id="CASE-1") == ["R1", "R2"]
+    assert await _keys(client, path, us, letter_id="LTR-4") == ["R4"]
+    bad = await client.get(path, params={"dob": "19xx"}, headers=us)
+    assert bad.status_code == 422
+
+
+async def test_solar_hijri_dates_are_found_by_gregorian_search(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records"
+    # R3 was sent as 1362 SH, i.e. 21 March 1983 - 20 March 1984
+    assert await _keys(client, path, us, dob="1983-06-01") == ["R3"]
+    assert await _keys(client, path, us, dob="1984-01") == ["R3"]
+    assert await _keys(client, path, us, dob="1984") == ["R1", "R3"]
+    assert await _keys(client, path, us, dob="1362", dob_calendar="solar_hijri") == ["R1", "R3"]
+    assert await _keys(client, path, us, dob="1363", dob_calendar="solar_hijri") == []
+
+
+async def test_cursor_pagination_is_stable(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records"
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        page = (await client.get(path, params=params, headers=us)).json()
+        seen += [item["record_id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == ["R1", "R2", "R3", "R4"]
+    assert (await client.get(path, params={"cursor": "garbage!"}, headers=us)).status_code == 422
+    other = await shared_pipeline(client, world)
+    first = (await client.get(path, params={"limit": 1}, headers=us)).json()["next_cursor"]
+    foreign = await client.get(f"/v1/lists/{other}/records", params={"cursor": first}, headers=us)
+    assert foreign.status_code == 422
+    assert (await client.get(path, params={"limit": 501}, headers=us)).status_code == 422
+
+
+async def test_corrections_need_a_current_etag(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records/R2"
+    change = {"father_name": "Gul Mohammad Khan", "dob": "1988-05-02"}
+    missing = await client.patch(path, json=change, headers=us)
+    assert missing.status_code == 428
+    stale = await client.patch(path, json=change, headers={**us, "If-Match": '"v7"'})
+    assert stale.status_code == 412
+    done = await client.patch(path, json=change, headers={**us, "If-Match": '"v1"'})
+    assert done.status_code == 200, done.text
+    assert done.headers["etag"] == '"v2"'
+    assert done.json()["father_name"] == "Gul Mohammad Khan"
+    assert done.json()["version"] == 2
+    again = await client.patch(path, json=change, headers={**us, "If-Match": '"v1"'})
+    assert again.status_code == 412
+    unknown = await client.patch(path, json={"shoe_size": 9}, headers={**us, "If-Match": '"v2"'})
+    assert unknown.status_code == 422
+    invalid = await client.patch(path, json={"nationality": "XYZ"}, headers={**us, "If-Match": '"v2"'})
+    assert invalid.status_code == 422
+    assert "XYZ" not in invalid.text
+    search = f"/v1/lists/{list_id}/records"
+    assert await _keys(client, search, us, father_name="gul mohammad khan") == ["R2"]
+    assert await _keys(client, search, us, dob="1988-05") == ["R2"]
+    history = (await client.get(f"{path}/versions", headers=us)).json()["items"]
+    assert [(v["version"], v["change"]) for v in history] == [(1, "create"), (2, "update")]
+    assert history[0]["data"]["father_name"] == "Gul Mohammad"
+    assert history[1]["data"]["father_name"] == "Gul Mohammad Khan"
+    assert history[1]["changed_by_client_id"] == world.client_for("us_mission")[0]
+
+
+async def test_document_corrections_replace_the_search_keys(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    change = {"documents": [{"type": "passport", "number": "Q9-999"}]}
+    done = await client.patch(
+        f"/v1/lists/{list_id}/records/R4", json=change, headers={**us, "If-Match": '"v1"'}
+    )
+    assert done.status_code == 200, done.text
+    search = f"/v1/lists/{list_id}/records"
+    assert await _keys(client, search, us, document="Q9999") == ["R4"]
+    assert await _keys(client, search, us, document="ACC-0099-1122") == []
+
+
+async def test_only_the_owner_changes_records(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    path = f"/v1/lists/{list_id}/records/R1"
+    patched = await client.patch(path, json={"given_name": "X"}, headers={**unhcr, "If-Match": '"v1"'})
+    assert patched.status_code == 403
+    withdrawn = await client.post(f"{path}/withdrawal", json={"reason": "x"}, headers=unhcr)
+    assert withdrawn.status_code == 403
+
+
+async def test_withdrawal_leaves_a_tombstone(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    path = f"/v1/lists/{list_id}/records/R2"
+    done = await client.post(f"{path}/withdrawal", json={"reason": "left the case"}, headers=us)
+    assert done.status_code == 200, done.text
+    assert done.json()["withdrawn"] is True
+    assert done.json()["withdrawal_reason"] == "left the case"
+    assert done.headers["etag"] == '"v2"'
+    assert (await client.post(f"{path}/withdrawal", json={"reason": "x"}, headers=us)).status_code == 409
+    patched = await client.patch(path, json={"given_name": "X"}, headers={**us, "If-Match": '"v2"'})
+    assert patched.status_code == 409
+
+    seen = (await client.get(path, headers=unhcr)).json()
+    assert seen == {"record_id": "R2", "list_id": list_id, "version": 2, "withdrawn": True}
+    search = f"/v1/lists/{list_id}/records"
+    assert await _keys(client, search, unhcr) == ["R1", "R3", "R4"]
+    assert await _keys(client, search, unhcr, include_withdrawn="true") == ["R1", "R2", "R3", "R4"]
+    # a recipient may not learn that a withdrawn person matched a name
+    assert await _keys(client, search, unhcr, name="freshta", include_withdrawn="true") == []
+    assert await _keys(client, search, us, name="freshta", include_withdrawn="true") == ["R2"]
+    history = (await client.get(f"{path}/versions", headers=unhcr)).json()["items"]
+    assert [v["data"] for v in history] == [{}, {}]
+    owner_history = (await client.get(f"{path}/versions", headers=us)).json()["items"]
+    assert owner_history[1]["change"] == "withdraw"
+    assert owner_history[1]["data"]["withdrawal_reason"] == "left the case"
+    lists = (await client.get("/v1/lists", headers=us)).json()["items"]
+    assert next(i for i in lists if i["id"] == list_id)["record_count"] == 3
+
+
+async def test_unknown_records_and_lists_are_404(client: httpx.AsyncClient, world: World) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    assert (await client.get(f"/v1/lists/{list_id}/records/NOPE", headers=us)).status_code == 404
+    assert (await client.get(f"/v1/lists/{list_id}/records/NOPE", headers=unhcr)).status_code == 404
+    gop_list = await client.post(
+        "/v1/lists", json={"name": "status", "kind": "status"},
+        headers=await world.headers("gop", purpose="protection-verification"),
+    )  # fmt: skip
+    hidden = f"/v1/lists/{gop_list.json()['id']}/records"
+    assert (await client.get(hidden, headers=unhcr)).status_code == 404
+
+
+async def test_each_record_shown_is_disclosed_with_its_fields(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    assert (await client.get(f"/v1/lists/{list_id}/records/R1", headers=gop)).status_code == 200
+    auditor = await world.headers("oversight", purpose="audit")
+    response = await client.get(
+        "/v1/audit/disclosures", params={"list_id": list_id, "record_id": "R1"}, headers=auditor
+    )
+    assert response.status_code == 200, response.text
+    fields = {d["fields"] for d in response.json()["items"] if d["recipient_agency_id"] == world.gop}
+    assert fields == {"given_name,father_name,dob:year_only,letter_id"}

@@ -1,0 +1,96 @@
+"""Checkpoint verification by letter, document and name + father's name + date of birth."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import World
+from tests.helpers import shared_pipeline
+
+MINIMAL_KEYS = {"verification_id", "checked_at", "matched_by", "in_pipeline", "ambiguous", "letters"}
+
+
+async def _verify(client: httpx.AsyncClient, world: World, body: dict[str, object]) -> httpx.Response:
+    headers = await world.headers("gop", purpose="protection-verification")
+    return await client.post("/v1/verifications", json=body, headers=headers)
+
+
+async def test_verify_by_letter_gives_minimal_answer(client: httpx.AsyncClient, world: World) -> None:
+    await shared_pipeline(client, world)
+    response = await _verify(client, world, {"letter_id": "LTR-1"})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert set(result) == MINIMAL_KEYS
+    assert result["in_pipeline"] is True
+    assert result["letters"] == [{"letter_id": "LTR-1", "status": "valid"}]
+    for secret in ("SIV", "interview", "Ahmadzai", "+92300", "contractor"):
+        assert secret not in response.text
+
+
+async def test_verify_by_document_normalises_the_number(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await shared_pipeline(client, world)
+    response = await _verify(client, world, {"document": {"type": "por", "number": "pk 0012 3456789"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["in_pipeline"] is True
+    assert response.json()["letters"][0]["letter_id"] == "LTR-1"
+
+
+async def test_verify_by_person_across_calendars(client: httpx.AsyncClient, world: World) -> None:
+    await shared_pipeline(client, world)
+    # stored as 1362 SH (1983-03-21 .. 1984-03-19); the officer types a Gregorian date
+    body = {"person": {"given_name": "abdul rahman", "father_name": "Noor Ullah", "dob": "1983-06-02"}}
+    response = await _verify(client, world, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["in_pipeline"] is True
+    assert response.json()["letters"] == [{"letter_id": "LTR-3", "status": "valid"}]
+
+
+async def test_unknown_person_is_not_in_pipeline(client: httpx.AsyncClient, world: World) -> None:
+    await shared_pipeline(client, world)
+    response = await _verify(client, world, {"letter_id": "LTR-999"})
+    assert response.status_code == 200
+    assert response.json()["in_pipeline"] is False
+    assert response.json()["letters"] == []
+
+
+async def test_lists_not_shared_with_caller_are_not_searched(
+    client: httpx.AsyncClient, world: World, sync_session
+) -> None:  # type: ignore[no-untyped-def]
+    await shared_pipeline(client, world)
+    from tests.conftest import build_world
+
+    stranger = build_world(sync_session, client)
+    headers = await stranger.headers("gop", purpose="protection-verification")
+    response = await client.post("/v1/verifications", json={"letter_id": "LTR-1"}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["in_pipeline"] is False
+
+
+async def test_verification_needs_exactly_one_key(client: httpx.AsyncClient, world: World) -> None:
+    response = await _verify(client, world, {"letter_id": "LTR-1", "document": {"type": "por", "number": "1"}})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_verification_purpose_must_be_allowed(client: httpx.AsyncClient, world: World) -> None:
+    headers = await world.headers("gop", purpose="resettlement-processing")
+    response = await client.post("/v1/verifications", json={"letter_id": "LTR-1"}, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/purpose-not-allowed")
+
+
+async def test_verification_is_disclosed_to_the_owner_auditor(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    await _verify(client, world, {"letter_id": "LTR-2"})
+    auditor = await world.headers("us_mission", purpose="audit")
+    response = await client.get(
+        "/v1/audit/disclosures", params={"list_id": list_id, "record_id": "R2"}, headers=auditor
+    )
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert world.gop in page["recipients"]
+    assert any(d["recipient_agency_id"] == world.gop for d in page["items"])
