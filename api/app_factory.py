@@ -11,30 +11,37 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api import health, oauth
 from api.audit_middleware import AuditMiddleware
 from api.problems import install_problem_handlers
-from api.services import Services, audit_writer_of
+from api.services import Services, audit_writer_of, bulk_reads_of
 from api.v1 import router as v1_router
+from audit.bulk_reads import BulkReadDetector, BulkReadLimits, database_seeder
 from audit.writer import AuditWriter
 from auth.oauth_server import build_authorization_server
 from auth.tokens import AccessTokenVerifier
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.engine import make_async_engine, make_sync_engine
+from transparency.runtime import LogPolicy, TransparencyLog
 
 API_TITLE = "Sanad inter-agency exchange API"
 API_VERSION = "1.0.0"
 
 
 def build_services(settings: Settings) -> Services:
-    async_engine = make_async_engine(settings.database_url, settings.sql_echo)
+    async_engine = make_async_engine(settings.database_url, settings.sql_echo, settings.db_pool_size)
     sync_engine = make_sync_engine(settings.database_url, settings.sql_echo)
+    sessions = async_sessionmaker(async_engine, expire_on_commit=False)
     return Services(
         settings=settings,
         async_engine=async_engine,
         sync_engine=sync_engine,
-        sessions=async_sessionmaker(async_engine, expire_on_commit=False),
+        sessions=sessions,
         audit_writer=AuditWriter(async_engine, settings.audit_batch_max),
         token_verifier=AccessTokenVerifier(settings, async_engine),
         authorization_server=build_authorization_server(settings, sync_engine),
+        transparency=TransparencyLog(settings.database_url, LogPolicy.from_settings(settings)),
+        bulk_reads=BulkReadDetector(
+            BulkReadLimits.from_settings(settings), database_seeder(sessions)
+        ),
     )
 
 
@@ -46,9 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        await services.transparency.start()
         try:
             yield
         finally:
+            await services.transparency.stop()
             await services.async_engine.dispose()
             services.sync_engine.dispose()
 
@@ -61,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "audited. Errors are RFC 9457 problems.",
     )
     install_problem_handlers(app)
-    app.add_middleware(AuditMiddleware, writer_of=audit_writer_of)
+    app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(v1_router)

@@ -15,6 +15,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.route_index import route_index
+from audit.bulk_reads import BulkReadDetector, alert_context
 from audit.context import AuditContext
 from audit.writer import AuditWriteFailed, AuditWriter
 from problems import PROBLEM_KINDS
@@ -62,10 +63,11 @@ def _problem_messages(slug: str, request_id: str) -> list[Message]:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, writer_of: object) -> None:
+    def __init__(self, app: ASGIApp, writer_of: object, bulk_reads_of: object = None) -> None:
         self.app = app
         # resolved lazily: the writer lives in app state, created in the lifespan
         self._writer_of = writer_of
+        self._bulk_reads_of = bulk_reads_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,6 +104,8 @@ class AuditMiddleware:
         ctx.route = _route_template(scope)
         writer: AuditWriter = self._writer_of(scope)  # type: ignore[operator]
         try:
+            if ctx.written_with_status is None and self._bulk_reads_of is not None:
+                status, held = await self._review_bulk_reads(scope, ctx, status, held, writer)
             if ctx.written_with_status != status:
                 if ctx.written_with_status is not None:
                     ctx.event_id = str(uuid.uuid4())
@@ -117,6 +121,20 @@ class AuditMiddleware:
         for message in held:
             await send(message)
         self._log(ctx, status, started)
+
+    async def _review_bulk_reads(
+        self, scope: Scope, ctx: AuditContext, status: int, held: list[Message], writer: AuditWriter
+    ) -> tuple[int, list[Message]]:
+        """Count what the response discloses; on crossing a daily limit write an alert event,
+        and when blocking is on send a 429 problem instead of the data."""
+        detector: BulkReadDetector = self._bulk_reads_of(scope)  # type: ignore[operator]
+        verdict = await detector.review(ctx, status)
+        for alert in verdict.alerts:
+            await writer.write(alert_context(ctx, alert), 429 if verdict.blocked else status)
+        if not verdict.blocked:
+            return status, held
+        ctx.reason = "bulk-read-limit"
+        return 429, _problem_messages("bulk-read-limit", ctx.request_id)
 
     @staticmethod
     def _log(ctx: AuditContext, status: int, started: float) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.services import Services, services_of
 from audit.context import AuditContext
@@ -28,7 +28,7 @@ _bearer = OAuth2(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return services_of(request.scope)
 
 
@@ -44,7 +44,16 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_audit(request: Request) -> AuditContext:
+async def get_connection(services: ServicesDep) -> AsyncIterator[AsyncConnection]:
+    """A bare pooled connection for hot read paths that need no ORM unit of work."""
+    async with services.async_engine.connect() as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
+
+
+async def get_audit(request: Request) -> AuditContext:
     audit: AuditContext = request.scope["state"]["audit"]
     return audit
 
@@ -72,6 +81,7 @@ async def authenticate(
 async def authorize(
     request: Request,
     audit: AuditDep,
+    services: ServicesDep,
     principal: Annotated[Principal, Depends(authenticate)],
     purpose_of_use: Annotated[str | None, Header(alias="Purpose-Of-Use")] = None,
 ) -> AccessContext:
@@ -82,6 +92,9 @@ async def authorize(
         audit.purpose = purpose_of_use[:64]
     access = authorize_operation(principal, operation, purpose_of_use)
     audit.purpose = access.purpose.value if access.purpose else None
+    if access.policy.personal_data:
+        # fail closed at system level: no personal data while the transparency log lags
+        services.transparency.require_current()
     return access
 
 

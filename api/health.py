@@ -26,6 +26,10 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
     except Exception:
         reasons.append("database")
+    behind = services.transparency.behind_reason()
+    if behind is not None:
+        reasons.append("audit-log-behind")
     if reasons:
-        raise ProblemError("not-ready", ", ".join(reasons), extensions={"reasons": reasons})
+        detail = ", ".join(reasons) + (f": {behind}" if behind else "")
+        raise ProblemError("not-ready", detail, extensions={"reasons": reasons})
     return JSONResponse({"status": "ready", "reasons": []})

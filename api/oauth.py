@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AuditDep, ServicesDep
+from api.responses import problem_responses
 from auth.oauth_server import OAuthHttpRequest, OAuthResult
 
 router = APIRouter(tags=["oauth"])
@@ -103,9 +104,12 @@ _CLIENT_AUTH_NOTE = (
     " The client authenticates with HTTP Basic (`client_secret_basic`) or an RFC 7523 "
     "assertion (`private_key_jwt`)."
 )
+# the audit middleware answers 503 (a problem document) when it cannot record the request
+_AUDIT_UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: problem_responses()[503]}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthErrorBody, "description": "RFC 6749 error"},
     401: {"model": OAuthErrorBody, "description": "Client authentication failed"},
+    **_AUDIT_UNAVAILABLE,
 }
 
 
@@ -190,6 +194,7 @@ async def revoke_token(request: Request, services: ServicesDep, audit: AuditDep)
     name="oauth_metadata",
     summary="Authorization server metadata (RFC 8414)",
     response_model=AuthorizationServerMetadata,
+    responses=_AUDIT_UNAVAILABLE,
 )
 async def oauth_metadata(services: ServicesDep) -> dict[str, Any]:
     return services.authorization_server.metadata()
@@ -200,6 +205,7 @@ async def oauth_metadata(services: ServicesDep) -> dict[str, Any]:
     name="jwks",
     summary="Public keys that sign access tokens",
     response_model=JsonWebKeySet,
+    responses=_AUDIT_UNAVAILABLE,
 )
 async def jwks(services: ServicesDep) -> JSONResponse:
     document = await run_in_threadpool(services.authorization_server.jwks)

@@ -8,10 +8,12 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import Scope
 
+from audit.bulk_reads import BulkReadDetector
 from audit.writer import AuditWriter
 from auth.oauth_server import SanadAuthorizationServer
 from auth.tokens import AccessTokenVerifier
 from config.settings import Settings
+from transparency.runtime import TransparencyLog
 
 
 @dataclass(slots=True)
@@ -23,6 +25,8 @@ class Services:
     audit_writer: AuditWriter
     token_verifier: AccessTokenVerifier
     authorization_server: SanadAuthorizationServer
+    transparency: TransparencyLog  # sequencer + backlog watch; personal data only while current
+    bulk_reads: BulkReadDetector
 
 
 def services_of(scope: Scope) -> Services:
@@ -32,3 +36,7 @@ def services_of(scope: Scope) -> Services:
 
 def audit_writer_of(scope: Scope) -> AuditWriter:
     return services_of(scope).audit_writer
+
+
+def bulk_reads_of(scope: Scope) -> BulkReadDetector:
+    return services_of(scope).bulk_reads

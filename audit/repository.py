@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from schemas.audit import AuditDisclosure, AuditEvent
+from schemas.transparency import TlogLeaf
 
 _event = AuditEvent.__table__.c  # type: ignore[attr-defined]
 _disclosure = AuditDisclosure.__table__.c  # type: ignore[attr-defined]
+LEAF = TlogLeaf.__table__  # type: ignore[attr-defined]
+_leaf = LEAF.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,9 @@ async def find_events(
     event_filter: EventFilter,
     after: tuple[dt.datetime, str] | None,
     limit: int,
-) -> list[AuditEvent]:
-    query = select(AuditEvent)
+) -> list[tuple[AuditEvent, int | None]]:
+    """Events with their transparency-log leaf index (None until sequenced)."""
+    query = select(AuditEvent, _leaf.leaf_index).outerjoin(LEAF, _leaf.event_id == _event.id)
     conditions = _event_conditions(event_filter)
     visible = _visible_events(viewer_agency_id)
     if visible is not None:
@@ -79,7 +83,7 @@ async def find_events(
             or_(_event.occurred_at > stamp, and_(_event.occurred_at == stamp, _event.id > row_id))
         )
     query = query.where(*conditions).order_by(_event.occurred_at, _event.id).limit(limit)
-    return list((await session.execute(query)).scalars().all())
+    return [(event, leaf_index) for event, leaf_index in (await session.execute(query)).all()]
 
 
 async def find_disclosures(
@@ -135,3 +139,33 @@ async def recipients_of(
         )
     query = select(_disclosure.recipient_agency_id).where(*conditions).distinct()
     return sorted(str(agency) for agency in (await session.execute(query)).scalars().all())
+
+
+async def records_disclosed_to_client(
+    session: AsyncSession, client_id: str, since: dt.datetime, cap: int
+) -> list[tuple[str, str]]:
+    """Distinct (list_id, record_key) shown to a client since a moment, at most `cap`."""
+    query = (
+        select(_disclosure.list_id, _disclosure.record_key)
+        .where(_disclosure.client_id == client_id, _disclosure.occurred_at >= since)
+        .distinct()
+        .limit(cap)
+    )
+    return [(str(a), str(b)) for a, b in (await session.execute(query)).all()]
+
+
+async def records_disclosed_under_agreement(
+    session: AsyncSession, list_id: str, recipient_agency_id: str, since: dt.datetime, cap: int
+) -> list[str]:
+    """Distinct record keys of a list shown to an agency since a moment, at most `cap`."""
+    query = (
+        select(_disclosure.record_key)
+        .where(
+            _disclosure.list_id == list_id,
+            _disclosure.recipient_agency_id == recipient_agency_id,
+            _disclosure.occurred_at >= since,
+        )
+        .distinct()
+        .limit(cap)
+    )
+    return [str(key) for key in (await session.execute(query)).scalars().all()]

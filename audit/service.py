@@ -35,11 +35,15 @@ async def list_events(
         session, _viewer_scope(access), event_filter, after, limit + 1
     )
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
-    return AuditEventPage(
-        items=[AuditEventPublic.model_validate(row, from_attributes=True) for row in page],
-        next_cursor=next_cursor,
-    )
+    last = page[-1][0] if page else None
+    next_cursor = encode_cursor(last.occurred_at, last.id) if last and len(rows) > limit else None
+    items = [
+        AuditEventPublic.model_validate(
+            {**row.model_dump(), "leaf_index": leaf_index}  # leaf_index: None until sequenced
+        )
+        for row, leaf_index in page
+    ]
+    return AuditEventPage(items=items, next_cursor=next_cursor)
 
 
 async def list_disclosures(

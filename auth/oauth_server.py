@@ -85,7 +85,7 @@ class OAuthResult:
         return str(error) if error else None
 
 
-class _Request(OAuth2Request):  # type: ignore[misc]
+class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An `OAuth2Request` over an `OAuthHttpRequest`.
 
     Authlib's constructor refuses a non-https URL. TLS ends at the proxy in front of the
@@ -250,12 +250,20 @@ class _OwnTokens:
         super().__init__(server)  # type: ignore[call-arg]  # Authlib's Endpoint
         self._sanad = server
 
+    def check_params(self, request: FormRequest, client: SanadClient) -> None:
+        # `token_type_hint` is advisory (RFC 7009 §2.1, RFC 7662 §2.1) and we issue access
+        # tokens only, so any hint is ignored rather than refused
+        if not request.form.get("token"):
+            raise InvalidRequestError("Missing 'token' parameter.")
+
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         return self._sanad.read_token(token_string)
 
 
 class _Introspection(_OwnTokens, IntrospectionEndpoint):  # type: ignore[misc]
-    def check_permission(self, token: IssuedToken, client: SanadClient, request: _Request) -> bool:
+    def check_permission(
+        self, token: IssuedToken, client: SanadClient, request: FormRequest
+    ) -> bool:
         # an agency learns nothing about other agencies' tokens: they are simply not active
         return bool(token.claims["agency"] == client.row.agency_id)
 
@@ -273,7 +281,7 @@ class _Introspection(_OwnTokens, IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class _Revocation(_OwnTokens, RevocationEndpoint):  # type: ignore[misc]
-    def revoke_token(self, token: IssuedToken, request: _Request) -> None:
+    def revoke_token(self, token: IssuedToken, request: FormRequest) -> None:
         self._sanad.store_revocation(token)
         request.revoked.append((token.claims["jti"], float(token.claims["exp"])))
 
@@ -355,8 +363,8 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         with Session(self._engine) as session:
             return keys.public_jwks(session)
 
-    def _run(self, http: OAuthHttpRequest, call: Callable[[_Request], _Response]) -> OAuthResult:
-        request = _Request(http)
+    def _run(self, http: OAuthHttpRequest, call: Callable[[FormRequest], _Response]) -> OAuthResult:
+        request = FormRequest(http)
         names = [name for name, _ in http.form]
         if len(names) != len(set(names)):
             # RFC 6749 §3.2: request parameters MUST NOT be included more than once
@@ -387,7 +395,7 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return SanadClient(row, AgencyKind(agency.kind))
 
     def authenticate_client(
-        self, request: _Request, methods: list[str], endpoint: str = "token"
+        self, request: FormRequest, methods: list[str], endpoint: str = "token"
     ) -> SanadClient:
         try:
             basic_id, _ = extract_basic_authorization(request.headers)
@@ -409,13 +417,13 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             raise
         return client
 
-    def create_oauth2_request(self, request: _Request | OAuthHttpRequest) -> _Request:
-        return request if isinstance(request, _Request) else _Request(request)
+    def create_oauth2_request(self, request: FormRequest | OAuthHttpRequest) -> FormRequest:
+        return request if isinstance(request, FormRequest) else FormRequest(request)
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> _Response:
         return status, body, headers
 
-    def save_token(self, token: dict[str, Any], request: _Request) -> None:
+    def save_token(self, token: dict[str, Any], request: FormRequest) -> None:
         """Nothing to store: tokens are self-contained JWTs; revocation lists their `jti`."""
 
     def send_signal(self, name: str, *args: object, **kwargs: object) -> None:

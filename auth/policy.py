@@ -73,6 +73,14 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "list_audit_disclosures": _op(
         Scope.AUDIT_READ, agencies=ALL_AGENCIES, personal_data=True, purposes=_AUDIT_ONLY
     ),
+    # transparency log: hashes and signatures only, so they stay up when the log falls behind
+    "get_latest_checkpoint": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
+    "get_checkpoint": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
+    "get_inclusion_proof": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
+    "get_consistency_proof": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
+    "add_cosignature": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),  # the agency's witness
+    "list_witnesses": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
+    "register_witness": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
     # administration of the caller's own agency
     "create_client": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
     "list_clients": _op(Scope.ADMIN, agencies=ALL_AGENCIES),

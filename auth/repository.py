@@ -51,6 +51,12 @@ def get_client(session: Session, client_id: str) -> OAuthClient | None:
     return session.get(OAuthClient, client_id)
 
 
+def clients_of_agency(session: Session, agency_id: str) -> Sequence[OAuthClient]:
+    """For the operator CLI (`auth.operator`)."""
+    query = select(OAuthClient).where(_CLIENT.c.agency_id == agency_id).order_by(_CLIENT.c.id)
+    return session.scalars(query).all()
+
+
 async def list_clients(session: AsyncSession, agency_id: str) -> Sequence[OAuthClient]:
     result = await session.scalars(
         select(OAuthClient)

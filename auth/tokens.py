@@ -263,7 +263,6 @@ class ExternalIssuerKeys:
         self._keys: dict[str, Key] = _public_keys(config.jwks) if config.jwks else {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
-        self.fetches = 0
 
     async def key_for(self, kid: str) -> Key | None:
         if self.config.jwks_url is None:
@@ -283,7 +282,6 @@ class ExternalIssuerKeys:
     async def _fetch(self, url: str) -> None:
         # the attempt counts even when it fails: an unreachable issuer is not hammered
         self._fetched_at = time.monotonic()
-        self.fetches += 1
         try:
             async with httpx.AsyncClient(
                 timeout=_JWKS_FETCH_TIMEOUT_SECONDS, follow_redirects=False
@@ -371,9 +369,6 @@ class AccessTokenVerifier:
         """Called when a client of this process is disabled: its tokens are refused at once."""
         self._disabled_clients.add(client_id)
 
-    def external_issuer_keys(self, issuer: str) -> ExternalIssuerKeys | None:
-        return self._external.get(issuer)
-
     # --- verification of one token --------------------------------------------------------
 
     async def _verify_uncached(self, token: str, now: float) -> Principal:
@@ -387,9 +382,9 @@ class AccessTokenVerifier:
         return await self._verify_external(token, unverified, external, now)
 
     async def _verify_own(self, token: str, unverified: UnverifiedJWT, now: float) -> Principal:
-        kid = unverified.header.get("kid")
-        if isinstance(kid, str):
-            await self._ensure_own_key(kid)
+        # the header passes its checks before an unknown kid may cost a key reload
+        _, kid = check_header(unverified.header, OWN_TOKEN_ALGORITHMS, OWN_TOKEN_TYPES)
+        await self._ensure_own_key(kid)
         claims = own_token_claims(token, unverified, self._own_keys.get, self._settings, now)
         kind = await self._agency_kind(claims["agency"])
         return Principal(

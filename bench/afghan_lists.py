@@ -83,11 +83,13 @@ def _documents(rng: random.Random, adult: bool) -> str:
     if adult and rng.random() < 0.7:
         docs.append(f"passport:P{rng.randint(1_000_000, 9_999_999)}")
     if rng.random() < (0.6 if adult else 0.3):
-        docs.append(f"tazkira:14{rng.randint(0, 2):02d}-{rng.randint(0, 9999):04d}-{rng.randint(0, 99999):05d}")
+        year, office, serial = rng.randint(0, 2), rng.randint(0, 9999), rng.randint(0, 99999)
+        docs.append(f"tazkira:14{year:02d}-{office:04d}-{serial:05d}")
     if rng.random() < 0.3:
         docs.append(f"por:{rng.randint(10**9, 10**10 - 1)}")
     if rng.random() < 0.25:
-        docs.append(f"unhcr:{rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10**4, 10**5 - 1)}")
+        office, year, serial = rng.randint(100, 999), rng.randint(10, 99), rng.randint(0, 99999)
+        docs.append(f"unhcr:{office}-{year}-{serial:05d}")
     if adult and rng.random() < 0.1:
         docs.append(f"acc:ACC-{rng.randint(0, 9999):04d}-{rng.randint(0, 9999):04d}")
     return ";".join(docs)
@@ -127,12 +129,13 @@ def pipeline_rows(count: int, seed: int = 2023) -> Iterator[list[str]]:
                 given = rng.choice(MALE if sex == "M" else FEMALE)
                 father = pa_name if role == "CH" else rng.choice(MALE)
             dob, calendar = _dob(rng, 1958, 1998) if adult else _dob(rng, 2001, 2020)
+            phone = f"+92 3{rng.randint(0, 49):02d} {rng.randint(10**6, 10**7 - 1)}"
             yield [
                 f"US-{made:07d}", given, family, father,
                 _native(given, family) if rng.random() < 0.3 else "", dob, calendar,
                 sex if rng.random() > 0.01 else "U", "AFG" if rng.random() < 0.98 else "PAK",
                 _documents(rng, adult), f"{program}-{case:06d}", role, province, district,
-                f"+92 3{rng.randint(0, 49):02d} {rng.randint(10**6, 10**7 - 1)}" if role == "PA" else "",
+                phone if role == "PA" else "",
                 program, stage, f"LTR-2023-{made:07d}" if rng.random() < 0.6 else "",
                 rng.choice(EMPLOYERS) if role == "PA" and program in ("SIV", "P2") else "",
             ]  # fmt: skip

@@ -85,11 +85,10 @@ def _prepare(url: str) -> None:
     engine.dispose()
 
 
-async def import_via_service(url: str, csv_path: Path, records: int, backend: str) -> Result:
+async def import_via_service(url: str, body: bytes, records: int, backend: str) -> Result:
     _prepare(url)
     engine = make_async_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    body = csv_path.read_bytes()
     async with sessions() as session:
         made = await service.create_list(
             session,
@@ -171,7 +170,8 @@ def main() -> None:
                   f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
             for backend in args.databases:
                 with fresh_database(backend) as url:
-                    result = asyncio.run(import_via_service(url, csv_path, size, backend))
+                    body = csv_path.read_bytes()
+                    result = asyncio.run(import_via_service(url, body, size, backend))
                 results.append(result)
                 print(result.line(), flush=True)
                 if size <= 25_000:
@@ -179,11 +179,11 @@ def main() -> None:
                         result = import_via_http(url, csv_path, size, backend)
                     results.append(result)
                     print(result.line(), flush=True)
-    print(
-        "import bench: "
-        + "; ".join(f"{r.backend}/{r.path} {r.records:,} {r.rate:,.0f} rec/s ({r.seconds:.1f} s)"
-                    for r in results)  # fmt: skip
+    summary = "; ".join(
+        f"{r.backend}/{r.path} {r.records:,} {r.rate:,.0f} rec/s ({r.seconds:.1f} s)"
+        for r in results
     )
+    print(f"import bench: {summary}")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     summary = []
-    for backend in ("sqlite", "postgresql"):
+    for backend in sys.argv[1:] or ("sqlite", "postgresql"):
         result = run(backend)
         v, b = result["verification"], result["bare"]
         ratio = v["rps"] / b["rps"]

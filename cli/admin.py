@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from auth import clients as client_registry
 from auth import keys as key_store
+from auth import operator
 from config.settings import Settings
 from database.engine import make_sync_engine
 from problems import ProblemError
@@ -56,7 +57,7 @@ def create_client(
 @client_app.command("list")
 def list_clients(agency_id: str) -> None:
     with _session() as session:
-        for client in client_registry.clients_of_agency(session, agency_id):
+        for client in operator.clients_of_agency(session, agency_id):
             typer.echo(f"{client.id}\t{client.kind}\t{client.scopes}")
 
 
@@ -64,7 +65,7 @@ def list_clients(agency_id: str) -> None:
 def reset_secret(client_id: str) -> None:
     """Issue a new secret (the old one stops working); printed once."""
     with _session() as session:
-        secret = client_registry.reset_client_secret(session, client_id)
+        secret = operator.reset_client_secret(session, client_id)
         session.commit()
     typer.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.app_factory import create_app
 from auth import clients as client_registry
+from auth import operator
 from auth.keys import ensure_signing_key
 from config.settings import Settings
 from database.engine import make_sync_engine
@@ -52,7 +53,7 @@ def _create_identities(settings: Settings) -> list[dict[str, Any]]:
     engine = make_sync_engine(settings.database_url)
     created: list[dict[str, Any]] = []
     with Session(engine) as session:
-        if client_registry.agency_exists(session, "us-mission"):
+        if operator.agency_exists(session, "us-mission"):
             raise DemoAlreadySeeded("demo data already exists in this database")
         ensure_signing_key(session)
         for agency_id, name, kind in DEMO_AGENCIES:
@@ -79,7 +80,7 @@ def _basic(client: dict[str, Any]) -> str:
 
 
 async def _share_demo_list(settings: Settings, mission: dict[str, Any]) -> str:
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"log_level": "WARNING"}))
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

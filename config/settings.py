@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     external_issuers: list[ExternalIssuer] = Field(default_factory=list)
     jwks_min_refetch_seconds: float = 60.0
     audit_batch_max: int = 512
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    # transparency log of the audit (docs/transparency-log.md)
+    transparency_origin: str = "sanad.local/audit-log"  # checkpoint origin = log key name
+    transparency_signing_key_file: str | None = None  # None: the private key lives in the DB
+    transparency_sequencer_enabled: bool = True
+    transparency_poll_interval_seconds: float = Field(default=0.15, gt=0, le=1)
+    transparency_batch_max: int = Field(default=5000, ge=1, le=50_000)
+    transparency_max_backlog_seconds: float = Field(default=5.0, gt=0)
+    transparency_max_backlog_events: int = Field(default=100_000, ge=1)
+    # bulk-read detection: distinct records disclosed per UTC day (docs/transparency-log.md)
+    bulk_read_client_daily_limit: int = Field(default=5000, ge=1)
+    bulk_read_agreement_daily_limit: int = Field(default=20_000, ge=1)
+    bulk_read_block: bool = False  # also refuse (429) the request that would cross a limit
+    bulk_read_resync_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     sql_echo: bool = False
 

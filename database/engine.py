@@ -53,10 +53,12 @@ def make_sync_engine(database_url: str, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
 
-def make_async_engine(database_url: str, echo: bool = False) -> AsyncEngine:
+def make_async_engine(database_url: str, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
+    # No overflow: a connection opened beyond the pool is closed after one use, and opening one
+    # (a thread for aiosqlite, a TCP handshake and backend for PostgreSQL) costs more than
+    # waiting a moment for a pooled one.
     url = async_url(database_url)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
-        return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    return engine

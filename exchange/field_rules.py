@@ -225,8 +225,11 @@ def validate_scalars(
                 errors.append((name, str(exc)))
         elif len(value) > limit:
             errors.append((name, f"longer than {limit} characters"))
-        elif _CONTROL.search(value):
-            errors.append((name, "contains control characters"))
         else:
             out[name] = value
+    # one scan per row (the import's hot path); the fields are named only when one fails
+    if _CONTROL.search("".join(out.values())):
+        for name in [name for name, value in out.items() if _CONTROL.search(value)]:
+            del out[name]
+            errors.append((name, "contains control characters"))
     return out

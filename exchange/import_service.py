@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -24,44 +23,16 @@ from exchange.exchange_format import (
     format_for_media_type,
     parse_exchange,
 )
-from exchange.record_data import (
-    CONTENT_COLUMNS,
-    DOCUMENT_COLUMNS,
-    VERSION_COLUMNS,
-    content_columns,
-    document_rows,
-    snapshot,
-)
+from exchange.import_plan import RECORD_COLUMNS, ImportPlan, plan_import
+from exchange.record_data import DOCUMENT_COLUMNS, VERSION_COLUMNS
 from exchange.service import load_view
 from exchange.visibility import require_owner
 from problems import ProblemError
 from schemas.records import ImportBatch, ImportReport
-from schemas.types import utcnow
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 MAX_REPORTED_REJECTIONS = 100_000  # a wholly wrong million-row file still gets a usable answer
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-RECORD_COLUMNS = (
-    "id",
-    "list_id",
-    "record_key",
-    "version",
-    *CONTENT_COLUMNS,
-    "created_at",
-    "updated_at",
-)
-
-
-@dataclass(slots=True)
-class ImportPlan:
-    """Rows to write, prepared off the event loop."""
-
-    new_records: list[tuple[Any, ...]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    documents: list[tuple[str, ...]] = field(default_factory=list)
-    versions: list[tuple[Any, ...]] = field(default_factory=list)
-    replaced_document_owners: list[str] = field(default_factory=list)
-    unchanged: int = 0
 
 
 def _check_request(media_type: str, idempotency_key: str | None) -> ExchangeFormat:
@@ -175,8 +146,9 @@ async def import_records(
     batch.unchanged_count = plan.unchanged
     session.add(batch)
     await session.flush()
+    report = _report(batch, replayed=False)
     await commit_with_audit(session, audit, 201)
-    return _report(batch, replayed=False)
+    return report
 
 
 async def _existing(
@@ -185,43 +157,6 @@ async def _existing(
     if not await repository.list_has_records(session, list_id):
         return {}  # the common first import: skip a million-key lookup
     return await repository.records_by_keys(session, list_id, [row.record_id for row in rows])
-
-
-def plan_import(
-    rows: list[ExchangeRow], existing: dict[str, dict[str, Any]], list_id: str, client_id: str
-) -> ImportPlan:
-    """Turn validated rows into table rows: creations, updates (next version) or nothing."""
-    plan = ImportPlan()
-    now = utcnow()
-    for row in rows:
-        columns = content_columns(row.values)
-        current = existing.get(row.record_id)
-        if current is None:
-            record_id = str(uuid.uuid4())
-            version = 1
-            content = (columns[name] for name in CONTENT_COLUMNS)
-            plan.new_records.append((record_id, list_id, row.record_id, 1, *content, now, now))
-            change = "create"
-        else:
-            record_id = current["id"]
-            if snapshot({**current, **columns}) == snapshot(current):
-                plan.unchanged += 1
-                continue
-            version = current["version"] + 1
-            plan.updates.append(
-                {
-                    **columns,
-                    "version": version,
-                    "updated_at": now,
-                    "_id": record_id,
-                    "_expected_version": current["version"],
-                }
-            )
-            plan.replaced_document_owners.append(record_id)
-            change = "update"
-        plan.documents.extend(document_rows(record_id, list_id, row.values))
-        plan.versions.append((record_id, version, change, snapshot(columns), now, client_id))
-    return plan
 
 
 async def write_plan(session: AsyncSession, plan: ImportPlan) -> None:

@@ -61,8 +61,9 @@ async def create_list(
     )
     repository.add(session, exchange_list)
     await session.flush()
+    public = _list_public(exchange_list, 0)  # before the commit, which may expire the row
     await commit_with_audit(session, audit, 201)
-    return _list_public(exchange_list, 0)
+    return public
 
 
 async def list_lists(session: AsyncSession, access: AccessContext) -> ExchangeListPage:
@@ -154,8 +155,9 @@ async def create_agreement(
     )
     repository.add(session, agreement)
     await session.flush()
+    public = _agreement_public(agreement, view.list)
     await commit_with_audit(session, audit, 201)
-    return _agreement_public(agreement, view.list)
+    return public
 
 
 async def list_agreements(
@@ -180,5 +182,6 @@ async def terminate_agreement(
     agreement.terminated_at = utcnow()
     session.add(agreement)
     await session.flush()
+    public = _agreement_public(agreement, exchange_list)
     await commit_with_audit(session, audit, 200)
-    return _agreement_public(agreement, exchange_list)
+    return public

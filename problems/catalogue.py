@@ -41,6 +41,9 @@ _KINDS = (
     ProblemKind("internal-error", 500, "Internal error"),
     ProblemKind("not-ready", 503, "The service is not ready to serve personal data"),
     ProblemKind("audit-unavailable", 503, "The access audit could not be written; nothing was disclosed"),
+    ProblemKind("audit-log-behind", 503, "The audit log is behind; no personal data is served"),
+    ProblemKind("bulk-read-limit", 429, "Daily limit of distinct records disclosed reached"),
+    ProblemKind("cosignature-refused", 422, "The cosignature does not verify for this checkpoint"),
 )
 
 PROBLEM_KINDS: dict[str, ProblemKind] = {kind.slug: kind for kind in _KINDS}

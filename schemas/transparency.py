@@ -32,7 +32,9 @@ class TlogLeaf(SQLModel, table=True):
 
     __tablename__ = "tlog_leaf"
 
-    leaf_index: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    leaf_index: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     event_id: str = Field(max_length=36, unique=True)
     leaf_hash: bytes = Field(sa_type=LargeBinary)
 
@@ -43,8 +45,12 @@ class TlogNode(SQLModel, table=True):
 
     __tablename__ = "tlog_node"
 
-    level: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
-    node_index: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    level: int = Field(
+        primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    node_index: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     hash: bytes = Field(sa_type=LargeBinary)
 
 
@@ -53,7 +59,9 @@ class TlogCheckpoint(SQLModel, table=True):
 
     __tablename__ = "tlog_checkpoint"
 
-    size: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    size: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     root_hash: bytes = Field(sa_type=LargeBinary)
     created_at: dt.datetime = Field(sa_type=UtcDateTime)
     signed_note: str = Field(sa_type=Text)

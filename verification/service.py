@@ -4,8 +4,10 @@ the letter reference with its validity. Every matched record is disclosed in the
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select
 
 from audit.context import AuditContext
 from auth.access import AccessContext
@@ -13,39 +15,21 @@ from auth.policy import OWNER_PURPOSES
 from exchange.keys import document_key, name_key
 from matching.dates import parse_birth_date
 from problems import ProblemError
-from schemas.lists import ExchangeList
-from schemas.records import Record
 from schemas.types import utcnow
 from schemas.verification import LetterReference, VerificationRequest, VerificationResult
 from verification import repository
+from verification.repository import ReachableRecord
 
 DISCLOSED_FIELDS = ("in_pipeline", "letter_id")
 
 
-async def searchable_lists(session: AsyncSession, access: AccessContext) -> list[ExchangeList]:
-    """Pipeline lists the caller owns, plus those shared with it for this purpose of use."""
-    principal, purpose = access.principal, access.purpose
-    lists: dict[str, ExchangeList] = {}
-    if purpose in OWNER_PURPOSES[principal.agency_kind]:
-        for owned in await repository.pipeline_lists_of_owner(session, principal.agency_id):
-            lists[owned.id] = owned
-    for agreement, shared in await repository.live_pipeline_agreements(
-        session, principal.agency_id, utcnow()
-    ):
-        if purpose in agreement.purposes:
-            lists[shared.id] = shared
-    return list(lists.values())
-
-
-async def _candidates(
-    session: AsyncSession, list_ids: list[str], request: VerificationRequest
-) -> list[Record]:
+def _lookup(request: VerificationRequest) -> tuple[Select[tuple[Any, ...]], dict[str, object]]:
     if request.letter_id is not None:
-        return await repository.records_by_letter(session, list_ids, request.letter_id.strip())
+        return repository.BY_LETTER, {"letter_id": request.letter_id.strip()}
     if request.document is not None:
-        doc = request.document
-        number = document_key(doc.type.value, doc.number)
-        return await repository.records_by_document(session, list_ids, doc.type.value, number)
+        doc_type = request.document.type.value
+        number = document_key(doc_type, request.document.number)
+        return repository.BY_DOCUMENT, {"doc_type": doc_type, "number": number}
     person = request.person
     assert person is not None
     try:
@@ -56,10 +40,13 @@ async def _candidates(
             f"person.dob: {exc}",
             invalid_params=[{"name": "person.dob", "reason": str(exc)}],
         ) from None
-    low, high = born.evidence_range
-    return await repository.records_by_person(
-        session, list_ids, name_key(person.given_name), name_key(person.father_name), low, high
-    )
+    earliest, latest = born.evidence_range
+    return repository.BY_PERSON, {
+        "given_key": name_key(person.given_name),
+        "father_key": name_key(person.father_name),
+        "earliest": earliest,
+        "latest": latest,
+    }
 
 
 def _matched_by(request: VerificationRequest) -> str:
@@ -68,31 +55,45 @@ def _matched_by(request: VerificationRequest) -> str:
     return "document" if request.document is not None else "person"
 
 
+def _purpose_allows(access: AccessContext, record: ReachableRecord) -> bool:
+    """Owners by their agency's own purposes; recipients by their agreement's purposes."""
+    if record.agreement_purposes is None:
+        return access.purpose in OWNER_PURPOSES[access.principal.agency_kind]
+    return access.purpose is not None and access.purpose.value in record.agreement_purposes
+
+
 async def verify(
-    session: AsyncSession, access: AccessContext, audit: AuditContext, request: VerificationRequest
+    connection: AsyncConnection,
+    access: AccessContext,
+    audit: AuditContext,
+    request: VerificationRequest,
 ) -> VerificationResult:
-    lists = {lst.id: lst for lst in await searchable_lists(session, access)}
-    records = await _candidates(session, list(lists), request) if lists else []
+    lookup, params = _lookup(request)
+    reachable = await repository.reachable_records(
+        connection, access.principal.agency_id, utcnow(), lookup, params
+    )
+    records = {r.record_id: r for r in reachable if _purpose_allows(access, r)}
+    matched_by = _matched_by(request)
     # Several different people answering to one name must not be resolved by a guess:
     # the officer is told to verify by letter or document instead.
-    ambiguous = _matched_by(request) == "person" and len(records) > 1
+    ambiguous = matched_by == "person" and len(records) > 1
     letters: dict[str, LetterReference] = {}
-    for record in records:
+    for record in records.values():
         audit.disclose(
             list_id=record.list_id,
-            record_id=record.id,
+            record_id=record.record_id,
             record_key=record.record_key,
-            owner_agency_id=lists[record.list_id].owner_agency_id,
+            owner_agency_id=record.owner_agency_id,
             fields=DISCLOSED_FIELDS,
         )
         if record.letter_id and not ambiguous:
-            status = "withdrawn" if record.withdrawn_at else "valid"
+            status = "withdrawn" if record.withdrawn else "valid"
             letters[record.letter_id] = LetterReference(letter_id=record.letter_id, status=status)
-    active = any(record.withdrawn_at is None for record in records)
+    active = any(not record.withdrawn for record in records.values())
     return VerificationResult(
         verification_id=str(uuid.uuid4()),
         checked_at=utcnow(),
-        matched_by=_matched_by(request),  # type: ignore[arg-type]
+        matched_by=matched_by,  # type: ignore[arg-type]
         in_pipeline=active and not ambiguous,
         ambiguous=ambiguous,
         letters=sorted(letters.values(), key=lambda letter: letter.letter_id),

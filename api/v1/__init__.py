@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.v1 import agreements, audit_log, clients, lists, records, verifications
+from api.v1 import agreements, audit_log, clients, lists, records, transparency, verifications
 
 router = APIRouter(prefix="/v1")
-for module in (lists, records, agreements, verifications, audit_log, clients):
+for module in (lists, records, agreements, verifications, audit_log, transparency, clients):
     router.include_router(module.router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
+from api.responses import problem_responses
 from audit.writer import commit_with_audit
 from auth.clients import (
     agency_clients,
@@ -23,7 +24,13 @@ router = APIRouter(tags=["clients"])
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
-@router.post("/clients", name="create_client", status_code=201, response_model=ClientCreated)
+@router.post(
+    "/clients",
+    name="create_client",
+    status_code=201,
+    response_model=ClientCreated,
+    responses=problem_responses(401, 403, 404, 422),
+)
 async def create_client(
     body: ClientCreate,
     access: Access,
@@ -58,13 +65,23 @@ async def create_client(
     return created
 
 
-@router.get("/clients", name="list_clients", response_model=list[ClientPublic])
+@router.get(
+    "/clients",
+    name="list_clients",
+    response_model=list[ClientPublic],
+    responses=problem_responses(401, 403),
+)
 async def list_clients(access: Access, session: SessionDep) -> list[ClientPublic]:
     """The caller's agency's clients (never a secret or its hash)."""
     return await agency_clients(session, access.principal.agency_id)
 
 
-@router.post("/clients/{client_id}/disable", name="disable_client", response_model=ClientPublic)
+@router.post(
+    "/clients/{client_id}/disable",
+    name="disable_client",
+    response_model=ClientPublic,
+    responses=problem_responses(401, 403, 404),
+)
 async def disable(
     client_id: ClientId,
     access: Access,

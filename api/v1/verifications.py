@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Access, AuditDep, SessionDep
+from api.deps import Access, AuditDep, ConnectionDep
 from api.responses import problem_responses
 from schemas.verification import VerificationRequest, VerificationResult
 from verification import service
@@ -19,6 +19,6 @@ router = APIRouter(tags=["verification"])
     responses=problem_responses(401, 403, 422),
 )
 async def create_verification(
-    body: VerificationRequest, access: Access, session: SessionDep, audit: AuditDep
+    body: VerificationRequest, access: Access, connection: ConnectionDep, audit: AuditDep
 ) -> VerificationResult:
-    return await service.verify(session, access, audit, body)
+    return await service.verify(connection, access, audit, body)

@@ -62,9 +62,10 @@ async def test_csv_import_reports_counts_and_keeps_attributes(
 async def test_ndjson_import(client: httpx.AsyncClient, world: World) -> None:
     list_id = await _new_list(client, world)
     us = await world.headers("us_mission")
+    tazkira = [{"type": "tazkira", "number": "1400-0101-12345"}]
     lines = [
-        {"record_id": "N1", "given_name": "Zarghuna", "dob": "1370-05", "dob_calendar": "solar_hijri",
-         "documents": [{"type": "tazkira", "number": "1400-0101-12345"}], "hotline_case": "H-9"},
+        {"record_id": "N1", "given_name": "Zarghuna", "dob": "1370-05",
+         "dob_calendar": "solar_hijri", "documents": tazkira, "hotline_case": "H-9"},
         {"record_id": "N2", "given_name": "Wais", "sex": "M", "documents": "passport:X1"},
     ]  # fmt: skip
     body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
@@ -122,7 +123,9 @@ async def test_replay_returns_the_first_result_and_key_reuse_is_refused(
     assert missing.status_code == 400
 
 
-async def test_known_record_ids_become_new_versions(client: httpx.AsyncClient, world: World) -> None:
+async def test_known_record_ids_become_new_versions(
+    client: httpx.AsyncClient, world: World
+) -> None:
     list_id = await shared_pipeline(client, world)
     us = await world.headers("us_mission")
     update = PIPELINE_CSV.replace("acc:ACC-0099-1122", "acc:ACC-0099-7777").replace(
@@ -136,10 +139,17 @@ async def test_known_record_ids_become_new_versions(client: httpx.AsyncClient, w
     assert record.json()["stage"] == "visa issued"
     assert record.headers["etag"] == '"v2"'
     history = (await client.get(f"/v1/lists/{list_id}/records/R4/versions", headers=us)).json()
-    assert [v["data"]["stage"] for v in history["items"]] == ["administrative processing", "visa issued"]
+    assert [v["data"]["stage"] for v in history["items"]] == [
+        "administrative processing",
+        "visa issued",
+    ]
     search = f"/v1/lists/{list_id}/records"
-    assert (await client.get(search, params={"document": "ACC00997777"}, headers=us)).json()["items"]
-    assert not (await client.get(search, params={"document": "ACC00991122"}, headers=us)).json()["items"]
+    assert (await client.get(search, params={"document": "ACC00997777"}, headers=us)).json()[
+        "items"
+    ]
+    assert not (await client.get(search, params={"document": "ACC00991122"}, headers=us)).json()[
+        "items"
+    ]
 
 
 async def test_import_does_not_reinstate_withdrawn_records(

@@ -35,7 +35,9 @@ async def test_lists_are_visible_to_owner_and_to_live_recipients_only(
     unhcr = await world.headers("unhcr")
     own = await client.get("/v1/lists", headers=us)
     assert list_id in [item["id"] for item in own.json()["items"]]
-    assert list_id not in [i["id"] for i in (await client.get("/v1/lists", headers=unhcr)).json()["items"]]
+    assert list_id not in [
+        i["id"] for i in (await client.get("/v1/lists", headers=unhcr)).json()["items"]
+    ]
     assert (await client.get(f"/v1/lists/{list_id}", headers=unhcr)).status_code == 404
 
     body = agreement_body(list_id, world.unhcr, UNHCR_FIELDS, ["reconciliation"])
@@ -113,8 +115,12 @@ async def test_termination_closes_the_list_at_once(client: httpx.AsyncClient, wo
     list_id = await shared_pipeline(client, world)
     us = await world.headers("us_mission")
     unhcr = await world.headers("unhcr", purpose="reconciliation")
-    agreements = (await client.get("/v1/agreements", params={"list_id": list_id}, headers=us)).json()
-    unhcr_agreement = next(a for a in agreements["items"] if a["recipient_agency_id"] == world.unhcr)
+    agreements = (
+        await client.get("/v1/agreements", params={"list_id": list_id}, headers=us)
+    ).json()
+    unhcr_agreement = next(
+        a for a in agreements["items"] if a["recipient_agency_id"] == world.unhcr
+    )
     path = f"/v1/agreements/{unhcr_agreement['id']}/termination"
     assert (await client.post(path, headers=unhcr)).status_code == 403
     ended = await client.post(path, headers=us)
@@ -123,7 +129,9 @@ async def test_termination_closes_the_list_at_once(client: httpx.AsyncClient, wo
     assert (await client.post(path, headers=us)).status_code == 409
     assert (await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)).status_code == 404
     assert (await client.get(f"/v1/lists/{list_id}", headers=unhcr)).status_code == 404
-    unknown = await client.post("/v1/agreements/00000000-0000-0000-0000-000000000000/termination", headers=us)
+    unknown = await client.post(
+        "/v1/agreements/00000000-0000-0000-0000-000000000000/termination", headers=us
+    )
     assert unknown.status_code == 404
 
 
@@ -139,7 +147,9 @@ async def test_an_agreement_not_yet_valid_shows_nothing(
     assert (await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)).status_code == 404
 
 
-async def test_purpose_outside_the_agreement_is_403(client: httpx.AsyncClient, world: World) -> None:
+async def test_purpose_outside_the_agreement_is_403(
+    client: httpx.AsyncClient, world: World
+) -> None:
     list_id = await shared_pipeline(client, world)
     unhcr = await world.headers("unhcr", purpose="hotline-assistance")
     response = await client.get(f"/v1/lists/{list_id}/records", headers=unhcr)

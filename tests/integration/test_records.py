@@ -11,7 +11,9 @@ from tests.conftest import World
 from tests.helpers import RECORD_METADATA, UNHCR_FIELDS, shared_pipeline
 
 
-async def _keys(client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any) -> list[str]:
+async def _keys(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any
+) -> list[str]:
     response = await client.get(path, params=params, headers=headers)
     assert response.status_code == 200, response.text
     return [item["record_id"] for item in response.json()["items"]]
@@ -31,7 +33,9 @@ async def test_owner_sees_everything_with_an_etag(client: httpx.AsyncClient, wor
     assert record["withdrawn"] is False
 
 
-async def test_unhcr_sees_exactly_its_agreement_fields(client: httpx.AsyncClient, world: World) -> None:
+async def test_unhcr_sees_exactly_its_agreement_fields(
+    client: httpx.AsyncClient, world: World
+) -> None:
     list_id = await shared_pipeline(client, world)
     unhcr = await world.headers("unhcr", purpose="protection-verification")
     record = (await client.get(f"/v1/lists/{list_id}/records/R3", headers=unhcr)).json()
@@ -56,7 +60,9 @@ async def test_pakistan_sees_year_only_and_no_pipeline_details(
     assert "SIV" not in str(history)
 
 
-async def test_filters_on_hidden_fields_are_refused(client: httpx.AsyncClient, world: World) -> None:
+async def test_filters_on_hidden_fields_are_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
     list_id = await shared_pipeline(client, world)
     gop = await world.headers("gop", purpose="protection-verification")
     path = f"/v1/lists/{list_id}/records"
@@ -76,7 +82,9 @@ async def test_filters_on_hidden_fields_are_refused(client: httpx.AsyncClient, w
     assert await _keys(client, path, gop, given_name="mohammad  NABI") == ["R1"]
 
 
-async def test_search_by_document_name_group_and_dob(client: httpx.AsyncClient, world: World) -> None:
+async def test_search_by_document_name_group_and_dob(
+    client: httpx.AsyncClient, world: World
+) -> None:
     list_id = await shared_pipeline(client, world)
     us = await world.headers("us_mission")
     path = f"/v1/lists/{list_id}/records"
@@ -144,7 +152,9 @@ async def test_corrections_need_a_current_etag(client: httpx.AsyncClient, world:
     assert again.status_code == 412
     unknown = await client.patch(path, json={"shoe_size": 9}, headers={**us, "If-Match": '"v2"'})
     assert unknown.status_code == 422
-    invalid = await client.patch(path, json={"nationality": "XYZ"}, headers={**us, "If-Match": '"v2"'})
+    invalid = await client.patch(
+        path, json={"nationality": "XYZ"}, headers={**us, "If-Match": '"v2"'}
+    )
     assert invalid.status_code == 422
     assert "XYZ" not in invalid.text
     search = f"/v1/lists/{list_id}/records"
@@ -176,7 +186,9 @@ async def test_only_the_owner_changes_records(client: httpx.AsyncClient, world: 
     list_id = await shared_pipeline(client, world)
     unhcr = await world.headers("unhcr", purpose="reconciliation")
     path = f"/v1/lists/{list_id}/records/R1"
-    patched = await client.patch(path, json={"given_name": "X"}, headers={**unhcr, "If-Match": '"v1"'})
+    patched = await client.patch(
+        path, json={"given_name": "X"}, headers={**unhcr, "If-Match": '"v1"'}
+    )
     assert patched.status_code == 403
     withdrawn = await client.post(f"{path}/withdrawal", json={"reason": "x"}, headers=unhcr)
     assert withdrawn.status_code == 403
@@ -192,7 +204,9 @@ async def test_withdrawal_leaves_a_tombstone(client: httpx.AsyncClient, world: W
     assert done.json()["withdrawn"] is True
     assert done.json()["withdrawal_reason"] == "left the case"
     assert done.headers["etag"] == '"v2"'
-    assert (await client.post(f"{path}/withdrawal", json={"reason": "x"}, headers=us)).status_code == 409
+    assert (
+        await client.post(f"{path}/withdrawal", json={"reason": "x"}, headers=us)
+    ).status_code == 409
     patched = await client.patch(path, json={"given_name": "X"}, headers={**us, "If-Match": '"v2"'})
     assert patched.status_code == 409
 
@@ -238,5 +252,7 @@ async def test_each_record_shown_is_disclosed_with_its_fields(
         "/v1/audit/disclosures", params={"list_id": list_id, "record_id": "R1"}, headers=auditor
     )
     assert response.status_code == 200, response.text
-    fields = {d["fields"] for d in response.json()["items"] if d["recipient_agency_id"] == world.gop}
+    fields = {
+        d["fields"] for d in response.json()["items"] if d["recipient_agency_id"] == world.gop
+    }
     assert fields == {"given_name,father_name,dob:year_only,letter_id"}

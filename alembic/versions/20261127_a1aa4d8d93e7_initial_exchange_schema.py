@@ -1,8 +1,8 @@
 """initial exchange schema
 
-Revision ID: bd1e6cdce31c
+Revision ID: a1aa4d8d93e7
 Revises: 
-Create Date: 2026-11-27 21:39:43.584027
+Create Date: 2026-11-27 21:49:00.574294
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import schemas.types
 
-revision: str = 'bd1e6cdce31c'
+revision: str = 'a1aa4d8d93e7'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -43,8 +43,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_disclosure', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_disclosure_client', ['client_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_disclosure_event', ['event_id'], unique=False)
         batch_op.create_index('ix_audit_disclosure_owner', ['owner_agency_id', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_audit_disclosure_recipient', ['list_id', 'recipient_agency_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_disclosure_record', ['list_id', 'record_key'], unique=False)
 
     op.create_table('audit_event',
@@ -70,6 +72,73 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_event_client', ['client_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_event_time', ['occurred_at'], unique=False)
 
+    op.create_table('record',
+    sa.Column('given_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('family_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('father_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('name_native', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('dob', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('dob_calendar', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('sex', sa.Enum('M', 'F', 'X', 'U', name='sex'), nullable=True),
+    sa.Column('nationality', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
+    sa.Column('group_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('relationship', sa.Enum('PA', 'SP', 'CH', 'OT', name='relationship'), nullable=True),
+    sa.Column('province', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('district', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('program', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('letter_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('record_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('documents', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('dob_earliest', sa.Date(), nullable=True),
+    sa.Column('dob_latest', sa.Date(), nullable=True),
+    sa.Column('dob_year_earliest', sa.Date(), nullable=True),
+    sa.Column('dob_year_latest', sa.Date(), nullable=True),
+    sa.Column('given_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('family_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('father_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', schemas.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawal_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('list_id', 'record_key', name='uq_record_list_key')
+    )
+    with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.create_index('ix_record_list_dob', ['list_id', 'dob_earliest'], unique=False)
+        batch_op.create_index('ix_record_list_family_key', ['list_id', 'family_name_key'], unique=False)
+        batch_op.create_index('ix_record_list_father_key', ['list_id', 'father_name_key'], unique=False)
+        batch_op.create_index('ix_record_list_given_key', ['list_id', 'given_name_key'], unique=False)
+        batch_op.create_index('ix_record_list_group', ['list_id', 'group_id'], unique=False)
+        batch_op.create_index('ix_record_list_letter', ['list_id', 'letter_id'], unique=False)
+
+    op.create_table('record_document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('doc_type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('record_document', schema=None) as batch_op:
+        batch_op.create_index('ix_record_document_number', ['number', 'doc_type'], unique=False)
+        batch_op.create_index(batch_op.f('ix_record_document_record_id'), ['record_id'], unique=False)
+
+    op.create_table('record_version',
+    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('change', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('changed_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('changed_by_client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('record_id', 'version')
+    )
     op.create_table('revoked_token',
     sa.Column('jti', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -85,6 +154,39 @@ def upgrade() -> None:
     sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('retired_at', schemas.types.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('kid')
+    )
+    op.create_table('tlog_checkpoint',
+    sa.Column('size', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('root_hash', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('signed_note', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('size')
+    )
+    op.create_table('tlog_leaf',
+    sa.Column('leaf_index', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('leaf_hash', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('leaf_index'),
+    sa.UniqueConstraint('event_id')
+    )
+    op.create_table('tlog_log_key',
+    sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('verifier_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('signer_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
+    sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('origin')
+    )
+    op.create_table('tlog_node',
+    sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('node_index', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'node_index')
+    )
+    op.create_table('tlog_pending',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('enqueued_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('seq')
     )
     op.create_table('used_client_assertion',
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -125,6 +227,21 @@ def upgrade() -> None:
     with op.batch_alter_table('oauth_client', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_oauth_client_agency_id'), ['agency_id'], unique=False)
 
+    op.create_table('tlog_witness',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('agency_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('key_id', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('verifier_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('verifier_key')
+    )
+    with op.batch_alter_table('tlog_witness', schema=None) as batch_op:
+        batch_op.create_index('ix_tlog_witness_agency', ['agency_id'], unique=False)
+
     op.create_table('import_batch',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
@@ -140,54 +257,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('list_id', 'idempotency_key', name='uq_import_idem')
     )
-    op.create_table('record',
-    sa.Column('given_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('family_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('father_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('name_native', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('dob', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
-    sa.Column('dob_calendar', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('sex', sa.Enum('M', 'F', 'X', 'U', name='sex'), nullable=True),
-    sa.Column('nationality', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
-    sa.Column('group_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('relationship', sa.Enum('PA', 'SP', 'CH', 'OT', name='relationship'), nullable=True),
-    sa.Column('province', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('district', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('program', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
-    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('letter_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('record_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('documents', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('dob_earliest', sa.Date(), nullable=True),
-    sa.Column('dob_latest', sa.Date(), nullable=True),
-    sa.Column('dob_year_earliest', sa.Date(), nullable=True),
-    sa.Column('dob_year_latest', sa.Date(), nullable=True),
-    sa.Column('given_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('family_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('father_name_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('created_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', schemas.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('withdrawal_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.ForeignKeyConstraint(['list_id'], ['exchange_list.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('list_id', 'record_key', name='uq_record_list_key')
-    )
-    with op.batch_alter_table('record', schema=None) as batch_op:
-        batch_op.create_index('ix_record_letter', ['letter_id'], unique=False)
-        batch_op.create_index('ix_record_list_dob', ['list_id', 'dob_earliest'], unique=False)
-        batch_op.create_index('ix_record_list_family_key', ['list_id', 'family_name_key'], unique=False)
-        batch_op.create_index('ix_record_list_father_key', ['list_id', 'father_name_key'], unique=False)
-        batch_op.create_index('ix_record_list_given_key', ['list_id', 'given_name_key'], unique=False)
-        batch_op.create_index('ix_record_list_group', ['list_id', 'group_id'], unique=False)
-        batch_op.create_index('ix_record_list_letter', ['list_id', 'letter_id'], unique=False)
-
     op.create_table('sharing_agreement',
     sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('recipient_agency_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -208,57 +277,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sharing_agreement_list_id'), ['list_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sharing_agreement_recipient_agency_id'), ['recipient_agency_id'], unique=False)
 
-    op.create_table('record_document',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('list_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('doc_type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['list_id'], ['exchange_list.id'], ),
-    sa.ForeignKeyConstraint(['record_id'], ['record.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('record_document', schema=None) as batch_op:
-        batch_op.create_index('ix_record_document_number', ['number', 'doc_type'], unique=False)
-        batch_op.create_index(batch_op.f('ix_record_document_record_id'), ['record_id'], unique=False)
-
-    op.create_table('record_version',
-    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('change', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('changed_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('changed_by_client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['record_id'], ['record.id'], ),
-    sa.PrimaryKeyConstraint('record_id', 'version')
+    op.create_table('tlog_cosignature',
+    sa.Column('size', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('witness_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('timestamp', sa.BigInteger(), nullable=False),
+    sa.Column('signature', sa.LargeBinary(), nullable=False),
+    sa.Column('received_at', schemas.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['size'], ['tlog_checkpoint.size'], ),
+    sa.ForeignKeyConstraint(['witness_id'], ['tlog_witness.id'], ),
+    sa.PrimaryKeyConstraint('size', 'witness_id')
     )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table('record_version')
-    with op.batch_alter_table('record_document', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_record_document_record_id'))
-        batch_op.drop_index('ix_record_document_number')
-
-    op.drop_table('record_document')
+    op.drop_table('tlog_cosignature')
     with op.batch_alter_table('sharing_agreement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sharing_agreement_recipient_agency_id'))
         batch_op.drop_index(batch_op.f('ix_sharing_agreement_list_id'))
 
     op.drop_table('sharing_agreement')
-    with op.batch_alter_table('record', schema=None) as batch_op:
-        batch_op.drop_index('ix_record_list_letter')
-        batch_op.drop_index('ix_record_list_group')
-        batch_op.drop_index('ix_record_list_given_key')
-        batch_op.drop_index('ix_record_list_father_key')
-        batch_op.drop_index('ix_record_list_family_key')
-        batch_op.drop_index('ix_record_list_dob')
-        batch_op.drop_index('ix_record_letter')
-
-    op.drop_table('record')
     op.drop_table('import_batch')
+    with op.batch_alter_table('tlog_witness', schema=None) as batch_op:
+        batch_op.drop_index('ix_tlog_witness_agency')
+
+    op.drop_table('tlog_witness')
     with op.batch_alter_table('oauth_client', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_oauth_client_agency_id'))
 
@@ -268,8 +312,28 @@ def downgrade() -> None:
 
     op.drop_table('exchange_list')
     op.drop_table('used_client_assertion')
+    op.drop_table('tlog_pending')
+    op.drop_table('tlog_node')
+    op.drop_table('tlog_log_key')
+    op.drop_table('tlog_leaf')
+    op.drop_table('tlog_checkpoint')
     op.drop_table('signing_key')
     op.drop_table('revoked_token')
+    op.drop_table('record_version')
+    with op.batch_alter_table('record_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_record_document_record_id'))
+        batch_op.drop_index('ix_record_document_number')
+
+    op.drop_table('record_document')
+    with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.drop_index('ix_record_list_letter')
+        batch_op.drop_index('ix_record_list_group')
+        batch_op.drop_index('ix_record_list_given_key')
+        batch_op.drop_index('ix_record_list_father_key')
+        batch_op.drop_index('ix_record_list_family_key')
+        batch_op.drop_index('ix_record_list_dob')
+
+    op.drop_table('record')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_time')
         batch_op.drop_index('ix_audit_event_client')
@@ -278,8 +342,10 @@ def downgrade() -> None:
     op.drop_table('audit_event')
     with op.batch_alter_table('audit_disclosure', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_disclosure_record')
+        batch_op.drop_index('ix_audit_disclosure_recipient')
         batch_op.drop_index('ix_audit_disclosure_owner')
         batch_op.drop_index('ix_audit_disclosure_event')
+        batch_op.drop_index('ix_audit_disclosure_client')
 
     op.drop_table('audit_disclosure')
     op.drop_table('agency')

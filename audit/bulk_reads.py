@@ -1,0 +1,194 @@
+"""Bulk-read detection (the insider-export scenario): counts the distinct records disclosed per
+client and per sharing agreement (list x recipient agency) in a UTC day; crossing a limit writes
+an alert audit event once, and may refuse the request that would cross it.
+
+Counts live in memory for speed, seeded from `audit_disclosure` the first time a key is seen
+and re-seeded every `resync_seconds`, so what other worker processes disclosed is folded in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from audit import repository
+from audit.context import AuditContext
+from config.settings import Settings
+
+log = structlog.get_logger("sanad.bulk_reads")
+
+ALERT_ROUTE = "(bulk-read-alert)"
+ALERT_METHOD = "ALERT"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkReadLimits:
+    per_client: int
+    per_agreement: int
+    block: bool = False
+    resync_seconds: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BulkReadLimits:
+        return cls(
+            per_client=settings.bulk_read_client_daily_limit,
+            per_agreement=settings.bulk_read_agreement_daily_limit,
+            block=settings.bulk_read_block,
+            resync_seconds=settings.bulk_read_resync_seconds,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TallyKey:
+    """Whose reads are counted: ("client", client_id) or ("agreement", list_id, recipient)."""
+
+    kind: str
+    parts: tuple[str, ...]
+    day: dt.date
+
+
+# A seeder returns the distinct record identities the database holds for a key since the start
+# of its day (at most `cap` of them): (list_id, record_key) for a client, record_key for an
+# agreement.
+Seeder = Callable[[TallyKey, dt.datetime, int], Awaitable[set[Hashable]]]
+
+
+@dataclass(slots=True)
+class _Tally:
+    seen: set[Hashable] = field(default_factory=set)
+    synced_at: float = 0.0
+    alerted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: TallyKey
+    count: int
+    limit: int
+
+    @property
+    def reason(self) -> str:
+        return f"bulk-read-limit-{self.key.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    blocked: bool = False
+    alerts: tuple[Alert, ...] = ()
+
+
+_CLEAR = Verdict()
+
+
+def _wanted(ctx: AuditContext, day: dt.date) -> dict[TallyKey, set[Hashable]]:
+    """The identities this response discloses, under each key that counts them."""
+    principal = ctx.principal
+    assert principal is not None
+    client = TallyKey("client", (principal.client_id,), day)
+    wanted: dict[TallyKey, set[Hashable]] = {client: set()}
+    for d in ctx.disclosures:
+        wanted[client].add((d.list_id, d.record_key))
+        if d.owner_agency_id != principal.agency_id:  # an agency reading its own list: no agreement
+            key = TallyKey("agreement", (d.list_id, principal.agency_id), day)
+            wanted.setdefault(key, set()).add(d.record_key)
+    return wanted
+
+
+class BulkReadDetector:
+    def __init__(
+        self,
+        limits: BulkReadLimits,
+        seeder: Seeder,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits
+        self._seeder = seeder
+        self._clock = clock
+        self._tallies: dict[TallyKey, _Tally] = {}
+        self._day: dt.date | None = None
+
+    def _limit(self, key: TallyKey) -> int:
+        return self.limits.per_client if key.kind == "client" else self.limits.per_agreement
+
+    async def _tally(self, key: TallyKey) -> _Tally:
+        tally = self._tallies.setdefault(key, _Tally())
+        now = self._clock()
+        if now - tally.synced_at >= self.limits.resync_seconds or not tally.synced_at:
+            day_start = dt.datetime.combine(key.day, dt.time(), tzinfo=dt.UTC)
+            found = await self._seeder(key, day_start, self._limit(key) + 1)
+            tally.seen |= found
+            tally.synced_at = now
+        return tally
+
+    async def review(self, ctx: AuditContext, status: int) -> Verdict:
+        """Decide on a response about to leave: count what it discloses, alert once per key
+        and day on crossing a limit, and (when blocking) refuse a response that would cross."""
+        if status >= 400 or not ctx.disclosures or ctx.principal is None:
+            return _CLEAR
+        day = ctx.occurred_at.astimezone(dt.UTC).date()
+        if day != self._day:  # yesterday's counts are done with
+            self._tallies.clear()
+            self._day = day
+        wanted = _wanted(ctx, day)
+        tallies = {key: await self._tally(key) for key in wanted}
+        # No await from here on: the decision and the counting are atomic on the event loop.
+        over = {
+            key: len(tallies[key].seen | ids)
+            for key, ids in wanted.items()
+            if len(tallies[key].seen | ids) > self._limit(key)
+        }
+        blocked = bool(over) and self.limits.block
+        if not blocked:
+            for key, ids in wanted.items():
+                if len(tallies[key].seen) <= self._limit(key):  # past it, more proves nothing
+                    tallies[key].seen |= ids
+        alerts = []
+        for key, count in over.items():
+            if not tallies[key].alerted:
+                tallies[key].alerted = True
+                alerts.append(Alert(key, count, self._limit(key)))
+                log.warning(
+                    "bulk_read_limit_crossed",
+                    kind=key.kind,
+                    client_id=ctx.principal.client_id,
+                    audit_event_id=ctx.event_id,
+                    distinct_records=count,
+                    limit=self._limit(key),
+                    blocked=blocked,
+                )
+        return Verdict(blocked, tuple(alerts))
+
+
+def database_seeder(sessions: async_sessionmaker[AsyncSession]) -> Seeder:
+    """Seeds tallies from the committed disclosures of the day."""
+
+    async def seed(key: TallyKey, since: dt.datetime, cap: int) -> set[Hashable]:
+        async with sessions() as session:
+            if key.kind == "client":
+                (client_id,) = key.parts
+                pairs = await repository.records_disclosed_to_client(session, client_id, since, cap)
+                return set(pairs)
+            list_id, recipient = key.parts
+            keys = await repository.records_disclosed_under_agreement(
+                session, list_id, recipient, since, cap
+            )
+            return set(keys)
+
+    return seed
+
+
+def alert_context(ctx: AuditContext, alert: Alert) -> AuditContext:
+    """The alert as an audit event of its own, by the same caller, in the same request."""
+    return AuditContext(
+        request_id=ctx.request_id,
+        method=ALERT_METHOD,
+        route=ALERT_ROUTE,
+        occurred_at=ctx.occurred_at,
+        principal=ctx.principal,
+        purpose=ctx.purpose,
+        reason=alert.reason,
+    )

@@ -1,0 +1,1 @@
+"""The change feed (records, letters, encounters), acknowledgements, and webhook delivery."""

@@ -1,0 +1,151 @@
+"""All SQL of the change feed: the sequence counter, events, agreements that decide who sees
+an event, and acknowledgements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.repository import bulk_insert
+from schemas.changes import ChangeAcknowledgement, ChangeCounter, ChangeEvent
+from schemas.identity import Agency
+from schemas.lists import ExchangeList, SharingAgreement
+
+FEED = "feed"
+EVENT_COLUMNS = (
+    "seq", "id", "occurred_at", "type", "owner_agency_id", "actor_agency_id", "audience",
+    "list_id", "record_id", "data",
+)  # fmt: skip
+_BULK_FROM = 200  # below this, one INSERT beats COPY's set-up
+_counter = ChangeCounter.__table__.c  # type: ignore[attr-defined]
+_event_table = ChangeEvent.__table__  # type: ignore[attr-defined]
+_event = _event_table.c
+_ack = ChangeAcknowledgement.__table__.c  # type: ignore[attr-defined]
+_agreement = SharingAgreement.__table__.c  # type: ignore[attr-defined]
+_list = ExchangeList.__table__.c  # type: ignore[attr-defined]
+_agency = Agency.__table__.c  # type: ignore[attr-defined]
+
+
+async def reserve_sequence(session: AsyncSession, count: int) -> int:
+    """Bump the counter by `count` and return the first number reserved. The UPDATE takes the
+    counter's row lock (PostgreSQL) or the database write lock (SQLite) until this transaction
+    ends, so no other writer gets numbers until we commit or roll back: numbers are handed out
+    in commit order, and a rollback gives them back. Take it last, just before the commit."""
+    result = await session.execute(
+        update(ChangeCounter)
+        .where(_counter.name == FEED)
+        .values(value=_counter.value + count)
+        .returning(_counter.value)
+    )
+    last = result.scalar_one_or_none()
+    if last is None:  # a database built without the migration's seed row
+        await session.execute(insert(ChangeCounter).values(name=FEED, value=count))
+        last = count
+    return int(last) - count + 1
+
+
+async def head(session: AsyncSession) -> int:
+    """The highest committed sequence number: every event up to it is visible."""
+    query = select(_counter.value).where(_counter.name == FEED)
+    return int((await session.execute(query)).scalar_one_or_none() or 0)
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[Sequence[Any]]) -> None:
+    """Rows in EVENT_COLUMNS order with `data` as JSON text."""
+    if len(rows) >= _BULK_FROM:
+        await bulk_insert(session, _event_table, EVENT_COLUMNS, rows)
+        return
+    values = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
+    for value in values:
+        value["data"] = json.loads(value["data"])
+    await session.execute(insert(ChangeEvent), values)
+
+
+async def recipient_agreements(
+    session: AsyncSession, agency_id: str, now: dt.datetime
+) -> list[SharingAgreement]:
+    """Live agreements that make `agency_id` a recipient of some list."""
+    query = select(SharingAgreement).where(
+        _agreement.recipient_agency_id == agency_id,
+        _agreement.terminated_at.is_(None),
+        _agreement.valid_from <= now,
+        _agreement.valid_until > now,
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def list_recipients(
+    session: AsyncSession, list_id: str, now: dt.datetime
+) -> list[SharingAgreement]:
+    query = select(SharingAgreement).where(
+        _agreement.list_id == list_id,
+        _agreement.terminated_at.is_(None),
+        _agreement.valid_from <= now,
+        _agreement.valid_until > now,
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def agency_kinds(session: AsyncSession, agency_ids: Sequence[str]) -> dict[str, str]:
+    if not agency_ids:
+        return {}
+    query = select(_agency.id, _agency.kind).where(_agency.id.in_(agency_ids))
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+def _visible_to(agency_id: str, shared: Sequence[str], letter_shared: Sequence[str]) -> Any:
+    return or_(
+        _event.owner_agency_id == agency_id,
+        _event.actor_agency_id == agency_id,
+        and_(_event.audience == "list_recipients", _event.list_id.in_(list(shared))),
+        and_(_event.audience == "letter_recipients", _event.list_id.in_(list(letter_shared))),
+    )
+
+
+async def read_events(
+    session: AsyncSession,
+    *,
+    after: int,
+    upto: int,
+    agency_id: str,
+    shared: Sequence[str],
+    letter_shared: Sequence[str],
+    types: Sequence[str] | None,
+    limit: int,
+) -> list[ChangeEvent]:
+    query = select(ChangeEvent).where(
+        _event.seq > after, _event.seq <= upto, _visible_to(agency_id, shared, letter_shared)
+    )
+    if types:
+        query = query.where(_event.type.in_(list(types)))
+    query = query.order_by(_event.seq).limit(limit)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def get_event(session: AsyncSession, change_id: str) -> ChangeEvent | None:
+    query = select(ChangeEvent).where(_event.id == change_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def acknowledgements(session: AsyncSession, change_id: str) -> list[ChangeAcknowledgement]:
+    query = (
+        select(ChangeAcknowledgement)
+        .where(_ack.change_id == change_id)
+        .order_by(_ack.acknowledged_at, _ack.agency_id)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def find_acknowledgement(
+    session: AsyncSession, change_id: str, agency_id: str
+) -> ChangeAcknowledgement | None:
+    return await session.get(ChangeAcknowledgement, (change_id, agency_id))
+
+
+def add(session: AsyncSession, row: ChangeAcknowledgement) -> None:
+    session.add(row)

@@ -1,0 +1,291 @@
+"""Publish changes into the feed (inside the writer's transaction), read the feed as one
+caller may see it, and record and report acknowledgements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.context import AuditContext
+from audit.writer import commit_with_audit
+from auth.access import AccessContext
+from auth.policy import visible_fields
+from changes import repository
+from changes.notify import notify_after_commit
+from problems import ProblemError
+from schemas.changes import (
+    AcknowledgementPublic,
+    ChangeAcknowledgement,
+    ChangeEvent,
+    ChangePage,
+    ChangePublic,
+    ChangeStatus,
+)
+from schemas.letters import ProtectionLetter
+from schemas.types import utcnow
+from schemas.vocabulary import AgencyKind, Purpose
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+_RECORD_TYPES = {
+    "created": "record.created",
+    "corrected": "record.corrected",
+    "withdrawn": "record.withdrawn",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    type: str
+    owner_agency_id: str
+    audience: str
+    data: dict[str, object] = field(default_factory=dict)
+    list_id: str | None = None
+    record_id: str | None = None
+    actor_agency_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Lists whose events a caller sees as a recipient, for one purpose of use."""
+
+    agency_id: str
+    shared: tuple[str, ...]
+    letter_shared: tuple[str, ...]
+
+
+async def publish(session: AsyncSession, changes: Sequence[Change]) -> None:
+    """Append events to the feed in the caller's transaction; call it right before the
+    commit, since it holds the feed's sequence lock until then."""
+    if not changes:
+        return
+    first = await repository.reserve_sequence(session, len(changes))
+    now = utcnow()
+    rows = [
+        (
+            first + offset, str(uuid.uuid4()), now, c.type, c.owner_agency_id, c.actor_agency_id,
+            c.audience, c.list_id, c.record_id, json.dumps(c.data, separators=(",", ":")),
+        )  # fmt: skip
+        for offset, c in enumerate(changes)
+    ]
+    await repository.insert_events(session, rows)
+    notify_after_commit(session)
+
+
+async def record_changed(
+    session: AsyncSession,
+    *,
+    kind: str,
+    list_id: str,
+    owner_agency_id: str,
+    records: Iterable[tuple[str, str, int]],
+) -> None:
+    """Hook for the exchange: `kind` is created / corrected / withdrawn; `records` holds
+    (record uuid, the agency's record id, new version). Recipients of the list see it."""
+    await publish(
+        session,
+        [
+            Change(
+                type=_RECORD_TYPES[kind],
+                owner_agency_id=owner_agency_id,
+                audience="list_recipients",
+                data={"list_id": list_id, "record_id": key, "version": version},
+                list_id=list_id,
+                record_id=record_id,
+            )
+            for record_id, key, version in records
+        ],
+    )
+
+
+async def letter_changed(
+    session: AsyncSession, change_type: str, letter: ProtectionLetter, holder_key: str
+) -> None:
+    """Letters reach the recipients whose agreement shows them the `letter_id` field."""
+    data: dict[str, object] = {
+        "letter_id": letter.id,
+        "list_id": letter.list_id,
+        "record_id": holder_key,
+        "expires_at": letter.expires_at.isoformat(),
+    }
+    if letter.revoked_at is not None:
+        data["revoked_at"] = letter.revoked_at.isoformat()
+    change = Change(
+        change_type, letter.agency_id, "letter_recipients", data, letter.list_id, letter.record_id
+    )
+    await publish(session, [change])
+
+
+async def audience_of(
+    session: AsyncSession,
+    agency_id: str,
+    agency_kind: AgencyKind,
+    purpose: Purpose | str | None,
+    now: dt.datetime,
+) -> Audience:
+    agreements = [
+        a
+        for a in await repository.recipient_agreements(session, agency_id, now)
+        if purpose in a.purposes
+    ]
+    letter_lists = {
+        a.list_id for a in agreements if "letter_id" in visible_fields(agency_kind, frozenset(a.fields))
+    }
+    return Audience(
+        agency_id, tuple(sorted({a.list_id for a in agreements})), tuple(sorted(letter_lists))
+    )
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise ProblemError(
+            "validation-failed",
+            "invalid: since",
+            invalid_params=[{"name": "since", "reason": "a cursor this feed returned"}],
+        )
+    return int(cursor)
+
+
+def public(event: ChangeEvent) -> ChangePublic:
+    return ChangePublic(
+        id=event.id,
+        seq=event.seq,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        owner_agency_id=event.owner_agency_id,
+        list_id=event.list_id,
+        data=dict(event.data),
+    )
+
+
+async def events_after(
+    session: AsyncSession,
+    audience: Audience,
+    after: int,
+    types: Sequence[str] | None,
+    limit: int,
+) -> tuple[list[ChangeEvent], int]:
+    """Visible events after `after` and the cursor to resume from. The head is read first:
+    every event up to it is committed, so the page never jumps over a later-committing one."""
+    upto = await repository.head(session)
+    events = await repository.read_events(
+        session,
+        after=after,
+        upto=upto,
+        agency_id=audience.agency_id,
+        shared=audience.shared,
+        letter_shared=audience.letter_shared,
+        types=types,
+        limit=limit,
+    )
+    next_cursor = events[-1].seq if len(events) == limit else max(upto, after)
+    return events, next_cursor
+
+
+def disclose_events(audit: AuditContext, events: Iterable[ChangeEvent]) -> None:
+    """Events name records (and encounters describe a person's detention): audit each."""
+    for event in events:
+        if event.list_id and event.record_id:
+            audit.disclose(
+                list_id=event.list_id,
+                record_id=event.record_id,
+                record_key=str(event.data.get("record_id", "")),
+                owner_agency_id=event.owner_agency_id,
+                fields=(event.type,),
+            )
+
+
+async def read_feed(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    since: str | None,
+    types: Sequence[str] | None,
+    limit: int,
+) -> ChangePage:
+    principal = access.principal
+    audience = await audience_of(
+        session, principal.agency_id, principal.agency_kind, access.purpose, utcnow()
+    )
+    events, next_cursor = await events_after(session, audience, parse_cursor(since), types, limit)
+    disclose_events(audit, events)
+    return ChangePage(items=[public(e) for e in events], next_cursor=str(next_cursor))
+
+
+async def _visible_event(
+    session: AsyncSession, access: AccessContext, change_id: str
+) -> ChangeEvent:
+    event = await repository.get_event(session, change_id)
+    if event is not None:
+        principal = access.principal
+        audience = await audience_of(
+            session, principal.agency_id, principal.agency_kind, access.purpose, utcnow()
+        )
+        found, _ = await events_after(session, audience, event.seq - 1, None, 1)
+        if found and found[0].seq == event.seq:
+            return event
+    raise ProblemError("not-found", "no such change is visible to the caller")
+
+
+async def acknowledge(
+    session: AsyncSession, access: AccessContext, audit: AuditContext, change_id: str
+) -> AcknowledgementPublic:
+    """Idempotent: a second acknowledgement by the same agency returns the first."""
+    event = await _visible_event(session, access, change_id)
+    agency_id = access.principal.agency_id
+    if event.owner_agency_id == agency_id:
+        raise ProblemError("conflict", "the owner of a change does not acknowledge it")
+    ack = await repository.find_acknowledgement(session, event.id, agency_id)
+    if ack is None:
+        ack = ChangeAcknowledgement(
+            change_id=event.id, agency_id=agency_id, client_id=access.principal.client_id
+        )
+        repository.add(session, ack)
+        await session.flush()
+        await commit_with_audit(session, audit, 200)
+    return AcknowledgementPublic(agency_id=ack.agency_id, acknowledged_at=ack.acknowledged_at)
+
+
+async def _recipients(session: AsyncSession, event: ChangeEvent) -> list[str]:
+    """Agencies that receive this event now, besides its owner."""
+    found: set[str] = {event.actor_agency_id} if event.actor_agency_id else set()
+    if event.list_id and event.audience != "owner_only":
+        agreements = await repository.list_recipients(session, event.list_id, utcnow())
+        kinds = await repository.agency_kinds(
+            session, sorted({a.recipient_agency_id for a in agreements})
+        )
+        for agreement in agreements:
+            kind = AgencyKind(kinds[agreement.recipient_agency_id])
+            shown = visible_fields(kind, frozenset(agreement.fields))
+            if event.audience == "list_recipients" or "letter_id" in shown:
+                found.add(agreement.recipient_agency_id)
+    found.discard(event.owner_agency_id)
+    return sorted(found)
+
+
+async def change_status(
+    session: AsyncSession, access: AccessContext, audit: AuditContext, change_id: str
+) -> ChangeStatus:
+    """The owner sees every recipient and acknowledgement; a recipient only its own."""
+    event = await _visible_event(session, access, change_id)
+    disclose_events(audit, [event])
+    acks = await repository.acknowledgements(session, event.id)
+    agency_id = access.principal.agency_id
+    is_owner = event.owner_agency_id == agency_id
+    recipients = await _recipients(session, event) if is_owner else [agency_id]
+    return ChangeStatus(
+        change=public(event),
+        recipients=recipients,
+        acknowledgements=[
+            AcknowledgementPublic(agency_id=a.agency_id, acknowledged_at=a.acknowledged_at)
+            for a in acks
+            if is_owner or a.agency_id == agency_id
+        ],
+    )

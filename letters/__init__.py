@@ -1,0 +1,2 @@
+"""Protection letters: issuance, the signed credential in the QR code, the trilingual PDF and
+the offline verifier page. No web framework here."""

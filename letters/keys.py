@@ -1,0 +1,84 @@
+"""The missions' letter-signing keys: P-256, one active key per mission, separate from the
+OAuth token keys. Retired keys stay published until the last letter they signed expires, so a
+letter stays verifiable for its whole life."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc.jwk import ECKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from letters import repository
+from schemas.letters import LetterSigningKey
+from schemas.types import utcnow
+
+ALG = "ES256"
+MAX_LETTER_VALIDITY = dt.timedelta(days=730)  # LetterCreate.valid_days caps here
+KID_LENGTH = 8  # the kid travels in every QR code: 48 bits of the thumbprint suffice
+LETTER_KEY_USE = "protection-letter"
+
+
+def new_letter_key(agency_id: str) -> LetterSigningKey:
+    key = ECKey.generate_key("P-256", private=True)
+    kid = key.thumbprint()[:KID_LENGTH]
+    public_jwk: dict[str, object] = {
+        **key.as_dict(private=False),
+        "kid": kid,
+        "alg": ALG,
+        "use": "sig",
+        # JWK extension members (RFC 7517 §4): this key signs COSE letter credentials only
+        "sanad_key_use": LETTER_KEY_USE,
+        "sanad_issuer": agency_id,
+    }
+    return LetterSigningKey(
+        kid=kid,
+        agency_id=agency_id,
+        alg=ALG,
+        private_pem=key.as_pem(private=True).decode("ascii"),
+        public_jwk=public_jwk,
+    )
+
+
+async def current_key(session: AsyncSession, agency_id: str) -> LetterSigningKey:
+    """The mission's active key, created in the caller's transaction if it has none."""
+    key = await repository.active_key(session, agency_id)
+    if key is None:
+        key = new_letter_key(agency_id)
+        repository.add(session, key)
+        await session.flush()
+    return key
+
+
+async def rotate(session: AsyncSession, agency_id: str) -> LetterSigningKey:
+    now = utcnow()
+    await repository.retire_keys(session, agency_id, now, now + MAX_LETTER_VALIDITY)
+    key = new_letter_key(agency_id)
+    repository.add(session, key)
+    await session.flush()
+    return key
+
+
+async def public_jwks(session: AsyncSession) -> list[dict[str, object]]:
+    """Public halves of every key whose letters may still be valid."""
+    return [dict(key.public_jwk) for key in await repository.published_keys(session, utcnow())]
+
+
+@lru_cache(maxsize=64)
+def private_key(kid: str, private_pem: str) -> ec.EllipticCurvePrivateKey:
+    # parsing a PEM costs more than signing; keys never change, so cache by (kid, pem)
+    key = ECKey.import_key(private_pem).private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def public_key(jwk: dict[str, object]) -> ec.EllipticCurvePublicKey:
+    key = ECKey.import_key(dict(jwk)).public_key  # type: ignore[arg-type]
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    return key
+
+
+async def verification_keys(session: AsyncSession) -> dict[str, ec.EllipticCurvePublicKey]:
+    return {str(jwk["kid"]): public_key(jwk) for jwk in await public_jwks(session)}

@@ -1,0 +1,142 @@
+"""A list made ready for linking: per record, ids into the run's shared name, date, document and
+place spaces, computed once per distinct value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.documents import parse_documents
+from matching.names import combine_name_keys
+from reconcile.spaces import DateSpace, IntArray, Interner, NameSpace
+from reconcile.table import RecordTable
+
+DOCUMENT_TYPES = ("por", "acc", "unhcr", "tazkira", "passport", "visa")
+_TYPE_COLUMN = {kind: i for i, kind in enumerate(DOCUMENT_TYPES)}
+SEX_CODES = {"M": 1, "F": 2}  # U, X and blank are unknown (0)
+
+
+@dataclass(slots=True)
+class RunSpaces:
+    """The interned values shared by every list of one run."""
+
+    names: NameSpace
+    dates: DateSpace
+    documents: Interner
+    places: Interner
+
+    @classmethod
+    def new(cls) -> RunSpaces:
+        return cls(NameSpace(), DateSpace(), Interner(), Interner())
+
+
+@dataclass(slots=True)
+class PreparedList:
+    """Ids per record. `given` is the given name, or the Arabic-script name when there is no
+    Latin one; `full` is given + family read as one name (or the Arabic-script name)."""
+
+    table: RecordTable
+    given: IntArray
+    given_field: IntArray
+    full: IntArray
+    family: IntArray
+    father: IntArray
+    dob: IntArray
+    documents: IntArray  # (records, len(DOCUMENT_TYPES)), 0 = none of that type
+    sex: IntArray
+    province: IntArray
+    district: IntArray
+    group: IntArray  # list-local group ids, 0 = no group
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def _names(spaces: RunSpaces, table: RecordTable, field: str) -> IntArray:
+    column = table.columns[field]
+    return spaces.names.intern_values(column.values)[column.codes]
+
+
+def _full_names(spaces: RunSpaces, table: RecordTable) -> IntArray:
+    """given + family as one key, computed once per distinct (given, family) pair."""
+    given, family = table.columns["given_name"], table.columns["family_name"]
+    given_ids = spaces.names.intern_values(given.values)
+    family_ids = spaces.names.intern_values(family.values)
+    pairs = given.codes.astype(np.int64) * len(family.values) + family.codes
+    unique, inverse = np.unique(pairs, return_inverse=True)
+    keys = spaces.names.keys
+    combined = np.fromiter(
+        (
+            spaces.names.intern(
+                combine_name_keys(
+                    keys[given_ids[pair // len(family.values)]],
+                    keys[family_ids[pair % len(family.values)]],
+                )
+            )
+            for pair in unique.tolist()
+        ),
+        np.int64,
+        len(unique),
+    )
+    return combined[inverse]
+
+
+def _dates(spaces: RunSpaces, table: RecordTable) -> IntArray:
+    dob, calendar = table.columns["dob"], table.columns["dob_calendar"]
+    pairs = dob.codes.astype(np.int64) * len(calendar.values) + calendar.codes
+    unique, inverse = np.unique(pairs, return_inverse=True)
+    width = len(calendar.values)
+    ids = np.fromiter(
+        (
+            spaces.dates.intern(dob.values[p // width], calendar.values[p % width].lower())
+            for p in unique.tolist()
+        ),
+        np.int64,
+        len(unique),
+    )
+    return ids[inverse]
+
+
+def _documents(spaces: RunSpaces, table: RecordTable) -> IntArray:
+    column = table.columns["documents"]
+    per_value = np.zeros((len(column.values), len(DOCUMENT_TYPES)), dtype=np.int64)
+    for code, raw in enumerate(column.values):
+        if raw:
+            for document in parse_documents(raw):
+                at = _TYPE_COLUMN.get(document.type)
+                if at is not None and per_value[code, at] == 0:
+                    per_value[code, at] = spaces.documents(document.number)
+    return per_value[column.codes]
+
+
+def _places(spaces: RunSpaces, table: RecordTable, field: str) -> IntArray:
+    column = table.columns[field]
+    ids = np.fromiter(
+        (spaces.places(" ".join(v.casefold().split())) for v in column.values),
+        np.int64,
+        len(column.values),
+    )
+    return ids[column.codes]
+
+
+def prepare(spaces: RunSpaces, table: RecordTable) -> PreparedList:
+    given_field = _names(spaces, table, "given_name")
+    native = _names(spaces, table, "name_native")
+    full = _full_names(spaces, table)
+    sex_column = table.columns["sex"]
+    sex_codes = np.asarray([SEX_CODES.get(v.upper(), 0) for v in sex_column.values], np.int64)
+    return PreparedList(
+        table=table,
+        given=np.where(given_field != 0, given_field, native),
+        given_field=given_field,
+        full=np.where(full != 0, full, native),
+        family=_names(spaces, table, "family_name"),
+        father=_names(spaces, table, "father_name"),
+        dob=_dates(spaces, table),
+        documents=_documents(spaces, table),
+        sex=sex_codes[sex_column.codes],
+        province=_places(spaces, table, "province"),
+        district=_places(spaces, table, "district"),
+        group=table.columns["group_id"].codes.astype(np.int64),
+    )

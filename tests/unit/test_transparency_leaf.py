@@ -1,0 +1,91 @@
+"""The leaf format: its fast encoder emits exactly RFC 8785 (checked against rfc8785 itself on
+arbitrary values of the leaf domain), covers every audit column, and refuses values outside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.audit import AuditDisclosure, AuditEvent
+from transparency.leaf import (
+    DISCLOSURE_FIELDS,
+    EVENT_FIELDS,
+    LeafEncodingError,
+    encode_entry,
+    encode_leaf,
+    leaf_entry,
+    timestamp_text,
+)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"])),  # Cs: lone surrogates
+)
+
+
+def entries() -> st.SearchStrategy[dict[str, object]]:
+    event = st.fixed_dictionaries({name: scalars for name in (*EVENT_FIELDS, "format")})
+    disclosure = st.fixed_dictionaries({name: scalars for name in DISCLOSURE_FIELDS})
+    return st.builds(lambda e, d: {**e, "disclosures": d}, event, st.lists(disclosure, max_size=3))
+
+
+@settings(max_examples=500, deadline=None)
+@given(entries())
+def test_fast_encoding_is_rfc8785(entry: dict[str, object]) -> None:
+    assert encode_entry(entry) == rfc8785.dumps(entry)
+
+
+def test_every_control_character_and_escape_matches_rfc8785() -> None:
+    tricky = "".join(chr(c) for c in range(0x20)) + '"\\/\x7f\u2028\u2029é€𝄞'
+    entry = leaf_entry(_event(subject=tricky), [])
+    assert encode_entry(entry) == rfc8785.dumps(entry)
+
+
+def _event(**changes: object) -> dict[str, object]:
+    event: dict[str, object] = {name: f"{name}-value" for name in EVENT_FIELDS}
+    event |= {"occurred_at": dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC), "status": 200}
+    event |= {"disclosure_count": 0}
+    return event | changes
+
+
+def test_leaf_covers_every_column_of_the_audit_tables() -> None:
+    assert set(EVENT_FIELDS) == set(AuditEvent.__table__.columns.keys())  # type: ignore[attr-defined]
+    disclosure_columns = set(AuditDisclosure.__table__.columns.keys()) - {"event_id"}  # type: ignore[attr-defined]
+    assert set(DISCLOSURE_FIELDS) == disclosure_columns
+
+
+def test_disclosure_order_does_not_matter_and_time_is_normalised() -> None:
+    rows = [
+        {name: f"{name}-{i}" for name in DISCLOSURE_FIELDS} | {"id": f"d{i}"} for i in (2, 1, 3)
+    ]
+    assert encode_leaf(_event(), rows) == encode_leaf(_event(), list(reversed(rows)))
+    paris = dt.timezone(dt.timedelta(hours=1))
+    moment = dt.datetime(2026, 11, 27, 10, 30, tzinfo=paris)
+    assert timestamp_text(moment) == "2026-11-27T09:30:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": 1.5},
+        {"status": 2**53},
+        {"subject": b"bytes"},
+        {"subject": "\ud800"},
+        {"extra": "member"},
+    ],
+)
+def test_values_outside_the_leaf_domain_are_refused(change: dict[str, object]) -> None:
+    entry = leaf_entry(_event(), []) | change
+    with pytest.raises(LeafEncodingError):
+        encode_entry(entry)
+
+
+def test_naive_timestamps_are_refused() -> None:
+    with pytest.raises(LeafEncodingError):
+        leaf_entry(_event(occurred_at=dt.datetime(2026, 1, 1)), [])

@@ -1,0 +1,243 @@
+"""What the API offers of the log: checkpoints with their cosignatures, inclusion and
+consistency proofs from stored nodes, witness registration and cosignature intake."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.context import AuditContext
+from audit.writer import commit_with_audit
+from auth.access import AccessContext
+from problems import ProblemError
+from schemas.transparency import (
+    CheckpointPublic,
+    ConsistencyProof,
+    CosignaturePublic,
+    CosignatureSubmission,
+    InclusionProof,
+    WitnessCreate,
+    WitnessList,
+    WitnessPublic,
+)
+from schemas.types import utcnow
+from tlog.checkpoint import (
+    NoteError,
+    NoteSignature,
+    NoteVerifier,
+    SignatureType,
+    open_note,
+    parse_note,
+)
+from tlog.merkle import NodeMap, NodeReader, consistency_proof, inclusion_proof, nodes_needed
+from transparency import repository
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def cosigned_note(signed_note: str, cosignatures: list[RowMapping]) -> str:
+    """The stored log-signed note with every recorded cosignature line appended."""
+    lines = [
+        NoteSignature(row["name"], bytes(row["signature"][:4]), bytes(row["signature"][4:])).line()
+        for row in cosignatures
+    ]
+    return signed_note + "".join(lines)
+
+
+async def _log_key(session: AsyncSession) -> RowMapping:
+    key = await repository.log_key_public(session)
+    if key is None:
+        raise ProblemError("not-found", "the log has not been created yet")
+    return key
+
+
+async def checkpoint(session: AsyncSession, size: int | None) -> CheckpointPublic:
+    """The checkpoint of that size (latest when None) with every cosignature received."""
+    key = await _log_key(session)
+    row = await repository.checkpoint_at(session, size)
+    if row is None:
+        raise ProblemError("not-found", f"no checkpoint of size {size}")
+    cosignatures = await repository.cosignatures_at(session, row["size"])
+    return CheckpointPublic(
+        origin=key["origin"],
+        size=row["size"],
+        root_hash=b64(row["root_hash"]),
+        created_at=row["created_at"],
+        log_key=key["verifier_key"],
+        note=cosigned_note(row["signed_note"], cosignatures),
+        cosignatures=[
+            CosignaturePublic(
+                witness_id=c["witness_id"],
+                witness_name=c["name"],
+                agency_id=c["agency_id"],
+                timestamp=c["timestamp"],
+            )
+            for c in cosignatures
+        ],
+    )
+
+
+async def _prove(
+    session: AsyncSession, computation: Callable[[NodeReader], list[bytes]], extra: list[Any]
+) -> tuple[list[bytes], dict[tuple[int, int], bytes]]:
+    """Run a proof computation over nodes fetched in one round trip (plus `extra` nodes)."""
+    wanted = nodes_needed(computation) + extra
+    nodes = await repository.fetch_nodes_async(session, wanted)
+    return computation(NodeMap(nodes)), nodes
+
+
+async def _require_published(session: AsyncSession, size: int, name: str) -> None:
+    latest = await repository.latest_size(session)
+    if size > latest:
+        raise ProblemError(
+            "not-found",
+            f"the log has {latest} leaves so far",
+            invalid_params=[{"name": name, "reason": "beyond the latest checkpoint"}],
+        )
+
+
+async def inclusion(session: AsyncSession, leaf_index: int, tree_size: int) -> InclusionProof:
+    if leaf_index >= tree_size:
+        raise ProblemError(
+            "validation-failed",
+            "leaf_index must be below tree_size",
+            invalid_params=[{"name": "leaf_index", "reason": "not below tree_size"}],
+        )
+    await _require_published(session, tree_size, "tree_size")
+    proof, nodes = await _prove(
+        session, lambda reader: inclusion_proof(reader, leaf_index, tree_size), [(0, leaf_index)]
+    )
+    return InclusionProof(
+        leaf_index=leaf_index,
+        tree_size=tree_size,
+        leaf_hash=b64(nodes[(0, leaf_index)]),
+        proof=[b64(h) for h in proof],
+    )
+
+
+async def consistency(session: AsyncSession, first: int, second: int) -> ConsistencyProof:
+    if first > second:
+        raise ProblemError(
+            "validation-failed",
+            "first must not exceed second",
+            invalid_params=[{"name": "first", "reason": "greater than second"}],
+        )
+    await _require_published(session, second, "second")
+    proof, _ = await _prove(session, lambda reader: consistency_proof(reader, first, second), [])
+    return ConsistencyProof(first=first, second=second, proof=[b64(h) for h in proof])
+
+
+def _refused(detail: str) -> ProblemError:
+    return ProblemError("cosignature-refused", detail)
+
+
+def _witness_public(row: RowMapping) -> WitnessPublic:
+    return WitnessPublic.model_validate(dict(row))
+
+
+async def list_witnesses(session: AsyncSession) -> WitnessList:
+    """Every registered witness key: they are public, and verifiers need all of them."""
+    rows = await repository.witnesses_of(session, None)
+    return WitnessList(items=[_witness_public(row) for row in rows])
+
+
+async def register_witness(
+    session: AsyncSession, access: AccessContext, audit: AuditContext, data: WitnessCreate
+) -> WitnessPublic:
+    """An agency admin registers a witness key that cosigns on the agency's behalf."""
+    try:
+        verifier = NoteVerifier.from_verifier_key(data.verifier_key)
+    except NoteError as exc:
+        raise ProblemError(
+            "validation-failed",
+            f"not a note verifier key: {exc}",
+            invalid_params=[{"name": "verifier_key", "reason": "malformed"}],
+        ) from None
+    if verifier.signature_type is not SignatureType.COSIGNATURE_V1:
+        raise ProblemError(
+            "validation-failed",
+            "a witness key is a tlog-cosignature/v1 key (signature type 0x04)",
+            invalid_params=[{"name": "verifier_key", "reason": "not a cosignature key"}],
+        )
+    key = await _log_key(session)
+    if verifier.name == key["origin"]:
+        raise ProblemError("conflict", "a witness key may not use the log's own name")
+    if await repository.witness_by_key(session, data.verifier_key) is not None:
+        raise ProblemError("conflict", "this witness key is already registered")
+    row = {
+        "id": str(uuid.uuid4()),
+        "agency_id": access.principal.agency_id,
+        "name": verifier.name,
+        "key_id": verifier.key_id.hex(),
+        "verifier_key": data.verifier_key,
+        "created_at": utcnow(),
+        "created_by_client_id": access.principal.client_id,
+    }
+    await repository.insert_witness(session, row)
+    await commit_with_audit(session, audit, 201)
+    return WitnessPublic.model_validate(row)
+
+
+async def add_cosignature(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    size: int,
+    submission: CosignatureSubmission,
+) -> CheckpointPublic:
+    """Record the cosignatures that witnesses of the caller's agency put on our checkpoint.
+
+    The witness checked consistency before signing; here we check that the note is exactly
+    our checkpoint of that size, our signature on it holds, and each cosignature verifies
+    under a key the caller's own agency registered."""
+    key = await _log_key(session)
+    stored = await repository.checkpoint_at(session, size)
+    if stored is None:
+        raise ProblemError("not-found", f"no checkpoint of size {size}")
+    try:
+        submitted = submission.note.encode("utf-8")
+        if parse_note(submitted).text != parse_note(stored["signed_note"].encode()).text:
+            raise _refused(f"the note is not this log's checkpoint of size {size}")
+        witnesses = await repository.witnesses_of(session, access.principal.agency_id)
+        by_identity = {
+            (NoteVerifier.from_verifier_key(w["verifier_key"]).key_id, w["name"]): w
+            for w in witnesses
+        }
+        verifiers = [NoteVerifier.from_verifier_key(w["verifier_key"]) for w in witnesses]
+        log_verifier = NoteVerifier.from_verifier_key(key["verifier_key"])
+        opened = open_note(submitted, [log_verifier, *verifiers])
+    except NoteError as exc:
+        raise _refused(str(exc)) from None
+    signatures = {(sig.key_id, sig.name): sig for sig in parse_note(submitted).signatures}
+    accepted = [
+        sig
+        for sig in opened.verified
+        if sig.signature_type is SignatureType.COSIGNATURE_V1
+        and (sig.key_id, sig.name) in by_identity
+    ]
+    if not accepted:
+        raise _refused("no cosignature by a witness key registered for the caller's agency")
+    now = utcnow()
+    for sig in accepted:
+        witness = by_identity[(sig.key_id, sig.name)]
+        if await repository.has_cosignature(session, size, witness["id"]):
+            continue  # a witness re-posting its cosignature changes nothing
+        await repository.insert_cosignature(
+            session,
+            {
+                "size": size,
+                "witness_id": witness["id"],
+                "timestamp": sig.timestamp,
+                "signature": sig.key_id + signatures[(sig.key_id, sig.name)].signature,
+                "received_at": now,
+            },
+        )
+    await commit_with_audit(session, audit, 201)
+    return await checkpoint(session, size)
