@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from api import health, oauth
+from api import health, oauth, verifier_page
 from api.audit_middleware import AuditMiddleware
 from api.problems import install_problem_handlers
 from api.services import Services, audit_writer_of, bulk_reads_of
@@ -17,9 +17,13 @@ from audit.bulk_reads import BulkReadDetector, BulkReadLimits, database_seeder
 from audit.writer import AuditWriter
 from auth.oauth_server import build_authorization_server
 from auth.tokens import AccessTokenVerifier
+from changes.dispatcher import WebhookDispatcher
+from changes.webhook_settings import WebhookSettings
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.engine import make_async_engine, make_sync_engine
+from reconcile.jobs import ReconciliationRunner
+from reconcile.worker import IncrementalLinker
 from transparency.runtime import LogPolicy, TransparencyLog
 
 API_TITLE = "Sanad inter-agency exchange API"
@@ -42,6 +46,7 @@ def build_services(settings: Settings) -> Services:
         bulk_reads=BulkReadDetector(
             BulkReadLimits.from_settings(settings), database_seeder(sessions)
         ),
+        webhooks=WebhookDispatcher(sessions, WebhookSettings()),
     )
 
 
@@ -54,9 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = build_services(settings)
         app.state.services = services
         await services.transparency.start()
+        if services.webhooks.settings.enabled:
+            services.webhooks.start()
+        services.reconciliation_runner = ReconciliationRunner(services.sessions)
+        services.incremental_linker = IncrementalLinker(services.sessions)
+        services.incremental_linker.start()
         try:
             yield
         finally:
+            await services.incremental_linker.stop()
+            await services.reconciliation_runner.stop()
+            await services.webhooks.stop()
             await services.transparency.stop()
             await services.async_engine.dispose()
             services.sync_engine.dispose()
@@ -74,4 +87,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(v1_router)
+    app.include_router(verifier_page.router)
     return app

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AuditDep, ServicesDep
 from api.responses import problem_responses
 from auth.oauth_server import OAuthHttpRequest, OAuthResult
+from letters import keys as letter_signing_keys
 
 router = APIRouter(tags=["oauth"])
 
@@ -203,11 +204,15 @@ async def oauth_metadata(services: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/.well-known/jwks.json",
     name="jwks",
-    summary="Public keys that sign access tokens",
+    summary="Public keys that sign access tokens and protection letters",
     response_model=JsonWebKeySet,
     responses=_AUDIT_UNAVAILABLE,
 )
 async def jwks(services: ServicesDep) -> JSONResponse:
     document = await run_in_threadpool(services.authorization_server.jwks)
+    # the missions' letter-signing keys (COSE credentials only) are published here too
+    async with services.sessions() as session:
+        letter_keys = await letter_signing_keys.public_jwks(session)
+    document = {**document, "keys": [*document["keys"], *letter_keys]}
     # short: a rotated-in key is used at once, and verifiers refetch on an unknown kid anyway
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})

@@ -12,9 +12,10 @@ _DESCRIPTIONS = {
 }
 
 
-# Any route can fail validation, and any route's response is held back (503) when its audit
-# event cannot be committed.
-_ALWAYS = (422, 503)
+# Any protected route can meet a malformed request, a missing or bad token, a refused scope or
+# purpose, invalid fields, and a held-back response (503) when its audit event cannot be
+# committed.
+_ALWAYS = (400, 401, 403, 422, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -12,7 +12,10 @@ from audit.bulk_reads import BulkReadDetector
 from audit.writer import AuditWriter
 from auth.oauth_server import SanadAuthorizationServer
 from auth.tokens import AccessTokenVerifier
+from changes.dispatcher import WebhookDispatcher
 from config.settings import Settings
+from reconcile.jobs import ReconciliationRunner
+from reconcile.worker import IncrementalLinker
 from transparency.runtime import TransparencyLog
 
 
@@ -27,6 +30,10 @@ class Services:
     authorization_server: SanadAuthorizationServer
     transparency: TransparencyLog  # sequencer + backlog watch; personal data only while current
     bulk_reads: BulkReadDetector
+    webhooks: WebhookDispatcher  # delivery worker, started in the lifespan
+    # background reconciliation runs and incremental linking, started in the lifespan
+    reconciliation_runner: ReconciliationRunner | None = None
+    incremental_linker: IncrementalLinker | None = None
 
 
 def services_of(scope: Scope) -> Services:

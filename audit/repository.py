@@ -29,6 +29,7 @@ class EventFilter:
     until: dt.datetime | None = None
     list_id: str | None = None
     record_key: str | None = None
+    request_id: str | None = None
 
 
 def _visible_events(viewer_agency_id: str | None) -> ColumnElement[bool] | None:
@@ -48,6 +49,7 @@ def _event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
         "purpose": f.purpose,
         "outcome": f.outcome,
         "route": f.route,
+        "request_id": f.request_id,
     }
     conditions = [_event[name] == value for name, value in equal_to.items() if value is not None]
     if f.since is not None:

@@ -37,6 +37,9 @@ _PUBLIC = OperationPolicy(public=True)
 _READ_PURPOSES = ALL_PURPOSES - {Purpose.AUDIT}
 _VERIFY_PURPOSES = frozenset({Purpose.PROTECTION_VERIFICATION, Purpose.HOTLINE_ASSISTANCE})
 _AUDIT_ONLY = frozenset({Purpose.AUDIT})
+_RECONCILE = frozenset({Purpose.RECONCILIATION})
+_MISSION = frozenset({AgencyKind.US_MISSION})
+_GOP = frozenset({AgencyKind.GOP})
 
 OPERATIONS: dict[str, OperationPolicy] = {
     # discovery, health and the OAuth endpoints (they authenticate the client themselves)
@@ -81,10 +84,51 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "add_cosignature": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),  # the agency's witness
     "list_witnesses": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
     "register_witness": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+    # reconciliation: links between lists and the records behind them
+    "create_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
+    "get_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
+    "list_reconciliation_links": _op(
+        Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
+    ),
+    "list_reconciliation_discrepancies": _op(
+        Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
+    ),
+    "reconciliation_report": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
+    "decide_link": _op(Scope.RECONCILE_REVIEW, personal_data=True, purposes=_RECONCILE),
     # administration of the caller's own agency
     "create_client": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
     "list_clients": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
     "disable_client": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+    # protection letters: the mission issues for its own pipeline records
+    "issue_letter": _op(
+        Scope.LETTERS_WRITE, agencies=_MISSION, personal_data=True, purposes=_READ_PURPOSES
+    ),
+    "get_letter": _op(
+        Scope.LETTERS_READ, agencies=_MISSION, personal_data=True, purposes=_READ_PURPOSES
+    ),
+    "get_letter_pdf": _op(
+        Scope.LETTERS_READ, agencies=_MISSION, personal_data=True, purposes=_READ_PURPOSES
+    ),
+    "revoke_letter": _op(
+        Scope.LETTERS_WRITE, agencies=_MISSION, personal_data=True, purposes=_READ_PURPOSES
+    ),
+    "letter_verifier": _PUBLIC,  # a static page with public keys only
+    # encounters: Pakistan's officials report; the record's owner reads its status
+    "report_encounter": _op(
+        Scope.ENCOUNTERS_WRITE, agencies=_GOP, personal_data=True, purposes=_VERIFY_PURPOSES
+    ),
+    "record_status": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
+    # change feed and webhooks: events name records (encounters describe a detention)
+    "list_changes": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "get_change": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "acknowledge_change": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
+    "create_subscription": _op(
+        Scope.SUBSCRIPTIONS_WRITE, personal_data=True, purposes=_READ_PURPOSES
+    ),
+    "list_subscriptions": _op(Scope.CHANGES_READ),
+    "disable_subscription": _op(Scope.SUBSCRIPTIONS_WRITE),
+    "list_deliveries": _op(Scope.CHANGES_READ),
+    "replay_deliveries": _op(Scope.SUBSCRIPTIONS_WRITE),
 }
 
 # The most an agency of each kind may ever be shown of another agency's record, whatever an
@@ -111,10 +155,11 @@ OWNER_PURPOSES: dict[AgencyKind, frozenset[Purpose]] = {
 }
 
 # Scopes a client of each kind of agency may be granted at all.
+_LETTER_SCOPES = frozenset({Scope.LETTERS_READ, Scope.LETTERS_WRITE})
 SCOPE_CEILING: dict[AgencyKind, frozenset[Scope]] = {
-    AgencyKind.US_MISSION: frozenset(Scope),
-    AgencyKind.UNHCR: frozenset(Scope),
-    AgencyKind.GOP: frozenset(Scope),
+    AgencyKind.US_MISSION: frozenset(Scope) - {Scope.ENCOUNTERS_WRITE},
+    AgencyKind.UNHCR: frozenset(Scope) - _LETTER_SCOPES - {Scope.ENCOUNTERS_WRITE},
+    AgencyKind.GOP: frozenset(Scope) - _LETTER_SCOPES,
     AgencyKind.OVERSIGHT: frozenset({Scope.AUDIT_READ, Scope.ADMIN}),
 }
 

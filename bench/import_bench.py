@@ -132,7 +132,9 @@ def import_via_http(url: str, csv_path: Path, records: int, backend: str) -> Res
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     body = csv_path.read_bytes()
     with (
-        uvicorn_server("api.main:app", {"DATABASE_URL": url}, "/healthz") as base,
+        uvicorn_server(
+            "api.main:app", {"DATABASE_URL": url, "SANAD_LOG_LEVEL": "WARNING"}, "/healthz"
+        ) as base,
         httpx.Client(base_url=base, timeout=600) as http,
     ):
         token = http.post(

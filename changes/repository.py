@@ -66,28 +66,26 @@ async def insert_events(session: AsyncSession, rows: Sequence[Sequence[Any]]) ->
     await session.execute(insert(ChangeEvent), values)
 
 
-async def recipient_agreements(
-    session: AsyncSession, agency_id: str, now: dt.datetime
-) -> list[SharingAgreement]:
-    """Live agreements that make `agency_id` a recipient of some list."""
-    query = select(SharingAgreement).where(
-        _agreement.recipient_agency_id == agency_id,
+def _live(now: dt.datetime) -> Any:
+    return and_(
         _agreement.terminated_at.is_(None),
         _agreement.valid_from <= now,
         _agreement.valid_until > now,
     )
+
+
+async def recipient_agreements(
+    session: AsyncSession, agency_id: str, now: dt.datetime
+) -> list[SharingAgreement]:
+    """Live agreements that make `agency_id` a recipient of some list."""
+    query = select(SharingAgreement).where(_agreement.recipient_agency_id == agency_id, _live(now))
     return list((await session.execute(query)).scalars().all())
 
 
 async def list_recipients(
     session: AsyncSession, list_id: str, now: dt.datetime
 ) -> list[SharingAgreement]:
-    query = select(SharingAgreement).where(
-        _agreement.list_id == list_id,
-        _agreement.terminated_at.is_(None),
-        _agreement.valid_from <= now,
-        _agreement.valid_until > now,
-    )
+    query = select(SharingAgreement).where(_agreement.list_id == list_id, _live(now))
     return list((await session.execute(query)).scalars().all())
 
 

@@ -59,6 +59,12 @@ class Audience:
     letter_shared: tuple[str, ...]
 
 
+def _event_row(seq: int, at: dt.datetime, c: Change) -> tuple[object, ...]:
+    data = json.dumps(c.data, separators=(",", ":"))
+    return (seq, str(uuid.uuid4()), at, c.type, c.owner_agency_id, c.actor_agency_id,
+            c.audience, c.list_id, c.record_id, data)  # fmt: skip
+
+
 async def publish(session: AsyncSession, changes: Sequence[Change]) -> None:
     """Append events to the feed in the caller's transaction; call it right before the
     commit, since it holds the feed's sequence lock until then."""
@@ -66,13 +72,7 @@ async def publish(session: AsyncSession, changes: Sequence[Change]) -> None:
         return
     first = await repository.reserve_sequence(session, len(changes))
     now = utcnow()
-    rows = [
-        (
-            first + offset, str(uuid.uuid4()), now, c.type, c.owner_agency_id, c.actor_agency_id,
-            c.audience, c.list_id, c.record_id, json.dumps(c.data, separators=(",", ":")),
-        )  # fmt: skip
-        for offset, c in enumerate(changes)
-    ]
+    rows = [_event_row(first + offset, now, change) for offset, change in enumerate(changes)]
     await repository.insert_events(session, rows)
     notify_after_commit(session)
 
@@ -134,7 +134,9 @@ async def audience_of(
         if purpose in a.purposes
     ]
     letter_lists = {
-        a.list_id for a in agreements if "letter_id" in visible_fields(agency_kind, frozenset(a.fields))
+        a.list_id
+        for a in agreements
+        if "letter_id" in visible_fields(agency_kind, frozenset(a.fields))
     }
     return Audience(
         agency_id, tuple(sorted({a.list_id for a in agreements})), tuple(sorted(letter_lists))

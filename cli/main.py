@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cli import admin
+from cli import admin, letters
+from cli.audit import audit_app
+from cli.witness import witness_app
 from config.settings import Settings
 from database.migrations import upgrade_to_head
 
@@ -16,6 +18,9 @@ app = typer.Typer(help="Sanad inter-agency exchange service", no_args_is_help=Tr
 app.add_typer(admin.agency_app, name="agency")
 app.add_typer(admin.client_app, name="client")
 app.add_typer(admin.keys_app, name="keys")
+app.add_typer(letters.letter_app, name="letter")
+app.add_typer(audit_app, name="audit")
+app.add_typer(witness_app, name="witness")
 
 
 @app.command()
@@ -84,6 +89,20 @@ def import_file(
     typer.echo(json.dumps(report, indent=2))
     if report.get("status") != "imported":
         raise typer.Exit(code=1)
+
+
+@app.command()
+def reconcile(
+    left: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="exchange-format CSV")],
+    right: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="exchange-format CSV")],
+    out: Annotated[Path, typer.Option("--out", help="links CSV to write")] = Path("links.csv"),
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Link two exchange-format CSV files offline with the reconciliation engine."""
+    from cli.reconcile import run_reconcile
+
+    summary = run_reconcile(left, right, out, quiet)
+    typer.echo(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -71,31 +71,45 @@ def format_for_media_type(media_type: str) -> ExchangeFormat | None:
 
 def parse_exchange(data: bytes, fmt: ExchangeFormat) -> ParseResult:
     """Validate a whole file. Rows come back only if valid; every invalid row is reported."""
+    whole = ParseResult()
     with gc_paused():
-        return _parse(data, fmt)
+        for chunk in iter_exchange(data, fmt):
+            whole.rows.extend(chunk.rows)
+            whole.rejected.extend(chunk.rejected)
+            whole.received += chunk.received
+    return whole
 
 
-def _parse(data: bytes, fmt: ExchangeFormat) -> ParseResult:
-    result = ParseResult()
+def iter_exchange(
+    data: bytes, fmt: ExchangeFormat, chunk_rows: int = 50_000
+) -> Iterator[ParseResult]:
+    """Validate a file chunk by chunk (so a caller can store one chunk while the next is
+    parsed). Each chunk holds up to `chunk_rows` records; duplicates are found across chunks."""
     try:
         text = data.decode("utf-8-sig")  # a BOM from spreadsheet exports is tolerated
     except UnicodeDecodeError:
-        result.rejected.append(RowRejection(0, None, "file is not valid UTF-8"))
-        return result
-    records = _csv_records(text, result) if fmt == "csv" else _ndjson_records(text, result)
+        yield ParseResult(rejected=[RowRejection(0, None, "file is not valid UTF-8")])
+        return
+    problems: list[RowRejection] = []  # file-level ones, found while reading
+    records = _csv_records(text, problems) if fmt == "csv" else _ndjson_records(text)
     seen: dict[str, int] = {}
+    chunk = ParseResult()
     for row_no, raw in records:
-        result.received += 1
+        chunk.received += 1
         if any(name is None for name, _ in raw.errors):
             # unreadable row (bad JSON, wrong cell count): its fields mean nothing
-            result.rejected.extend(RowRejection(row_no, n, reason) for n, reason in raw.errors)
-            continue
-        record_id = (raw.scalars.pop("record_id", None) or "").strip()
-        first = seen.setdefault(record_id, row_no) if record_id else row_no
-        row = _validate(row_no, record_id, raw, result.rejected, first)
-        if row is not None:
-            result.rows.append(row)
-    return result
+            chunk.rejected.extend(RowRejection(row_no, n, reason) for n, reason in raw.errors)
+        else:
+            record_id = (raw.scalars.pop("record_id", None) or "").strip()
+            first = seen.setdefault(record_id, row_no) if record_id else row_no
+            row = _validate(row_no, record_id, raw, chunk.rejected, first)
+            if row is not None:
+                chunk.rows.append(row)
+        if chunk.received >= chunk_rows:
+            yield chunk
+            chunk = ParseResult()
+    chunk.rejected[:0] = problems
+    yield chunk
 
 
 @dataclass(slots=True)
@@ -162,7 +176,7 @@ def _canonical(name: str) -> str:
     return lower if lower in KNOWN_COLUMNS or lower == _RESERVED else stripped
 
 
-def _csv_records(text: str, result: ParseResult) -> Iterator[tuple[int, _RawRecord]]:
+def _csv_records(text: str, problems: list[RowRejection]) -> Iterator[tuple[int, _RawRecord]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
     try:
         header = next(reader, None)
@@ -171,10 +185,10 @@ def _csv_records(text: str, result: ParseResult) -> Iterator[tuple[int, _RawReco
     except csv.Error:
         header = None
     if header is None:
-        result.rejected.append(RowRejection(0, None, "file has no header row"))
+        problems.append(RowRejection(0, None, "file has no header row"))
         return
     columns = [_canonical(name) for name in header]
-    if not _header_ok(columns, result):
+    if not _header_ok(columns, problems):
         return
     scalar_at = [(i, name) for i, name in enumerate(columns) if name in SCALAR_FIELDS]
     scalar_at.append((columns.index("record_id"), "record_id"))
@@ -188,7 +202,7 @@ def _csv_records(text: str, result: ParseResult) -> Iterator[tuple[int, _RawReco
         try:
             cells = next(reader, None)
         except csv.Error:
-            result.rejected.append(RowRejection(row_no + 1, None, "malformed CSV"))
+            problems.append(RowRejection(row_no + 1, None, "malformed CSV"))
             return
         if cells is None:
             return
@@ -219,7 +233,7 @@ def _picker(indices: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
     return pick_one
 
 
-def _header_ok(columns: list[str], result: ParseResult) -> bool:
+def _header_ok(columns: list[str], rejected: list[RowRejection]) -> bool:
     problems: list[str] = []
     if "record_id" not in columns:
         problems.append("header has no record_id column")
@@ -230,11 +244,11 @@ def _header_ok(columns: list[str], result: ParseResult) -> bool:
     duplicates = sorted({name for name in columns if name and columns.count(name) > 1})
     if duplicates:
         problems.append("header repeats column " + ", ".join(duplicates))
-    result.rejected.extend(RowRejection(0, None, reason) for reason in problems)
+    rejected.extend(RowRejection(0, None, reason) for reason in problems)
     return not problems
 
 
-def _ndjson_records(text: str, result: ParseResult) -> Iterator[tuple[int, _RawRecord]]:
+def _ndjson_records(text: str) -> Iterator[tuple[int, _RawRecord]]:
     # split on "\n" only: str.splitlines would also split on U+2028 inside JSON strings
     row_no = 0
     for line in text.split("\n"):

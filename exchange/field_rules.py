@@ -27,6 +27,8 @@ MAX_ATTRIBUTE_VALUE = 1000
 MAX_RECORD_ID = 128
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# free text of attributes may hold line breaks and tabs, nothing else below the space
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIGIT = re.compile(r"\d")
 
 
@@ -99,12 +101,7 @@ def _phone(value: str) -> str:
     return value
 
 
-def check_record_id(value: str) -> str:
-    if len(value) > MAX_RECORD_ID:
-        raise FieldError(f"longer than {MAX_RECORD_ID} characters")
-    if _CONTROL.search(value):
-        raise FieldError("contains control characters")
-    return value
+check_record_id = _text(MAX_RECORD_ID)
 
 
 # Free-text exchange fields and their maximum lengths (checked inline: the hot path of imports).
@@ -198,6 +195,8 @@ def check_attribute(key: str, value: str) -> None:
         raise FieldError(f"attribute names must be 1-{MAX_ATTRIBUTE_KEY} printable characters")
     if len(value) > MAX_ATTRIBUTE_VALUE:
         raise FieldError(f"longer than {MAX_ATTRIBUTE_VALUE} characters")
+    if _CONTROL_IN_TEXT.search(value):
+        raise FieldError("contains control characters")
 
 
 def check_dob(values: RecordValues) -> None:

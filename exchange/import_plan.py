@@ -16,8 +16,8 @@ from exchange.exchange_format import ExchangeRow
 from exchange.field_rules import SCALAR_FIELDS, RecordValues
 from exchange.keys import name_key
 from exchange.record_data import CONTENT_COLUMNS, content_columns, document_rows, snapshot
-from schemas.types import utcnow
 
+_NO_SPAN = (None, None, None, None)
 RECORD_COLUMNS = (
     "id",
     "list_id",
@@ -31,10 +31,10 @@ RECORD_COLUMNS = (
 
 @dataclass(slots=True)
 class ImportPlan:
-    new_records: list[tuple[Any, ...]] = field(default_factory=list)
+    new_records: list[tuple[str | None, ...]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     documents: list[tuple[str, ...]] = field(default_factory=list)
-    versions: list[tuple[Any, ...]] = field(default_factory=list)
+    versions: list[tuple[str | None, ...]] = field(default_factory=list)
     replaced_document_owners: list[str] = field(default_factory=list)
     unchanged: int = 0
 
@@ -59,9 +59,10 @@ def _key(fields: dict[str, str], name: str) -> str | None:
 
 
 def _record_row(
-    record_id: str, list_id: str, row: ExchangeRow, data: dict[str, object], now: dt.datetime
-) -> tuple[Any, ...]:
-    """One `record` row in RECORD_COLUMNS order (CONTENT_COLUMNS spelled out for speed)."""
+    record_id: str, list_id: str, row: ExchangeRow, data: dict[str, object], now: str
+) -> tuple[str | None, ...]:
+    """One `record` row as text in RECORD_COLUMNS order (CONTENT_COLUMNS spelled out for
+    speed: this runs a million times in a large import)."""
     values = row.values
     fields = values.fields
     span = values.dob_range
@@ -69,11 +70,11 @@ def _record_row(
         record_id,
         list_id,
         row.record_id,
-        1,
+        "1",
         *map(fields.get, SCALAR_FIELDS),
         _json(data.get("documents", [])),
         _json(values.attributes),
-        *(span if span else (None, None, None, None)),
+        *([day.isoformat() for day in span] if span else _NO_SPAN),
         _key(fields, "given_name"),
         _key(fields, "family_name"),
         _key(fields, "father_name"),
@@ -82,24 +83,35 @@ def _record_row(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """Where and when: the list, the importing client, and the time (as a value for ordinary
+    updates and as the bulk paths' timestamp text)."""
+
+    list_id: str
+    client_id: str
+    now: dt.datetime
+    now_text: str
+
+
 def plan_import(
-    rows: list[ExchangeRow], existing: dict[str, dict[str, Any]], list_id: str, client_id: str
+    rows: list[ExchangeRow], existing: dict[str, dict[str, Any]], context: PlanContext
 ) -> ImportPlan:
     with gc_paused():
-        return _plan(rows, existing, list_id, client_id)
+        return _plan(rows, existing, context)
 
 
 def _plan(
-    rows: list[ExchangeRow], existing: dict[str, dict[str, Any]], list_id: str, client_id: str
+    rows: list[ExchangeRow], existing: dict[str, dict[str, Any]], context: PlanContext
 ) -> ImportPlan:
     plan = ImportPlan()
-    now = utcnow()
+    list_id, now, now_text = context.list_id, context.now, context.now_text
     for row in rows:
         data = values_snapshot(row.values)
         current = existing.get(row.record_id)
         if current is None:
             record_id = str(uuid.uuid4())
-            plan.new_records.append(_record_row(record_id, list_id, row, data, now))
+            plan.new_records.append(_record_row(record_id, list_id, row, data, now_text))
             version, change = 1, "create"
         elif data == snapshot(current):
             plan.unchanged += 1
@@ -118,5 +130,7 @@ def _plan(
             )
             plan.replaced_document_owners.append(record_id)
         plan.documents.extend(document_rows(record_id, list_id, row.values))
-        plan.versions.append((record_id, version, change, _json(data), now, client_id))
+        plan.versions.append(
+            (record_id, str(version), change, _json(data), now_text, context.client_id)
+        )
     return plan

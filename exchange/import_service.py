@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from dataclasses import asdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,27 +16,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
+from changes.service import record_changed
 from exchange import repository
+from exchange.bulk_gc import gc_paused
 from exchange.exchange_format import (
     ExchangeFormat,
     ExchangeRow,
+    ParseResult,
     RowRejection,
     format_for_media_type,
-    parse_exchange,
+    iter_exchange,
 )
-from exchange.import_plan import RECORD_COLUMNS, ImportPlan, plan_import
+from exchange.import_plan import RECORD_COLUMNS, ImportPlan, PlanContext, plan_import
 from exchange.record_data import DOCUMENT_COLUMNS, VERSION_COLUMNS
 from exchange.service import load_view
 from exchange.visibility import require_owner
 from problems import ProblemError
 from schemas.records import ImportBatch, ImportReport
+from schemas.types import utcnow
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
+CHUNK_ROWS = 50_000
 MAX_REPORTED_REJECTIONS = 100_000  # a wholly wrong million-row file still gets a usable answer
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def _check_request(media_type: str, idempotency_key: str | None) -> ExchangeFormat:
+def _check_request(media_type: str, idempotency_key: str | None) -> tuple[ExchangeFormat, str]:
     if not idempotency_key or not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise ProblemError(
             "invalid-request",
@@ -48,7 +54,7 @@ def _check_request(media_type: str, idempotency_key: str | None) -> ExchangeForm
             "unsupported-media-type",
             "send text/csv or application/x-ndjson in the exchange format",
         )
-    return fmt
+    return fmt, idempotency_key
 
 
 def _report(batch: ImportBatch, replayed: bool) -> ImportReport:
@@ -102,21 +108,16 @@ async def import_records(
     report (`replayed`); the same key with another body is refused."""
     view = await load_view(session, access, list_id, personal_data=True)
     require_owner(view)
-    fmt = _check_request(media_type, idempotency_key)
-    assert idempotency_key is not None
+    fmt, key = _check_request(media_type, idempotency_key)
     digest = hashlib.sha256(fmt.encode() + b"\n" + body).hexdigest()
-    earlier = await repository.find_import(session, list_id, idempotency_key)
+    earlier = await repository.find_import(session, list_id, key)
     if earlier is not None:
         return _replay(earlier, digest)
-    parsed = await asyncio.to_thread(parse_exchange, body, fmt)
-    if parsed.rejected:
-        raise _reject(list_id, parsed.received, parsed.rejected)
     batch = ImportBatch(
         list_id=list_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         request_sha256=digest,
         client_id=access.principal.client_id,
-        received_count=parsed.received,
     )
     try:
         # claim the key first: a concurrent import with the same key waits here, then fails
@@ -125,37 +126,107 @@ async def import_records(
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        winner = await repository.find_import(session, list_id, idempotency_key)
+        winner = await repository.find_import(session, list_id, key)
         if winner is None:
             raise
         return _replay(winner, digest)
-    existing = await _existing(session, list_id, parsed.rows)
-    withdrawn = [
-        RowRejection(row.row, "record_id", "record was withdrawn; import does not reinstate it")
-        for row in parsed.rows
-        if row.record_id in existing and existing[row.record_id]["withdrawn_at"] is not None
-    ]
-    if withdrawn:
-        raise _reject(list_id, parsed.received, withdrawn)
-    plan = await asyncio.to_thread(
-        plan_import, parsed.rows, existing, list_id, access.principal.client_id
-    )
-    await write_plan(session, plan)
-    batch.created_count = len(plan.new_records)
-    batch.updated_count = len(plan.updates)
-    batch.unchanged_count = plan.unchanged
+    progress = await _store_file(session, list_id, body, fmt, access.principal.client_id)
+    if progress.rejected:
+        # nothing is committed: the session's transaction is rolled back when it closes
+        raise _reject(list_id, progress.received, progress.rejected)
+    batch.received_count = progress.received
+    batch.created_count = progress.created
+    batch.updated_count = progress.updated
+    batch.unchanged_count = progress.unchanged
     session.add(batch)
     await session.flush()
     report = _report(batch, replayed=False)
+    # last step before the commit: it holds the change feed's sequence lock until then
+    owner = view.list.owner_agency_id
+    for kind, records in (("created", progress.created_ids), ("corrected", progress.updated_ids)):
+        await record_changed(
+            session, kind=kind, list_id=list_id, owner_agency_id=owner, records=records
+        )
     await commit_with_audit(session, audit, 201)
     return report
+
+
+@dataclass(slots=True)
+class _Progress:
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RowRejection] = field(default_factory=list)
+    # (record uuid, record id, version) of each change, for the change feed
+    created_ids: list[tuple[str, str, int]] = field(default_factory=list)
+    updated_ids: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+async def _store_file(
+    session: AsyncSession, list_id: str, body: bytes, fmt: ExchangeFormat, client_id: str
+) -> _Progress:
+    """Parse and store chunk by chunk inside the caller's transaction: the next chunk is parsed
+    and planned in a worker thread while the database stores the current one (on PostgreSQL
+    another process, so the two overlap on two cores). After the first rejected row nothing
+    more is written, but parsing goes on so the report names every rejected row."""
+    progress = _Progress()
+    now = utcnow()
+    context = PlanContext(list_id, client_id, now, await repository.timestamp_text(session, now))
+    list_was_empty = not await repository.list_has_records(session, list_id)
+    prepared = _prepared_chunks(body, fmt, context if list_was_empty else None)
+    with gc_paused():
+        pending = asyncio.ensure_future(asyncio.to_thread(next, prepared, None))
+        while (item := await pending) is not None:
+            # parse (and plan) the next chunk while this one is written
+            pending = asyncio.ensure_future(asyncio.to_thread(next, prepared, None))
+            chunk, plan = item
+            progress.received += chunk.received
+            progress.rejected.extend(chunk.rejected)
+            if progress.rejected:
+                continue
+            existing: dict[str, dict[str, Any]] = {}
+            if plan is None:  # the list had records: some rows may be new versions
+                existing = await _existing(session, list_id, chunk.rows)
+                progress.rejected.extend(_withdrawn(chunk.rows, existing))
+                if progress.rejected:
+                    continue
+                plan = await asyncio.to_thread(plan_import, chunk.rows, existing, context)
+            await write_plan(session, plan)
+            progress.created += len(plan.new_records)
+            progress.updated += len(plan.updates)
+            progress.created_ids.extend((str(r[0]), str(r[2]), 1) for r in plan.new_records)
+            keys = {row["id"]: key for key, row in existing.items()}
+            progress.updated_ids.extend(
+                (u["_id"], keys[u["_id"]], u["version"]) for u in plan.updates
+            )
+            progress.unchanged += plan.unchanged
+    return progress
+
+
+def _prepared_chunks(
+    body: bytes, fmt: ExchangeFormat, context: PlanContext | None
+) -> Iterator[tuple[ParseResult, ImportPlan | None]]:
+    """Parsed chunks, each planned as well when `context` is given (a list that was empty, so
+    every row is new and no lookup is needed); planning stops at the first rejection."""
+    rejected = False
+    for chunk in iter_exchange(body, fmt, CHUNK_ROWS):
+        rejected = rejected or bool(chunk.rejected)
+        plan = None if context is None or rejected else plan_import(chunk.rows, {}, context)
+        yield chunk, plan
+
+
+def _withdrawn(rows: list[ExchangeRow], existing: dict[str, dict[str, Any]]) -> list[RowRejection]:
+    return [
+        RowRejection(row.row, "record_id", "record was withdrawn; import does not reinstate it")
+        for row in rows
+        if row.record_id in existing and existing[row.record_id]["withdrawn_at"] is not None
+    ]
 
 
 async def _existing(
     session: AsyncSession, list_id: str, rows: list[ExchangeRow]
 ) -> dict[str, dict[str, Any]]:
-    if not await repository.list_has_records(session, list_id):
-        return {}  # the common first import: skip a million-key lookup
     return await repository.records_by_keys(session, list_id, [row.record_id for row in rows])
 
 
@@ -165,6 +236,6 @@ async def write_plan(session: AsyncSession, plan: ImportPlan) -> None:
         updated = await repository.update_records(session, plan.updates)
         if updated not in (-1, len(plan.updates)):
             raise ProblemError("conflict", "records changed during the import; send it again")
-        await repository.replace_documents(session, plan.replaced_document_owners, [])
+        await repository.delete_documents(session, plan.replaced_document_owners)
     await repository.bulk_insert(session, repository.DOCUMENT, DOCUMENT_COLUMNS, plan.documents)
     await repository.bulk_insert(session, repository.VERSION, VERSION_COLUMNS, plan.versions)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
+from changes.service import record_changed
 from exchange import repository
 from exchange.field_rules import DOCUMENT_TYPES
 from exchange.keys import document_key, name_key
@@ -225,7 +226,7 @@ async def _write_version(
     row: Mapping[str, Any],
     changes: Mapping[str, Any],
     change: str,
-) -> Mapping[str, Any]:
+) -> dict[str, Any]:
     """Store `changes` as the record's next version (optimistically) with its history row."""
     now = utcnow()
     version = row["version"] + 1
@@ -241,6 +242,45 @@ async def _write_version(
     return updated
 
 
+async def _owned_current(
+    session: AsyncSession,
+    access: AccessContext,
+    list_id: str,
+    record_key: str,
+    if_match: str | None,
+    *,
+    if_match_required: bool,
+) -> tuple[ListView, dict[str, Any]]:
+    """The owner's view and the record it is about to change, checked against If-Match."""
+    view = await load_view(session, access, list_id, personal_data=True)
+    require_owner(view)
+    row = await _record_of(session, view, record_key)
+    _check_if_match(if_match, row["version"], required=if_match_required)
+    if row["withdrawn_at"] is not None:
+        raise ProblemError("conflict", "the record is withdrawn; it cannot change any more")
+    return view, dict(row)
+
+
+async def _feed(session: AsyncSession, view: ListView, row: Mapping[str, Any], kind: str) -> None:
+    """Tell the list's recipients through the change feed, in this transaction."""
+    await record_changed(
+        session,
+        kind=kind,
+        list_id=view.list_id,
+        owner_agency_id=view.list.owner_agency_id,
+        records=[(row["id"], row["record_key"], row["version"])],
+    )
+
+
+async def _commit_shown(
+    session: AsyncSession, audit: AuditContext, view: ListView, row: Mapping[str, Any]
+) -> ShownRecord:
+    shown = shape_record(row, view)
+    _disclose(audit, view, row, shown)
+    await commit_with_audit(session, audit, 200)
+    return ShownRecord(shown, etag_of(row["version"]))
+
+
 async def update_record(
     session: AsyncSession,
     access: AccessContext,
@@ -250,12 +290,9 @@ async def update_record(
     patch: RecordUpdate,
     if_match: str | None,
 ) -> ShownRecord:
-    view = await load_view(session, access, list_id, personal_data=True)
-    require_owner(view)
-    row = await _record_of(session, view, record_key)
-    _check_if_match(if_match, row["version"], required=True)
-    if row["withdrawn_at"] is not None:
-        raise ProblemError("conflict", "the record is withdrawn; it cannot be corrected")
+    view, row = await _owned_current(
+        session, access, list_id, record_key, if_match, if_match_required=True
+    )
     try:
         values = apply_changes(values_of(row), patch)
     except InvalidChangesError as exc:
@@ -265,18 +302,15 @@ async def update_record(
             invalid_params=[{"name": name, "reason": reason} for name, reason in exc.problems],
         ) from None
     columns = content_columns(values)
-    documents_before = row["documents"]
     if snapshot({**row, **columns}) != snapshot(row):
+        documents_before = row["documents"]
         row = await _write_version(session, access, row, columns, "update")
         if columns["documents"] != documents_before:
-            rows = document_rows(row["id"], list_id, values)
-            await repository.replace_documents(
-                session, [row["id"]], [dict(zip(DOCUMENT_COLUMNS, d, strict=True)) for d in rows]
-            )
-    shown = shape_record(row, view)
-    _disclose(audit, view, row, shown)
-    await commit_with_audit(session, audit, 200)
-    return ShownRecord(shown, etag_of(row["version"]))
+            await repository.delete_documents(session, [row["id"]])
+            documents = document_rows(row["id"], list_id, values)
+            await repository.bulk_insert(session, repository.DOCUMENT, DOCUMENT_COLUMNS, documents)
+        await _feed(session, view, row, "corrected")
+    return await _commit_shown(session, audit, view, row)
 
 
 async def withdraw_record(
@@ -288,18 +322,13 @@ async def withdraw_record(
     withdrawal: RecordWithdrawal,
     if_match: str | None,
 ) -> ShownRecord:
-    view = await load_view(session, access, list_id, personal_data=True)
-    require_owner(view)
-    row = await _record_of(session, view, record_key)
-    _check_if_match(if_match, row["version"], required=False)
-    if row["withdrawn_at"] is not None:
-        raise ProblemError("conflict", "the record is already withdrawn")
+    view, row = await _owned_current(
+        session, access, list_id, record_key, if_match, if_match_required=False
+    )
     changes = {"withdrawn_at": utcnow(), "withdrawal_reason": withdrawal.reason}
     row = await _write_version(session, access, row, changes, "withdraw")
-    shown = shape_record(row, view)
-    _disclose(audit, view, row, shown)
-    await commit_with_audit(session, audit, 200)
-    return ShownRecord(shown, etag_of(row["version"]))
+    await _feed(session, view, row, "withdrawn")
+    return await _commit_shown(session, audit, view, row)
 
 
 def _version_data(data: Mapping[str, Any], view: ListView, hidden: bool) -> dict[str, object]:

@@ -5,11 +5,12 @@ letter stays verifiable for its whole life."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from letters import repository
 from schemas.letters import LetterSigningKey
@@ -17,6 +18,7 @@ from schemas.types import utcnow
 
 ALG = "ES256"
 MAX_LETTER_VALIDITY = dt.timedelta(days=730)  # LetterCreate.valid_days caps here
+KEY_CACHE_SECONDS = 60.0
 KID_LENGTH = 8  # the kid travels in every QR code: 48 bits of the thumbprint suffice
 LETTER_KEY_USE = "protection-letter"
 
@@ -49,6 +51,7 @@ async def current_key(session: AsyncSession, agency_id: str) -> LetterSigningKey
         key = new_letter_key(agency_id)
         repository.add(session, key)
         await session.flush()
+        KEY_CACHE.clear()
     return key
 
 
@@ -58,6 +61,7 @@ async def rotate(session: AsyncSession, agency_id: str) -> LetterSigningKey:
     key = new_letter_key(agency_id)
     repository.add(session, key)
     await session.flush()
+    KEY_CACHE.clear()
     return key
 
 
@@ -80,5 +84,26 @@ def public_key(jwk: dict[str, object]) -> ec.EllipticCurvePublicKey:
     return key
 
 
-async def verification_keys(session: AsyncSession) -> dict[str, ec.EllipticCurvePublicKey]:
-    return {str(jwk["kid"]): public_key(jwk) for jwk in await public_jwks(session)}
+class _KeyCache:
+    """Published letter keys, refreshed every minute, and at once for an unknown kid (a key
+    another process just created) but no more than once a second."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
+        self._loaded_at = -1e9
+
+    async def get(
+        self, db: AsyncConnection | AsyncSession, kid: str | None
+    ) -> dict[str, ec.EllipticCurvePublicKey]:
+        age = time.monotonic() - self._loaded_at
+        if age > KEY_CACHE_SECONDS or (kid not in self._keys and age > 1.0):
+            jwks = await repository.published_public_jwks(db, utcnow())
+            self._keys = {str(jwk["kid"]): public_key(jwk) for jwk in jwks}
+            self._loaded_at = time.monotonic()
+        return self._keys
+
+    def clear(self) -> None:
+        self._loaded_at = -1e9
+
+
+KEY_CACHE = _KeyCache()

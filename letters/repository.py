@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from schemas.identity import Agency
 from schemas.letters import LetterSigningKey, ProtectionLetter, ProtectionLetterMember
@@ -19,7 +19,9 @@ _member = ProtectionLetterMember.__table__.c  # type: ignore[attr-defined]
 _record = Record.__table__.c  # type: ignore[attr-defined]
 
 
-def add(session: AsyncSession, row: LetterSigningKey | ProtectionLetter | ProtectionLetterMember) -> None:
+def add(
+    session: AsyncSession, row: LetterSigningKey | ProtectionLetter | ProtectionLetterMember
+) -> None:
     session.add(row)
 
 
@@ -46,6 +48,13 @@ async def retire_keys(
     )
 
 
+async def published_public_jwks(
+    db: AsyncConnection | AsyncSession, now: dt.datetime
+) -> list[dict[str, object]]:
+    query = select(_key.public_jwk).where(or_(_key.retired_at.is_(None), _key.publish_until > now))
+    return [dict(row[0]) for row in (await db.execute(query)).all()]
+
+
 async def published_keys(session: AsyncSession, now: dt.datetime) -> Sequence[LetterSigningKey]:
     query = (
         select(LetterSigningKey)
@@ -60,6 +69,23 @@ async def published_keys(session: AsyncSession, now: dt.datetime) -> Sequence[Le
 
 async def get_letter(session: AsyncSession, letter_id: str) -> ProtectionLetter | None:
     return await session.get(ProtectionLetter, letter_id)
+
+
+async def is_revoked(db: AsyncConnection | AsyncSession, letter_id: str) -> bool:
+    query = select(_letter.revoked_at).where(_letter.id == letter_id)
+    row = (await db.execute(query)).first()
+    return row is not None and row[0] is not None
+
+
+async def letter_dates(
+    db: AsyncConnection | AsyncSession, letter_id: str
+) -> ProtectionLetter | None:
+    """A detached letter carrying only its dates (enough for its status), by Core query."""
+    query = select(_letter.expires_at, _letter.revoked_at).where(_letter.id == letter_id)
+    row = (await db.execute(query)).first()
+    if row is None:
+        return None
+    return ProtectionLetter.model_construct(id=letter_id, expires_at=row[0], revoked_at=row[1])
 
 
 async def member_record_ids(session: AsyncSession, letter_id: str) -> list[tuple[str, str]]:
@@ -90,11 +116,13 @@ async def record_keys(session: AsyncSession, record_ids: Sequence[str]) -> dict[
     return {row[0]: row[1] for row in (await session.execute(query)).all()}
 
 
-async def revoked_letter_ids(session: AsyncSession, agency_id: str, now: dt.datetime) -> list[str]:
+async def revoked_letter_ids(
+    session: AsyncSession, agency_id: str | None, now: dt.datetime
+) -> list[str]:
     """Revoked letters that would otherwise still be valid: what an offline verifier needs."""
-    query = select(_letter.id).where(
-        _letter.agency_id == agency_id, _letter.revoked_at.is_not(None), _letter.expires_at > now
-    )
+    query = select(_letter.id).where(_letter.revoked_at.is_not(None), _letter.expires_at > now)
+    if agency_id is not None:
+        query = query.where(_letter.agency_id == agency_id)
     return sorted(row[0] for row in (await session.execute(query)).all())
 
 

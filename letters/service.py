@@ -63,7 +63,7 @@ async def _covered_rows(
     if holder["record_key"] in wanted:
         raise _invalid("covered_record_ids", "the holder is named by the letter already")
     found = await records.records_by_keys(session, view.list_id, wanted)
-    rows = []
+    rows: list[Row] = []
     for key in wanted:
         row = found.get(key)
         if row is None or row["withdrawn_at"] is not None:
@@ -135,7 +135,8 @@ async def issue_letter(
         raise _invalid(
             "covered_record_ids", "too many names for one QR code: split into two letters"
         ) from None
-    if old is not None and old.revoked_at is None:
+    superseded = old is not None and old.revoked_at is None
+    if old is not None and superseded:
         await _revoke(session, old, f"superseded by {letter_id}", now)
     letter = ProtectionLetter(
         id=letter_id,
@@ -159,9 +160,12 @@ async def issue_letter(
             ),
         )
     await session.flush()
-    await changes.letter_changed(session, "letter.issued", letter, holder["record_key"])
     _disclose(audit, view, [holder, *covered])
     shown = await _public(session, letter, language)
+    # last before the commit: publishing holds the change feed's sequence lock until then
+    if old is not None and superseded:
+        await _publish_revocation(session, old)
+    await changes.letter_changed(session, "letter.issued", letter, holder["record_key"])
     await commit_with_audit(session, audit, 201)
     return shown
 
@@ -173,6 +177,9 @@ async def _revoke(
     letter.revocation_reason = reason
     session.add(letter)
     await session.flush()
+
+
+async def _publish_revocation(session: AsyncSession, letter: ProtectionLetter) -> None:
     keys_by_id = await repository.record_keys(session, [letter.record_id])
     await changes.letter_changed(session, "letter.revoked", letter, keys_by_id[letter.record_id])
 
@@ -233,6 +240,7 @@ async def revoke_letter(
         raise ProblemError("conflict", "the letter is already revoked")
     await _revoke(session, letter, body.reason, utcnow())
     shown = await _public(session, letter, language)
+    await _publish_revocation(session, letter)
     await commit_with_audit(session, audit, 200)
     return shown
 

@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from matching.names import NameKey, name_key
 
@@ -38,6 +38,10 @@ class NameFrequencies:
     @property
     def total(self) -> int:
         return self._total
+
+    def names(self) -> Iterator[str]:
+        """The skeletons counted (each once)."""
+        return iter(self._counts)
 
     def count(self, skeleton: str) -> int:
         return self._counts.get(skeleton, 0)

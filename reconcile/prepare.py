@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.documents import parse_documents
-from matching.names import combine_name_keys
 from reconcile.spaces import DateSpace, IntArray, Interner, NameSpace
 from reconcile.table import RecordTable
 
@@ -63,19 +62,12 @@ def _full_names(spaces: RunSpaces, table: RecordTable) -> IntArray:
     given, family = table.columns["given_name"], table.columns["family_name"]
     given_ids = spaces.names.intern_values(given.values)
     family_ids = spaces.names.intern_values(family.values)
-    pairs = given.codes.astype(np.int64) * len(family.values) + family.codes
+    width = len(family.values)
+    pairs = given.codes.astype(np.int64) * width + family.codes
     unique, inverse = np.unique(pairs, return_inverse=True)
-    keys = spaces.names.keys
+    combine = spaces.names.intern_combined
     combined = np.fromiter(
-        (
-            spaces.names.intern(
-                combine_name_keys(
-                    keys[given_ids[pair // len(family.values)]],
-                    keys[family_ids[pair % len(family.values)]],
-                )
-            )
-            for pair in unique.tolist()
-        ),
+        (combine(int(given_ids[p // width]), int(family_ids[p % width])) for p in unique.tolist()),
         np.int64,
         len(unique),
     )
@@ -98,15 +90,41 @@ def _dates(spaces: RunSpaces, table: RecordTable) -> IntArray:
     return ids[inverse]
 
 
+# Separators typed inside numbers; anything else unusual takes the exact (slower) path.
+_SEPARATORS = str.maketrans("", "", " -/._:")
+_TYPE_PREFIX = {"por": "POR", "acc": "ACC"}
+
+
+def document_numbers(raw: str) -> list[tuple[str, str]]:
+    """(type, normalised number) of an exchange `documents` value, as `parse_documents` gives
+    them; plain ASCII numbers (nearly all) skip its regular expressions."""
+    found: list[tuple[str, str]] = []
+    for entry in raw.split(";"):
+        kind, separator, number = entry.partition(":")
+        kind = kind.strip().lower()
+        compact = number.upper().translate(_SEPARATORS)
+        if not separator or not compact:
+            continue
+        prefix = _TYPE_PREFIX.get(kind)
+        if not (compact.isascii() and compact.isalnum()) or (
+            kind == "unhcr" and not compact.isdigit()
+        ):
+            found.extend((d.type, d.number) for d in parse_documents(entry))
+        elif prefix and compact.startswith(prefix) and compact[len(prefix) :].isdigit():
+            found.append((kind, compact[len(prefix) :]))
+        else:
+            found.append((kind, compact))
+    return found
+
+
 def _documents(spaces: RunSpaces, table: RecordTable) -> IntArray:
     column = table.columns["documents"]
     per_value = np.zeros((len(column.values), len(DOCUMENT_TYPES)), dtype=np.int64)
     for code, raw in enumerate(column.values):
-        if raw:
-            for document in parse_documents(raw):
-                at = _TYPE_COLUMN.get(document.type)
-                if at is not None and per_value[code, at] == 0:
-                    per_value[code, at] = spaces.documents(document.number)
+        for kind, number in document_numbers(raw):
+            at = _TYPE_COLUMN.get(kind)
+            if at is not None and per_value[code, at] == 0:
+                per_value[code, at] = spaces.documents(number)
     return per_value[column.codes]
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from matching.dates import BirthDate, parse_birth_date
-from matching.names import NameKey, name_key
+from matching.names import NameKey, combine_name_keys, name_key
 
 IntArray = npt.NDArray[np.int64]
 SCRIPT_CODES = {"none": 0, "latin": 1, "arabic": 2, "mixed": 3}
 MIXED = SCRIPT_CODES["mixed"]
+PART_COLUMNS = 4  # name parts held per name in the part matrix (longer names take the slow path)
 _CALENDAR_CODES = {"gregorian": 0, "solar_hijri": 1}
 _PRECISION_CODES = {"year": 0, "month": 1, "day": 2}
 
@@ -40,22 +41,24 @@ class Interner:
 
 
 class NameSpace:
-    """Every distinct name key of the run, with the attributes `name_level` compares."""
+    """Every distinct name of the run, with the attributes `name_level` compares. Ids are given
+    per distinct raw value (or pair of ids, for combined names); two ids may share one key."""
 
     def __init__(self) -> None:
         self.keys: list[NameKey] = [name_key(None)]
-        self._ids: dict[NameKey, int] = {self.keys[0]: 0}
+        self._by_raw: dict[str, int] = {"": 0}
+        self._by_pair: dict[tuple[int, int], int] = {}
         self.strings = Interner()  # texts, spellings and skeletons share one id space
         self._attrs: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
         self._arrays: dict[str, IntArray] | None = None
+        self._prefixes: IntArray | None = None
+        self._parts: tuple[IntArray, IntArray] | None = None
+        self._matrix: tuple[IntArray, npt.NDArray[np.bool_]] | None = None
+        self._texts: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]] | None = None
 
-    def intern(self, key: NameKey) -> int:
-        found = self._ids.get(key)
-        if found is not None:
-            return found
-        found = self._ids[key] = len(self.keys)
-        self.keys.append(key)
+    def _add(self, key: NameKey) -> int:
         s = self.strings
+        self.keys.append(key)
         self._attrs.append(
             (
                 SCRIPT_CODES[key.script] if key else 0,
@@ -67,11 +70,76 @@ class NameSpace:
             )
         )
         self._arrays = None
+        return len(self.keys) - 1
+
+    def intern(self, raw: str) -> int:
+        found = self._by_raw.get(raw)
+        if found is None:
+            key = name_key(raw)
+            found = self._by_raw[raw] = self._add(key) if key else 0
+        return found
+
+    def intern_combined(self, first: int, second: int) -> int:
+        """Id of two names read as one (given + family), in that order."""
+        if not second or not first:
+            return first or second
+        found = self._by_pair.get((first, second))
+        if found is None:
+            key = combine_name_keys(self.keys[first], self.keys[second])
+            found = self._by_pair[(first, second)] = self._add(key)
         return found
 
     def intern_values(self, values: Sequence[str]) -> IntArray:
         """Name ids of raw field values (index-aligned with `values`)."""
-        return np.fromiter((self.intern(name_key(v)) for v in values), np.int64, len(values))
+        return np.fromiter((self.intern(v) for v in values), np.int64, len(values))
+
+    def prefix_ids(self) -> IntArray:
+        """Id of each name's first two skeleton consonants: a coarse key that survives most
+        typos, which rarely touch the start of a name."""
+        if self._prefixes is None or len(self._prefixes) != len(self.keys):
+            self._prefixes = np.fromiter(
+                (self.strings("p:" + k.skeleton[:2]) if k.skeleton else 0 for k in self.keys),
+                np.int64,
+                len(self.keys),
+            )
+        return self._prefixes
+
+    def part_ids(self) -> tuple[IntArray, IntArray]:
+        """Skeletons of each name's parts, as (offsets per name id, part ids), CSR style: the
+        parts of name i are part_ids[offsets[i]:offsets[i + 1]]."""
+        if self._parts is None or len(self._parts[0]) != len(self.keys) + 1:
+            parts = [[self.strings("s:" + p) for p in k.skeletons if p] for k in self.keys]
+            counts = np.fromiter((len(p) for p in parts), np.int64, len(parts))
+            offsets = np.concatenate(([0], np.cumsum(counts)))
+            flat = np.fromiter((i for p in parts for i in p), np.int64, int(offsets[-1]))
+            self._parts = (offsets, flat)
+        return self._parts
+
+    def part_matrix(self) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+        """Sorted part ids per name id, padded with -1 to PART_COLUMNS, and whether the matrix
+        holds the name exactly (no more parts than columns, no part repeated)."""
+        if self._matrix is None or len(self._matrix[0]) != len(self.keys):
+            matrix = np.full((len(self.keys), PART_COLUMNS), -1, np.int64)
+            plain = np.ones(len(self.keys), np.bool_)
+            for i, key in enumerate(self.keys):
+                parts = key.sorted_skeletons
+                plain[i] = len(parts) <= PART_COLUMNS and len(set(parts)) == len(parts)
+                for j, part in enumerate(parts[:PART_COLUMNS]):
+                    matrix[i, j] = self.strings("s:" + part)
+            self._matrix = (matrix, plain)
+        return self._matrix
+
+    def text_arrays(self) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+        """Skeleton and joined spelling of each name id, as object arrays for rapidfuzz."""
+        if self._texts is None or len(self._texts[0]) != len(self.keys):
+            skeletons = np.array([k.skeleton for k in self.keys], dtype=object)
+            joined = np.array([k.joined for k in self.keys], dtype=object)
+            self._texts = (skeletons, joined)
+        return self._texts
+
+    def skeleton_lengths(self) -> IntArray:
+        skeletons, _ = self.text_arrays()
+        return np.fromiter(map(len, skeletons), np.int64, len(skeletons))
 
     def arrays(self) -> dict[str, IntArray]:
         """script, exact, joined, skeleton, sorted, parts: one entry per name id."""
@@ -81,15 +149,24 @@ class NameSpace:
             self._arrays = {name: table[:, i] for i, name in enumerate(names)}
         return self._arrays
 
-    def skeleton_text(self, name_id: int) -> str:
-        return self.keys[name_id].skeleton
-
 
 class DateSpace:
     """Every distinct (dob, calendar) of the run, parsed once, as arrays `date_levels` reads."""
 
-    FIELDS = ("calendar", "precision", "fy", "fm", "fd", "gy", "gm", "gd", "lo", "hi",
-              "span_lo", "span_hi")  # fmt: skip
+    FIELDS = (
+        "calendar",
+        "precision",
+        "fy",
+        "fm",
+        "fd",
+        "gy",
+        "gm",
+        "gd",
+        "lo",
+        "hi",
+        "span_lo",
+        "span_hi",
+    )
 
     def __init__(self) -> None:
         self.dates: list[BirthDate | None] = [None]
@@ -129,10 +206,7 @@ def _date_row(date: BirthDate | None) -> tuple[int, ...]:
     else:
         greg = (date.year, month, day)
     low, high = date.evidence_range
-    if date.calendar != "gregorian":
-        span = (low.year, high.year)
-    else:
-        span = (date.year, date.year)
+    span = (low.year, high.year) if date.calendar != "gregorian" else (date.year, date.year)
     return (
         _CALENDAR_CODES[date.calendar],
         _PRECISION_CODES[date.evidence_precision],

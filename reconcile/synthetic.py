@@ -18,16 +18,35 @@ from reconcile.synthetic_noise import GOP_NOISE, PIPELINE_NOISE, UNHCR_NOISE, Ag
 from reconcile.synthetic_records import gop_row, pipeline_row, unhcr_row
 
 EXCHANGE_COLUMNS = (
-    "record_id", "given_name", "family_name", "father_name", "name_native", "dob", "dob_calendar",
-    "sex", "nationality", "documents", "group_id", "relationship", "province", "district",
-    "program", "stage", "letter_id", "status",
-)  # fmt: skip
+    "record_id",
+    "given_name",
+    "family_name",
+    "father_name",
+    "name_native",
+    "dob",
+    "dob_calendar",
+    "sex",
+    "nationality",
+    "documents",
+    "group_id",
+    "relationship",
+    "province",
+    "district",
+    "program",
+    "stage",
+    "letter_id",
+    "status",
+)
 _PROVINCE_WEIGHTS = {
-    "Khyber Pakhtunkhwa": 50, "Balochistan": 22, "Punjab": 12, "Sindh": 9, "Islamabad": 7,
-}  # fmt: skip
+    "Khyber Pakhtunkhwa": 50,
+    "Balochistan": 22,
+    "Punjab": 12,
+    "Sindh": 9,
+    "Islamabad": 7,
+}
 # Zipf-like popularity by position in the pools; compounds make given names far more varied.
-_ZIPF = 0.8
-COMPOUND_GIVEN = 0.3
+_ZIPF = 0.7
+COMPOUND_GIVEN = 0.4
 TWINS = 0.02  # share of births that are twins
 # Scrambles ids into document numbers that are unique and look random (odd, not a multiple of 5).
 _SCRAMBLE = 7_919_000_003
@@ -112,11 +131,23 @@ class _Households:
         return name
 
     def family_name(self) -> PoolName | None:
-        return self.rng.choices(FAMILY, cum_weights=_FAMILY_CUM)[0] if self.rng.random() < 0.6 else None
+        return (
+            self.rng.choices(FAMILY, cum_weights=_FAMILY_CUM)[0]
+            if self.rng.random() < 0.7
+            else None
+        )
 
-    def person(self, sex: str, given: tuple[PoolName, ...], father: tuple[PoolName, ...],
-               family: PoolName | None, born: dt.date, household: int, role: str,
-               place: tuple[str, str]) -> Person:  # fmt: skip
+    def person(
+        self,
+        sex: str,
+        given: tuple[PoolName, ...],
+        father: tuple[PoolName, ...],
+        family: PoolName | None,
+        born: dt.date,
+        household: int,
+        role: str,
+        place: tuple[str, str],
+    ) -> Person:
         self.next_pid += 1
         return Person(self.next_pid, sex, given, father, family, born, household, role, *place)
 
@@ -132,30 +163,68 @@ class _Households:
         grandfather = self.given("M", set())
         husband_name = self.given("M", set())
         members = [
-            self.person("M", husband_name, grandfather, family, self.birth(husband_born),
-                        household, "PA", place)
-        ]  # fmt: skip
+            self.person(
+                "M",
+                husband_name,
+                grandfather,
+                family,
+                self.birth(husband_born),
+                household,
+                "PA",
+                place,
+            )
+        ]
         if rng.random() < 0.1:
             return members  # a single man
         wife_born = min(husband_born + rng.randint(0, 10), 2005)
-        members.append(self.person("F", self.given("F", set()), self.given("M", set()),
-                                   self.family_name(), self.birth(wife_born), household, "SP",
-                                   place))  # fmt: skip
+        members.append(
+            self.person(
+                "F",
+                self.given("F", set()),
+                self.given("M", set()),
+                self.family_name(),
+                self.birth(wife_born),
+                household,
+                "SP",
+                place,
+            )
+        )
         taken: set[str] = set()
         year = wife_born + rng.randint(17, 24)
-        for _ in range(min(rng.choices(range(9), cum_weights=[3, 8, 15, 24, 33, 40, 45, 48, 50])[0], 8)):
+        for _ in range(
+            min(rng.choices(range(9), cum_weights=[3, 8, 15, 24, 33, 40, 45, 48, 50])[0], 8)
+        ):
             if year > 2024:
                 break
             born = self.birth(year)
             for _twin in range(2 if rng.random() < TWINS else 1):
                 sex = rng.choice("MF")
-                members.append(self.person(sex, self.given(sex, taken), husband_name, family,
-                                           born, household, "CH", place))  # fmt: skip
+                members.append(
+                    self.person(
+                        sex,
+                        self.given(sex, taken),
+                        husband_name,
+                        family,
+                        born,
+                        household,
+                        "CH",
+                        place,
+                    )
+                )
             year += rng.randint(1, 3)
         if rng.random() < 0.05:
-            members.append(self.person("M", grandfather, self.given("M", set()), family,
-                                       self.birth(husband_born - rng.randint(20, 35)), household,
-                                       "OT", place))  # fmt: skip
+            members.append(
+                self.person(
+                    "M",
+                    grandfather,
+                    self.given("M", set()),
+                    family,
+                    self.birth(husband_born - rng.randint(20, 35)),
+                    household,
+                    "OT",
+                    place,
+                )
+            )
         return members
 
 
@@ -195,7 +264,7 @@ class SyntheticWorld:
 def _population(rng: random.Random, config: WorldConfig) -> tuple[list[list[Person]], int]:
     needed = config.gop_size + config.pipeline_size + config.unhcr_size // 3
     draw = _Households(rng)
-    households = []
+    households: list[list[Person]] = []
     total = 0
     while total < needed:
         members = draw.household(len(households))
@@ -205,8 +274,9 @@ def _population(rng: random.Random, config: WorldConfig) -> tuple[list[list[Pers
     return households, total
 
 
-def _select(rng: random.Random, config: WorldConfig, households: list[list[Person]]
-            ) -> tuple[list[Person], list[Person], list[Person]]:  # fmt: skip
+def _select(
+    rng: random.Random, config: WorldConfig, households: list[list[Person]]
+) -> tuple[list[Person], list[Person], list[Person]]:
     """Pipeline cases are whole households; Pakistan and UNHCR hold a share of them and fill
     their lists with everyone else."""
     order = list(range(len(households)))
@@ -245,11 +315,15 @@ def generate_world(config: WorldConfig, seed: int) -> SyntheticWorld:
 
 def iter_world_rows(config: WorldConfig, seed: int) -> Iterator[tuple[str, dict[str, str], int]]:
     """(list name, exchange row, true person id) for every record, deterministically by seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (synthetic data: reproducible, not secret)
     households, _ = _population(rng, config)
     pipeline, gop, unhcr = _select(rng, config, households)
     for i, person in enumerate(pipeline):
-        yield "pipeline", pipeline_row(rng, person, f"US-{i + 1:07d}", config.pipeline_noise), person.pid
+        yield (
+            "pipeline",
+            pipeline_row(rng, person, f"US-{i + 1:07d}", config.pipeline_noise),
+            person.pid,
+        )
     for i, person in enumerate(unhcr):
         yield "unhcr", unhcr_row(rng, person, f"UN-{i + 1:07d}", config.unhcr_noise), person.pid
     for i, person in enumerate(gop):
@@ -263,7 +337,9 @@ def write_world(directory: Path, config: WorldConfig, seed: int) -> dict[str, Pa
     paths = {name: directory / f"{name}.csv" for name in ("pipeline", "unhcr", "gop", "truth")}
     handles = {name: path.open("w", newline="", encoding="utf-8") for name, path in paths.items()}
     try:
-        writers = {name: csv.writer(handle, lineterminator="\n") for name, handle in handles.items()}
+        writers = {
+            name: csv.writer(handle, lineterminator="\n") for name, handle in handles.items()
+        }
         for name in ("pipeline", "unhcr", "gop"):
             writers[name].writerow(EXCHANGE_COLUMNS)
         writers["truth"].writerow(("list", "record_id", "person_id"))

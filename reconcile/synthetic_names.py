@@ -199,6 +199,140 @@ Abdul Hadi | عبدالهادی
 Abdul Bari | عبدالباری
 Abdul Majid | عبدالمجید | Abdul Majeed
 Abdul Razaq | عبدالرزاق | Abdul Razzaq
+Abdul Ahad | عبدالاحد
+Abdul Baqi | عبدالباقی
+Abdul Ghani | عبدالغنی
+Abdul Haq | عبدالحق
+Abdul Jalil | عبدالجلیل | Abdul Jaleel
+Abdul Khaliq | عبدالخالق
+Abdul Manan | عبدالمنان
+Abdul Qayum | عبدالقیوم | Abdul Qayyum
+Abdul Rashid | عبدالرشید | Abdul Rasheed
+Abdul Saboor | عبدالصبور | Abdul Sabur
+Abdul Shakoor | عبدالشکور | Abdul Shakur
+Abdul Wakil | عبدالوکیل | Abdul Wakeel
+Abdul Zahir | عبدالظاهر
+Agha | آغا
+Akram | اکرم
+Amanullah | امان الله | Aman Ullah
+Atiqullah | عتیق الله
+Azizullah | عزیزالله | Aziz Ullah
+Baseer | بصیر | Basir
+Bismillah | بسم الله
+Ehsan | احسان | Ihsan
+Ehsanullah | احسان الله
+Enayat | عنایت | Inayat
+Farooq | فاروق | Faruq
+Fazlullah | فضل الله
+Ghafoor | غفور | Ghafur
+Hafiz | حافظ | Hafeez
+Hamdullah | حمدالله
+Hanif | حنیف | Haneef
+Hashim | هاشم | Hashem
+Ikram | اکرام
+Ilyas | الیاس
+Imran | عمران
+Iqbal | اقبال
+Jalaluddin | جلال الدین
+Jamaluddin | جمال الدین
+Kamaluddin | کمال الدین
+Karimullah | کریم الله
+Khairullah | خیرالله
+Mahboob | محبوب | Mahbub
+Manan | منان
+Matiullah | مطیع الله
+Mohibullah | محب الله
+Mohsin | محسن
+Mujahid | مجاهد
+Mukhtar | مختار
+Munir | منیر | Muneer
+Mushtaq | مشتاق
+Nadeem | ندیم | Nadim
+Nasrullah | نصرالله
+Nawid | نوید | Naveed
+Nematullah | نعمت الله
+Nizam | نظام
+Noorullah | نورالله | Nurullah
+Obaidullah | عبیدالله | Ubaidullah
+Qayum | قیوم
+Qudrat | قدرت
+Rahmat | رحمت
+Ramin | رامین
+Rasool | رسول | Rasul
+Rustam | رستم
+Sadiqullah | صدیق الله
+Saeed | سعید
+Sajjad | سجاد
+Salahuddin | صلاح الدین
+Samim | صمیم | Sameem
+Sanaullah | ثناءالله
+Sardar | سردار
+Shahid | شاهد
+Shakib | شکیب | Shakeeb
+Shamim | شمیم | Shameem
+Shaukat | شوکت
+Sharifullah | شریف الله
+Shoaib | شعیب
+Subhanullah | سبحان الله
+Sulaiman | سلیمان | Suleman
+Toryalai | توریالی
+Waliullah | ولی الله
+Yahya | یحیی
+Zahid | زاهد
+Zakaria | زکریا | Zakariya
+Zamir | ضمیر | Zameer
+Zarin | زرین
+Ziauddin | ضیاءالدین
+Zulfiqar | ذوالفقار
+Abbas | عباس
+Ajab | عجب
+Alam | عالم
+Arsalan | ارسلان
+Ashraf | اشرف
+Attaullah | عطاالله
+Bakht | بخت
+Bakhtiar | بختیار
+Dawlat | دولت | Daulat
+Fahim | فهیم | Faheem
+Faisal | فیصل
+Feroz | فیروز | Firoz
+Ghaus | غوث
+Haidar | حیدر | Hayder
+Halim | حلیم | Haleem
+Hazrat | حضرت
+Hikmatullah | حکمت الله
+Homayoun | همایون | Humayun
+Jafar | جعفر
+Jahangir | جهانگیر
+Janan | جانان
+Kamran | کامران
+Latifullah | لطیف الله
+Malang | ملنگ
+Mehrab | محراب
+Mirza | میرزا
+Mubarak | مبارک
+Munawar | منور
+Naqib | نقیب | Naqeeb
+Nazif | نظیف
+Niaz | نیاز
+Nisar | نثار
+Pacha | پاچا
+Qais | قیس
+Rafi | رفیع | Rafee
+Roshan | روشن
+Sadruddin | صدرالدین
+Safar | صفر
+Sahib | صاحب
+Saifuddin | سیف الدین
+Saleh | صالح
+Sarwar | سرور
+Shahab | شهاب
+Shahzad | شهزاد
+Sharaf | شرف
+Tawab | تواب
+Wafa | وفا
+Wahdat | وحدت
+Wakil | وکیل | Wakeel
 """)
 
 # Words that often precede another name to form a compound given name (Mohammad Nabi, Gul Ahmad).
@@ -281,6 +415,96 @@ Gulnaz | گلناز
 Khatera | خاطره | Khatira
 Nazanin | نازنین
 Setara | ستاره | Sitara
+Adila | عادله
+Afsana | افسانه
+Anisa | انیسه | Aneesa
+Arezo | آرزو | Arzu
+Aziza | عزیزه | Azeeza
+Bahara | بهاره
+Basira | بصیره | Baseera
+Breshna | بریښنا
+Darya | دریا
+Durkhanai | درخانی
+Farah | فرح
+Fatana | فتانه
+Fawzia | فوزیه | Fauzia
+Fazila | فضیله
+Feroza | فیروزه
+Ghazal | غزل
+Kulsum | کلثوم | Kulsoom
+Hafiza | حفیظه | Hafeeza
+Halima | حلیمه | Haleema
+Hanifa | حنیفه
+Hawa | حوا
+Humaira | حمیرا
+Kamila | کامله
+Khalida | خالده
+Lailuma | لیلما
+Lida | لیدا
+Lima | لیما
+Madina | مدینه | Madeena
+Mahrukh | ماهرخ
+Malika | ملیکه | Maleeka
+Marwa | مروه
+Masuma | معصومه | Masooma
+Munira | منیره | Muneera
+Nabila | نبیله | Nabeela
+Nafisa | نفیسه | Nafeesa
+Nahid | ناهید | Naheed
+Najia | ناجیه
+Nasiba | نصیبه
+Naz | ناز
+Nazo | نازو
+Negina | نگینه | Nagina
+Nooria | نوریه | Nuria
+Pari | پری
+Parwin | پروین | Parveen
+Pashtana | پښتنه
+Qamar | قمر
+Rahila | راحله
+Rana | رعنا
+Razia | راضیه | Raziya
+Rehana | ریحانه | Rihana
+Rozina | روزینه
+Safia | صفیه | Safiya
+Saida | سعیده | Saeeda
+Sakina | سکینه | Sakeena
+Saleha | صالحه
+Salma | سلما
+Samia | سمیه
+Sanam | صنم
+Shafiqa | شفیقه | Shafeeqa
+Shahla | شهلا
+Shahnaz | شهناز
+Shaima | شیما
+Shakiba | شکیبا
+Shazia | شازیه
+Shegofa | شگوفه
+Simin | سیمین
+Sohaila | سهیلا | Suhaila
+Tamana | تمنا | Tamanna
+Tayeba | طیبه | Taiba
+Torpekai | تورپیکی
+Wazhma | وژمه
+Yasamin | یاسمین | Yasmin
+Zakira | ذاکره
+Zarifa | ظریفه
+Zarina | زرینه | Zareena
+Zhila | ژیلا
+Zarlasht | زرلښت
+Fahima | فهیمه | Faheema
+Gulnar | گلنار
+Hadisa | حدیثه
+Hasiba | حسیبه
+Kobra | کبری | Kubra
+Mumtaz | ممتاز
+Nazifa | نظیفه
+Nilab | نیلاب
+Qudsia | قدسیه
+Roqia | رقیه | Ruqia
+Soghra | صغری | Sughra
+Zahida | زاهده
+Zubaida | زبیده | Zubeida
 """)
 
 FAMILY = _pool("""
@@ -341,6 +565,61 @@ Ahmadi | احمدی
 Hamidi | حمیدی
 Rashidi | رشیدی
 Sharifi | شریفی
+Kuchi | کوچی
+Tajik | تاجیک
+Hazara | هزاره
+Uzbek | ازبک
+Nuristani | نورستانی
+Panjshiri | پنجشیری
+Logari | لوگری
+Kandahari | کندهاری
+Kabuli | کابلی
+Herawi | هروی
+Badakhshi | بدخشی
+Paktiawal | پکتیاوال
+Sabari | صبری
+Jaji | جاجی
+Khostai | خوستی
+Orakzai | اورکزی
+Bangash | بنگش
+Khattak | خټک
+Marwat | مروت
+Gandapur | گنداپور
+Bettani | بیټنی
+Ludin | لودین
+Lodhi | لودی
+Suri | سوری
+Baloch | بلوچ | Balooch
+Rind | رند
+Zehri | زهری
+Mengal | مینگل
+Qureshi | قریشی
+Siddiqi | صدیقی
+Farooqi | فاروقی
+Alavi | علوی
+Naqvi | نقوی
+Rizvi | رضوی
+Jafari | جعفری
+Hamdard | همدرد
+Tokhi | توخی
+Hotaki | هوتکی
+Ibrahimkhel | ابراهیم خیل | Ibrahimkhil
+Sultanzai | سلطانزی
+Mirzakhel | میرزاخیل | Mirzakhil
+Daulatzai | دولتزی
+Azimi | عظیمی
+Kazimi | کاظمی
+Musawi | موسوی
+Rahmani | رحمانی
+Wahidi | وحیدی
+Yaqubi | یعقوبی
+Zamani | زمانی
+Nawabi | نوابی
+Ghaznawi | غزنوی
+Sarwari | سروری
+Habibzai | حبیبزی
+Popal | پوپل
+Haqmal | حقمل
 """)
 
 # Pakistani districts where Afghans live, by province.

@@ -14,10 +14,21 @@ from reconcile.synthetic_names import PoolName
 _LETTERS = "abdefghiklmnoprstuwyz"
 # Rule-like spelling changes a clerk makes that no listed variant covers.
 _SPELLING_SWAPS = (
-    ("ee", "i"), ("i", "ee"), ("oo", "u"), ("u", "oo"), ("q", "k"), ("k", "q"), ("ullah", "ulla"),
-    ("ullah", " Ullah"), ("zai", "zay"), ("Abdul ", "Abdul"), ("Abdul", "Abdul "), ("a", "aa"),
-)  # fmt: skip
-_ARABIC_LETTER_VARIANTS = (("ی", "ي"), ("ک", "ك"), ("ه", "ة"))
+    ("ee", "i"),
+    ("i", "ee"),
+    ("oo", "u"),
+    ("u", "oo"),
+    ("q", "k"),
+    ("k", "q"),
+    ("ullah", "ulla"),
+    ("ullah", " Ullah"),
+    ("zai", "zay"),
+    ("Abdul ", "Abdul"),
+    ("Abdul", "Abdul "),
+    ("a", "aa"),
+)
+# Persian yeh/kaf/heh and the Arabic letters other keyboards type for them.
+_ARABIC_LETTER_VARIANTS = (("\u06cc", "\u064a"), ("\u06a9", "\u0643"), ("\u0647", "\u0629"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +67,39 @@ class AgencyNoise:
 
 
 PIPELINE_NOISE = AgencyNoise(
-    native_too=0.25, family_missing=0.1, father_missing=0.02, dob_year_only=0.08,
-    dob_january_first=0.07, dob_solar_hijri=0.08, document_listed=0.45,
-)  # fmt: skip
+    native_too=0.25,
+    family_missing=0.1,
+    father_missing=0.02,
+    dob_year_only=0.08,
+    dob_january_first=0.07,
+    dob_solar_hijri=0.08,
+    document_listed=0.45,
+)
 UNHCR_NOISE = AgencyNoise(
-    arabic_only=0.05, native_too=0.5, family_missing=0.25, dob_year_only=0.15,
-    dob_january_first=0.1, dob_solar_hijri=0.15, other_district=0.2, document_listed=0.6,
-)  # fmt: skip
+    arabic_only=0.05,
+    native_too=0.5,
+    family_missing=0.25,
+    dob_year_only=0.15,
+    dob_january_first=0.1,
+    dob_solar_hijri=0.15,
+    other_district=0.2,
+    document_listed=0.6,
+)
 GOP_NOISE = AgencyNoise(
-    arabic_only=0.15, native_too=0.3, family_missing=0.5, father_missing=0.06,
-    dob_year_only=0.25, dob_january_first=0.15, dob_solar_hijri=0.1, dob_swap_day_month=0.03,
-    dob_off_by_one=0.05, sex_miscoded=0.02, sex_unknown=0.03, document_listed=0.03,
+    arabic_only=0.15,
+    native_too=0.3,
+    family_missing=0.5,
+    father_missing=0.06,
+    dob_year_only=0.25,
+    dob_january_first=0.15,
+    dob_solar_hijri=0.1,
+    dob_swap_day_month=0.03,
+    dob_off_by_one=0.05,
+    sex_miscoded=0.02,
+    sex_unknown=0.03,
+    document_listed=0.03,
     document_mistyped=0.03,
-)  # fmt: skip
+)
 
 
 def typo(rng: random.Random, word: str) -> str:

@@ -21,10 +21,24 @@ if TYPE_CHECKING:
     from reconcile.synthetic import Person
 
 _PROGRAMS = ("SIV", "SIV", "SIV", "P2", "P2", "P1", "IV", "HP", "FTJ")
-_STAGES = ("security checks", "uscis interview", "approved", "medical", "interview",
-           "administrative processing", "nvc documents")  # fmt: skip
-_GOP_STATUSES = ("documented", "documented", "documented", "expired", "expired",
-                 "listed for repatriation", "detained")  # fmt: skip
+_STAGES = (
+    "security checks",
+    "uscis interview",
+    "approved",
+    "medical",
+    "interview",
+    "administrative processing",
+    "nvc documents",
+)
+_GOP_STATUSES = (
+    "documented",
+    "documented",
+    "documented",
+    "expired",
+    "expired",
+    "listed for repatriation",
+    "detained",
+)
 # Which of a person's documents each agency writes down (besides `document_listed`).
 _PIPELINE_ALWAYS = {"passport": 0.9, "tazkira": 0.6}
 _GOP_ALWAYS = {"por": 0.97, "acc": 0.97, "tazkira": 0.1}
@@ -78,7 +92,9 @@ def _place(rng: random.Random, person: Person, noise: AgencyNoise, moved: float)
     return {"province": person.province, "district": person.district}
 
 
-def _common(rng: random.Random, person: Person, record_id: str, noise: AgencyNoise) -> dict[str, str]:
+def _common(
+    rng: random.Random, person: Person, record_id: str, noise: AgencyNoise
+) -> dict[str, str]:
     dob, calendar = recorded_dob(rng, person.born, noise)
     return {
         "record_id": record_id,
@@ -90,7 +106,9 @@ def _common(rng: random.Random, person: Person, record_id: str, noise: AgencyNoi
     }
 
 
-def pipeline_row(rng: random.Random, person: Person, record_id: str, noise: AgencyNoise) -> dict[str, str]:
+def pipeline_row(
+    rng: random.Random, person: Person, record_id: str, noise: AgencyNoise
+) -> dict[str, str]:
     return {
         **_common(rng, person, record_id, noise),
         "documents": _documents(rng, person, noise, _PIPELINE_ALWAYS),
@@ -103,7 +121,9 @@ def pipeline_row(rng: random.Random, person: Person, record_id: str, noise: Agen
     }
 
 
-def unhcr_row(rng: random.Random, person: Person, record_id: str, noise: AgencyNoise) -> dict[str, str]:
+def unhcr_row(
+    rng: random.Random, person: Person, record_id: str, noise: AgencyNoise
+) -> dict[str, str]:
     return {
         **_common(rng, person, record_id, noise),
         "documents": _documents(rng, person, noise, _UNHCR_ALWAYS),
@@ -113,7 +133,9 @@ def unhcr_row(rng: random.Random, person: Person, record_id: str, noise: AgencyN
     }
 
 
-def gop_row(rng: random.Random, person: Person, record_id: str, noise: AgencyNoise) -> dict[str, str]:
+def gop_row(
+    rng: random.Random, person: Person, record_id: str, noise: AgencyNoise
+) -> dict[str, str]:
     """A PoR or ACC card holder's record, or for the undocumented an encounter (detention)
     record, written where the police met the person."""
     carded = "por" in person.documents or "acc" in person.documents

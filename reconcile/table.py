@@ -11,12 +11,26 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pacsv
 
 # The exchange fields the engine reads (domain.md); everything else is ignored here.
 LINK_FIELDS = (
-    "given_name", "family_name", "father_name", "name_native", "dob", "dob_calendar", "sex",
-    "documents", "group_id", "relationship", "province", "district", "status",
-)  # fmt: skip
+    "given_name",
+    "family_name",
+    "father_name",
+    "name_native",
+    "dob",
+    "dob_calendar",
+    "sex",
+    "documents",
+    "group_id",
+    "relationship",
+    "province",
+    "district",
+    "status",
+)
 
 Codes = npt.NDArray[np.int32]
 
@@ -32,24 +46,30 @@ class Column:
         return self.values[int(self.codes[index])]
 
 
-class _ColumnBuilder:
-    __slots__ = ("codes", "index", "values")
+def encode_column(values: pa.Array | pa.ChunkedArray) -> Column:
+    """Dictionary-encode strings in C++ (pyarrow), then trim the distinct values and give the
+    empty value code 0, merging values that only differed by surrounding blanks."""
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = (
+            encoded.combine_chunks()
+            if encoded.num_chunks
+            else pa.array([], pa.string()).dictionary_encode()
+        )
+    index: dict[str, int] = {"": 0}
+    remap = np.fromiter(
+        (index.setdefault(v.strip(), len(index)) for v in encoded.dictionary.to_pylist()),
+        np.int32,
+        len(encoded.dictionary),
+    )
+    codes = remap[encoded.indices.to_numpy(zero_copy_only=False)] if len(remap) else None
+    if codes is None:
+        codes = np.zeros(len(encoded), np.int32)
+    return Column(codes.astype(np.int32, copy=False), list(index))
 
-    def __init__(self) -> None:
-        self.values: list[str] = [""]
-        self.index: dict[str, int] = {"": 0}
-        self.codes: list[int] = []
 
-    def add(self, value: str | None) -> None:
-        text = (value or "").strip()
-        code = self.index.get(text)
-        if code is None:
-            code = self.index[text] = len(self.values)
-            self.values.append(text)
-        self.codes.append(code)
-
-    def build(self) -> Column:
-        return Column(np.asarray(self.codes, dtype=np.int32), self.values)
+def _clean(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 @dataclass(slots=True)
@@ -71,35 +91,34 @@ class RecordTable:
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, object]]) -> RecordTable:
         """From exchange-format mappings (missing keys and None are empty fields)."""
-        builders = {name: _ColumnBuilder() for name in LINK_FIELDS}
-        record_ids: list[str] = []
-        for row in rows:
-            record_ids.append(str(row["record_id"]))
-            for name, builder in builders.items():
-                value = row.get(name)
-                builder.add(None if value is None else str(value))
-        return cls(record_ids, {name: b.build() for name, b in builders.items()})
+        rows = rows if isinstance(rows, list) else list(rows)
+        record_ids = [_clean(row["record_id"]).strip() for row in rows]
+        columns = {
+            name: encode_column(pa.array([_clean(row.get(name)) for row in rows], pa.string()))
+            for name in LINK_FIELDS
+        }
+        return cls(record_ids, columns)
 
     @classmethod
     def from_csv(cls, path: Path) -> RecordTable:
         """From an exchange-format CSV file with a header row (unknown columns are skipped)."""
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader)
-            if "record_id" not in header:
-                raise ValueError(f"{path.name}: no record_id column")
-            id_at = header.index("record_id")
-            wanted = [(header.index(n), _ColumnBuilder()) for n in LINK_FIELDS if n in header]
-            record_ids: list[str] = []
-            for cells in reader:
-                if not cells:
-                    continue
-                record_ids.append(cells[id_at])
-                for at, builder in wanted:
-                    builder.add(cells[at] if at < len(cells) else "")
-        built = {name: b for name in LINK_FIELDS for i, b in wanted if header[i] == name}
-        columns = {name: built[name].build() if name in built else _empty(len(record_ids))
-                   for name in LINK_FIELDS}  # fmt: skip
+        with path.open(encoding="utf-8-sig") as handle:
+            header = [name.strip() for name in next(csv.reader(handle), [])]
+        if "record_id" not in header:
+            raise ValueError(f"{path.name}: no record_id column")
+        read = [name for name in ("record_id", *LINK_FIELDS) if name in header]
+        options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(read, pa.string()),
+            include_columns=read,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        data = pacsv.read_csv(path, convert_options=options)
+        record_ids = [v.strip() for v in data.column("record_id").to_pylist()]
+        columns = {
+            name: encode_column(data.column(name)) if name in header else _empty(len(record_ids))
+            for name in LINK_FIELDS
+        }
         return cls(record_ids, columns)
 
     def subset(self, indices: npt.NDArray[np.intp]) -> RecordTable:

@@ -93,6 +93,8 @@ class WebhookDelivery(SQLModel, table=True):
     change_id: str = Field(max_length=36)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
+    # `attempts` when last replayed: back-off and the dead-letter limit count from here
+    retry_base: int = 0
     next_attempt_at: dt.datetime = Field(sa_type=UtcDateTime)
     lease_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_status_code: int | None = None

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, model_validator
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
+from schemas.records import PRINTABLE
 from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
 from schemas.vocabulary import ListKind, Purpose
 
@@ -15,7 +16,7 @@ _FORBID = ConfigDict(extra="forbid")
 
 
 class ExchangeListBase(SQLModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, schema_extra=PRINTABLE)
     kind: ListKind = Field(max_length=32)
 
 
@@ -71,8 +72,8 @@ class SharingAgreementCreate(SQLModel):
 
     model_config = _FORBID  # type: ignore[assignment]
 
-    list_id: str = Field(min_length=1, max_length=36)
-    recipient_agency_id: str = Field(min_length=1, max_length=64)
+    list_id: str = Field(min_length=1, max_length=36, schema_extra=PRINTABLE)
+    recipient_agency_id: str = Field(min_length=1, max_length=64, schema_extra=PRINTABLE)
     fields: list[str] = Field(default_factory=list, max_length=64)
     coarsen: dict[str, str] = Field(default_factory=dict)
     purposes: list[Purpose] = Field(min_length=1)

@@ -1,8 +1,19 @@
 """Imports every table model so `SQLModel.metadata` is complete for Alembic and tests."""
 
 from schemas.audit import AuditDisclosure, AuditEvent
+from schemas.changes import (
+    ChangeAcknowledgement,
+    ChangeCounter,
+    ChangeEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from schemas.encounters import EncounterLink, EncounterReport, StatusClaim
 from schemas.identity import Agency, OAuthClient, RevokedToken, SigningKey, UsedClientAssertion
+from schemas.letters import LetterSigningKey, ProtectionLetter, ProtectionLetterMember
 from schemas.lists import ExchangeList, SharingAgreement
+from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
 from schemas.records import ImportBatch, Record, RecordDocument, RecordVersion
 from schemas.transparency import (
     TlogCheckpoint,
@@ -18,15 +29,27 @@ __all__ = [
     "Agency",
     "AuditDisclosure",
     "AuditEvent",
+    "ChangeAcknowledgement",
+    "ChangeCounter",
+    "ChangeEvent",
+    "EncounterLink",
+    "EncounterReport",
     "ExchangeList",
     "ImportBatch",
+    "LinkReview",
+    "LetterSigningKey",
     "OAuthClient",
+    "ProtectionLetter",
+    "ProtectionLetterMember",
     "Record",
     "RecordDocument",
+    "Reconciliation",
+    "ReconciliationLink",
     "RecordVersion",
     "RevokedToken",
     "SharingAgreement",
     "SigningKey",
+    "StatusClaim",
     "TlogCheckpoint",
     "TlogCosignature",
     "TlogLeaf",
@@ -35,4 +58,7 @@ __all__ = [
     "TlogPending",
     "TlogWitness",
     "UsedClientAssertion",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

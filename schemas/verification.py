@@ -31,18 +31,37 @@ class VerificationRequest(SQLModel):
     letter_id: str | None = Field(default=None, min_length=1, max_length=64)
     document: IdentityDocument | None = None
     person: PersonClaim | None = None
+    credential: str | None = Field(
+        default=None, min_length=8, max_length=2000, description="the letter's QR content"
+    )
 
     @model_validator(mode="after")
     def _exactly_one_key(self) -> VerificationRequest:
-        given = [name for name in ("letter_id", "document", "person") if getattr(self, name)]
+        keys = ("letter_id", "document", "person", "credential")
+        given = [name for name in keys if getattr(self, name)]
         if len(given) != 1:
-            raise ValueError("give exactly one of letter_id, document, person")
+            raise ValueError("give exactly one of letter_id, document, person, credential")
         return self
 
 
 class LetterReference(SQLModel):
     letter_id: str
-    status: Literal["valid", "withdrawn"]
+    status: Literal["valid", "withdrawn", "expired", "revoked"]
+
+
+class CredentialResult(SQLModel):
+    """The scanned letter itself: genuine or not, and what it says when it is genuine, so the
+    officer can compare it with the person in front of them."""
+
+    status: Literal["valid", "invalid", "unknown-key", "expired", "not-yet-valid", "revoked"]
+    status_text: str | None = None
+    letter_id: str | None = None
+    name: str | None = None
+    name_native: str | None = None
+    father_name: str | None = None
+    birth_year: int | None = None
+    birth_calendar: str | None = None
+    expires_at: dt.datetime | None = None
 
 
 class VerificationResult(SQLModel):
@@ -50,7 +69,10 @@ class VerificationResult(SQLModel):
 
     verification_id: str
     checked_at: dt.datetime
-    matched_by: Literal["letter_id", "document", "person"]
+    matched_by: Literal["letter_id", "document", "person", "credential"]
     in_pipeline: bool
     ambiguous: bool
     letters: list[LetterReference]
+    # present only when asked for (Accept-Language) or when a credential was checked
+    status_text: str | None = None
+    credential: CredentialResult | None = None

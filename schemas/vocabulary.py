@@ -27,6 +27,13 @@ class Scope(StrEnum):
     VERIFY = "verify"
     AUDIT_READ = "audit:read"
     ADMIN = "admin"
+    RECONCILE_RUN = "reconcile:run"
+    RECONCILE_REVIEW = "reconcile:review"
+    LETTERS_READ = "letters:read"
+    LETTERS_WRITE = "letters:write"
+    ENCOUNTERS_WRITE = "encounters:write"
+    CHANGES_READ = "changes:read"
+    SUBSCRIPTIONS_WRITE = "subscriptions:write"
 
 
 class Purpose(StrEnum):

@@ -4,7 +4,9 @@ the database or in a key file; its public half is always in `tlog_log_key`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -22,13 +24,18 @@ def read_key_file(path: Path) -> NoteSigner:
     return NoteSigner.from_signer_key(path.read_text("ascii").strip())
 
 
-def _new_key_file(path: Path, origin: str) -> NoteSigner:
-    signer = NoteSigner.generate(origin)
+def write_key_file(path: Path, signer: NoteSigner) -> None:
+    """Save a note signer key to a new file (an existing one is never overwritten)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # created owner-only in one step: the key is never readable by others, even briefly
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as key_file:
         key_file.write(signer.signer_key() + "\n")
+
+
+def _new_key_file(path: Path, origin: str) -> NoteSigner:
+    signer = NoteSigner.generate(origin)
+    write_key_file(path, signer)
     return signer
 
 
@@ -45,6 +52,18 @@ def load_log_signer(conn: Connection, origin: str, key_file: Path | None) -> Not
         )
         _create_log(conn, signer, keep_private=key_file is None)
         return signer
+    return _signer_of(row, key_file)
+
+
+def existing_log_signer(conn: Connection, key_file: Path | None) -> NoteSigner:
+    """The signer of a log that exists (for signing exports); never creates one."""
+    row = repository.log_key(conn)
+    if row is None:
+        raise LogKeyError("this database has no transparency log yet")
+    return _signer_of(row, key_file)
+
+
+def _signer_of(row: Mapping[Any, Any], key_file: Path | None) -> NoteSigner:
     if key_file is not None:
         if not key_file.exists():
             raise LogKeyError(f"log key file {key_file} is missing; the log's key is on record")

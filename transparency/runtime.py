@@ -76,7 +76,11 @@ class TransparencyLog:
 
     async def start(self) -> None:
         if self.policy.sequencer_enabled:
-            await asyncio.to_thread(self.sequencer.ensure_log)
+            try:
+                await asyncio.to_thread(self.sequencer.ensure_log)
+            except Exception as exc:
+                # not fatal: the first batch creates the log (its failures fail the API closed)
+                log.error("tlog_create_failed", error=type(exc).__name__, detail=str(exc)[:200])
         await asyncio.to_thread(self._check_once)
         self._task = asyncio.create_task(self._run(), name="tlog-sequencer")
 

@@ -3,10 +3,8 @@ consistency proofs from stored nodes, witness registration and cosignature intak
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +26,6 @@ from schemas.transparency import (
 from schemas.types import utcnow
 from tlog.checkpoint import (
     NoteError,
-    NoteSignature,
     NoteVerifier,
     SignatureType,
     open_note,
@@ -36,19 +33,9 @@ from tlog.checkpoint import (
 )
 from tlog.merkle import NodeMap, NodeReader, consistency_proof, inclusion_proof, nodes_needed
 from transparency import repository
+from transparency.notes import b64, cosigned_note
 
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def cosigned_note(signed_note: str, cosignatures: list[RowMapping]) -> str:
-    """The stored log-signed note with every recorded cosignature line appended."""
-    lines = [
-        NoteSignature(row["name"], bytes(row["signature"][:4]), bytes(row["signature"][4:])).line()
-        for row in cosignatures
-    ]
-    return signed_note + "".join(lines)
+_MAX_WITNESS_NAME = 200  # tlog_witness.name
 
 
 async def _log_key(session: AsyncSession) -> RowMapping:
@@ -85,22 +72,28 @@ async def checkpoint(session: AsyncSession, size: int | None) -> CheckpointPubli
 
 
 async def _prove(
-    session: AsyncSession, computation: Callable[[NodeReader], list[bytes]], extra: list[Any]
+    session: AsyncSession,
+    computation: Callable[[NodeReader], list[bytes]],
+    extra: list[tuple[int, int]],
+    size: int,
+    name: str,
 ) -> tuple[list[bytes], dict[tuple[int, int], bytes]]:
-    """Run a proof computation over nodes fetched in one round trip (plus `extra` nodes)."""
-    wanted = nodes_needed(computation) + extra
+    """Run a proof computation over nodes fetched in one round trip (plus `extra` nodes).
+    Leaf size - 1 is fetched too: it exists exactly when the log has `size` leaves (batches
+    commit leaves, nodes and checkpoint together), so no query for the log's size is needed."""
+    last_leaf = (0, size - 1)
+    wanted = [*nodes_needed(computation), *extra, last_leaf]
     nodes = await repository.fetch_nodes_async(session, wanted)
-    return computation(NodeMap(nodes)), nodes
-
-
-async def _require_published(session: AsyncSession, size: int, name: str) -> None:
-    latest = await repository.latest_size(session)
-    if size > latest:
+    try:
+        if last_leaf not in nodes:
+            raise KeyError(last_leaf)
+        return computation(NodeMap(nodes)), nodes
+    except KeyError:
         raise ProblemError(
             "not-found",
-            f"the log has {latest} leaves so far",
+            f"the log has fewer than {size} leaves so far",
             invalid_params=[{"name": name, "reason": "beyond the latest checkpoint"}],
-        )
+        ) from None
 
 
 async def inclusion(session: AsyncSession, leaf_index: int, tree_size: int) -> InclusionProof:
@@ -110,9 +103,12 @@ async def inclusion(session: AsyncSession, leaf_index: int, tree_size: int) -> I
             "leaf_index must be below tree_size",
             invalid_params=[{"name": "leaf_index", "reason": "not below tree_size"}],
         )
-    await _require_published(session, tree_size, "tree_size")
     proof, nodes = await _prove(
-        session, lambda reader: inclusion_proof(reader, leaf_index, tree_size), [(0, leaf_index)]
+        session,
+        lambda reader: inclusion_proof(reader, leaf_index, tree_size),
+        [(0, leaf_index)],
+        tree_size,
+        "tree_size",
     )
     return InclusionProof(
         leaf_index=leaf_index,
@@ -129,8 +125,9 @@ async def consistency(session: AsyncSession, first: int, second: int) -> Consist
             "first must not exceed second",
             invalid_params=[{"name": "first", "reason": "greater than second"}],
         )
-    await _require_published(session, second, "second")
-    proof, _ = await _prove(session, lambda reader: consistency_proof(reader, first, second), [])
+    proof, _ = await _prove(
+        session, lambda reader: consistency_proof(reader, first, second), [], second, "second"
+    )
     return ConsistencyProof(first=first, second=second, proof=[b64(h) for h in proof])
 
 
@@ -160,6 +157,12 @@ async def register_witness(
             f"not a note verifier key: {exc}",
             invalid_params=[{"name": "verifier_key", "reason": "malformed"}],
         ) from None
+    if len(verifier.name) > _MAX_WITNESS_NAME or not verifier.name.isprintable():
+        raise ProblemError(
+            "validation-failed",
+            f"a witness name is printable and at most {_MAX_WITNESS_NAME} characters",
+            invalid_params=[{"name": "verifier_key", "reason": "bad key name"}],
+        )
     if verifier.signature_type is not SignatureType.COSIGNATURE_V1:
         raise ProblemError(
             "validation-failed",
@@ -202,7 +205,7 @@ async def add_cosignature(
     if stored is None:
         raise ProblemError("not-found", f"no checkpoint of size {size}")
     try:
-        submitted = submission.note.encode("utf-8")
+        submitted = submission.note.encode("utf-8", errors="strict")
         if parse_note(submitted).text != parse_note(stored["signed_note"].encode()).text:
             raise _refused(f"the note is not this log's checkpoint of size {size}")
         witnesses = await repository.witnesses_of(session, access.principal.agency_id)
@@ -213,7 +216,7 @@ async def add_cosignature(
         verifiers = [NoteVerifier.from_verifier_key(w["verifier_key"]) for w in witnesses]
         log_verifier = NoteVerifier.from_verifier_key(key["verifier_key"])
         opened = open_note(submitted, [log_verifier, *verifiers])
-    except NoteError as exc:
+    except (NoteError, UnicodeEncodeError) as exc:
         raise _refused(str(exc)) from None
     signatures = {(sig.key_id, sig.name): sig for sig in parse_note(submitted).signatures}
     accepted = [

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from schemas.letters import ProtectionLetterMember
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.records import Record, RecordDocument
 from schemas.vocabulary import ListKind
@@ -69,6 +70,11 @@ def _reachable(criterion: ColumnElement[bool]) -> Select[tuple[Any, ...]]:
 
 
 BY_LETTER = _reachable(_record.letter_id == bindparam("letter_id"))
+_member = ProtectionLetterMember.__table__.c  # type: ignore[attr-defined]
+# records named by a letter Sanad issued (its own table: a letter may cover several records)
+BY_ISSUED_LETTER = _reachable(
+    _record.id.in_(select(_member.record_id).where(_member.letter_id == bindparam("letter_id")))
+)
 BY_DOCUMENT = _reachable(
     _record.id.in_(
         select(_document.record_id).where(

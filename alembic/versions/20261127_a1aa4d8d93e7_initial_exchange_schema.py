@@ -350,3 +350,8 @@ def downgrade() -> None:
     op.drop_table('audit_disclosure')
     op.drop_table('agency')
     # ### end Alembic commands ###
+    # PostgreSQL keeps enum types after their tables are gone; drop them so a later upgrade
+    # can create them again.
+    if op.get_bind().dialect.name == "postgresql":
+        for enum_name in ("agencykind", "sex", "relationship", "listkind", "clientkind"):
+            op.execute(f"DROP TYPE IF EXISTS {enum_name}")

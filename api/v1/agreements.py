@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from api.deps import Access, AuditDep, SessionDep
 from api.responses import problem_responses
 from exchange import service
 from schemas.lists import SharingAgreementCreate, SharingAgreementPage, SharingAgreementPublic
+from schemas.records import PRINTABLE_PATTERN
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
 
@@ -32,7 +35,9 @@ async def create_agreement(
     responses=problem_responses(401, 403, 422),
 )
 async def list_agreements(
-    access: Access, session: SessionDep, list_id: str | None = None
+    access: Access,
+    session: SessionDep,
+    list_id: Annotated[str | None, Query(max_length=36, pattern=PRINTABLE_PATTERN)] = None,
 ) -> SharingAgreementPage:
     return await service.list_agreements(session, access, list_id)
 
@@ -44,6 +49,9 @@ async def list_agreements(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def terminate_agreement(
-    agreement_id: str, access: Access, session: SessionDep, audit: AuditDep
+    agreement_id: Annotated[str, Path(max_length=36, pattern=PRINTABLE_PATTERN)],
+    access: Access,
+    session: SessionDep,
+    audit: AuditDep,
 ) -> SharingAgreementPublic:
     return await service.terminate_agreement(session, access, audit, agreement_id)

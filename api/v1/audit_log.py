@@ -42,11 +42,21 @@ async def list_audit_events(
     until: dt.datetime | None = None,
     list_id: str | None = None,
     record_id: str | None = None,
+    request_id: str | None = None,
     cursor: str | None = None,
     limit: Limit = 100,
 ) -> AuditEventPage:
     event_filter = EventFilter(
-        client_id, agency_id, purpose, outcome, route, _utc(since), _utc(until), list_id, record_id
+        client_id=client_id,
+        agency_id=agency_id,
+        purpose=purpose,
+        outcome=outcome,
+        route=route,
+        since=_utc(since),
+        until=_utc(until),
+        list_id=list_id,
+        record_key=record_id,
+        request_id=request_id,
     )
     return await service.list_events(session, access, event_filter, cursor, limit)
 

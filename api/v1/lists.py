@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from api.deps import Access, AuditDep, SessionDep
 from api.responses import problem_responses
 from exchange import service
 from schemas.lists import ExchangeListCreate, ExchangeListPage, ExchangeListPublic
+from schemas.records import PRINTABLE_PATTERN
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 
@@ -41,5 +44,9 @@ async def list_lists(access: Access, session: SessionDep) -> ExchangeListPage:
     response_model=ExchangeListPublic,
     responses=problem_responses(401, 403, 404),
 )
-async def get_list(list_id: str, access: Access, session: SessionDep) -> ExchangeListPublic:
+async def get_list(
+    list_id: Annotated[str, Path(max_length=36, pattern=PRINTABLE_PATTERN)],
+    access: Access,
+    session: SessionDep,
+) -> ExchangeListPublic:
     return await service.get_list(session, access, list_id)

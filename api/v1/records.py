@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.deps import Access, AuditDep, SessionDep
 from api.responses import problem_responses
@@ -12,6 +12,7 @@ from exchange import import_service, record_service
 from exchange.record_service import MAX_PAGE, RecordQuery, ShownRecord
 from problems import ProblemError
 from schemas.records import (
+    PRINTABLE_PATTERN,
     ImportReport,
     RecordHistory,
     RecordPage,
@@ -22,6 +23,14 @@ from schemas.records import (
 from schemas.vocabulary import DocumentType
 
 router = APIRouter(prefix="/lists/{list_id}", tags=["records"])
+
+ListId = Annotated[str, Path(max_length=36, pattern=PRINTABLE_PATTERN)]
+RecordId = Annotated[str, Path(max_length=128, pattern=PRINTABLE_PATTERN)]
+
+
+def _text(max_length: int, description: str | None = None) -> Any:
+    return Query(max_length=max_length, pattern=PRINTABLE_PATTERN, description=description)
+
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag of the version being changed")
@@ -68,7 +77,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra=_IMPORT_BODY,
 )
 async def import_records(
-    list_id: str,
+    list_id: ListId,
     request: Request,
     access: Access,
     session: SessionDep,
@@ -92,22 +101,22 @@ async def import_records(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def search_records(
-    list_id: str,
+    list_id: ListId,
     access: Access,
     session: SessionDep,
     audit: AuditDep,
-    document: Annotated[str | None, Query(max_length=64)] = None,
+    document: Annotated[str | None, _text(64)] = None,
     document_type: DocumentType | None = None,
-    given_name: Annotated[str | None, Query(max_length=200)] = None,
-    family_name: Annotated[str | None, Query(max_length=200)] = None,
-    father_name: Annotated[str | None, Query(max_length=200)] = None,
-    name: Annotated[str | None, Query(max_length=200, description="any visible name")] = None,
-    dob: Annotated[str | None, Query(max_length=10, description="YYYY[-MM[-DD]]")] = None,
+    given_name: Annotated[str | None, _text(200)] = None,
+    family_name: Annotated[str | None, _text(200)] = None,
+    father_name: Annotated[str | None, _text(200)] = None,
+    name: Annotated[str | None, _text(200, "any name field the caller may see")] = None,
+    dob: Annotated[str | None, _text(10, "YYYY, YYYY-MM or YYYY-MM-DD")] = None,
     dob_calendar: Literal["gregorian", "solar_hijri"] | None = None,
-    group_id: Annotated[str | None, Query(max_length=64)] = None,
-    letter_id: Annotated[str | None, Query(max_length=64)] = None,
+    group_id: Annotated[str | None, _text(64)] = None,
+    letter_id: Annotated[str | None, _text(64)] = None,
     include_withdrawn: bool = False,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, _text(1000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = record_service.DEFAULT_PAGE,
 ) -> dict[str, object]:
     query = RecordQuery(
@@ -137,8 +146,8 @@ async def search_records(
     responses=_with_etag(401, 403, 404),
 )
 async def get_record(
-    list_id: str,
-    record_id: str,
+    list_id: ListId,
+    record_id: RecordId,
     response: Response,
     access: Access,
     session: SessionDep,
@@ -156,8 +165,8 @@ async def get_record(
     responses=_with_etag(401, 403, 404, 409, 412, 422, 428),
 )
 async def update_record(
-    list_id: str,
-    record_id: str,
+    list_id: ListId,
+    record_id: RecordId,
     body: RecordUpdate,
     response: Response,
     access: Access,
@@ -179,8 +188,8 @@ async def update_record(
     responses=_with_etag(401, 403, 404, 409, 412, 422),
 )
 async def withdraw_record(
-    list_id: str,
-    record_id: str,
+    list_id: ListId,
+    record_id: RecordId,
     body: RecordWithdrawal,
     response: Response,
     access: Access,
@@ -202,6 +211,6 @@ async def withdraw_record(
     responses=problem_responses(401, 403, 404),
 )
 async def record_history(
-    list_id: str, record_id: str, access: Access, session: SessionDep, audit: AuditDep
+    list_id: ListId, record_id: RecordId, access: Access, session: SessionDep, audit: AuditDep
 ) -> RecordHistory:
     return await record_service.record_history(session, access, audit, list_id, record_id)

@@ -180,3 +180,14 @@ async def test_header_problems_reject_the_file(client: httpx.AsyncClient, world:
     response = await _import(client, us, list_id, "given_name,dob\nAhmad,1990\n")
     assert response.status_code == 422
     assert response.json()["rejected"][0]["row"] == 0
+
+
+async def test_control_characters_in_attributes_reject_the_row(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await _new_list(client, world)
+    us = await world.headers("us_mission")
+    body = '{"record_id": "N1", "note": "a\\u0000b"}\n{"record_id": "N2", "note": "line\\nbreak"}'
+    response = await _import(client, us, list_id, body, "application/x-ndjson")
+    assert response.status_code == 422
+    assert [(r["row"], r["field"]) for r in response.json()["rejected"]] == [(1, "note")]

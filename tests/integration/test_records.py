@@ -256,3 +256,18 @@ async def test_each_record_shown_is_disclosed_with_its_fields(
         d["fields"] for d in response.json()["items"] if d["recipient_agency_id"] == world.gop
     }
     assert fields == {"given_name,father_name,dob:year_only,letter_id"}
+
+
+async def test_control_characters_are_refused_before_the_database(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    for path, params in (
+        (f"/v1/lists/{list_id}/records", {"given_name": "a\x00b"}),
+        (f"/v1/lists/{list_id}/records", {"cursor": "\x00"}),
+        (f"/v1/lists/{list_id}/records/R%001", {}),
+        ("/v1/lists/%00", {}),
+    ):
+        response = await client.get(path, params=params, headers=us)
+        assert response.status_code == 422, (path, response.status_code)

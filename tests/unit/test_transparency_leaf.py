@@ -61,13 +61,20 @@ def test_leaf_covers_every_column_of_the_audit_tables() -> None:
 
 
 def test_disclosure_order_does_not_matter_and_time_is_normalised() -> None:
+    moment = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
     rows = [
-        {name: f"{name}-{i}" for name in DISCLOSURE_FIELDS} | {"id": f"d{i}"} for i in (2, 1, 3)
+        {name: f"{name}-{i}" for name in DISCLOSURE_FIELDS} | {"id": f"d{i}", "occurred_at": moment}
+        for i in (2, 1, 3)
     ]
     assert encode_leaf(_event(), rows) == encode_leaf(_event(), list(reversed(rows)))
     paris = dt.timezone(dt.timedelta(hours=1))
-    moment = dt.datetime(2026, 11, 27, 10, 30, tzinfo=paris)
-    assert timestamp_text(moment) == "2026-11-27T09:30:00.000000Z"
+    assert timestamp_text(dt.datetime(2026, 11, 27, 10, 30, tzinfo=paris)) == (
+        "2026-11-27T09:30:00.000000Z"
+    )
+    # SQLite hands back stored text (UTC without offset); the API, RFC 3339 with Z
+    as_stored = leaf_entry(_event(occurred_at="2026-11-27 09:30:00.000000"), [])
+    as_served = leaf_entry(_event(occurred_at="2026-11-27T09:30:00Z"), [])
+    assert as_stored == as_served == leaf_entry(_event(), [])
 
 
 @pytest.mark.parametrize(
@@ -86,6 +93,7 @@ def test_values_outside_the_leaf_domain_are_refused(change: dict[str, object]) -
         encode_entry(entry)
 
 
-def test_naive_timestamps_are_refused() -> None:
-    with pytest.raises(LeafEncodingError):
-        leaf_entry(_event(occurred_at=dt.datetime(2026, 1, 1)), [])
+def test_naive_datetimes_and_bad_times_are_refused() -> None:
+    for bad in (dt.datetime(2026, 1, 1), "yesterday"):
+        with pytest.raises(LeafEncodingError):
+            leaf_entry(_event(occurred_at=bad), [])

@@ -1,0 +1,48 @@
+"""Encounter reports from Pakistan's officials, and a pipeline record's status as its owner
+sees it (each agency's claims, their history, the encounters)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Access, AuditDep, SessionDep
+from api.language import LanguageDep
+from api.responses import problem_responses
+from encounters import service
+from schemas.encounters import EncounterCreate, EncounterPublic, RecordStatus
+
+router = APIRouter(tags=["encounters"])
+
+
+@router.post(
+    "/encounters",
+    name="report_encounter",
+    status_code=201,
+    response_model=EncounterPublic,
+    responses=problem_responses(401, 403, 422),
+)
+async def report_encounter(
+    body: EncounterCreate,
+    access: Access,
+    session: SessionDep,
+    audit: AuditDep,
+    language: LanguageDep,
+) -> EncounterPublic:
+    return await service.report_encounter(session, access, audit, body, language)
+
+
+@router.get(
+    "/lists/{list_id}/records/{record_id}/status",
+    name="record_status",
+    response_model=RecordStatus,
+    responses=problem_responses(401, 403, 404),
+)
+async def record_status(
+    list_id: str,
+    record_id: str,
+    access: Access,
+    session: SessionDep,
+    audit: AuditDep,
+    language: LanguageDep,
+) -> RecordStatus:
+    return await service.record_status(session, access, audit, list_id, record_id, language)

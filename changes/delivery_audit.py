@@ -1,0 +1,43 @@
+"""Audit rows for a webhook delivery: data leaving the process outside any request is audited
+like a response, committed before it is sent (fail-closed), one event per attempt."""
+
+from __future__ import annotations
+
+from audit.context import AuditContext, disclosure_rows, event_row
+from auth.principal import Principal
+from changes.service import disclose_events
+from schemas.changes import ChangeEvent, WebhookDelivery, WebhookSubscription
+from schemas.types import utcnow
+from schemas.vocabulary import AgencyKind
+
+ROUTE = "/webhooks/{subscription_id}"
+REASON = "webhook-delivery"
+
+
+def delivery_audit_rows(
+    delivery: WebhookDelivery,
+    subscription: WebhookSubscription,
+    agency_kind: AgencyKind,
+    event: ChangeEvent,
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    principal = Principal(
+        client_id=subscription.client_id,
+        subject=subscription.client_id,
+        agency_id=subscription.agency_id,
+        agency_kind=agency_kind,
+        scopes=frozenset(),
+        token_jti="",
+        issuer="sanad-webhooks",
+        expires_at=0,
+    )
+    ctx = AuditContext(
+        request_id=delivery.id,
+        method="POST",
+        route=ROUTE,
+        occurred_at=utcnow(),
+        principal=principal,
+        purpose=subscription.purpose,
+        reason=REASON,
+    )
+    disclose_events(ctx, [event])
+    return event_row(ctx, 200), disclosure_rows(ctx, 200)

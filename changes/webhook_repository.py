@@ -1,0 +1,198 @@
+"""All SQL of webhook delivery: subscriptions, deliveries (claimed by lease), attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from schemas.identity import Agency
+
+_sub = WebhookSubscription.__table__.c  # type: ignore[attr-defined]
+_delivery = WebhookDelivery.__table__.c  # type: ignore[attr-defined]
+_attempt = WebhookAttempt.__table__.c  # type: ignore[attr-defined]
+_event = ChangeEvent.__table__.c  # type: ignore[attr-defined]
+_agency = Agency.__table__.c  # type: ignore[attr-defined]
+
+
+def add(session: AsyncSession, row: WebhookSubscription | WebhookAttempt) -> None:
+    session.add(row)
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: str
+) -> WebhookSubscription | None:
+    return await session.get(WebhookSubscription, subscription_id)
+
+
+async def subscriptions_of(session: AsyncSession, agency_id: str) -> list[WebhookSubscription]:
+    query = (
+        select(WebhookSubscription)
+        .where(_sub.agency_id == agency_id)
+        .order_by(_sub.created_at, _sub.id)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def active_subscriptions(session: AsyncSession) -> list[tuple[WebhookSubscription, str]]:
+    """Active subscriptions with their agency's kind."""
+    query = (
+        select(WebhookSubscription, _agency.kind)
+        .join(Agency, _agency.id == _sub.agency_id)
+        .where(_sub.disabled_at.is_(None))
+        .order_by(_sub.id)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def advance_cursor(
+    session: AsyncSession, subscription_id: str, expected: int, cursor: int
+) -> bool:
+    """Compare-and-set, so two dispatchers never fan out the same events twice."""
+    result = await session.execute(
+        update(WebhookSubscription)
+        .where(_sub.id == subscription_id, _sub.feed_cursor == expected)
+        .values(feed_cursor=cursor)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    if rows:
+        await session.execute(insert(WebhookDelivery), list(rows))
+
+
+async def due_deliveries(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> list[WebhookDelivery]:
+    query = (
+        select(WebhookDelivery)
+        .where(
+            _delivery.status == "pending",
+            _delivery.next_attempt_at <= now,
+            or_(_delivery.lease_until.is_(None), _delivery.lease_until < now),
+        )
+        .order_by(_delivery.next_attempt_at, _delivery.change_seq)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def next_due_at(session: AsyncSession, now: dt.datetime) -> dt.datetime | None:
+    """When the next unleased pending delivery falls due (leased ones are in flight)."""
+    query = select(func.min(_delivery.next_attempt_at)).where(
+        _delivery.status == "pending",
+        or_(_delivery.lease_until.is_(None), _delivery.lease_until < now),
+    )
+    value = (await session.execute(query)).scalar_one_or_none()
+    if isinstance(value, str):  # SQLite returns aggregate datetimes as text
+        value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value
+
+
+async def claim(
+    session: AsyncSession, delivery_ids: Sequence[str], now: dt.datetime, lease_until: dt.datetime
+) -> set[str]:
+    """Lease those of the deliveries still pending and unleased; returns the ids leased."""
+    if not delivery_ids:
+        return set()
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(
+            _delivery.id.in_(list(delivery_ids)),
+            _delivery.status == "pending",
+            or_(_delivery.lease_until.is_(None), _delivery.lease_until < now),
+        )
+        .values(lease_until=lease_until)
+        .returning(_delivery.id)
+    )
+    return {row[0] for row in result.all()}
+
+
+_RESULT_COLUMNS = (
+    "status", "attempts", "lease_until", "last_status_code", "last_error", "delivered_at",
+    "next_attempt_at",
+)  # fmt: skip
+
+
+async def finish_attempts(
+    session: AsyncSession, results: Sequence[tuple[str, dict[str, object], WebhookAttempt]]
+) -> None:
+    """Each delivery's new state (every column of _RESULT_COLUMNS) and its attempt row, in
+    two statements for the whole batch."""
+    statement = (
+        update(WebhookDelivery)
+        .where(_delivery.id == bindparam("_id"))
+        .values({name: bindparam(name) for name in _RESULT_COLUMNS})
+    )
+    conn = await session.connection()
+    await conn.execute(statement, [{"_id": d, **values} for d, values, _ in results])
+    await session.execute(insert(WebhookAttempt), [a.model_dump() for _, _, a in results])
+
+
+async def events_by_seq(session: AsyncSession, seqs: Sequence[int]) -> dict[int, ChangeEvent]:
+    if not seqs:
+        return {}
+    query = select(ChangeEvent).where(_event.seq.in_(list(seqs)))
+    return {e.seq: e for e in (await session.execute(query)).scalars().all()}
+
+
+async def subscriptions_by_id(
+    session: AsyncSession, ids: Sequence[str]
+) -> dict[str, tuple[WebhookSubscription, str]]:
+    if not ids:
+        return {}
+    query = (
+        select(WebhookSubscription, _agency.kind)
+        .join(Agency, _agency.id == _sub.agency_id)
+        .where(_sub.id.in_(list(ids)))
+    )
+    return {row[0].id: (row[0], row[1]) for row in (await session.execute(query)).all()}
+
+
+async def deliveries_of(
+    session: AsyncSession, subscription_id: str, status: str | None, limit: int
+) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(_delivery.subscription_id == subscription_id)
+    if status is not None:
+        query = query.where(_delivery.status == status)
+    query = query.order_by(_delivery.change_seq.desc()).limit(limit)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[str]
+) -> dict[str, list[WebhookAttempt]]:
+    found: dict[str, list[WebhookAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        query = (
+            select(WebhookAttempt)
+            .where(_attempt.delivery_id.in_(list(delivery_ids)))
+            .order_by(_attempt.delivery_id, _attempt.attempt)
+        )
+        for attempt in (await session.execute(query)).scalars().all():
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+async def requeue(
+    session: AsyncSession, subscription_id: str, after_seq: int, only_dead: bool, now: dt.datetime
+) -> int:
+    condition = and_(_delivery.subscription_id == subscription_id, _delivery.change_seq > after_seq)
+    if only_dead:
+        condition = and_(condition, _delivery.status == "dead")
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(condition)
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            lease_until=None,
+            delivered_at=None,
+            retry_base=_delivery.attempts,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

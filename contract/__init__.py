@@ -1,0 +1,1 @@
+"""Contract testing of the running service against the committed `openapi.yaml`."""

@@ -1,0 +1,63 @@
+"""From pair probabilities to links: competition between a record's candidates, one-to-one
+assignment, and the decision for each link."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from reconcile.parameters import FloatArray, Thresholds
+from reconcile.spaces import IntArray
+
+ACCEPTED, REVIEW, CONFIRMED = 0, 1, 2
+DECISIONS = ("accepted", "review", "confirmed")
+
+
+def compete(
+    probability: FloatArray, left: IntArray, right: IntArray, left_size: int, right_size: int
+) -> FloatArray:
+    """Probability that the pair is the match given that each record matches at most one
+    record of the other list: odds o over 1 + the odds of every candidate of either record.
+    Two namesakes at odds 10 each share it (10/21 each), instead of both looking certain."""
+    odds = probability / np.maximum(1.0 - probability, 1e-12)
+    left_total = np.bincount(left, weights=odds, minlength=left_size)
+    right_total = np.bincount(right, weights=odds, minlength=right_size)
+    competed: FloatArray = odds / (1.0 + left_total[left] + right_total[right] - odds)
+    return competed
+
+
+def assign_one_to_one(
+    probability: FloatArray,
+    left: IntArray,
+    right: IntArray,
+    minimum: float,
+    forced: npt.NDArray[np.bool_] | None = None,
+) -> IntArray:
+    """Indices of pairs kept: best first, each record used once; `forced` pairs (confirmed by a
+    person) come first whatever their score. Pairs below `minimum` are never kept."""
+    eligible = probability >= minimum
+    if forced is not None:
+        eligible |= forced
+    candidates = np.flatnonzero(eligible)
+    rank = probability[candidates] + (2.0 * forced[candidates] if forced is not None else 0.0)
+    order = candidates[np.argsort(-rank, kind="stable")]
+    used_left: set[int] = set()
+    used_right: set[int] = set()
+    kept = []
+    for index, a, b in zip(
+        order.tolist(), left[order].tolist(), right[order].tolist(), strict=True
+    ):
+        if a in used_left or b in used_right:
+            continue
+        used_left.add(a)
+        used_right.add(b)
+        kept.append(index)
+    return np.asarray(kept, dtype=np.int64)
+
+
+def decide(
+    probability: FloatArray, thresholds: Thresholds, forced: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int8]:
+    decision = np.where(probability >= thresholds.accept, ACCEPTED, REVIEW).astype(np.int8)
+    decision[forced] = CONFIRMED
+    return decision

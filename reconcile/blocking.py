@@ -1,0 +1,234 @@
+"""Blocking: which record pairs are worth scoring.
+
+Several independent rules each give every record keys built from a few fields (a document
+number; skeletons of the given, father's and family name, or of each part of the whole name;
+the birth year; sex; the first consonants of a name). A pair sharing a key under any rule is a
+candidate, so a pair missed by one rule (a typo, a missing father's name) is caught by another.
+A rule is a cascade: where a key is shared by more than `max_block` records of the other list
+(Mohammad son of Mohammad), the left record moves on to the next, finer key of that rule
+instead of flooding the scorer. Left keys widen the birth year by one for ±1 year slips."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from reconcile.prepare import PreparedList, RunSpaces
+from reconcile.spaces import IntArray
+
+KeyPairs = tuple[IntArray, IntArray]  # (keys, record indices), a record may have several keys
+# A field of a record as one id per record (0 = missing), or as several (years, name parts).
+Single = Callable[[PreparedList, RunSpaces], IntArray]
+Multiple = Callable[[PreparedList, RunSpaces, int], KeyPairs]
+_MIX = np.int64(1_000_003)
+
+
+def given(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.arrays()["skeleton"][p.given]
+
+
+def father(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.arrays()["skeleton"][p.father]
+
+
+def family(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.arrays()["skeleton"][p.family]
+
+
+def name_parts_sorted(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.arrays()["sorted"][p.full]
+
+
+def sex(p: PreparedList, s: RunSpaces) -> IntArray:
+    return p.sex
+
+
+def given_initials(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.prefix_ids()[p.given]
+
+
+def father_initials(p: PreparedList, s: RunSpaces) -> IntArray:
+    return s.names.prefix_ids()[p.father]
+
+
+def birth_day(p: PreparedList, s: RunSpaces) -> IntArray:
+    """The Gregorian day of birth when recorded to the day (either calendar), else 0."""
+    dates = s.dates.arrays()
+    exact = dates["precision"][p.dob] == 2
+    return np.where(exact, dates["lo"][p.dob], 0)
+
+
+def birth_years(p: PreparedList, s: RunSpaces, widen: int) -> KeyPairs:
+    """Every Gregorian year the recorded birth date allows (a Solar Hijri year spans two)."""
+    dates = s.dates.arrays()
+    low, high = dates["span_lo"][p.dob], dates["span_hi"][p.dob]
+    known = np.flatnonzero(low > 0)
+    low, high = low[known] - widen, high[known] + widen
+    counts = high - low + 1
+    steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(low, counts) + steps, np.repeat(known, counts)
+
+
+def name_parts(p: PreparedList, s: RunSpaces, widen: int) -> KeyPairs:
+    """Each part of the whole name (given + family, or the Arabic-script name) on its own."""
+    offsets, parts = s.names.part_ids()
+    names = p.full
+    counts = offsets[names + 1] - offsets[names]
+    starts = np.repeat(offsets[names], counts)
+    steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return parts[starts + steps], np.repeat(np.arange(len(p)), counts)
+
+
+def documents(p: PreparedList, s: RunSpaces, widen: int) -> KeyPairs:
+    records, columns = np.nonzero(p.documents)
+    return p.documents[records, columns] * p.documents.shape[1] + columns, records
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingKey:
+    """One level of a rule: an optional multi-valued field combined with single-valued ones."""
+
+    multiple: Multiple | None
+    singles: tuple[Single, ...]
+    widen: bool = False  # left birth years ±1: only where the other fields keep blocks small
+
+    def __call__(self, p: PreparedList, s: RunSpaces, left: bool) -> KeyPairs:
+        if self.multiple is None:
+            keys, records = np.zeros(len(p), np.int64), np.arange(len(p))
+        else:
+            keys, records = self.multiple(p, s, int(left and self.widen))
+        for single in self.singles:
+            values = single(p, s)[records]
+            present = values != 0
+            keys, records = keys[present] * _MIX + values[present], records[present]
+        return keys, records
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    name: str
+    levels: tuple[BlockingKey, ...]  # each finer than the one before
+    max_block: int = 200
+
+
+def _rule(name: str, *levels: tuple[Multiple | None, tuple[Single, ...]]) -> BlockingRule:
+    return BlockingRule(name, tuple(BlockingKey(m, singles) for m, singles in levels))
+
+
+RULES: tuple[BlockingRule, ...] = (
+    _rule("document", (documents, ())),
+    BlockingRule(
+        "given+father",
+        (BlockingKey(None, (given, father)), BlockingKey(birth_years, (given, father), True)),
+    ),
+    _rule(
+        "given+year",
+        (birth_years, (given,)),
+        (birth_years, (given, sex)),
+        (birth_years, (given, sex, father_initials)),
+    ),
+    _rule(
+        "father+year",
+        (birth_years, (father,)),
+        (birth_years, (father, sex)),
+        (birth_years, (father, sex, given_initials)),
+    ),
+    _rule("name part+father", (name_parts, (father,)), (birth_years, (father, given_initials))),
+    _rule(
+        "name parts+year",
+        (birth_years, (name_parts_sorted,)),
+        (birth_years, (name_parts_sorted, sex)),
+    ),
+    _rule("given+birth day", (None, (given, birth_day))),
+    _rule("father+birth day", (None, (father, birth_day))),
+    _rule("family+father", (None, (family, father)), (birth_years, (family, father))),
+    _rule("given+family", (None, (given, family)), (birth_years, (given, family))),
+)
+
+
+_HASH_BITS = 22
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash_filter(wanted: IntArray, keys: IntArray) -> npt.NDArray[np.bool_]:
+    """True for keys that may be among `wanted` (a one-hash Bloom filter: false positives
+    only, removed by the exact join that follows)."""
+    shift = np.uint64(64 - _HASH_BITS)
+    table = np.zeros(1 << _HASH_BITS, dtype=np.bool_)
+    table[(wanted.view(np.uint64) * _GOLDEN) >> shift] = True
+    found: npt.NDArray[np.bool_] = table[(keys.view(np.uint64) * _GOLDEN) >> shift]
+    return found
+
+
+def _join(
+    left: KeyPairs, right: KeyPairs, max_block: int, right_size: int
+) -> tuple[IntArray, IntArray]:
+    """Pair codes of records sharing a key in blocks of at most `max_block` right records, and
+    the left records that had a larger block (they go on to the rule's next level)."""
+    right_keys, right_records = right
+    left_keys, left_records = left
+    # Most right keys occur on no left record: drop them in linear time before sorting.
+    maybe = _hash_filter(left_keys, right_keys)
+    right_keys, right_records = right_keys[maybe], right_records[maybe]
+    order = np.argsort(right_keys)
+    right_keys, right_records = right_keys[order], right_records[order]
+    low = np.searchsorted(right_keys, left_keys, "left")
+    sizes = np.searchsorted(right_keys, left_keys, "right") - low
+    oversized = np.unique(left_records[sizes > max_block])
+    keep = (sizes > 0) & (sizes <= max_block)
+    low, sizes, left_records = low[keep], sizes[keep], left_records[keep]
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    positions = np.repeat(low, sizes) + (np.arange(int(sizes.sum())) - starts)
+    codes: IntArray = np.repeat(left_records, sizes) * right_size + right_records[positions]
+    return codes, oversized
+
+
+def rule_pairs(
+    rule: BlockingRule, left: PreparedList, right: PreparedList, spaces: RunSpaces
+) -> IntArray:
+    """Pair codes (left index * len(right) + right index) one rule finds."""
+    pending: IntArray | None = None  # left records still looking for a small enough block
+    found = []
+    for level in rule.levels:
+        left_keys, left_records = level(left, spaces, True)
+        if pending is not None:
+            wanted = np.isin(left_records, pending)
+            left_keys, left_records = left_keys[wanted], left_records[wanted]
+        if len(left_keys) == 0:
+            break
+        codes, pending = _join(
+            (left_keys, left_records), level(right, spaces, False), rule.max_block, len(right)
+        )
+        found.append(codes)
+        if len(pending) == 0:
+            break
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+@dataclass(slots=True)
+class CandidatePairs:
+    """Unique candidate pairs as index arrays, and how many pairs each rule found."""
+
+    left: IntArray
+    right: IntArray
+    found_by: dict[str, int]
+
+
+def candidate_pairs(
+    left: PreparedList,
+    right: PreparedList,
+    spaces: RunSpaces,
+    rules: tuple[BlockingRule, ...] = RULES,
+) -> CandidatePairs:
+    size = len(right)
+    found = []
+    found_by: dict[str, int] = {}
+    for rule in rules:
+        codes = rule_pairs(rule, left, right, spaces)
+        found_by[rule.name] = len(codes)
+        found.append(codes)
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    return CandidatePairs(codes // size, codes % size, found_by)

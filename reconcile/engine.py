@@ -1,0 +1,190 @@
+"""Link two lists: prepare, block, compare, score, weigh family context, assign one-to-one and
+decide. Pure computation on RecordTables; the service and the command line both call
+`link_tables`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from reconcile.assignment import assign_one_to_one, compete, decide
+from reconcile.blocking import candidate_pairs
+from reconcile.comparison import PairLevels, compare_pairs
+from reconcile.family import family_levels, group_pairs
+from reconcile.parameters import FloatArray, ModelParameters, load_parameters
+from reconcile.prepare import PreparedList, RunSpaces, prepare
+from reconcile.scoring import Scorer, family_context_weights
+from reconcile.spaces import IntArray
+from reconcile.table import RecordTable
+
+Progress = Callable[[str, float], None]
+# (left record id, right record id) -> True when a person confirmed the pair, False if rejected
+HumanDecisions = Mapping[tuple[str, str], bool]
+
+
+@dataclass(slots=True)
+class Links:
+    """The kept links, with the evidence behind each."""
+
+    left: IntArray
+    right: IntArray
+    probability: FloatArray
+    decision: npt.NDArray[np.int8]
+    levels: dict[str, npt.NDArray[np.int8]]
+    weights: dict[str, FloatArray]
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+
+@dataclass(slots=True)
+class LinkResult:
+    left: PreparedList
+    right: PreparedList
+    spaces: RunSpaces
+    scorer: Scorer
+    links: Links
+    candidates: int
+    found_by: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+    # every candidate pair's log2 odds before calibration (kept on request, for training)
+    candidate_pairs: tuple[IntArray, IntArray, FloatArray] | None = None
+
+
+def _silent(stage: str, fraction: float) -> None:
+    del stage, fraction
+
+
+class _Clock:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, stage: str, fraction: float) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._last, 3)
+        self._last = now
+        self.progress(stage, fraction)
+
+
+def _decided_pairs(
+    left: RecordTable, right: RecordTable, decisions: HumanDecisions
+) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
+    at_left = {rid: i for i, rid in enumerate(left.record_ids)}
+    at_right = {rid: i for i, rid in enumerate(right.record_ids)}
+    known = [
+        (at_left[a], at_right[b], ok)
+        for (a, b), ok in decisions.items()
+        if a in at_left and b in at_right
+    ]
+    if not known:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_)
+    li, ri, ok = zip(*known, strict=True)
+    return np.asarray(li, np.int64), np.asarray(ri, np.int64), np.asarray(ok, np.bool_)
+
+
+def _pair_codes(left: IntArray, right: IntArray, right_size: int) -> IntArray:
+    codes: IntArray = left * right_size + right
+    return codes
+
+
+def _scored(
+    scorer: Scorer, pairs: PairLevels, family: IntArray | None
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """(log2 odds before calibration, weights per field) of every pair."""
+    weights = scorer.field_weights(pairs)
+    if family is not None:
+        weights["family_context"] = family_context_weights(scorer.parameters, family)
+    total = np.full(len(pairs), scorer.prior)
+    for weight in weights.values():
+        total += weight
+    return total, weights
+
+
+def link_tables(
+    left_table: RecordTable,
+    right_table: RecordTable,
+    parameters: ModelParameters | None = None,
+    *,
+    decisions: HumanDecisions | None = None,
+    progress: Progress = _silent,
+    keep_candidates: bool = False,
+    population: tuple[int, int] | None = None,
+) -> LinkResult:
+    """Links between two lists, best first, each record at most once, above the review
+    threshold; confirmed pairs are kept and rejected ones never are."""
+    parameters = parameters or load_parameters()
+    clock = _Clock(progress)
+    spaces = RunSpaces.new()
+    left, right = prepare(spaces, left_table), prepare(spaces, right_table)
+    clock.done("prepare", 0.3)
+    candidates = candidate_pairs(left, right, spaces)
+    d_left, d_right, d_ok = _decided_pairs(left_table, right_table, decisions or {})
+    codes = np.union1d(
+        _pair_codes(candidates.left, candidates.right, len(right)),
+        _pair_codes(d_left, d_right, len(right)),
+    )
+    clock.done("blocking", 0.5)
+    pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
+    scorer = Scorer.build(parameters, spaces, left, right, population=population)
+    clock.done("comparison", 0.8)
+    log_odds, _ = _scored(scorer, pairs, None)
+    first = compete(scorer.probability(log_odds), pairs.left, pairs.right, len(left), len(right))
+    kept = assign_one_to_one(first, pairs.left, pairs.right, 0.5)
+    linked_left, linked_right = pairs.left[kept], pairs.right[kept]
+    # family context, and the group-level key: members of groups that share a link
+    extra_left, extra_right = group_pairs(left, right, linked_left, linked_right)
+    extra = np.setdiff1d(_pair_codes(extra_left, extra_right, len(right)), codes)
+    if len(extra):
+        codes = np.concatenate([codes, extra])
+        more = compare_pairs(spaces, left, right, extra // len(right), extra % len(right))
+        pairs = _concat(pairs, more)
+    family = family_levels(left, right, pairs.left, pairs.right, linked_left, linked_right)
+    log_odds, weights = _scored(scorer, pairs, family)
+    probability = scorer.probability(log_odds)
+    forced, rejected = _human(codes, d_left, d_right, d_ok, len(right))
+    probability[rejected] = 0.0
+    final = compete(probability, pairs.left, pairs.right, len(left), len(right))
+    final[forced] = 1.0
+    kept = assign_one_to_one(final, pairs.left, pairs.right, parameters.thresholds.review, forced)
+    links = Links(
+        left=pairs.left[kept],
+        right=pairs.right[kept],
+        probability=final[kept],
+        decision=decide(final[kept], parameters.thresholds, forced[kept]),
+        levels={
+            **{k: v[kept] for k, v in pairs.levels.items()},
+            "family_context": family[kept].astype(np.int8),
+        },
+        weights={k: v[kept] for k, v in weights.items()},
+    )
+    clock.done("scoring", 1.0)
+    result = LinkResult(left, right, spaces, scorer, links, len(codes), candidates.found_by)
+    result.timings = clock.timings
+    result.found_by["family group"] = len(extra)
+    if keep_candidates:
+        result.candidate_pairs = (pairs.left, pairs.right, log_odds)
+    return result
+
+
+def _concat(a: PairLevels, b: PairLevels) -> PairLevels:
+    return PairLevels(
+        np.concatenate([a.left, b.left]),
+        np.concatenate([a.right, b.right]),
+        {k: np.concatenate([v, b.levels[k]]) for k, v in a.levels.items()},
+        {k: np.concatenate([v, b.agreed_skeleton[k]]) for k, v in a.agreed_skeleton.items()},
+    )
+
+
+def _human(
+    codes: IntArray, d_left: IntArray, d_right: IntArray, d_ok: npt.NDArray[np.bool_], size: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    decided = _pair_codes(d_left, d_right, size)
+    forced = np.isin(codes, decided[d_ok])
+    rejected = np.isin(codes, decided[~d_ok])
+    return forced, rejected

@@ -1,0 +1,113 @@
+"""Explanations of links: per field the level reached, its weight in bits and a phrase a
+reviewer can read, and a one-line reason from the weightiest fields, e.g. `father name agrees
+(Shafiq≈Shafeeq), DOB year agrees (1984~1984-03-12), PoR number differs by one digit`.
+Phrases quote names and dates as written: they are personal data (never log them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matching.compare import compare_birth_dates, compare_documents, compare_names
+from matching.documents import parse_documents
+from reconcile.comparison import FIELD_LEVELS, PLACE_LEVELS, SEX_LEVELS
+from reconcile.engine import LinkResult
+from reconcile.parameters import FAMILY_LEVELS
+
+REASON_FIELDS = 4  # phrases in the one-line reason
+# The record field each evidence field reads: shown only where the caller may see it.
+SOURCE_FIELDS = {
+    "given": ("given_name", "name_native"),
+    "family": ("family_name",),
+    "father": ("father_name",),
+    "dob": ("dob",),
+    "documents": ("documents",),
+    "sex": ("sex",),
+    "place": ("district", "province"),
+    "family_context": ("group_id",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    field: str
+    level: str
+    weight: float
+    phrase: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "field": self.field,
+            "level": self.level,
+            "weight": self.weight,
+            "phrase": self.phrase,
+        }
+
+
+def _phrase(result: LinkResult, field: str, level: str, a: int, b: int) -> str:
+    left, right = result.left.table, result.right.table
+    names = result.spaces.names.keys
+    if field == "given":
+        for form in ("given", "full"):
+            ka, kb = names[getattr(result.left, form)[a]], names[getattr(result.right, form)[b]]
+            found = compare_names("name", ka, kb)
+            if found.level.value == level or form == "full":
+                if level == "swapped":
+                    return f"given and family names swapped ({ka.text}~{kb.text})"
+                return found.phrase
+    if field == "family" and level == "swapped":
+        return "family name read as given name (swapped)"
+    if field in ("family", "father"):
+        label = "family name" if field == "family" else "father name"
+        ka = names[getattr(result.left, field)[a]]
+        kb = names[getattr(result.right, field)[b]]
+        return compare_names(label, ka, kb).phrase
+    if field == "dob":
+        dates = result.spaces.dates.dates
+        return compare_birth_dates(dates[result.left.dob[a]], dates[result.right.dob[b]]).phrase
+    if field == "documents":
+        compared = compare_documents(
+            parse_documents(left.value("documents", a)),
+            parse_documents(right.value("documents", b)),
+        )
+        order = list(FIELD_LEVELS["documents"])
+        ranked = sorted(compared, key=lambda c: order.index(c.level.value))
+        return ranked[0].phrase if ranked else "no document of the same type"
+    if field == "sex":
+        sexes = (left.value("sex", a), right.value("sex", b))
+        return {"agree": "sex agrees", "disagree": "sex differs ({}≠{})".format(*sexes)}.get(
+            level, "sex unknown on one side"
+        )
+    if field == "place":
+        places = (left.value("district", a), right.value("district", b))
+        return {
+            PLACE_LEVELS[0]: f"same district ({places[0]})",
+            PLACE_LEVELS[1]: "same province, other district",
+            PLACE_LEVELS[2]: "different district ({}≠{})".format(*places),
+        }.get(level, "place unknown on one side")
+    return {
+        FAMILY_LEVELS[2]: "another member of the group links into the same group",
+        FAMILY_LEVELS[3]: "two or more other members of the group link into the same group",
+        FAMILY_LEVELS[1]: "no other member of the group links into the same group",
+    }.get(level, "no group on one side")
+
+
+_LEVEL_NAMES = {**FIELD_LEVELS, "family_context": FAMILY_LEVELS}
+_QUIET = {"missing", "no group on one side", SEX_LEVELS[2], PLACE_LEVELS[3], FAMILY_LEVELS[0]}
+
+
+def evidence(result: LinkResult, k: int) -> list[Evidence]:
+    """Evidence for the k-th link of the result, weightiest first."""
+    links = result.links
+    a, b = int(links.left[k]), int(links.right[k])
+    items = []
+    for field, codes in links.levels.items():
+        level = _LEVEL_NAMES[field][int(codes[k])]
+        weight = round(float(links.weights[field][k]), 2) if field in links.weights else 0.0
+        items.append(Evidence(field, level, weight, _phrase(result, field, level, a, b)))
+    return sorted(items, key=lambda e: -abs(e.weight))
+
+
+def reason(items: list[Evidence]) -> str:
+    """The one-line reason: the phrases of the weightiest informative fields."""
+    shown = [e.phrase for e in items if e.level not in _QUIET and e.weight != 0][:REASON_FIELDS]
+    return ", ".join(shown) if shown else "no informative field"

@@ -1,0 +1,148 @@
+"""Background reconciliation runs inside the service process: the job reads the lists as the
+caller may see them, links them in a worker thread (the engine is CPU-bound numpy), reports its
+progress to the run's row and stores the links. Logs carry run ids and counts, never names."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from exchange.visibility import ListView
+from reconcile import repository
+from reconcile.runs import ListInput, RunOutput, reconcile_lists
+from reconcile.visible import engine_row
+from schemas.types import utcnow
+
+log = structlog.get_logger(__name__)
+PROGRESS_EVERY_S = 0.5
+
+
+def reviews_as_decisions(reviews: Iterable[Any]) -> dict[tuple[str, str], bool]:
+    """People's decisions on pairs, in both orientations (lists may be given in any order)."""
+    decisions: dict[tuple[str, str], bool] = {}
+    for review in reviews:
+        confirmed = review.decision == "confirmed"
+        decisions[(review.left_record_id, review.right_record_id)] = confirmed
+        decisions[(review.right_record_id, review.left_record_id)] = confirmed
+    return decisions
+
+
+class ReconciliationRunner:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(run_id, agency_id, views))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _set(self, run_id: str, **values: Any) -> None:
+        async with self._sessions() as session:
+            await repository.update_run(session, run_id, values)
+            await session.commit()
+
+    async def _inputs(
+        self, agency_id: str, views: list[ListView]
+    ) -> tuple[list[ListInput], dict[tuple[str, str], bool]]:
+        async with self._sessions() as session:
+            inputs = [
+                ListInput(
+                    view.list_id,
+                    [
+                        engine_row(row, view)
+                        for row in await repository.active_records(session, view.list_id)
+                    ],
+                )
+                for view in views
+            ]
+            reviews = await repository.reviews_of_agency(session, agency_id)
+        return inputs, reviews_as_decisions(reviews)
+
+    async def _run(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
+        try:
+            await self._set(run_id, status="running", stage="loading", progress=0.0)
+            inputs, decisions = await self._inputs(agency_id, views)
+            state = {"stage": "prepare", "progress": 0.0}
+
+            def progress(stage: str, fraction: float) -> None:
+                state.update(stage=stage, progress=fraction)
+
+            work = asyncio.ensure_future(
+                asyncio.to_thread(reconcile_lists, inputs, decisions, None, progress)
+            )
+            while not work.done():
+                await asyncio.wait({work}, timeout=PROGRESS_EVERY_S)
+                await self._set(
+                    run_id, stage=str(state["stage"]), progress=float(str(state["progress"])) * 0.95
+                )
+            output: RunOutput = work.result()
+            await self._store(run_id, output)
+            log.info(
+                "reconciliation_completed",
+                run_id=run_id,
+                links=len(output.links),
+                conflicts=len(output.conflicts),
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("reconciliation_failed", run_id=run_id, error=type(exc).__name__)
+            await self._set(
+                run_id,
+                status="failed",
+                stage="failed",
+                error=type(exc).__name__,
+                finished_at=utcnow(),
+            )
+
+    async def _store(self, run_id: str, output: RunOutput) -> None:
+        async with self._sessions() as session:
+            now = utcnow()
+            rows = [
+                {
+                    **row,
+                    "reconciliation_id": run_id,
+                    "id": _new_id(),
+                    "incremental": False,
+                    "created_at": now,
+                }
+                for row in output.links
+            ]
+            await repository.insert_links(session, rows)
+            await repository.update_run(
+                session,
+                run_id,
+                {
+                    "status": "completed",
+                    "stage": "completed",
+                    "progress": 1.0,
+                    "counts": output.counts,
+                    "conflicts": output.conflicts,
+                    "histogram": output.histogram,
+                    "finished_at": now,
+                },
+            )
+            await session.commit()
+
+
+def _new_id() -> str:
+    from schemas.types import new_id
+
+    return new_id()

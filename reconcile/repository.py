@@ -1,0 +1,169 @@
+"""All SQL of reconciliation: runs, their links, people's reviews of pairs, and the records a
+run reads (with the record ids and keys it shows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
+
+_tables = SQLModel.metadata.tables
+_record = _tables["record"].c
+_link = _tables["reconciliation_link"].c
+_review = _tables["link_review"].c
+_run = _tables["reconciliation"].c
+Row = dict[str, Any]
+CHUNK = 5_000
+# The columns a run reads: the exchange fields (personal data, cut to the caller's view later).
+RECORD_COLUMNS = (
+    "id",
+    "list_id",
+    "record_key",
+    "given_name",
+    "family_name",
+    "father_name",
+    "name_native",
+    "dob",
+    "dob_calendar",
+    "sex",
+    "documents",
+    "group_id",
+    "relationship",
+    "province",
+    "district",
+    "status",
+    "letter_id",
+    "withdrawn_at",
+    "updated_at",
+)
+
+
+def add(session: AsyncSession, row: SQLModel) -> None:
+    session.add(row)
+
+
+async def get_run(session: AsyncSession, run_id: str) -> Reconciliation | None:
+    return await session.get(Reconciliation, run_id)
+
+
+async def update_run(session: AsyncSession, run_id: str, values: dict[str, Any]) -> None:
+    await session.execute(update(Reconciliation).where(_run.id == run_id).values(**values))
+
+
+async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
+    query = select(Reconciliation).where(_run.status == "completed")
+    return list((await session.execute(query)).scalars().all())
+
+
+async def active_records(session: AsyncSession, list_id: str) -> list[Row]:
+    columns = [_record[name] for name in RECORD_COLUMNS]
+    query = select(*columns).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
+    return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+async def records_changed_since(
+    session: AsyncSession, list_ids: Sequence[str], since: dt.datetime
+) -> list[Row]:
+    columns = [_record[name] for name in RECORD_COLUMNS]
+    query = select(*columns).where(
+        _record.list_id.in_(list_ids), _record.updated_at > since, _record.withdrawn_at.is_(None)
+    )
+    return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str, Row]:
+    found: dict[str, Row] = {}
+    columns = [_record[name] for name in RECORD_COLUMNS]
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        query = select(*columns).where(_record.id.in_(unique[start : start + CHUNK]))
+        found.update({row["id"]: dict(row) for row in (await session.execute(query)).mappings()})
+    return found
+
+
+async def insert_links(session: AsyncSession, rows: Sequence[Row]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(ReconciliationLink), list(rows[start : start + CHUNK]))
+
+
+async def delete_links_of_records(
+    session: AsyncSession, run_id: str, record_ids: Sequence[str]
+) -> None:
+    """Incremental relinking replaces a changed record's undecided links."""
+    from sqlalchemy import delete
+
+    for start in range(0, len(record_ids), CHUNK):
+        chunk = record_ids[start : start + CHUNK]
+        await session.execute(
+            delete(ReconciliationLink).where(
+                _link.reconciliation_id == run_id,
+                _link.decision.in_(("accepted", "review")),
+                or_(_link.left_record_id.in_(chunk), _link.right_record_id.in_(chunk)),
+            )
+        )
+
+
+async def links_page(
+    session: AsyncSession,
+    run_id: str,
+    *,
+    decision: str | None,
+    min_probability: float | None,
+    max_probability: float | None,
+    after: tuple[float, str] | None,
+    limit: int,
+) -> list[ReconciliationLink]:
+    """Links of a run, most probable first, then by id (the cursor is the last pair seen)."""
+    query = select(ReconciliationLink).where(_link.reconciliation_id == run_id)
+    if decision is not None:
+        query = query.where(_link.decision == decision)
+    if min_probability is not None:
+        query = query.where(_link.probability >= min_probability)
+    if max_probability is not None:
+        query = query.where(_link.probability <= max_probability)
+    if after is not None:
+        probability, link_id = after
+        query = query.where(
+            or_(
+                _link.probability < probability,
+                and_(_link.probability == probability, _link.id > link_id),
+            )
+        )
+    query = query.order_by(_link.probability.desc(), _link.id).limit(limit)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
+    query = (
+        select(_link.decision, func.count())
+        .where(_link.reconciliation_id == run_id)
+        .group_by(_link.decision)
+    )
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+async def get_link(session: AsyncSession, link_id: str) -> ReconciliationLink | None:
+    return await session.get(ReconciliationLink, link_id)
+
+
+async def reviews_of_agency(session: AsyncSession, agency_id: str) -> list[LinkReview]:
+    query = select(LinkReview).where(_review.agency_id == agency_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def find_review(
+    session: AsyncSession, agency_id: str, left_record_id: str, right_record_id: str
+) -> LinkReview | None:
+    query = select(LinkReview).where(
+        _review.agency_id == agency_id,
+        _review.left_record_id == left_record_id,
+        _review.right_record_id == right_record_id,
+    )
+    return (await session.execute(query)).scalars().first()

@@ -1,0 +1,122 @@
+"""One reconciliation run over two or three lists, away from the database: link every pair of
+lists, explain each link, find three-way conflicts and count. The job feeds it the records as
+the caller may see them and stores what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from reconcile.assignment import ACCEPTED, CONFIRMED, DECISIONS
+from reconcile.engine import LinkResult, link_tables
+from reconcile.explain import evidence
+from reconcile.parameters import ModelParameters
+from reconcile.table import RecordTable
+from reconcile.three_way import transitive_conflicts
+
+HISTOGRAM_BINS = 20
+Progress = Callable[[str, float], None]
+
+
+@dataclass(slots=True)
+class ListInput:
+    """One list's active records as the caller may see them; `record_id` is the record's id."""
+
+    list_id: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class RunOutput:
+    links: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, object] = field(default_factory=dict)
+    conflicts: list[dict[str, object]] = field(default_factory=list)
+    histogram: list[int] = field(default_factory=list)
+
+
+def link_rows(result: LinkResult, left_list: str, right_list: str) -> list[dict[str, Any]]:
+    """Link rows with their evidence, ready to store."""
+    links = result.links
+    rows = []
+    for k in range(len(links)):
+        rows.append(
+            {
+                "left_list_id": left_list,
+                "left_record_id": result.left.table.record_ids[int(links.left[k])],
+                "right_list_id": right_list,
+                "right_record_id": result.right.table.record_ids[int(links.right[k])],
+                "probability": round(float(links.probability[k]), 6),
+                "decision": DECISIONS[int(links.decision[k])],
+                "evidence": [item.as_dict() for item in evidence(result, k)],
+            }
+        )
+    return rows
+
+
+def _accepted(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    return {
+        r["left_record_id"]: r["right_record_id"]
+        for r in rows
+        if r["decision"] in (DECISIONS[ACCEPTED], DECISIONS[CONFIRMED])
+    }
+
+
+def reconcile_lists(
+    inputs: Sequence[ListInput],
+    reviews: Mapping[tuple[str, str], bool],
+    parameters: ModelParameters | None = None,
+    progress: Progress | None = None,
+) -> RunOutput:
+    """Link each pair of lists (in the order given), then check three-way consistency."""
+    tables = [RecordTable.from_rows(item.rows) for item in inputs]
+    pairs = list(combinations(range(len(inputs)), 2))
+    output = RunOutput()
+    by_pair: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for n, (i, j) in enumerate(pairs):
+
+        def report(stage: str, fraction: float, n: int = n) -> None:
+            if progress is not None:
+                progress(stage, (n + fraction) / len(pairs))
+
+        result = link_tables(tables[i], tables[j], parameters, decisions=reviews, progress=report)
+        by_pair[(i, j)] = link_rows(result, inputs[i].list_id, inputs[j].list_id)
+        output.links.extend(by_pair[(i, j)])
+    if len(inputs) == 3:
+        found = transitive_conflicts(
+            _accepted(by_pair[(0, 1)]), _accepted(by_pair[(1, 2)]), _accepted(by_pair[(0, 2)])
+        )
+        output.conflicts = [c.as_dict() for c in found]
+        in_conflict = {record for c in found for record in c.records}
+        for row in output.links:
+            if (
+                row["decision"] == "accepted"
+                and {row["left_record_id"], row["right_record_id"]} & in_conflict
+            ):
+                row["decision"] = "review"  # a person decides which reading is right
+    output.counts = _counts(inputs, output)
+    probabilities = np.asarray([row["probability"] for row in output.links], dtype=float)
+    output.histogram = np.histogram(probabilities, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[
+        0
+    ].tolist()
+    return output
+
+
+def _counts(inputs: Sequence[ListInput], output: RunOutput) -> dict[str, object]:
+    linked = {r["left_record_id"] for r in output.links} | {
+        r["right_record_id"] for r in output.links
+    }
+    decisions = [r["decision"] for r in output.links]
+    return {
+        "linked": sum(d in ("accepted", "confirmed") for d in decisions),
+        "needs_review": decisions.count("review"),
+        "conflicts": len(output.conflicts),
+        "records": {item.list_id: len(item.rows) for item in inputs},
+        "unmatched": {
+            item.list_id: sum(row["record_id"] not in linked for row in item.rows)
+            for item in inputs
+        },
+    }

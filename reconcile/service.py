@@ -1,0 +1,328 @@
+"""Reconciliation as the API offers it: start a run over lists the caller may use for
+reconciliation, read its status, page through its links and discrepancies (each record shown
+cut to the caller's current view and disclosed to the audit), and record people's decisions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.context import AuditContext
+from audit.writer import commit_with_audit
+from auth.access import AccessContext
+from exchange.service import load_view
+from exchange.visibility import ListView, disclosed, shape_fields
+from problems import ProblemError
+from reconcile import repository
+from reconcile.discrepancies import discrepancy_kinds
+from reconcile.explain import reason
+from reconcile.visible import view_spec, visible_evidence
+from schemas.reconciliation import (
+    DiscrepancyPublic,
+    LinkDecision,
+    LinkDecisionCreate,
+    LinkEvidence,
+    LinkPublic,
+    LinkReview,
+    Reconciliation,
+    ReconciliationCreate,
+    ReconciliationLink,
+    ReconciliationPublic,
+)
+from schemas.types import utcnow
+
+MAX_PAGE = 200
+_NOT_VISIBLE = "no such reconciliation is visible to the caller"
+
+
+class Runner(Protocol):
+    def submit(self, run_id: str, agency_id: str, views: list[ListView]) -> None: ...
+
+
+def public(run: Reconciliation) -> ReconciliationPublic:
+    return ReconciliationPublic(
+        id=run.id,
+        status=run.status,  # type: ignore[arg-type]
+        stage=run.stage,
+        progress=round(run.progress, 3),
+        list_ids=list(run.list_ids),
+        counts=dict(run.counts),
+        conflicts=list(run.conflicts),
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+        error=run.error,
+    )
+
+
+async def start(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    body: ReconciliationCreate,
+    runner: Runner,
+) -> ReconciliationPublic:
+    """Queue a run over 2-3 distinct lists the caller owns or may use for reconciliation."""
+    if len(set(body.list_ids)) != len(body.list_ids):
+        raise ProblemError(
+            "validation-failed",
+            "invalid: list_ids",
+            invalid_params=[{"name": "list_ids", "reason": "a list appears twice"}],
+        )
+    views = [
+        await load_view(session, access, list_id, personal_data=True) for list_id in body.list_ids
+    ]
+    run = Reconciliation(
+        owner_agency_id=access.principal.agency_id,
+        created_by_client_id=access.principal.client_id,
+        list_ids=list(body.list_ids),
+        views={view.list_id: view_spec(view) for view in views},
+    )
+    repository.add(session, run)
+    await session.flush()
+    await commit_with_audit(session, audit, 202)
+    runner.submit(run.id, access.principal.agency_id, views)
+    return public(run)
+
+
+async def _own_run(session: AsyncSession, access: AccessContext, run_id: str) -> Reconciliation:
+    run = await repository.get_run(session, run_id)
+    if run is None or run.owner_agency_id != access.principal.agency_id:
+        raise ProblemError("not-found", _NOT_VISIBLE)
+    return run
+
+
+async def get(session: AsyncSession, access: AccessContext, run_id: str) -> ReconciliationPublic:
+    run = await _own_run(session, access, run_id)
+    if run.status == "completed":
+        counts = await repository.decision_counts(session, run.id)
+        run.counts = {
+            **run.counts,
+            "linked": counts.get("accepted", 0) + counts.get("confirmed", 0),
+            "needs_review": counts.get("review", 0),
+            "rejected": counts.get("rejected", 0),
+        }
+    return public(run)
+
+
+async def _views(
+    session: AsyncSession, access: AccessContext, run: Reconciliation
+) -> dict[str, ListView]:
+    """The caller's views of the run's lists now (an ended agreement hides a list's records)."""
+    return {lid: await load_view(session, access, lid, personal_data=True) for lid in run.list_ids}
+
+
+def _shown_record(
+    row: Mapping[str, Any] | None, view: ListView, audit: AuditContext
+) -> dict[str, object]:
+    if row is None:
+        return {}
+    shown: dict[str, object] = {"record_id": row["record_key"], "list_id": row["list_id"]}
+    shown.update(shape_fields(row, view))
+    audit.disclose(
+        list_id=row["list_id"],
+        record_id=row["id"],
+        record_key=row["record_key"],
+        owner_agency_id=view.list.owner_agency_id,
+        fields=disclosed(shown, view),
+    )
+    return shown
+
+
+def encode_cursor(probability: float, link_id: str) -> str:
+    raw = json.dumps([probability, link_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        probability, link_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        return float(probability), str(link_id)
+    except (ValueError, TypeError):
+        raise ProblemError(
+            "validation-failed",
+            "invalid: cursor",
+            invalid_params=[{"name": "cursor", "reason": "not a cursor this service issued"}],
+        ) from None
+
+
+async def _shown_links(
+    session: AsyncSession,
+    audit: AuditContext,
+    views: dict[str, ListView],
+    links: list[ReconciliationLink],
+) -> list[tuple[ReconciliationLink, dict[str, object], dict[str, object], list[dict[str, object]]]]:
+    rows = await repository.records_by_ids(
+        session, [x for link in links for x in (link.left_record_id, link.right_record_id)]
+    )
+    shown = []
+    for link in links:
+        left_view, right_view = views[link.left_list_id], views[link.right_list_id]
+        left = _shown_record(rows.get(link.left_record_id), left_view, audit)
+        right = _shown_record(rows.get(link.right_record_id), right_view, audit)
+        items = visible_evidence(list(link.evidence), left_view.fields, right_view.fields)
+        shown.append((link, left, right, items))
+    return shown
+
+
+async def links(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    run_id: str,
+    *,
+    decision: str | None,
+    min_probability: float | None,
+    max_probability: float | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[LinkPublic], str | None]:
+    run = await _own_run(session, access, run_id)
+    views = await _views(session, access, run)
+    page = await repository.links_page(
+        session,
+        run.id,
+        decision=decision,
+        min_probability=min_probability,
+        max_probability=max_probability,
+        after=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    items = [
+        link_public(link, left, right, shown)
+        for link, left, right, shown in await _shown_links(session, audit, views, page)
+    ]
+    next_cursor = encode_cursor(page[-1].probability, page[-1].id) if more and page else None
+    return items, next_cursor
+
+
+def link_public(
+    link: ReconciliationLink,
+    left: dict[str, object],
+    right: dict[str, object],
+    items: list[dict[str, object]],
+) -> LinkPublic:
+    return LinkPublic(
+        link_id=link.id,
+        decision=cast(LinkDecision, link.decision),
+        probability=link.probability,
+        reason=reason_of(items),
+        evidence=[LinkEvidence.model_validate(item) for item in items],
+        left=left,
+        right=right,
+        incremental=link.incremental,
+    )
+
+
+def reason_of(items: list[dict[str, object]]) -> str:
+    from reconcile.explain import Evidence
+
+    evidence = [
+        Evidence(str(i["field"]), str(i["level"]), float(i["weight"]), str(i["phrase"]))  # type: ignore[arg-type]
+        for i in items
+    ]
+    return reason(evidence)
+
+
+async def discrepancies(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    run_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[DiscrepancyPublic], str | None]:
+    """Linked records whose fields disagree (DOB, documents, sex, family composition, status)."""
+    run = await _own_run(session, access, run_id)
+    views = await _views(session, access, run)
+    after = decode_cursor(cursor) if cursor else None
+    found: list[DiscrepancyPublic] = []
+    last: ReconciliationLink | None = None
+    while len(found) < limit:
+        page = await repository.links_page(
+            session,
+            run.id,
+            decision=None,
+            min_probability=None,
+            max_probability=None,
+            after=after,
+            limit=MAX_PAGE,
+        )
+        linked = [link for link in page if link.decision in ("accepted", "confirmed")]
+        rows = await repository.records_by_ids(
+            session, [x for link in linked for x in (link.left_record_id, link.right_record_id)]
+        )
+        for link in linked:
+            left_view, right_view = views[link.left_list_id], views[link.right_list_id]
+            items = visible_evidence(list(link.evidence), left_view.fields, right_view.fields)
+            kinds, details = discrepancy_kinds(
+                items,
+                rows.get(link.left_record_id),
+                rows.get(link.right_record_id),
+                left_view,
+                right_view,
+            )
+            if kinds and len(found) < limit:
+                found.append(
+                    DiscrepancyPublic(
+                        link_id=link.id,
+                        kinds=kinds,
+                        details=details,
+                        left=_shown_record(rows.get(link.left_record_id), left_view, audit),
+                        right=_shown_record(rows.get(link.right_record_id), right_view, audit),
+                    )
+                )
+                last = link
+        if len(page) < MAX_PAGE:
+            last = None if len(found) < limit else last
+            break
+        after = (page[-1].probability, page[-1].id)
+    next_cursor = encode_cursor(last.probability, last.id) if last is not None else None
+    return found, next_cursor
+
+
+async def decide(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    link_id: str,
+    body: LinkDecisionCreate,
+) -> LinkPublic:
+    """Confirm or reject a link; the decision holds for the pair in every later run."""
+    link = await repository.get_link(session, link_id)
+    run = await repository.get_run(session, link.reconciliation_id) if link else None
+    if link is None or run is None or run.owner_agency_id != access.principal.agency_id:
+        raise ProblemError("not-found", "no such link is visible to the caller")
+    views = await _views(session, access, run)
+    link.decision = "confirmed" if body.decision == "confirm" else "rejected"
+    session.add(link)
+    agency = access.principal.agency_id
+    review = await repository.find_review(
+        session, agency, link.left_record_id, link.right_record_id
+    )
+    review = review or LinkReview(
+        agency_id=agency,
+        left_record_id=link.left_record_id,
+        right_record_id=link.right_record_id,
+        decision=link.decision,
+        decided_by_client_id=access.principal.client_id,
+    )
+    review.decision, review.note = link.decision, body.note
+    review.decided_by_client_id, review.decided_at = access.principal.client_id, utcnow()
+    repository.add(session, review)
+    await session.flush()
+    ((_, left, right, items),) = await _shown_links(session, audit, views, [link])
+    await commit_with_audit(session, audit, 200)
+    return link_public(link, left, right, items)
+
+
+async def histogram(session: AsyncSession, access: AccessContext, run_id: str) -> list[int]:
+    run = await _own_run(session, access, run_id)
+    return list(run.histogram)

@@ -1,0 +1,200 @@
+"""Reconciliation through HTTP: a run over the US pipeline list and UNHCR's registration list,
+its links with evidence cut to UNHCR's agreement and disclosed to the audit, decisions that
+hold in later runs, discrepancies, the report, incremental linking and refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import World
+from tests.helpers import UNHCR_FIELDS, shared_pipeline
+
+# UNHCR's own registrations of three pipeline members, spelt its way (and one stranger).
+UNHCR_CSV = """record_id,given_name,family_name,father_name,dob,dob_calendar,sex,documents,group_id
+U1,Mohammad Nabi,Ahmadzay,Abdul Ghafur,1984-03-21,,M,por:PK-0012-3456789,PSH-1
+U2,Freshta,Ahmadzai,Gul Mohammad,1988-01-01,,F,,PSH-1
+U3,Abdulrahman,Stanikzai,Nur Ullah,1362,solar_hijri,M,unhcr:123-45C67890,PSH-2
+U9,Zarghuna,Barakzai,Sher Ali,1999-07-07,,F,,PSH-9
+"""
+LATE_ROW = "U4,Yusuf,Hotak,Syed Ahmad,1979,,M,acc:ACC-0099-1122,PSH-3\n"
+RECONCILE = "reconciliation"
+
+
+async def _unhcr_list(client: httpx.AsyncClient, world: World, csv_text: str) -> str:
+    headers = await world.headers("unhcr", purpose=RECONCILE)
+    made = await client.post(
+        "/v1/lists", json={"name": "registrations", "kind": "registration"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    list_id: str = made.json()["id"]
+    await _import(client, world, list_id, csv_text)
+    return list_id
+
+
+async def _import(client: httpx.AsyncClient, world: World, list_id: str, csv_text: str) -> None:
+    headers = await world.headers("unhcr", purpose=RECONCILE)
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=csv_text.encode(),
+        headers={**headers, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+
+
+async def _completed(
+    client: httpx.AsyncClient, headers: dict[str, str], run_id: str
+) -> dict[str, Any]:
+    for _ in range(200):
+        response = await client.get(f"/v1/reconciliations/{run_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("completed", "failed"):
+            assert body["status"] == "completed", body
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError("reconciliation did not finish")
+
+
+async def _run(
+    client: httpx.AsyncClient, world: World, list_ids: list[str]
+) -> tuple[str, dict[str, str]]:
+    headers = await world.headers("unhcr", purpose=RECONCILE)
+    started = await client.post("/v1/reconciliations", json={"list_ids": list_ids}, headers=headers)
+    assert started.status_code == 202, started.text
+    run_id: str = started.json()["id"]
+    await _completed(client, headers, run_id)
+    return run_id, headers
+
+
+async def _links(
+    client: httpx.AsyncClient, headers: dict[str, str], run_id: str, **query: Any
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        f"/v1/reconciliations/{run_id}/links", params=query, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _pairs(links: list[dict[str, Any]]) -> dict[str, str]:
+    return {link["left"]["record_id"]: link["right"]["record_id"] for link in links}
+
+
+async def test_a_run_links_explains_and_shows_only_agreed_fields(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
+    assert status["counts"]["linked"] >= 3
+    links = await _links(client, headers, run_id)
+    assert {"R1": "U1", "R2": "U2", "R3": "U3"}.items() <= _pairs(links).items()
+    allowed = set(UNHCR_FIELDS) | {"record_id", "list_id"}
+    for link in links:
+        assert set(link["left"]) <= allowed, set(link["left"]) - allowed
+        assert link["reason"] and link["evidence"]
+        assert {e["field"] for e in link["evidence"]} <= {
+            "given",
+            "family",
+            "father",
+            "dob",
+            "documents",
+            "family_context",
+        }
+    r1 = next(link for link in links if link["left"]["record_id"] == "R1")
+    assert "PoR number agrees" in r1["reason"]
+    for word in ("SIV", "interview", "+92300", "contractor"):
+        assert word not in str(links)
+    # every record shown was disclosed
+    audit = await world.headers("unhcr", purpose="audit")
+    seen = await client.get(
+        "/v1/audit/disclosures", params={"list_id": pipeline, "record_id": "R1"}, headers=audit
+    )
+    assert seen.status_code == 200, seen.text
+    assert any(item.get("recipient_agency_id") == world.unhcr for item in seen.json()["items"])
+
+
+async def test_decisions_hold_in_later_runs_and_filters_work(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    links = await _links(client, headers, run_id)
+    r2 = next(link for link in links if link["left"]["record_id"] == "R2")
+    decided = await client.post(
+        f"/v1/links/{r2['link_id']}/decisions",
+        json={"decision": "reject", "note": "different mother"},
+        headers=headers,
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decision"] == "rejected"
+    assert [x["link_id"] for x in await _links(client, headers, run_id, decision="rejected")] == [
+        r2["link_id"]
+    ]
+    assert all(
+        x["probability"] >= 0.5 for x in await _links(client, headers, run_id, min_probability=0.5)
+    )
+    again, _ = await _run(client, world, [pipeline, registrations])
+    assert "R2" not in _pairs(await _links(client, headers, again))
+    report = await client.get(f"/v1/reconciliations/{again}/report", headers=headers)
+    assert report.status_code == 200 and "<svg" in report.text
+    assert "Mohammad" not in report.text
+
+
+async def test_discrepancies_and_incremental_linking(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    found = await client.get(f"/v1/reconciliations/{run_id}/discrepancies", headers=headers)
+    assert found.status_code == 200, found.text
+    r1 = [d for d in found.json()["items"] if d["left"]["record_id"] == "R1"]
+    assert r1 and "dob" in r1[0]["kinds"]  # 1984-03-12 against 1984-03-21
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    for _ in range(100):
+        late = [x for x in await _links(client, headers, run_id) if x["right"]["record_id"] == "U4"]
+        if late:
+            break
+        await asyncio.sleep(0.1)
+    assert late and late[0]["left"]["record_id"] == "R4" and late[0]["incremental"]
+
+
+async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    gop = await world.headers("gop", purpose=RECONCILE)
+    # Pakistan's agreement on the pipeline list allows protection-verification only
+    refused = await client.post(
+        "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=gop
+    )
+    assert refused.status_code in (403, 404), refused.text
+    unhcr = await world.headers("unhcr", purpose="protection-verification")
+    wrong_purpose = await client.post(
+        "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=unhcr
+    )
+    assert wrong_purpose.status_code == 403
+    run_id, _ = await _run(client, world, [pipeline, registrations])
+    other = await world.headers("us_mission", purpose=RECONCILE)
+    assert (await client.get(f"/v1/reconciliations/{run_id}", headers=other)).status_code == 404
+    no_review = await world.headers("unhcr", purpose=RECONCILE, scopes=["reconcile:run"])
+    links = await _links(client, no_review, run_id)
+    denied = await client.post(
+        f"/v1/links/{links[0]['link_id']}/decisions",
+        json={"decision": "confirm"},
+        headers=no_review,
+    )
+    assert denied.status_code == 403
+    same = await client.post(
+        "/v1/reconciliations",
+        json={"list_ids": [pipeline, pipeline]},
+        headers=await world.headers("unhcr", purpose=RECONCILE),
+    )
+    assert same.status_code == 422

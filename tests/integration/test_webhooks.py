@@ -1,0 +1,196 @@
+"""Webhook delivery to a real local HTTP receiver: Standard Webhooks signatures checked with the
+reference library, retries with exponential back-off, dead-letter, the delivery log, replay,
+and refusal of private or loopback URLs unless the operator allows them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from standardwebhooks.webhooks import Webhook
+
+from changes.dispatcher import WebhookDispatcher
+from changes.webhook_settings import WebhookSettings
+from tests.conftest import World
+from tests.helpers import shared_pipeline
+from tests.webhook_receiver import webhook_receiver
+
+FAST = WebhookSettings(
+    allowed_networks=["127.0.0.1/32"],
+    max_attempts=3,
+    backoff_base_seconds=0.3,
+    backoff_jitter=0.0,
+    poll_seconds=0.05,
+    timeout_seconds=2.0,
+)
+
+
+@pytest.fixture
+async def dispatcher(app: FastAPI) -> AsyncIterator[WebhookDispatcher]:
+    """The app's own delivery worker, with an operator allow-list for this machine's loopback."""
+    webhooks: WebhookDispatcher = app.state.services.webhooks
+    before = webhooks.settings
+    webhooks.reconfigure(FAST)
+    yield webhooks
+    webhooks.reconfigure(before)
+    # the next test builds its world with blocking writes on this loop: let the worker finish
+    await asyncio.sleep(0.05)
+    await webhooks.settle()
+
+
+async def _subscribe(
+    client: httpx.AsyncClient, world: World, url: str, types: list[str]
+) -> dict[str, Any]:
+    us = await world.headers("us_mission")
+    response = await client.post(
+        "/v1/subscriptions", json={"url": url, "event_types": types}, headers=us
+    )
+    assert response.status_code == 201, response.text
+    subscription: dict[str, Any] = response.json()
+    return subscription
+
+
+async def _detain(client: httpx.AsyncClient, world: World, letter_id: str = "LTR-1") -> float:
+    gop = await world.headers("gop", purpose="protection-verification")
+    body = {"subject": {"letter_id": letter_id}, "event": "detained",
+            "occurred_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+    started = time.time()
+    assert (await client.post("/v1/encounters", json=body, headers=gop)).status_code == 201
+    return started
+
+
+async def _deliveries(client: httpx.AsyncClient, world: World, sub_id: str) -> list[dict[str, Any]]:
+    us = await world.headers("us_mission")
+    response = await client.get(f"/v1/subscriptions/{sub_id}/deliveries", headers=us)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _verified(receiver_request: Any, secret: str) -> dict[str, Any]:
+    payload: dict[str, Any] = Webhook(secret).verify(
+        receiver_request.body, receiver_request.headers
+    )
+    return payload
+
+
+async def test_detention_reaches_the_mission_signed_and_fast(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    await shared_pipeline(client, world)
+    with webhook_receiver() as receiver:
+        sub = await _subscribe(client, world, receiver.url, ["encounter.reported"])
+        started = await _detain(client, world)
+        [request] = await receiver.wait_for(1, within=5)
+        assert request.at - started < 2.0
+        payload = _verified(request, sub["secret"])
+        assert payload["type"] == "encounter.reported"
+        assert payload["data"]["record_id"] == "R1" and payload["data"]["event"] == "detained"
+        assert request.headers["webhook-id"].startswith("msg_")
+
+
+async def test_retries_back_off_then_deliver_with_the_same_id(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    await shared_pipeline(client, world)
+    with webhook_receiver() as receiver:
+        receiver.script = [500, 503]
+        sub = await _subscribe(client, world, receiver.url, ["encounter.reported"])
+        await _detain(client, world)
+        first, second, third = await receiver.wait_for(3, within=10)
+        assert len({r.headers["webhook-id"] for r in (first, second, third)}) == 1
+        assert second.at - first.at >= 0.3 * 0.9
+        assert third.at - second.at >= 0.6 * 0.9  # doubled
+        _verified(third, sub["secret"])
+        [delivery] = await _deliveries(client, world, sub["id"])
+        assert delivery["status"] == "delivered" and delivery["attempts"] == 3
+        assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 503, 200]
+
+
+async def test_dead_letter_after_n_failures_then_replay(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    await shared_pipeline(client, world)
+    with webhook_receiver() as receiver:
+        receiver.script = [500, 500, 500]
+        sub = await _subscribe(client, world, receiver.url, ["encounter.reported"])
+        await _detain(client, world)
+        failed = await receiver.wait_for(3, within=10)
+        for _ in range(50):
+            [delivery] = await _deliveries(client, world, sub["id"])
+            if delivery["status"] == "dead":
+                break
+            await asyncio.sleep(0.05)
+        assert delivery["status"] == "dead" and delivery["attempts"] == 3
+        us = await world.headers("us_mission")
+        replay = await client.post(
+            f"/v1/subscriptions/{sub['id']}/replays", json={"only_dead": True}, headers=us
+        )
+        assert replay.json() == {"requeued": 1}
+        requests = await receiver.wait_for(4, within=5)
+        assert requests[3].headers["webhook-id"] == failed[0].headers["webhook-id"]
+        _verified(requests[3], sub["secret"])
+
+
+async def test_events_follow_the_subscribers_agreements(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """UNHCR subscribes to everything: it gets record events of the shared list, no letters
+    (its agreement lacks letter_id) and no encounters."""
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    with webhook_receiver() as receiver:
+        body = {"url": receiver.url, "event_types": ["record.withdrawn", "letter.issued",
+                                                     "encounter.reported"]}  # fmt: skip
+        response = await client.post("/v1/subscriptions", json=body, headers=unhcr)
+        assert response.status_code == 201, response.text
+        us = await world.headers("us_mission")
+        issued = await client.post(
+            "/v1/letters", json={"list_id": list_id, "record_id": "R1"}, headers=us
+        )
+        assert issued.status_code == 201
+        await _detain(client, world)
+        withdrawn = await client.post(
+            f"/v1/lists/{list_id}/records/R2/withdrawal", json={"reason": "left"}, headers=us
+        )
+        assert withdrawn.status_code == 200
+        [request] = await receiver.wait_for(1, within=5)
+        await asyncio.sleep(0.3)
+        assert len(receiver.requests) == 1
+        assert json.loads(request.body)["type"] == "record.withdrawn"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/x", "https://10.0.0.7/x", "http://169.254.169.254/"]
+)
+async def test_private_and_loopback_urls_are_refused_without_allow_list(
+    client: httpx.AsyncClient, world: World, url: str
+) -> None:
+    us = await world.headers("us_mission")
+    response = await client.post(
+        "/v1/subscriptions", json={"url": url, "event_types": ["record.created"]}, headers=us
+    )
+    assert response.status_code == 422
+    assert response.json()["invalid_params"][0]["name"] == "url"
+
+
+async def test_subscription_lifecycle(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    with webhook_receiver() as receiver:
+        sub = await _subscribe(client, world, receiver.url, ["record.created"])
+        us = await world.headers("us_mission")
+        listed = (await client.get("/v1/subscriptions", headers=us)).json()
+        assert [s["id"] for s in listed] == [sub["id"]] and "secret" not in listed[0]
+        gone = await client.delete(f"/v1/subscriptions/{sub['id']}", headers=us)
+        assert gone.json()["disabled_at"] is not None
+        await shared_pipeline(client, world)
+        await asyncio.sleep(0.3)
+        assert receiver.requests == []

@@ -1,0 +1,74 @@
+"""Accept-Language negotiation, the message catalogue's completeness, and the webhook URL
+guard against private and loopback addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from changes.url_guard import UrlRefusedError, check_addresses, split
+from i18n import LANGUAGES, negotiate, text
+from i18n.catalogue import keys
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "en"),
+        ("fa-AF", "fa-AF"),
+        ("prs", "fa-AF"),
+        ("ps-AF,fa;q=0.8", "ps-AF"),
+        ("de, fa;q=0.5, ps;q=0.9", "ps-AF"),
+        ("ur-PK", "ur"),
+        ("de-DE", "en"),
+        ("fa;q=0, en", "en"),
+    ],
+)
+def test_negotiation(header: str | None, language: str) -> None:
+    assert negotiate(header) == language
+
+
+def test_every_message_exists_in_every_language() -> None:
+    for key in keys():
+        for language in LANGUAGES:
+            assert text(key, language)
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(value)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.1.2.3", "192.168.0.5", "169.254.169.254", "::1", "fc00::1", "0.0.0.0"],
+)
+def test_private_and_loopback_addresses_are_refused(address: str) -> None:
+    with pytest.raises(UrlRefusedError):
+        check_addresses("https", [_ip(address)], [])
+
+
+def test_mapped_ipv4_loopback_is_refused() -> None:
+    with pytest.raises(UrlRefusedError):
+        check_addresses("https", [_ip("::ffff:127.0.0.1")], [])
+
+
+def test_allow_list_admits_a_private_network_even_over_http() -> None:
+    networks = [ipaddress.ip_network("127.0.0.0/8")]
+    check_addresses("http", [_ip("127.0.0.1")], networks)
+    with pytest.raises(UrlRefusedError):
+        check_addresses("http", [_ip("10.0.0.1")], networks)
+
+
+def test_public_addresses_need_https() -> None:
+    check_addresses("https", [_ip("8.8.8.8")], [])
+    with pytest.raises(UrlRefusedError):
+        check_addresses("http", [_ip("8.8.8.8")], [])
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x.org/", "https://user:pw@x.org/", "/relative", "https://x.org:99999/"]
+)
+def test_malformed_urls_are_refused(url: str) -> None:
+    with pytest.raises(UrlRefusedError):
+        split(url)

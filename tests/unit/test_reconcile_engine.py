@@ -1,0 +1,135 @@
+"""The linking engine on a small generated world: blocking keeps true pairs, links are one to
+one and accurate, decisions by people hold, explanations read well; assignment, competition
+and three-way conflicts as pure functions; the generator is deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconcile.assignment import assign_one_to_one, compete
+from reconcile.blocking import candidate_pairs
+from reconcile.engine import LinkResult, link_tables
+from reconcile.evaluation import link_scores, true_pairs
+from reconcile.explain import evidence, reason
+from reconcile.prepare import RunSpaces, prepare
+from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
+from reconcile.table import RecordTable
+from reconcile.three_way import clusters, transitive_conflicts
+
+
+@pytest.fixture(scope="module")
+def world() -> SyntheticWorld:
+    return generate_world(WorldConfig(pipeline_size=600, gop_size=20_000, unhcr_size=2_000), 7)
+
+
+@pytest.fixture(scope="module")
+def linked(world: SyntheticWorld) -> LinkResult:
+    return link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop))
+
+
+def test_generator_is_deterministic_by_seed() -> None:
+    config = WorldConfig(pipeline_size=50, gop_size=500)
+    assert generate_world(config, 3).gop == generate_world(config, 3).gop
+    assert generate_world(config, 3).gop != generate_world(config, 4).gop
+
+
+def test_blocking_keeps_true_pairs(world: SyntheticWorld) -> None:
+    left, right = RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop)
+    spaces = RunSpaces.new()
+    a, b = prepare(spaces, left), prepare(spaces, right)
+    found = candidate_pairs(a, b, spaces)
+    t_left, t_right = true_pairs(left.record_ids, right.record_ids, world.truth)
+    kept = np.isin(t_left * len(b) + t_right, found.left * len(b) + found.right).mean()
+    assert kept >= 0.98
+    assert len(found.left) < 400 * len(a)
+
+
+def test_links_are_one_to_one_and_accurate(linked: LinkResult, world: SyntheticWorld) -> None:
+    links = linked.links
+    assert len(set(links.left.tolist())) == len(links) == len(set(links.right.tolist()))
+    scores = link_scores(linked, world.truth)["accepted"]
+    assert scores.precision >= 0.97 and scores.recall >= 0.88, scores
+
+
+def test_explanations_name_fields_levels_and_weights(linked: LinkResult) -> None:
+    items = evidence(linked, 0)
+    assert {e.field for e in items} >= {"given", "father", "dob", "documents", "sex", "place"}
+    assert all(isinstance(e.weight, float) for e in items)
+    assert abs(items[0].weight) >= abs(items[-1].weight)
+    line = reason(items)
+    assert line and line.count(",") <= 3
+
+
+def test_people_s_decisions_hold(world: SyntheticWorld, linked: LinkResult) -> None:
+    left, right = linked.left.table, linked.right.table
+    first = (
+        left.record_ids[int(linked.links.left[0])],
+        right.record_ids[int(linked.links.right[0])],
+    )
+    odd = (left.record_ids[1], right.record_ids[5])
+    again = link_tables(left, right, decisions={first: False, odd: True})
+    pairs = {
+        (left.record_ids[a], right.record_ids[b]): d
+        for a, b, d in zip(
+            again.links.left.tolist(),
+            again.links.right.tolist(),
+            again.links.decision.tolist(),
+            strict=True,
+        )
+    }
+    assert first not in pairs
+    assert pairs[odd] == 2  # confirmed
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.floats(0, 1)), max_size=30))
+def test_assignment_uses_each_record_once_best_first(rows: list[tuple[int, int, float]]) -> None:
+    left = np.asarray([r[0] for r in rows], np.int64)
+    right = np.asarray([r[1] for r in rows], np.int64)
+    probability = np.asarray([r[2] for r in rows], float)
+    kept = assign_one_to_one(probability, left, right, 0.2)
+    assert len(set(left[kept].tolist())) == len(kept) == len(set(right[kept].tolist()))
+    assert (probability[kept] >= 0.2).all()
+    if len(rows) and probability.max() >= 0.2:
+        assert probability[kept].max() == probability.max()
+
+
+def test_competition_shares_probability_between_namesakes() -> None:
+    p = compete(np.asarray([0.9, 0.9, 0.9]), np.asarray([0, 0, 1]), np.asarray([0, 1, 2]), 2, 3)
+    assert p[0] == pytest.approx(9 / 19) and p[0] == p[1]
+    assert p[2] == pytest.approx(0.9)
+
+
+def test_three_way_conflicts_are_surfaced() -> None:
+    ab, bc = {"a1": "b1", "a2": "b2"}, {"b1": "c1", "b2": "c2"}
+    conflicts = transitive_conflicts(ab, bc, {"a1": "c9"})
+    assert [(c.kind, c.records) for c in conflicts] == [
+        ("different third record", ("a1", "b1", "c1", "c9")),
+        ("missing third link", ("a2", "b2", "c2")),
+    ]
+    assert transitive_conflicts(ab, bc, {"a1": "c1", "a2": "c2"}) == []
+    assert {"a1", "b1", "c1"} in clusters(ab, bc, {"a1": "c1"})
+
+
+def test_family_context_links_a_case_into_a_household(world: SyntheticWorld) -> None:
+    result = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.unhcr))
+    supported = result.links.levels["family_context"] >= 2
+    assert supported.any()
+    assert (result.links.weights["family_context"][supported] > 0).all()
+
+
+def test_a_person_claim_finds_its_record_across_spellings_and_calendars() -> None:
+    from reconcile.verification import score_person_claim
+
+    candidates = [
+        {"record_id": "R1", "given_name": "Shafeeq", "father_name": "Abdul Ghafur", "dob": "1363"},
+        {"record_id": "R2", "given_name": "Shafiq", "father_name": "Noor Ahmad", "dob": "1984"},
+        {"record_id": "R3", "given_name": "شفیق", "father_name": "عبدالغفور", "dob": "1990"},
+    ]
+    claim = {"given_name": "Shafiq", "father_name": "Abdul Ghafoor", "dob": "1984"}
+    scored = score_person_claim(claim, candidates, searched_records=25_000)
+    assert [s.record_id for s in scored][:1] == ["R1"]
+    assert scored[0].decision == "accepted" and "Shafiq≈Shafeeq" in scored[0].reason
+    assert score_person_claim(claim, [], 25_000) == []
