@@ -31,7 +31,9 @@ API_VERSION = "1.0.0"
 
 
 def build_services(settings: Settings) -> Services:
-    async_engine = make_async_engine(settings.database_url, settings.sql_echo, settings.db_pool_size)
+    async_engine = make_async_engine(
+        settings.database_url, settings.sql_echo, settings.db_pool_size
+    )
     sync_engine = make_sync_engine(settings.database_url, settings.sql_echo)
     sessions = async_sessionmaker(async_engine, expire_on_commit=False)
     return Services(

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.route_index import route_index
 from audit.bulk_reads import BulkReadDetector, alert_context
 from audit.context import AuditContext
-from audit.writer import AuditWriteFailed, AuditWriter
+from audit.writer import AuditWriteError, AuditWriter
 from problems import PROBLEM_KINDS
 from schemas.types import utcnow
 
@@ -49,7 +49,12 @@ def _inbound_request_id(scope: Scope) -> str:
 def _problem_messages(slug: str, request_id: str) -> list[Message]:
     kind = PROBLEM_KINDS[slug]
     body = json.dumps(
-        {"type": kind.type_uri, "title": kind.title, "status": kind.status, "request_id": request_id}
+        {
+            "type": kind.type_uri,
+            "title": kind.title,
+            "status": kind.status,
+            "request_id": request_id,
+        }
     ).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
@@ -111,7 +116,7 @@ class AuditMiddleware:
                     ctx.event_id = str(uuid.uuid4())
                     ctx.reason = "response-failed-after-commit"
                 await writer.write(ctx, status)
-        except AuditWriteFailed:
+        except AuditWriteError:
             for message in _problem_messages("audit-unavailable", request_id):
                 await send(message)
             self._log(ctx, 503, started)
@@ -150,4 +155,3 @@ class AuditMiddleware:
             disclosures=len(ctx.disclosures),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-

@@ -52,7 +52,9 @@ def problem_response(
         body["invalid_params"] = invalid_params
     if extensions:
         body.update(extensions)
-    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -7,9 +7,7 @@ from typing import Any
 from problems import PROBLEM_KINDS
 from schemas.problems import Problem
 
-_DESCRIPTIONS = {
-    kind.status: kind.title for kind in reversed(tuple(PROBLEM_KINDS.values()))
-}
+_DESCRIPTIONS = {kind.status: kind.title for kind in reversed(tuple(PROBLEM_KINDS.values()))}
 
 
 # Any protected route can meet a malformed request, a missing or bad token, a refused scope or

@@ -16,7 +16,7 @@ from schemas.audit import AuditDisclosure, AuditEvent
 log = structlog.get_logger(__name__)
 
 
-class AuditWriteFailed(Exception):
+class AuditWriteError(Exception):
     """The audit entry is not committed: the response must not carry data."""
 
 
@@ -45,7 +45,7 @@ class AuditWriter:
         self._flushing = False
 
     async def write(self, ctx: AuditContext, status: int) -> None:
-        """Returns once the event is committed; raises `AuditWriteFailed` otherwise."""
+        """Returns once the event is committed; raises `AuditWriteError` otherwise."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(event_row(ctx, status), disclosure_rows(ctx, status), done))
         if not self._flushing:
@@ -74,7 +74,7 @@ class AuditWriter:
             log.error("audit_write_failed", batch=len(batch), error=type(exc).__name__)
             for p in batch:
                 if not p.done.done():
-                    p.done.set_exception(AuditWriteFailed(str(type(exc).__name__)))
+                    p.done.set_exception(AuditWriteError(str(type(exc).__name__)))
             return
         for p in batch:
             if not p.done.done():

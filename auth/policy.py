@@ -87,9 +87,7 @@ OPERATIONS: dict[str, OperationPolicy] = {
     # reconciliation: links between lists and the records behind them
     "create_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
     "get_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
-    "list_reconciliation_links": _op(
-        Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
-    ),
+    "list_reconciliation_links": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
     "list_reconciliation_discrepancies": _op(
         Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
     ),

@@ -41,7 +41,9 @@ def _wrk(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": _latency(out, "50%"),
         "p99_ms": _latency(out, "99%"),
-        "non2xx": float(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0.0,
+        "non2xx": float(m.group(1))
+        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
+        else 0.0,
     }
 
 
@@ -64,7 +66,10 @@ def run(backend: str) -> dict[str, dict[str, float]]:
                 data={"grant_type": "client_credentials"},
                 auth=(gop["client_id"], gop["client_secret"]),
             ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Purpose-Of-Use": "protection-verification"}
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Purpose-Of-Use": "protection-verification",
+            }
             body = {"letter_id": "LTR-2023-000101"}
             check = httpx.post(f"{base}/v1/verifications", json=body, headers=headers)
             assert check.status_code == 200 and check.json()["in_pipeline"], check.text

@@ -32,12 +32,14 @@ DEMO_AGENCIES = (
 # (agency, name, role, scopes, liaison person)
 DEMO_CLIENTS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("us-mission", "pipeline-system", "US mission partner system",
-     "lists:read lists:write records:read records:write agreements:write verify admin", None),
+     "lists:read lists:write records:read records:write agreements:write verify admin "
+     "letters:read letters:write changes:read subscriptions:write", None),
     ("us-mission", "auditor", "US mission auditor", "audit:read", None),
     ("unhcr", "registration-system", "UNHCR partner system",
      "lists:read lists:write records:read records:write agreements:write verify admin", None),
     ("unhcr", "liaison", "UNHCR liaison (named person)", "lists:read records:read", "Amina Rahimi"),
-    ("gop", "checkpoint", "Pakistani checkpoint officers' system", "verify", None),
+    ("gop", "checkpoint", "Pakistani checkpoint officers' system",
+     "verify encounters:write changes:read", None),
     ("gop", "auditor", "Government of Pakistan auditor", "audit:read", None),
     ("joint-oversight", "auditor", "Joint-oversight auditor (sees all)", "audit:read", None),
 )  # fmt: skip
@@ -45,7 +47,7 @@ DEMO_CLIENTS: tuple[tuple[str, str, str, str, str | None], ...] = (
 DEMO_LIST_NAME = "US pipeline members in Pakistan (demo)"
 
 
-class DemoAlreadySeeded(Exception):
+class DemoAlreadySeededError(Exception):
     pass
 
 
@@ -54,7 +56,7 @@ def _create_identities(settings: Settings) -> list[dict[str, Any]]:
     created: list[dict[str, Any]] = []
     with Session(engine) as session:
         if operator.agency_exists(session, "us-mission"):
-            raise DemoAlreadySeeded("demo data already exists in this database")
+            raise DemoAlreadySeededError("demo data already exists in this database")
         ensure_signing_key(session)
         for agency_id, name, kind in DEMO_AGENCIES:
             client_registry.create_agency(session, agency_id, name, kind)
@@ -123,9 +125,21 @@ def _demo_agreements(list_id: str) -> list[dict[str, Any]]:
         {
             "list_id": list_id,
             "recipient_agency_id": "unhcr",
-            "fields": ["given_name", "family_name", "father_name", "name_native", "dob",
-                       "dob_calendar", "sex", "documents", "group_id", "relationship",
-                       "province", "district", "letter_id"],  # fmt: skip
+            "fields": [
+                "given_name",
+                "family_name",
+                "father_name",
+                "name_native",
+                "dob",
+                "dob_calendar",
+                "sex",
+                "documents",
+                "group_id",
+                "relationship",
+                "province",
+                "district",
+                "letter_id",
+            ],
             "coarsen": {},
             "purposes": ["protection-verification", "reconciliation", "hotline-assistance"],
             **period,

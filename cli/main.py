@@ -53,14 +53,14 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="print credentials as JSON")] = False,
     if_absent: Annotated[bool, typer.Option(help="do nothing if demo data exists")] = False,
 ) -> None:
-    """Create demo agencies, clients, a demo pipeline list and its agreements; print secrets once."""
-    from cli.demo import DemoAlreadySeeded, seed_demo
+    """Create demo agencies, clients, a pipeline list and its agreements; print secrets once."""
+    from cli.demo import DemoAlreadySeededError, seed_demo
 
     settings = Settings()
     upgrade_to_head(settings.database_url)
     try:
         summary = seed_demo(settings)
-    except DemoAlreadySeeded:
+    except DemoAlreadySeededError:
         typer.echo("Demo data already present; its secrets were printed when it was created.")
         typer.echo("New secret for a client: sanad client reset-secret CLIENT_ID")
         if if_absent:
@@ -71,7 +71,9 @@ def demo(
         return
     typer.echo("Demo data created. Client secrets are shown ONCE; store them now.\n")
     for client in summary["clients"]:
-        typer.echo(f"  {client['client_id']:<28} secret={client['client_secret']}  ({client['role']})")
+        typer.echo(
+            f"  {client['client_id']:<28} secret={client['client_secret']}  ({client['role']})"
+        )
     typer.echo(f"\n  demo pipeline list: {summary['list_id']}")
 
 

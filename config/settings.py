@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ExternalIssuer(BaseModel):
-    """A trusted external OAuth issuer (e.g. an agency's Keycloak realm) and how to map its claims."""
+    """A trusted external OAuth issuer (e.g. an agency's Keycloak realm) and its claim mapping."""
 
     issuer: str
     audience: str

@@ -19,7 +19,14 @@ from database.migrations import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_TIME_PER_CLIENT = int(os.environ.get("SANAD_SCHEMATHESIS_SECONDS", "25"))
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
 
 
 def _purpose(scopes: str) -> str:

@@ -12,7 +12,9 @@ import psycopg
 
 from database.migrations import check_models_match_migrations, upgrade_to_head
 
-PG_ADMIN_URL = os.environ.get("SANAD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SANAD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _check_sqlite() -> None:

@@ -1,4 +1,4 @@
-"""Every error kind Sanad returns, with its stable `type` URI, HTTP status, title and audit reason."""
+"""Every error kind Sanad returns: its stable `type` URI, HTTP status and title."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ _KINDS = (
     ProblemKind("rate-limited", 429, "Too many requests"),
     ProblemKind("internal-error", 500, "Internal error"),
     ProblemKind("not-ready", 503, "The service is not ready to serve personal data"),
-    ProblemKind("audit-unavailable", 503, "The access audit could not be written; nothing was disclosed"),
+    ProblemKind(
+        "audit-unavailable", 503, "The access audit could not be written; nothing was disclosed"
+    ),
     ProblemKind("audit-log-behind", 503, "The audit log is behind; no personal data is served"),
     ProblemKind("bulk-read-limit", 429, "Daily limit of distinct records disclosed reached"),
     ProblemKind("cosignature-refused", 422, "The cosignature does not verify for this checkpoint"),

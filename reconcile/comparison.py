@@ -82,9 +82,12 @@ def _given_and_family(
         a, b = li[at], ri[at]
         first = name_levels(names, left.given_field[a], right.family[b])
         second = name_levels(names, left.family[a], right.given_field[b])
-        swapped = at[(first <= AGREEING_NAME) & (second <= AGREEING_NAME)]
+        # spelling agreement, not just consonants: Yousuf/Safi share the skeleton `sf`
+        spelt = NAME["CROSS_SCRIPT"]
+        swapped = at[(first <= spelt) & (second <= spelt)]
         given[swapped] = NAME["SWAPPED"]
-        family[swapped] = NAME["SWAPPED"]
+        # the swap is one piece of evidence, weighed once (on the given name)
+        family[swapped] = NAME["MISSING"]
     return given, _agreed(spaces, given, compared), family
 
 

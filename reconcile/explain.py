@@ -54,8 +54,6 @@ def _phrase(result: LinkResult, field: str, level: str, a: int, b: int) -> str:
                 if level == "swapped":
                     return f"given and family names swapped ({ka.text}~{kb.text})"
                 return found.phrase
-    if field == "family" and level == "swapped":
-        return "family name read as given name (swapped)"
     if field in ("family", "father"):
         label = "family name" if field == "family" else "father name"
         ka = names[getattr(result.left, field)[a]]

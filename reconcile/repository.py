@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from reconcile.table import LINK_FIELDS
 from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
 
 _tables = SQLModel.metadata.tables
@@ -22,27 +23,7 @@ _run = _tables["reconciliation"].c
 Row = dict[str, Any]
 CHUNK = 5_000
 # The columns a run reads: the exchange fields (personal data, cut to the caller's view later).
-RECORD_COLUMNS = (
-    "id",
-    "list_id",
-    "record_key",
-    "given_name",
-    "family_name",
-    "father_name",
-    "name_native",
-    "dob",
-    "dob_calendar",
-    "sex",
-    "documents",
-    "group_id",
-    "relationship",
-    "province",
-    "district",
-    "status",
-    "letter_id",
-    "withdrawn_at",
-    "updated_at",
-)
+RECORD_COLUMNS = ("id", "list_id", "record_key", *LINK_FIELDS, "withdrawn_at", "updated_at")
 
 
 def add(session: AsyncSession, row: SQLModel) -> None:

@@ -16,27 +16,9 @@ from pathlib import Path
 from reconcile.synthetic_names import COMPOUND_PREFIXES, DISTRICTS, FAMILY, FEMALE, MALE, PoolName
 from reconcile.synthetic_noise import GOP_NOISE, PIPELINE_NOISE, UNHCR_NOISE, AgencyNoise
 from reconcile.synthetic_records import gop_row, pipeline_row, unhcr_row
+from schemas.vocabulary import RECORD_FIELDS
 
-EXCHANGE_COLUMNS = (
-    "record_id",
-    "given_name",
-    "family_name",
-    "father_name",
-    "name_native",
-    "dob",
-    "dob_calendar",
-    "sex",
-    "nationality",
-    "documents",
-    "group_id",
-    "relationship",
-    "province",
-    "district",
-    "program",
-    "stage",
-    "letter_id",
-    "status",
-)
+EXCHANGE_COLUMNS = ("record_id", *(f for f in RECORD_FIELDS if f not in ("phone", "attributes")))
 _PROVINCE_WEIGHTS = {
     "Khyber Pakhtunkhwa": 50,
     "Balochistan": 22,

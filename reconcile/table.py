@@ -15,22 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pacsv
 
-# The exchange fields the engine reads (domain.md); everything else is ignored here.
-LINK_FIELDS = (
-    "given_name",
-    "family_name",
-    "father_name",
-    "name_native",
-    "dob",
-    "dob_calendar",
-    "sex",
-    "documents",
-    "group_id",
-    "relationship",
-    "province",
-    "district",
-    "status",
-)
+from schemas.vocabulary import RECORD_FIELDS
+
+# The exchange fields the engine reads (domain.md); contacts, programme and the like never.
+_NOT_READ = frozenset({"nationality", "phone", "program", "stage", "letter_id", "attributes"})
+LINK_FIELDS = tuple(name for name in RECORD_FIELDS if name not in _NOT_READ)
 
 Codes = npt.NDArray[np.int32]
 

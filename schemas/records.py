@@ -74,6 +74,9 @@ class Record(RecordFields, table=True):
         Index("ix_record_list_family_key", "list_id", "family_name_key"),
         Index("ix_record_list_father_key", "list_id", "father_name_key"),
         Index("ix_record_list_dob", "list_id", "dob_earliest"),
+        # verification looks across every list the caller can reach, without a list id
+        Index("ix_record_letter", "letter_id"),
+        Index("ix_record_given_father", "given_name_key", "father_name_key"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, sa_type=_key_text(36))

@@ -1,4 +1,4 @@
-"""Closed vocabularies of the exchange: agency kinds, list kinds, scopes, purposes, record fields."""
+"""Closed vocabularies: agency kinds, list kinds, scopes, purposes, record fields."""
 
 from __future__ import annotations
 

@@ -27,7 +27,9 @@ from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind
 
 TEST_ISSUER = "http://testserver"
-PG_ADMIN_URL = os.environ.get("SANAD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SANAD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _create_pg_database() -> tuple[str, str]:

@@ -13,7 +13,9 @@ from tests.conftest import World
 from tests.helpers import PIPELINE_CSV, shared_pipeline
 
 
-async def _events(client: httpx.AsyncClient, world: World, **params: str) -> list[dict[str, object]]:
+async def _events(
+    client: httpx.AsyncClient, world: World, **params: str
+) -> list[dict[str, object]]:
     auditor = await world.headers("oversight", purpose="audit")
     response = await client.get("/v1/audit/events", params=params, headers=auditor)
     assert response.status_code == 200, response.text
@@ -32,7 +34,9 @@ async def test_refused_requests_are_audited(client: httpx.AsyncClient, world: Wo
         request_id = uuid.uuid4().hex
         headers = {"X-Request-Id": request_id}
         if expected != 401:
-            headers |= await world.headers("gop", purpose=options.get("purpose", "protection-verification"))  # type: ignore[arg-type]
+            headers |= await world.headers(
+                "gop", purpose=options.get("purpose", "protection-verification")
+            )  # type: ignore[arg-type]
         response = await client.request(method, path, headers=headers, json=options.get("json"))
         assert response.status_code == expected, (path, response.text)
         assert response.headers["x-request-id"] == request_id
@@ -77,12 +81,16 @@ async def test_agency_auditor_sees_own_clients_and_access_to_own_records(
     assert seen.status_code == 200
     assert any(e["agency_id"] == world.unhcr for e in seen.json()["items"])
     gop_auditor = await world.headers("gop", purpose="audit")
-    mine = await client.get("/v1/audit/events", params={"agency_id": world.unhcr}, headers=gop_auditor)
+    mine = await client.get(
+        "/v1/audit/events", params={"agency_id": world.unhcr}, headers=gop_auditor
+    )
     assert mine.status_code == 200
     assert mine.json()["items"] == []
 
 
-async def test_audit_queries_need_the_audit_purpose(client: httpx.AsyncClient, world: World) -> None:
+async def test_audit_queries_need_the_audit_purpose(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await world.headers("us_mission", purpose="resettlement-processing")
     response = await client.get("/v1/audit/events", headers=headers)
     assert response.status_code == 403

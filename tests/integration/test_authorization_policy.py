@@ -31,12 +31,18 @@ def test_every_route_has_a_policy_entry_and_every_entry_a_route(app: FastAPI) ->
 
 
 def _path(template: str, ids: dict[str, str]) -> str:
-    return _PARAM.sub(lambda m: ids.get(m.group(1), "00000000-0000-0000-0000-000000000000"), template)
+    return _PARAM.sub(
+        lambda m: ids.get(m.group(1), "00000000-0000-0000-0000-000000000000"), template
+    )
 
 
 def _record_items(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict) and isinstance(body.get("items"), list):
-        return [i for i in body["items"] if isinstance(i, dict) and "record_id" in i and "version" in i and "withdrawn" in i]
+        return [
+            i
+            for i in body["items"]
+            if isinstance(i, dict) and "record_id" in i and "version" in i and "withdrawn" in i
+        ]
     if isinstance(body, dict) and "record_id" in body and "withdrawn" in body:
         return [body]
     return []
@@ -66,7 +72,9 @@ async def test_no_scope_or_agency_does_more_than_the_table_allows(
                 )
                 may = policy.scopes <= {scope} and kind in policy.agencies
                 if response.status_code < 400:
-                    assert may, f"{kind} with {scope} got {response.status_code} on {method} {route.path}"
+                    assert may, (
+                        f"{kind} with {scope} got {response.status_code} on {method} {route.path}"
+                    )
                 if not policy.scopes <= {scope}:
                     assert response.status_code == 403, (kind, scope, route.path, response.text)
                 for item in _record_items(response.json()):

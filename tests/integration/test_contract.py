@@ -9,7 +9,9 @@ from api.contract import committed_schema, current_schema, render
 
 def test_app_schema_matches_committed_openapi_yaml() -> None:
     live = yaml.safe_load(render(current_schema()))
-    assert live == committed_schema(), "the API drifted from openapi.yaml: review, then run `python -m api.contract`"
+    assert live == committed_schema(), (
+        "the API drifted from openapi.yaml: review, then run `python -m api.contract`"
+    )
 
 
 def test_every_error_response_is_a_problem() -> None:
@@ -21,4 +23,8 @@ def test_every_error_response_is_a_problem() -> None:
         for method, operation in operations.items():
             for status, response in operation.get("responses", {}).items():
                 if str(status).startswith(("4", "5")):
-                    assert "application/problem+json" in response.get("content", {}), (path, method, status)
+                    assert "application/problem+json" in response.get("content", {}), (
+                        path,
+                        method,
+                        status,
+                    )

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 
+from alembic import command
 from database.migrations import alembic_config
 from tests.conftest import _create_pg_database, _drop_pg_database
 

@@ -7,15 +7,26 @@ import httpx
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 
-MINIMAL_KEYS = {"verification_id", "checked_at", "matched_by", "in_pipeline", "ambiguous", "letters"}
+MINIMAL_KEYS = {
+    "verification_id",
+    "checked_at",
+    "matched_by",
+    "in_pipeline",
+    "ambiguous",
+    "letters",
+}
 
 
-async def _verify(client: httpx.AsyncClient, world: World, body: dict[str, object]) -> httpx.Response:
+async def _verify(
+    client: httpx.AsyncClient, world: World, body: dict[str, object]
+) -> httpx.Response:
     headers = await world.headers("gop", purpose="protection-verification")
     return await client.post("/v1/verifications", json=body, headers=headers)
 
 
-async def test_verify_by_letter_gives_minimal_answer(client: httpx.AsyncClient, world: World) -> None:
+async def test_verify_by_letter_gives_minimal_answer(
+    client: httpx.AsyncClient, world: World
+) -> None:
     await shared_pipeline(client, world)
     response = await _verify(client, world, {"letter_id": "LTR-1"})
     assert response.status_code == 200, response.text
@@ -31,7 +42,9 @@ async def test_verify_by_document_normalises_the_number(
     client: httpx.AsyncClient, world: World
 ) -> None:
     await shared_pipeline(client, world)
-    response = await _verify(client, world, {"document": {"type": "por", "number": "pk 0012 3456789"}})
+    response = await _verify(
+        client, world, {"document": {"type": "por", "number": "pk 0012 3456789"}}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["in_pipeline"] is True
     assert response.json()["letters"][0]["letter_id"] == "LTR-1"
@@ -40,7 +53,9 @@ async def test_verify_by_document_normalises_the_number(
 async def test_verify_by_person_across_calendars(client: httpx.AsyncClient, world: World) -> None:
     await shared_pipeline(client, world)
     # stored as 1362 SH (1983-03-21 .. 1984-03-19); the officer types a Gregorian date
-    body = {"person": {"given_name": "abdul rahman", "father_name": "Noor Ullah", "dob": "1983-06-02"}}
+    body = {
+        "person": {"given_name": "abdul rahman", "father_name": "Noor Ullah", "dob": "1983-06-02"}
+    }
     response = await _verify(client, world, body)
     assert response.status_code == 200, response.text
     assert response.json()["in_pipeline"] is True
@@ -69,12 +84,16 @@ async def test_lists_not_shared_with_caller_are_not_searched(
 
 
 async def test_verification_needs_exactly_one_key(client: httpx.AsyncClient, world: World) -> None:
-    response = await _verify(client, world, {"letter_id": "LTR-1", "document": {"type": "por", "number": "1"}})
+    response = await _verify(
+        client, world, {"letter_id": "LTR-1", "document": {"type": "por", "number": "1"}}
+    )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_verification_purpose_must_be_allowed(client: httpx.AsyncClient, world: World) -> None:
+async def test_verification_purpose_must_be_allowed(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await world.headers("gop", purpose="resettlement-processing")
     response = await client.post("/v1/verifications", json={"letter_id": "LTR-1"}, headers=headers)
     assert response.status_code == 403

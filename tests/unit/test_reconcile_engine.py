@@ -133,3 +133,25 @@ def test_a_person_claim_finds_its_record_across_spellings_and_calendars() -> Non
     assert [s.record_id for s in scored][:1] == ["R1"]
     assert scored[0].decision == "accepted" and "Shafiq≈Shafeeq" in scored[0].reason
     assert score_person_claim(claim, [], 25_000) == []
+
+
+def test_three_lists_link_pairwise_with_conflicts_counted(world: SyntheticWorld) -> None:
+    from reconcile.runs import ListInput, reconcile_lists
+
+    inputs = [
+        ListInput("pipeline", world.pipeline[:300]),
+        ListInput("unhcr", world.unhcr),
+        ListInput("gop", world.gop[:5_000]),
+    ]
+    output = reconcile_lists(inputs, {})
+    pairs = {(row["left_list_id"], row["right_list_id"]) for row in output.links}
+    assert pairs == {("pipeline", "unhcr"), ("pipeline", "gop"), ("unhcr", "gop")}
+    assert output.counts["conflicts"] == len(output.conflicts)
+    assert sum(output.histogram) == len(output.links)
+    for conflict in output.conflicts:
+        involved = set(conflict["records"])  # type: ignore[arg-type]
+        assert all(
+            row["decision"] != "accepted"
+            for row in output.links
+            if {row["left_record_id"], row["right_record_id"]} & involved
+        )
