@@ -40,7 +40,7 @@ def _route_template(scope: Scope) -> str:
 def _inbound_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

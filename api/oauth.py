@@ -213,6 +213,7 @@ async def jwks(services: ServicesDep) -> JSONResponse:
     # the missions' letter-signing keys (COSE credentials only) are published here too
     async with services.sessions() as session:
         letter_keys = await letter_signing_keys.public_jwks(session)
-    document = {**document, "keys": [*document["keys"], *letter_keys]}
+    token_keys: list[dict[str, object]] = list(document["keys"])  # type: ignore[call-overload]
+    document = {**document, "keys": [*token_keys, *letter_keys]}
     # short: a rotated-in key is used at once, and verifiers refetch on an unknown kid anyway
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})

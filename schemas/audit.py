@@ -1,4 +1,4 @@
-"""Tables and wire models of the access audit: an event per request, a disclosure per record shown."""
+"""Tables and wire models of the access audit: events per request, disclosures per record shown."""
 
 from __future__ import annotations
 

@@ -211,10 +211,9 @@ def insert_rows(
     if conn.dialect.name == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy,
-        ):
+        sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types([_pg_type(conn, table.c[name]) for name in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -222,6 +221,11 @@ def insert_rows(
     sql = f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})"  # noqa: S608 (names are ours)
     for chunk in _chunks(rows, INSERT_CHUNK):
         conn.exec_driver_sql(sql, list(chunk))
+
+
+def _pg_type(conn: Connection, column: ColumnElement[Any]) -> str:
+    """The PostgreSQL type name of a column (`VARCHAR(36)` -> `varchar`) for binary COPY."""
+    return str(column.type.compile(dialect=conn.dialect)).split("(")[0].lower()
 
 
 def insert_checkpoint(conn: Connection, row: Mapping[str, Any]) -> None:
