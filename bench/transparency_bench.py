@@ -276,9 +276,7 @@ def main() -> None:
             flush=True,
         )
         report, verify_seconds = timed(lambda: verify_export(path, PinnedKeys(log_key=log_key)))
-    assert report.ok and report.tree_size == verified and report.cosignatures == 3, (
-        report.summary()
-    )
+    assert report.ok and report.tree_size == verified and report.cosignatures == 3, report.summary()
     print(
         f"verified {verified:,} events (every leaf, {report.checkpoints} checkpoints, "
         f"3 cosignatures, trailer) in {verify_seconds:.1f} s",

@@ -192,9 +192,17 @@ def pending_events(conn: Connection, limit: int) -> list[tuple[int, dict[str, An
     return [(int(row["seq"]), row) for row in _dicts(conn.execute(query))]
 
 
-def disclosures_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def queued_disclosures(
+    conn: Connection, first_seq: int, last_seq: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Disclosures of the events queued between two seqs, by event id. An event committed
+    into that range after the batch was read may add rows: the caller only looks up its own."""
     found: dict[str, list[dict[str, Any]]] = {}
-    query = select(*_DISCLOSURE_COLUMNS).where(_member_of(conn, _disclosure.event_id, event_ids))
+    query = (
+        select(*_DISCLOSURE_COLUMNS)
+        .join(PENDING, _pending.event_id == _disclosure.event_id)
+        .where(_pending.seq.between(first_seq, last_seq))
+    )
     for row in _dicts(conn.execute(query)):
         found.setdefault(row["event_id"], []).append(row)
     return found
@@ -211,9 +219,10 @@ def insert_rows(
     if conn.dialect.name == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
-        sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.set_types([_pg_type(conn, table.c[name]) for name in columns])
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
@@ -221,11 +230,6 @@ def insert_rows(
     sql = f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})"  # noqa: S608 (names are ours)
     for chunk in _chunks(rows, INSERT_CHUNK):
         conn.exec_driver_sql(sql, list(chunk))
-
-
-def _pg_type(conn: Connection, column: ColumnElement[Any]) -> str:
-    """The PostgreSQL type name of a column (`VARCHAR(36)` -> `varchar`) for binary COPY."""
-    return str(column.type.compile(dialect=conn.dialect)).split("(")[0].lower()
 
 
 def insert_checkpoint(conn: Connection, row: Mapping[str, Any]) -> None:

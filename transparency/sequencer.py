@@ -89,7 +89,7 @@ class Sequencer:
                 return BatchResult(0, head.size)
             tree = self._resume(conn, head)
             events = [row for _, row in pending]
-            disclosures = repository.disclosures_of(conn, [row["id"] for row in events])
+            disclosures = repository.queued_disclosures(conn, pending[0][0], pending[-1][0])
             leaves: list[tuple[int, str, bytes]] = []
             nodes: list[tuple[int, int, bytes]] = []
             for row in events:
