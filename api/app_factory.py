@@ -12,7 +12,7 @@ from api import health, oauth, verifier_page
 from api.audit_middleware import AuditMiddleware
 from api.problems import install_problem_handlers
 from api.services import Services, audit_writer_of, bulk_reads_of
-from api.v1 import router as v1_router
+from api.v1 import include_v1
 from audit.bulk_reads import BulkReadDetector, BulkReadLimits, database_seeder
 from audit.writer import AuditWriter
 from auth.oauth_server import build_authorization_server
@@ -88,6 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
     app.include_router(health.router)
     app.include_router(oauth.router)
-    app.include_router(v1_router)
+    include_v1(app)
     app.include_router(verifier_page.router)
     return app

@@ -1,6 +1,6 @@
 """Version 1 of the exchange API: every router mounted under `/v1`."""
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 
 from api.v1 import (
     agreements,
@@ -17,9 +17,24 @@ from api.v1 import (
     verifications,
 )
 
-router = APIRouter(prefix="/v1")
-for module in (lists, records, agreements, verifications, audit_log, transparency, clients):
-    router.include_router(module.router)
-for module in (letters, encounters, changes, subscriptions):
-    router.include_router(module.router)
-router.include_router(reconciliations.router)
+V1_MODULES = (
+    lists,
+    records,
+    agreements,
+    verifications,
+    audit_log,
+    transparency,
+    clients,
+    letters,
+    encounters,
+    changes,
+    subscriptions,
+    reconciliations,
+)
+
+
+def include_v1(app: FastAPI) -> None:
+    """Mount each v1 router directly on the app: every level of router nesting costs a match
+    step on every request in FastAPI ≥ 0.16x."""
+    for module in V1_MODULES:
+        app.include_router(module.router, prefix="/v1")
