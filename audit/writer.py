@@ -3,14 +3,12 @@ and events of concurrent requests share one transaction (one fsync) to keep thro
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-
 import structlog
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from audit.context import AuditContext, disclosure_rows, event_row
+from database.group_commit import GroupCommitter
 from schemas.audit import AuditDisclosure, AuditEvent
 
 log = structlog.get_logger(__name__)
@@ -20,11 +18,8 @@ class AuditWriteError(Exception):
     """The audit entry is not committed: the response must not carry data."""
 
 
-@dataclass(slots=True)
-class _Pending:
-    event: dict[str, object]
-    disclosures: list[dict[str, object]]
-    done: asyncio.Future[None]
+# one request's audit rows: its event and the disclosures it made
+_AuditRows = tuple[dict[str, object], list[dict[str, object]]]
 
 
 async def insert_audit_rows(
@@ -40,45 +35,26 @@ async def insert_audit_rows(
 class AuditWriter:
     def __init__(self, engine: AsyncEngine, max_batch: int = 512) -> None:
         self._engine = engine
-        self._max_batch = max_batch
-        self._pending: list[_Pending] = []
-        self._flushing = False
+        self._committer = GroupCommitter(self._commit, max_batch)
 
     async def write(self, ctx: AuditContext, status: int) -> None:
         """Returns once the event is committed; raises `AuditWriteError` otherwise."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(event_row(ctx, status), disclosure_rows(ctx, status), done))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        await done
-
-    async def _flush(self) -> None:
         try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                await self._commit(batch)
-        finally:
-            self._flushing = False
+            await self._committer.submit((event_row(ctx, status), disclosure_rows(ctx, status)))
+        except Exception as exc:
+            raise AuditWriteError(type(exc).__name__) from exc
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_AuditRows]) -> None:
         try:
             async with self._engine.begin() as conn:
                 await insert_audit_rows(
                     conn,
-                    [p.event for p in batch],
-                    [row for p in batch for row in p.disclosures],
+                    [event for event, _ in batch],
+                    [row for _, disclosures in batch for row in disclosures],
                 )
         except Exception as exc:
             log.error("audit_write_failed", batch=len(batch), error=type(exc).__name__)
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_exception(AuditWriteError(str(type(exc).__name__)))
-            return
-        for p in batch:
-            if not p.done.done():
-                p.done.set_result(None)
+            raise
 
 
 async def commit_with_audit(session: AsyncSession, ctx: AuditContext, status: int) -> None:
