@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import traceback
 import uuid
 
 import structlog
@@ -35,6 +36,12 @@ def _route_template(scope: Scope) -> str:
         index = app_state.route_index = route_index(scope["app"].routes)
     info = index.get(name)
     return info.path if info else "(unmatched)"
+
+
+def _frames(exc: BaseException) -> list[str]:
+    """Where an error happened, without its message: database errors quote the statement's
+    parameters, which are names and document numbers."""
+    return [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
 
 
 def _inbound_request_id(scope: Scope) -> str:
@@ -101,8 +108,13 @@ class AuditMiddleware:
 
         try:
             await self.app(scope, receive, hold)
-        except Exception:
-            log.exception("unhandled_error", request_id=request_id)
+        except Exception as exc:
+            log.error(
+                "unhandled_error",
+                request_id=request_id,
+                error=type(exc).__name__,
+                frames=_frames(exc),
+            )
             held.clear()
             status = 500
             ctx.reason = "internal-error"

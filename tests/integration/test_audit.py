@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 from sqlalchemy import text
@@ -97,33 +97,37 @@ async def test_audit_queries_need_the_audit_purpose(
 
 
 @contextmanager
-def audit_table_broken(sync_engine) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """A real database failure on every audit insert (not a mock), removed afterwards."""
+def table_broken(sync_engine, table: str, operation: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A real database failure on every `operation` on `table` (not a mock), removed afterwards."""
     dialect = sync_engine.dialect.name
     with sync_engine.begin() as conn:
         if dialect == "sqlite":
             conn.execute(text(
-                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_event "
-                "BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+                f"CREATE TRIGGER table_down BEFORE {operation} ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'table down'); END"
             ))  # fmt: skip
         else:
             conn.execute(text(
-                "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'audit down'; END $$"
+                "CREATE FUNCTION table_down() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'table down'; END $$"
             ))  # fmt: skip
             conn.execute(text(
-                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_event "
-                "FOR EACH ROW EXECUTE FUNCTION audit_down()"
+                f"CREATE TRIGGER table_down BEFORE {operation} ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION table_down()"
             ))  # fmt: skip
     try:
         yield
     finally:
         with sync_engine.begin() as conn:
             if dialect == "sqlite":
-                conn.execute(text("DROP TRIGGER audit_down"))
+                conn.execute(text("DROP TRIGGER table_down"))
             else:
-                conn.execute(text("DROP TRIGGER audit_down ON audit_event"))
-                conn.execute(text("DROP FUNCTION audit_down()"))
+                conn.execute(text(f"DROP TRIGGER table_down ON {table}"))
+                conn.execute(text("DROP FUNCTION table_down()"))
+
+
+def audit_table_broken(sync_engine) -> AbstractContextManager[None]:  # type: ignore[no-untyped-def]
+    return table_broken(sync_engine, "audit_event", "INSERT")
 
 
 async def test_no_data_leaves_when_the_audit_write_fails(
@@ -158,3 +162,23 @@ async def test_a_write_whose_audit_fails_changes_nothing(
     records = await client.get(f"/v1/lists/{list_id}/records", headers=us)
     assert records.status_code == 200
     assert records.json()["items"] == []
+
+
+async def test_a_failed_write_logs_where_not_what(
+    client: httpx.AsyncClient, world: World, sync_engine, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """Database errors quote their statement's parameters; the operational log must not."""
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records/R1"
+    etag = (await client.get(path, headers=us)).headers["etag"]
+    capsys.readouterr()
+    with table_broken(sync_engine, "record", "UPDATE"):
+        response = await client.patch(
+            path, json={"given_name": "Zarmina Qaderi"}, headers={**us, "If-Match": etag}
+        )
+    assert response.status_code == 500
+    logged = capsys.readouterr().out
+    assert "unhandled_error" in logged
+    for value in ("Zarmina", "Qaderi", "Mohammad", "Ahmadzai"):
+        assert value not in logged
