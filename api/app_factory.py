@@ -22,6 +22,7 @@ from changes.webhook_settings import WebhookSettings
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.engine import make_async_engine, make_sync_engine
+from database.prepared import open_read_channel
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from transparency.runtime import LogPolicy, TransparencyLog
@@ -41,6 +42,7 @@ def build_services(settings: Settings) -> Services:
         async_engine=async_engine,
         sync_engine=sync_engine,
         sessions=sessions,
+        reader=open_read_channel(async_engine, settings.db_pool_size),
         audit_writer=AuditWriter(async_engine, settings.audit_batch_max),
         token_verifier=AccessTokenVerifier(settings, async_engine),
         authorization_server=build_authorization_server(settings, sync_engine),
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.reconciliation_runner.stop()
             await services.webhooks.stop()
             await services.transparency.stop()
+            await services.reader.close()
             await services.async_engine.dispose()
             services.sync_engine.dispose()
 
@@ -86,8 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
+    include_v1(app)  # first: FastAPI matches routes in order, and /v1 carries the load
     app.include_router(health.router)
     app.include_router(oauth.router)
-    include_v1(app)
     app.include_router(verifier_page.router)
     return app

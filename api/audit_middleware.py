@@ -10,7 +10,6 @@ import json
 import re
 import time
 import traceback
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,7 +19,7 @@ from audit.bulk_reads import BulkReadDetector, alert_context
 from audit.context import AuditContext
 from audit.writer import AuditWriteError, AuditWriter
 from problems import PROBLEM_KINDS
-from schemas.types import utcnow
+from schemas.types import unique_uuid, utcnow
 
 log = structlog.get_logger("sanad.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -50,7 +49,7 @@ def _inbound_request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return unique_uuid().hex
 
 
 def _problem_messages(slug: str, request_id: str) -> list[Message]:
@@ -125,7 +124,7 @@ class AuditMiddleware:
                 status, held = await self._review_bulk_reads(scope, ctx, status, held, writer)
             if ctx.written_with_status != status:
                 if ctx.written_with_status is not None:
-                    ctx.event_id = str(uuid.uuid4())
+                    ctx.event_id = str(unique_uuid())
                     ctx.reason = "response-failed-after-commit"
                 await writer.write(ctx, status)
         except AuditWriteError:

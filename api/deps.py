@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from starlette.types import Scope as AsgiScope
 
 from api.services import Services, services_of
 from audit.context import AuditContext
@@ -53,18 +54,21 @@ async def get_connection(services: ServicesDep) -> AsyncIterator[AsyncConnection
 ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
 
 
-async def get_audit(request: Request) -> AuditContext:
-    audit: AuditContext = request.scope["state"]["audit"]
+def audit_of(scope: AsgiScope) -> AuditContext:
+    """The request's audit context, put in place by the audit middleware."""
+    audit: AuditContext = scope["state"]["audit"]
     return audit
+
+
+async def get_audit(request: Request) -> AuditContext:
+    return audit_of(request.scope)
 
 
 AuditDep = Annotated[AuditContext, Depends(get_audit)]
 
 
-async def authenticate(
-    services: ServicesDep,
-    audit: AuditDep,
-    authorization: Annotated[str | None, Security(_bearer)] = None,
+async def _principal(
+    services: Services, audit: AuditContext, authorization: str | None
 ) -> Principal:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -80,14 +84,14 @@ async def authenticate(
 
 async def authorize(
     request: Request,
-    audit: AuditDep,
-    services: ServicesDep,
-    principal: Annotated[Principal, Depends(authenticate)],
+    authorization: Annotated[str | None, Security(_bearer)] = None,
     purpose_of_use: Annotated[str | None, Header(alias="Purpose-Of-Use")] = None,
 ) -> AccessContext:
-    """The route's name selects its policy entry; a route without one is refused."""
-    route = request.scope.get("route")
-    operation = getattr(route, "name", "")
+    """The route's name selects its policy entry; a route without one is refused. One
+    dependency, not a chain: each dependency FastAPI solves costs on every request."""
+    services, audit = services_of(request.scope), audit_of(request.scope)
+    principal = await _principal(services, audit, authorization)
+    operation = getattr(request.scope.get("route"), "name", "")
     if purpose_of_use:
         audit.purpose = purpose_of_use[:64]
     access = authorize_operation(principal, operation, purpose_of_use)

@@ -12,11 +12,13 @@ from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
 from changes.service import Change, publish
+from database.prepared import ReadChannel
 from encounters import repository
 from exchange import repository as records
 from exchange.service import load_view
 from exchange.visibility import require_owner
 from i18n import text
+from letters.checking import check_credential
 from problems import ProblemError
 from schemas.encounters import (
     EncounterCreate,
@@ -80,13 +82,17 @@ def _changes(report: EncounterReport, links: Sequence[tuple[ReachableRecord, str
 
 async def report_encounter(
     session: AsyncSession,
+    reader: ReadChannel,
     access: AccessContext,
     audit: AuditContext,
     body: EncounterCreate,
     language: str,
 ) -> EncounterPublic:
     connection = await session.connection()
-    records, verdict = await matching_records(connection, access, body.subject)
+    matches = await matching_records(
+        reader, access, body.subject, lambda text: check_credential(connection, text)
+    )
+    records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(body)
     live = [r for r in records.values() if not r.withdrawn]
     ambiguous = matched_by == "person" and len(live) > 1

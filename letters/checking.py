@@ -5,15 +5,14 @@ verification path runs without an ORM session)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from letters import keys, repository
 from letters.credential import LetterClaims, parse, verify
-from letters.service import letter_status
-from schemas.types import utcnow
 
 VerdictStatus = Literal["valid", "invalid", "unknown-key", "expired", "not-yet-valid", "revoked"]
 _GENUINE = frozenset({"valid", "expired", "not-yet-valid", "revoked"})
@@ -51,9 +50,11 @@ async def check_credential(db: AsyncConnection | AsyncSession, text: str) -> Let
     return LetterVerdict(check.outcome, check.claims)
 
 
-async def issued_letter_status(db: AsyncConnection | AsyncSession, letter_id: str) -> str | None:
-    """Status of a letter Sanad issued (None for letters it knows only as a record field)."""
-    letter = await repository.letter_dates(db, letter_id)
-    if letter is None:
-        return None
-    return letter_status(letter, utcnow())
+def credential_checker(engine: AsyncEngine) -> Callable[[str], Awaitable[LetterVerdict]]:
+    """Checks on a connection of its own, taken only when a credential is actually scanned."""
+
+    async def check(text: str) -> LetterVerdict:
+        async with engine.connect() as connection:
+            return await check_credential(connection, text)
+
+    return check

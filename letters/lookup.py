@@ -1,24 +1,13 @@
-"""What verification needs from letters: a letter's status and the answer about a scanned
-credential. Keeps the letter-specific parts out of the verification service."""
+"""What verification needs from letters: the answer about a scanned credential. Keeps the
+letter-specific parts out of the verification service."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from i18n import text
-from letters.checking import LetterVerdict, issued_letter_status
-from schemas.verification import CredentialResult, LetterReference
-
-
-async def issued_letter_reference(
-    connection: AsyncConnection, letter_id: str
-) -> LetterReference | None:
-    status = await issued_letter_status(connection, letter_id)
-    if status is None:
-        return None
-    return LetterReference(letter_id=letter_id, status=status)  # type: ignore[arg-type]
+from letters.checking import LetterVerdict
+from schemas.verification import CredentialResult
 
 
 def credential_result(verdict: LetterVerdict, language: str | None) -> CredentialResult:

@@ -77,17 +77,6 @@ async def is_revoked(db: AsyncConnection | AsyncSession, letter_id: str) -> bool
     return row is not None and row[0] is not None
 
 
-async def letter_dates(
-    db: AsyncConnection | AsyncSession, letter_id: str
-) -> ProtectionLetter | None:
-    """A detached letter carrying only its dates (enough for its status), by Core query."""
-    query = select(_letter.expires_at, _letter.revoked_at).where(_letter.id == letter_id)
-    row = (await db.execute(query)).first()
-    if row is None:
-        return None
-    return ProtectionLetter.model_construct(id=letter_id, expires_at=row[0], revoked_at=row[1])
-
-
 async def member_record_ids(session: AsyncSession, letter_id: str) -> list[tuple[str, str]]:
     """(record uuid, role) of every record a letter names, holder first."""
     query = (

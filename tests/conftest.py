@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -186,4 +187,6 @@ def build_world(session_factory, http: httpx.AsyncClient) -> World:  # type: ign
 
 @pytest.fixture
 async def world(sync_session, client: httpx.AsyncClient) -> World:  # type: ignore[no-untyped-def]
-    return build_world(sync_session, client)
+    # In a thread: a blocking write on the event loop would wait on a SQLite lock held by an
+    # async transaction (audit, change feed) that needs this very loop to finish.
+    return await asyncio.to_thread(build_world, sync_session, client)

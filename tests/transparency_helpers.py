@@ -60,7 +60,7 @@ async def own_app(database_url: str, **settings: Any) -> AsyncIterator[OwnApp]:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
-                world = build_world(lambda: Session(engine), http)
+                world = await asyncio.to_thread(build_world, lambda: Session(engine), http)
                 yield OwnApp(app, http, world, engine)
     finally:
         engine.dispose()

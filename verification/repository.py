@@ -1,6 +1,6 @@
 """All SQL of verification: pipeline records reachable by a caller — owned, or shared through a
-live agreement — found by letter, document or name keys with date-of-birth overlap, in ONE query
-(the checkpoint path is the hottest in the service)."""
+live agreement — found by letter, document or name keys with date-of-birth overlap, in ONE
+prepared query (the checkpoint path is the hottest in the service: `database/prepared.py`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from schemas.letters import ProtectionLetterMember
+from database.prepared import ReadChannel
+from schemas.letters import ProtectionLetter, ProtectionLetterMember
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.records import Record, RecordDocument
 from schemas.vocabulary import ListKind
@@ -38,7 +38,18 @@ class ReachableRecord:
     agreement_purposes: tuple[str, ...] | None  # None: the caller owns the list
 
 
-def _reachable(criterion: ColumnElement[bool]) -> Select[tuple[Any, ...]]:
+@dataclass(frozen=True, slots=True)
+class IssuedLetterDates:
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+_BASE_COLUMNS = 7  # the columns every lookup selects; letter lookups add the letter's dates
+
+
+def _reachable(
+    criterion: ColumnElement[bool], *extra_columns: ColumnElement[Any]
+) -> Select[tuple[Any, ...]]:
     """Records matching `criterion` in pipeline lists the caller owns or receives through a live
     agreement. Built once per kind of lookup: only bound parameters change per request."""
     live_agreement = and_(
@@ -57,6 +68,7 @@ def _reachable(criterion: ColumnElement[bool]) -> Select[tuple[Any, ...]]:
             _record.withdrawn_at,
             _list.owner_agency_id,
             _agreement.purposes,
+            *extra_columns,
         )
         .join(_list_table, _list.id == _record.list_id)
         .outerjoin(_agreement_table, live_agreement)
@@ -69,11 +81,26 @@ def _reachable(criterion: ColumnElement[bool]) -> Select[tuple[Any, ...]]:
     )
 
 
-BY_LETTER = _reachable(_record.letter_id == bindparam("letter_id"))
 _member = ProtectionLetterMember.__table__.c  # type: ignore[attr-defined]
-# records named by a letter Sanad issued (its own table: a letter may cover several records)
-BY_ISSUED_LETTER = _reachable(
-    _record.id.in_(select(_member.record_id).where(_member.letter_id == bindparam("letter_id")))
+_letter = ProtectionLetter.__table__.c  # type: ignore[attr-defined]
+
+
+def _issued_letter_column(column: ColumnElement[Any], label: str) -> ColumnElement[Any]:
+    return select(column).where(_letter.id == bindparam("letter_id")).scalar_subquery().label(label)
+
+
+# A letter names records through their `letter_id` field or, for a letter Sanad issued, through
+# its member table (it may cover several records); each row also carries that letter's dates,
+# so a checkpoint's letter question is one query.
+BY_LETTER = _reachable(
+    or_(
+        _record.letter_id == bindparam("letter_id"),
+        _record.id.in_(
+            select(_member.record_id).where(_member.letter_id == bindparam("letter_id"))
+        ),
+    ),
+    _issued_letter_column(_letter.expires_at, "issued_expires_at"),
+    _issued_letter_column(_letter.revoked_at, "issued_revoked_at"),
 )
 BY_DOCUMENT = _reachable(
     _record.id.in_(
@@ -98,15 +125,15 @@ BY_PERSON = _reachable(
 
 
 async def reachable_records(
-    connection: AsyncConnection,
+    reader: ReadChannel,
     agency_id: str,
     at: dt.datetime,
     lookup: Select[tuple[Any, ...]],
     params: dict[str, object],
-) -> list[ReachableRecord]:
-    query_params = {"agency_id": agency_id, "at": at, **params}
-    rows = (await connection.execute(lookup, query_params)).all()
-    return [
+) -> tuple[list[ReachableRecord], IssuedLetterDates | None]:
+    """The records, and for a letter lookup the dates of the letter if Sanad issued it."""
+    rows = await reader.fetch(reader.prepare(lookup), {"agency_id": agency_id, "at": at, **params})
+    records = [
         ReachableRecord(
             record_id=row[0],
             list_id=row[1],
@@ -118,3 +145,9 @@ async def reachable_records(
         )
         for row in rows
     ]
+    issued = None
+    if rows and len(rows[0]) > _BASE_COLUMNS and rows[0][_BASE_COLUMNS] is not None:
+        issued = IssuedLetterDates(
+            expires_at=rows[0][_BASE_COLUMNS], revoked_at=rows[0][_BASE_COLUMNS + 1]
+        )
+    return records, issued

@@ -3,22 +3,25 @@ the letter reference with its validity. Every matched record is disclosed in the
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.context import AuditContext
 from auth.access import AccessContext
 from auth.policy import OWNER_PURPOSES
+from database.prepared import ReadChannel
 from exchange.keys import document_key, name_key
 from i18n import text
-from letters.checking import LetterVerdict, check_credential
-from letters.lookup import credential_result, issued_letter_reference
+from letters.checking import LetterVerdict
+from letters.lookup import credential_result
+from letters.service import letter_status
 from matching.dates import parse_birth_date
 from problems import ProblemError
-from schemas.types import utcnow
+from schemas.letters import ProtectionLetter
+from schemas.types import unique_uuid, utcnow
 from schemas.verification import LetterReference, VerificationRequest, VerificationResult
 from verification import repository
 from verification.repository import ReachableRecord
@@ -72,34 +75,56 @@ def _purpose_allows(access: AccessContext, record: ReachableRecord) -> bool:
     return access.purpose is not None and access.purpose.value in record.agreement_purposes
 
 
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """What a request names: the reachable records (by id), the credential's verdict if one
+    was scanned, and the status of the letter asked about if Sanad issued it."""
+
+    records: dict[str, ReachableRecord]
+    verdict: LetterVerdict | None
+    issued_letter: LetterReference | None
+
+
+# checks a scanned credential; the caller decides which database handle it uses
+CredentialChecker = Callable[[str], Awaitable[LetterVerdict]]
+
+
 async def matching_records(
-    connection: AsyncConnection, access: AccessContext, request: VerificationRequest
-) -> tuple[dict[str, ReachableRecord], LetterVerdict | None]:
-    """Pipeline records the request names that the caller may search for this purpose, and
-    the verdict on the credential if one was given. Encounter reports link through this."""
+    reader: ReadChannel,
+    access: AccessContext,
+    request: VerificationRequest,
+    check_credential: CredentialChecker,
+) -> Matches:
+    """Pipeline records the request names that the caller may search for this purpose.
+    Encounter reports link through this too."""
     verdict = None
     if request.credential is not None:
-        verdict = await check_credential(connection, request.credential)
+        verdict = await check_credential(request.credential)
     lookup, params = _lookup(request, verdict)
     agency_id, now = access.principal.agency_id, utcnow()
-    reachable = await repository.reachable_records(connection, agency_id, now, lookup, params)
-    letter_id = params.get("letter_id") if lookup is repository.BY_LETTER else None
-    if letter_id:  # also the records a letter Sanad issued names
-        issued = repository.BY_ISSUED_LETTER
-        reachable += await repository.reachable_records(
-            connection, agency_id, now, issued, {"letter_id": letter_id}
+    reachable, dates = await repository.reachable_records(reader, agency_id, now, lookup, params)
+    issued = None
+    if dates is not None:
+        letter = ProtectionLetter.model_construct(
+            expires_at=dates.expires_at, revoked_at=dates.revoked_at
         )
-    return {r.record_id: r for r in reachable if _purpose_allows(access, r)}, verdict
+        issued = LetterReference(
+            letter_id=str(params["letter_id"]), status=letter_status(letter, now)
+        )
+    records = {r.record_id: r for r in reachable if _purpose_allows(access, r)}
+    return Matches(records, verdict, issued)
 
 
 async def verify(
-    connection: AsyncConnection,
+    reader: ReadChannel,
     access: AccessContext,
     audit: AuditContext,
     request: VerificationRequest,
+    check_credential: CredentialChecker,
     language: str | None = None,
 ) -> VerificationResult:
-    records, verdict = await matching_records(connection, access, request)
+    matches = await matching_records(reader, access, request, check_credential)
+    records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(request)
     # Several different people answering to one name must not be resolved by a guess:
     # the officer is told to verify by letter or document instead.
@@ -118,8 +143,7 @@ async def verify(
                 letter_id=record.letter_id, status="withdrawn" if record.withdrawn else "valid"
             )
     active = any(not record.withdrawn for record in records.values())
-    letter_id = verdict.letter_id if verdict else request.letter_id
-    issued = await issued_letter_reference(connection, letter_id.strip()) if letter_id else None
+    issued = matches.issued_letter
     if issued is not None and records and not ambiguous:
         letters[issued.letter_id] = issued  # a letter Sanad issued: its own status wins
     if verdict is not None:
@@ -128,7 +152,7 @@ async def verify(
     in_pipeline = active and not ambiguous
     situation = "ambiguous" if ambiguous else "in_pipeline" if in_pipeline else "not_in_pipeline"
     return VerificationResult(
-        verification_id=str(uuid.uuid4()),
+        verification_id=str(unique_uuid()),
         checked_at=utcnow(),
         matched_by=matched_by,  # type: ignore[arg-type]
         in_pipeline=in_pipeline,

@@ -17,11 +17,12 @@ from api.v1 import (
     verifications,
 )
 
+# Routes are matched in order, one by one: the checkpoint route, the hottest, goes first.
 V1_MODULES = (
+    verifications,
     lists,
     records,
     agreements,
-    verifications,
     audit_log,
     transparency,
     clients,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Access, AuditDep, SessionDep
+from api.deps import Access, AuditDep, ServicesDep, SessionDep
 from api.language import LanguageDep
 from api.responses import problem_responses
 from encounters import service
@@ -25,10 +25,11 @@ async def report_encounter(
     body: EncounterCreate,
     access: Access,
     session: SessionDep,
+    services: ServicesDep,
     audit: AuditDep,
     language: LanguageDep,
 ) -> EncounterPublic:
-    return await service.report_encounter(session, access, audit, body, language)
+    return await service.report_encounter(session, services.reader, access, audit, body, language)
 
 
 @router.get(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
-from api.deps import Access, AuditDep, ConnectionDep
+from api.deps import Access, audit_of
+from api.lean_route import LeanRoute
 from api.responses import problem_responses
+from api.services import services_of
 from i18n import negotiate
+from letters.checking import credential_checker
 from schemas.verification import VerificationRequest, VerificationResult
 from verification import service
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(tags=["verification"], route_class=LeanRoute)
 
 
 @router.post(
@@ -25,9 +28,12 @@ router = APIRouter(tags=["verification"])
 async def create_verification(
     body: VerificationRequest,
     access: Access,
-    connection: ConnectionDep,
-    audit: AuditDep,
+    request: Request,
     accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
 ) -> VerificationResult:
+    # services and audit straight from the scope, and `LeanRoute` calls this without
+    # FastAPI's dependency solving: the checkpoint path is the hottest (docs/performance.md)
+    services, audit = services_of(request.scope), audit_of(request.scope)
     language = negotiate(accept_language) if accept_language else None
-    return await service.verify(connection, access, audit, body, language)
+    check = credential_checker(services.async_engine)
+    return await service.verify(services.reader, access, audit, body, check, language)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.conftest import World
@@ -76,7 +78,7 @@ async def test_lists_not_shared_with_caller_are_not_searched(
     await shared_pipeline(client, world)
     from tests.conftest import build_world
 
-    stranger = build_world(sync_session, client)
+    stranger = await asyncio.to_thread(build_world, sync_session, client)
     headers = await stranger.headers("gop", purpose="protection-verification")
     response = await client.post("/v1/verifications", json={"letter_id": "LTR-1"}, headers=headers)
     assert response.status_code == 200
