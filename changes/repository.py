@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.repository import bulk_insert
+from exchange.repository import bulk_insert, timestamp_text
 from schemas.changes import ChangeAcknowledgement, ChangeCounter, ChangeEvent
 from schemas.identity import Agency
 from schemas.lists import ExchangeList, SharingAgreement
@@ -21,6 +21,9 @@ EVENT_COLUMNS = (
     "seq", "id", "occurred_at", "type", "owner_agency_id", "actor_agency_id", "audience",
     "list_id", "record_id", "data",
 )  # fmt: skip
+# An event's columns after seq, id and occurred_at: type, owner_agency_id, actor_agency_id,
+# audience, list_id, record_id, and data as JSON text.
+EventTail = tuple[str, str, str | None, str, str | None, str | None, str]
 _BULK_FROM = 200  # below this, one INSERT beats COPY's set-up
 _counter = ChangeCounter.__table__.c  # type: ignore[attr-defined]
 _event_table = ChangeEvent.__table__  # type: ignore[attr-defined]
@@ -55,14 +58,30 @@ async def head(session: AsyncSession) -> int:
     return int((await session.execute(query)).scalar_one_or_none() or 0)
 
 
-async def insert_events(session: AsyncSession, rows: Sequence[Sequence[Any]]) -> None:
-    """Rows in EVENT_COLUMNS order with `data` as JSON text."""
-    if len(rows) >= _BULK_FROM:
+async def insert_events(
+    session: AsyncSession,
+    first: int,
+    occurred_at: dt.datetime,
+    ids: Sequence[str],
+    tails: Sequence[EventTail],
+) -> None:
+    """Events numbered `first`, `first + 1`, … with these ids, all at `occurred_at`."""
+    if len(tails) >= _BULK_FROM:
+        # all text, so the bulk path formats each line with one join (no per-value calls)
+        stamp = await timestamp_text(session, occurred_at)
+        rows = [
+            (str(first + offset), event_id, stamp, *tail)
+            for offset, (event_id, tail) in enumerate(zip(ids, tails, strict=True))
+        ]
         await bulk_insert(session, _event_table, EVENT_COLUMNS, rows)
         return
-    values = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
-    for value in values:
-        value["data"] = json.loads(value["data"])
+    values = [
+        {
+            **dict(zip(EVENT_COLUMNS, (first + offset, event_id, occurred_at, *tail), strict=True)),
+            "data": json.loads(tail[-1]),
+        }
+        for offset, (event_id, tail) in enumerate(zip(ids, tails, strict=True))
+    ]
     await session.execute(insert(ChangeEvent), values)
 
 

@@ -5,7 +5,6 @@ new rows come out ready for the bulk paths (JSON already encoded)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import orjson
 from exchange.bulk_gc import gc_paused
 from exchange.exchange_format import ExchangeRow
 from exchange.field_rules import SCALAR_FIELDS, RecordValues
+from exchange.ids import time_ordered_ids
 from exchange.keys import name_key
 from exchange.record_data import CONTENT_COLUMNS, content_columns, document_rows, snapshot
 
@@ -106,11 +106,12 @@ def _plan(
 ) -> ImportPlan:
     plan = ImportPlan()
     list_id, now, now_text = context.list_id, context.now, context.now_text
+    new_ids = iter(time_ordered_ids(sum(row.record_id not in existing for row in rows)))
     for row in rows:
         data = values_snapshot(row.values)
         current = existing.get(row.record_id)
         if current is None:
-            record_id = str(uuid.uuid4())
+            record_id = next(new_ids)
             plan.new_records.append(_record_row(record_id, list_id, row, data, now_text))
             version, change = 1, "create"
         elif data == snapshot(current):

@@ -203,3 +203,44 @@ async def test_sequence_numbers_become_visible_in_order_under_concurrent_commits
     assert sorted(str(e.data["i"]) for e in seen) == sorted(committed)
     seqs = [e.seq for e in seen]
     assert seqs == list(range(seqs[0], seqs[0] + 30))
+
+
+async def test_a_bulk_import_publishes_one_event_per_record_in_order(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Above 200 events the feed is written in bulk (COPY on PostgreSQL): every created and
+    corrected record still has its own event, numbered contiguously in file order, and keys
+    that need escaping in JSON and in COPY text come back as sent."""
+    us = await world.headers("us_mission")
+    made = await client.post("/v1/lists", json={"name": "bulk", "kind": "pipeline"}, headers=us)
+    list_id = made.json()["id"]
+    keys = [f"B-{n:04d}" for n in range(300)] + ['Q"uote\\back', "نجیب-7"]
+
+    async def send(rows: list[str], key: str) -> None:
+        body = "record_id,given_name\n" + "".join(rows)
+        response = await client.post(
+            f"/v1/lists/{list_id}/imports",
+            content=body.encode(),
+            headers={**us, "Content-Type": "text/csv", "Idempotency-Key": key},
+        )
+        assert response.status_code == 201, response.text
+
+    def cell(key: str) -> str:
+        return '"' + key.replace('"', '""') + '"'
+
+    await send([f"{cell(k)},Name\n" for k in keys], "bulk-1")
+    before, cursor = await read_all(client, us)
+    # a second import corrects 250 records (bulk again) and repeats the rest unchanged
+    await send([f"{cell(k)},{'Other' if i < 250 else 'Name'}\n" for i, k in enumerate(keys)], "b2")
+    after, _ = await read_all(client, us, since=cursor)
+
+    assert [(e["type"], e["data"]) for e in before] == [
+        ("record.created", {"list_id": list_id, "record_id": k, "version": 1}) for k in keys
+    ]
+    assert [(e["type"], e["data"]) for e in after] == [
+        ("record.corrected", {"list_id": list_id, "record_id": k, "version": 2}) for k in keys[:250]
+    ]
+    seqs = [e["seq"] for e in before + after]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert len({e["id"] for e in before + after}) == len(seqs)
+    assert all(e["list_id"] == list_id for e in before + after)
