@@ -95,7 +95,7 @@ async def report_encounter(
     records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(body)
     live = [r for r in records.values() if not r.withdrawn]
-    ambiguous = matched_by == "person" and len(live) > 1
+    ambiguous = matches.ambiguous
     match = "candidate" if ambiguous else "exact"
     report = EncounterReport(
         agency_id=access.principal.agency_id,

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from database.prepared import ReadChannel
@@ -18,6 +18,7 @@ from schemas.records import Record, RecordDocument
 from schemas.vocabulary import ListKind
 
 _record = Record.__table__.c  # type: ignore[attr-defined]
+_record_table = Record.__table__  # type: ignore[attr-defined]
 _document = RecordDocument.__table__.c  # type: ignore[attr-defined]
 _list = ExchangeList.__table__.c  # type: ignore[attr-defined]
 _agreement = SharingAgreement.__table__.c  # type: ignore[attr-defined]
@@ -25,6 +26,9 @@ _list_table = ExchangeList.__table__  # type: ignore[attr-defined]
 _agreement_table = SharingAgreement.__table__  # type: ignore[attr-defined]
 
 MAX_CANDIDATES = 50
+# A claim by name is scored against every record born near the claimed date; past this many
+# the officer is asked for a letter or document instead of a guess among namesakes.
+MAX_PERSON_CANDIDATES = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +40,16 @@ class ReachableRecord:
     withdrawn: bool
     owner_agency_id: str
     agreement_purposes: tuple[str, ...] | None  # None: the caller owns the list
+    # what the lookup selects beyond these: a letter's dates, or the names a claim is scored on
+    extra: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedLetterDates:
-    expires_at: dt.datetime
-    revoked_at: dt.datetime | None
+_BASE_COLUMNS = 7  # the columns every lookup selects
 
 
-_BASE_COLUMNS = 7  # the columns every lookup selects; letter lookups add the letter's dates
-
-
-def _reachable(
-    criterion: ColumnElement[bool], *extra_columns: ColumnElement[Any]
-) -> Select[tuple[Any, ...]]:
-    """Records matching `criterion` in pipeline lists the caller owns or receives through a live
-    agreement. Built once per kind of lookup: only bound parameters change per request."""
+def _in_reachable_lists(query: Select[Any]) -> Select[Any]:
+    """`query` over records, kept to pipeline lists the caller owns or receives through a live
+    agreement (the agreement's purposes are checked by the service)."""
     live_agreement = and_(
         _agreement.list_id == _list.id,
         _agreement.recipient_agency_id == bindparam("agency_id"),
@@ -60,25 +58,33 @@ def _reachable(
         _agreement.valid_until > bindparam("at"),
     )
     return (
-        select(
-            _record.id,
-            _record.list_id,
-            _record.record_key,
-            _record.letter_id,
-            _record.withdrawn_at,
-            _list.owner_agency_id,
-            _agreement.purposes,
-            *extra_columns,
-        )
-        .join(_list_table, _list.id == _record.list_id)
+        query.join(_list_table, _list.id == _record.list_id)
         .outerjoin(_agreement_table, live_agreement)
         .where(
-            criterion,
             _list.kind == ListKind.PIPELINE.value,
             or_(_list.owner_agency_id == bindparam("agency_id"), _agreement.id.is_not(None)),
         )
-        .limit(MAX_CANDIDATES)
     )
+
+
+def _reachable(
+    criterion: ColumnElement[bool],
+    *extra_columns: ColumnElement[Any],
+    limit: int = MAX_CANDIDATES,
+) -> Select[tuple[Any, ...]]:
+    """Records matching `criterion` in the caller's reachable lists. Built once per kind of
+    lookup: only bound parameters change per request."""
+    columns = select(
+        _record.id,
+        _record.list_id,
+        _record.record_key,
+        _record.letter_id,
+        _record.withdrawn_at,
+        _list.owner_agency_id,
+        _agreement.purposes,
+        *extra_columns,
+    )
+    return _in_reachable_lists(columns.where(criterion)).limit(limit)
 
 
 _member = ProtectionLetterMember.__table__.c  # type: ignore[attr-defined]
@@ -109,19 +115,23 @@ BY_DOCUMENT = _reachable(
         )
     )
 )
+# The fields a claim by name is scored on (reconcile.verification), in this order.
+PERSON_FIELDS = ("given_name", "family_name", "father_name", "name_native", "dob", "dob_calendar")
+# Candidates for a claim by name: records born in the claimed span widened by the caller (a
+# year either way is weak evidence, not none) or of unknown birth; the scorer decides.
 BY_PERSON = _reachable(
-    and_(
-        _record.given_name_key == bindparam("given_key"),
-        _record.father_name_key == bindparam("father_key"),
-        or_(
-            _record.dob_earliest.is_(None),
-            and_(
-                _record.dob_earliest <= bindparam("latest"),
-                _record.dob_latest >= bindparam("earliest"),
-            ),
+    or_(
+        _record.dob_earliest.is_(None),
+        and_(
+            _record.dob_earliest <= bindparam("latest"),
+            _record.dob_latest >= bindparam("earliest"),
         ),
-    )
+    ),
+    *(_record[name] for name in PERSON_FIELDS),
+    limit=MAX_PERSON_CANDIDATES + 1,
 )
+# The size of the pipeline lists a claim searched: it sets the prior odds of a chance match.
+REACHABLE_SIZE = _in_reachable_lists(select(func.count()).select_from(_record_table))
 
 
 async def reachable_records(
@@ -130,10 +140,9 @@ async def reachable_records(
     at: dt.datetime,
     lookup: Select[tuple[Any, ...]],
     params: dict[str, object],
-) -> tuple[list[ReachableRecord], IssuedLetterDates | None]:
-    """The records, and for a letter lookup the dates of the letter if Sanad issued it."""
+) -> list[ReachableRecord]:
     rows = await reader.fetch(reader.prepare(lookup), {"agency_id": agency_id, "at": at, **params})
-    records = [
+    return [
         ReachableRecord(
             record_id=row[0],
             list_id=row[1],
@@ -142,12 +151,12 @@ async def reachable_records(
             withdrawn=row[4] is not None,
             owner_agency_id=row[5],
             agreement_purposes=None if row[5] == agency_id else tuple(row[6] or ()),
+            extra=tuple(row[_BASE_COLUMNS:]),
         )
         for row in rows
     ]
-    issued = None
-    if rows and len(rows[0]) > _BASE_COLUMNS and rows[0][_BASE_COLUMNS] is not None:
-        issued = IssuedLetterDates(
-            expires_at=rows[0][_BASE_COLUMNS], revoked_at=rows[0][_BASE_COLUMNS + 1]
-        )
-    return records, issued
+
+
+async def reachable_size(reader: ReadChannel, agency_id: str, at: dt.datetime) -> int:
+    rows = await reader.fetch(reader.prepare(REACHABLE_SIZE), {"agency_id": agency_id, "at": at})
+    return int(rows[0][0])

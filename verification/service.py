@@ -3,6 +3,7 @@ the letter reference with its validity. Every matched record is disclosed in the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,17 +14,16 @@ from audit.context import AuditContext
 from auth.access import AccessContext
 from auth.policy import OWNER_PURPOSES
 from database.prepared import ReadChannel
-from exchange.keys import document_key, name_key
+from exchange.keys import document_key
 from i18n import text
 from letters.checking import LetterVerdict
 from letters.lookup import credential_result
 from letters.service import letter_status
-from matching.dates import parse_birth_date
-from problems import ProblemError
 from schemas.letters import ProtectionLetter
 from schemas.types import unique_uuid, utcnow
 from schemas.verification import LetterReference, VerificationRequest, VerificationResult
 from verification import repository
+from verification.person import match_person
 from verification.repository import ReachableRecord
 
 DISCLOSED_FIELDS = ("in_pipeline", "letter_id")
@@ -41,23 +41,7 @@ def _lookup(
         doc_type = request.document.type.value
         number = document_key(doc_type, request.document.number)
         return repository.BY_DOCUMENT, {"doc_type": doc_type, "number": number}
-    person = request.person
-    assert person is not None
-    try:
-        born = parse_birth_date(person.dob, person.dob_calendar)
-    except ValueError as exc:
-        raise ProblemError(
-            "validation-failed",
-            f"person.dob: {exc}",
-            invalid_params=[{"name": "person.dob", "reason": str(exc)}],
-        ) from None
-    earliest, latest = born.evidence_range
-    return repository.BY_PERSON, {
-        "given_key": name_key(person.given_name),
-        "father_key": name_key(person.father_name),
-        "earliest": earliest,
-        "latest": latest,
-    }
+    raise AssertionError("a claim by name is scored, not looked up: verification.person")
 
 
 def _matched_by(request: VerificationRequest) -> str:
@@ -83,6 +67,8 @@ class Matches:
     records: dict[str, ReachableRecord]
     verdict: LetterVerdict | None
     issued_letter: LetterReference | None
+    # a claim by name that fits more than one person (or none surely): no guess is made
+    ambiguous: bool = False
 
 
 # checks a scanned credential; the caller decides which database handle it uses
@@ -97,22 +83,33 @@ async def matching_records(
 ) -> Matches:
     """Pipeline records the request names that the caller may search for this purpose.
     Encounter reports link through this too."""
+    now = utcnow()
+    if request.person is not None:
+
+        def allowed(record: ReachableRecord) -> bool:
+            return _purpose_allows(access, record)
+
+        answer = await match_person(reader, access, request.person, now, allowed)
+        return Matches(answer.records, None, None, answer.ambiguous)
     verdict = None
     if request.credential is not None:
         verdict = await check_credential(request.credential)
     lookup, params = _lookup(request, verdict)
-    agency_id, now = access.principal.agency_id, utcnow()
-    reachable, dates = await repository.reachable_records(reader, agency_id, now, lookup, params)
-    issued = None
-    if dates is not None:
-        letter = ProtectionLetter.model_construct(
-            expires_at=dates.expires_at, revoked_at=dates.revoked_at
-        )
-        issued = LetterReference(
-            letter_id=str(params["letter_id"]), status=letter_status(letter, now)
-        )
+    agency_id = access.principal.agency_id
+    reachable = await repository.reachable_records(reader, agency_id, now, lookup, params)
     records = {r.record_id: r for r in reachable if _purpose_allows(access, r)}
-    return Matches(records, verdict, issued)
+    return Matches(records, verdict, _issued_letter(reachable, params, now))
+
+
+def _issued_letter(
+    reachable: list[ReachableRecord], params: dict[str, object], now: dt.datetime
+) -> LetterReference | None:
+    """The status of the letter asked about, if Sanad issued it (its dates ride on each row)."""
+    if not reachable or not reachable[0].extra or reachable[0].extra[0] is None:
+        return None
+    expires_at, revoked_at = reachable[0].extra
+    letter = ProtectionLetter.model_construct(expires_at=expires_at, revoked_at=revoked_at)
+    return LetterReference(letter_id=str(params["letter_id"]), status=letter_status(letter, now))
 
 
 async def verify(
@@ -128,7 +125,7 @@ async def verify(
     matched_by = _matched_by(request)
     # Several different people answering to one name must not be resolved by a guess:
     # the officer is told to verify by letter or document instead.
-    ambiguous = matched_by == "person" and len(records) > 1
+    ambiguous = matches.ambiguous
     letters: dict[str, LetterReference] = {}
     for record in records.values():
         audit.disclose(

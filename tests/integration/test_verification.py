@@ -115,3 +115,53 @@ async def test_verification_is_disclosed_to_the_owner_auditor(
     page = response.json()
     assert world.gop in page["recipients"]
     assert any(d["recipient_agency_id"] == world.gop for d in page["items"])
+
+
+async def test_a_claim_by_name_is_scored_like_reconciliation(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Variant spellings, a typo in the father's name and an unmarked Solar Hijri year still
+    find the record: the reconciliation scorer decides, not exact keys."""
+    await shared_pipeline(client, world)
+    claim = {"given_name": "Muhammad Nabee", "father_name": "Abdul Ghafur", "dob": "1363"}
+    response = await _verify(client, world, {"person": claim})
+    assert response.status_code == 200, response.text
+    assert response.json()["in_pipeline"] is True
+    assert response.json()["letters"] == [{"letter_id": "LTR-1", "status": "valid"}]
+
+
+async def test_a_claim_with_another_father_and_year_finds_no_one(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await shared_pipeline(client, world)
+    claim = {"given_name": "Mohammad Nabi", "father_name": "Sher Khan", "dob": "1950"}
+    response = await _verify(client, world, {"person": claim})
+    assert response.status_code == 200, response.text
+    assert response.json()["in_pipeline"] is False
+    assert response.json()["ambiguous"] is False
+
+
+async def test_namesakes_are_not_resolved_by_a_guess(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Two brothers' records that the claim fits equally: the officer is asked for a letter or
+    document, and no letter is named."""
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    twins = (
+        "record_id,given_name,father_name,dob,letter_id\n"
+        "T1,Jawad,Qasem,1991-05-04,LTR-T1\n"
+        "T2,Jawad,Qasem,1991-05-04,LTR-T2\n"
+    )
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=twins.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": "twins"},
+    )
+    assert imported.status_code == 201, imported.text
+    claim = {"given_name": "Jawad", "father_name": "Qasim", "dob": "1991"}
+    response = await _verify(client, world, {"person": claim})
+    assert response.status_code == 200, response.text
+    assert response.json()["ambiguous"] is True
+    assert response.json()["in_pipeline"] is False
+    assert response.json()["letters"] == []

@@ -1,0 +1,79 @@
+"""A checkpoint's claim by name + father's name + date of birth, decided by the same scorer that
+links lists (`reconcile.verification`): `Shafiq s/o Abdul Ghafoor, 1984` finds `Shafeeq s/o
+Abdul Ghafur, 1363 SH`. Candidates are the reachable pipeline records born near the claimed
+date; the scorer's competition keeps namesakes from being resolved by a guess."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from auth.access import AccessContext
+from database.prepared import ReadChannel
+from matching.dates import parse_birth_date
+from problems import ProblemError
+from reconcile.verification import score_person_claim
+from schemas.verification import PersonClaim
+from verification import repository
+from verification.repository import MAX_PERSON_CANDIDATES, PERSON_FIELDS, ReachableRecord
+
+# a year either side of the claimed span still counts as (weak) evidence in the scorer
+_WIDENING = dt.timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonAnswer:
+    """The records the answer rests on, and whether the claim fits more than one person."""
+
+    records: dict[str, ReachableRecord]
+    ambiguous: bool
+
+
+def birth_span(person: PersonClaim) -> tuple[dt.date, dt.date]:
+    try:
+        born = parse_birth_date(person.dob, person.dob_calendar)
+    except ValueError as exc:
+        raise ProblemError(
+            "validation-failed",
+            f"person.dob: {exc}",
+            invalid_params=[{"name": "person.dob", "reason": str(exc)}],
+        ) from None
+    earliest, latest = born.evidence_range
+    return earliest - _WIDENING, latest + _WIDENING
+
+
+def _candidate_row(record: ReachableRecord) -> dict[str, object]:
+    values = zip(PERSON_FIELDS, record.extra, strict=True)
+    return {"record_id": record.record_id, **{k: v for k, v in values if v is not None}}
+
+
+async def match_person(
+    reader: ReadChannel,
+    access: AccessContext,
+    person: PersonClaim,
+    now: dt.datetime,
+    allowed: Callable[[ReachableRecord], bool],
+) -> PersonAnswer:
+    """The accepted record alone; or, when the best candidates need a person's judgement, all
+    of them with `ambiguous` set (the officer is told to verify by letter or document)."""
+    earliest, latest = birth_span(person)
+    agency_id = access.principal.agency_id
+    found = await repository.reachable_records(
+        reader, agency_id, now, repository.BY_PERSON, {"earliest": earliest, "latest": latest}
+    )
+    candidates = [record for record in found if allowed(record)]
+    if not candidates:
+        return PersonAnswer({}, ambiguous=False)
+    if len(found) > MAX_PERSON_CANDIDATES:  # a date this common cannot single anyone out
+        return PersonAnswer({}, ambiguous=True)
+    searched = await repository.reachable_size(reader, agency_id, now)
+    claim = person.model_dump(exclude_none=True)
+    rows = [_candidate_row(record) for record in candidates]
+    # numpy work of a few milliseconds: off the event loop
+    scored = await asyncio.to_thread(score_person_claim, claim, rows, searched)
+    by_id = {record.record_id: record for record in candidates}
+    if scored and scored[0].decision == "accepted":
+        return PersonAnswer({scored[0].record_id: by_id[scored[0].record_id]}, ambiguous=False)
+    return PersonAnswer({s.record_id: by_id[s.record_id] for s in scored}, ambiguous=bool(scored))
