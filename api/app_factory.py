@@ -22,7 +22,7 @@ from changes.webhook_settings import WebhookSettings
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.engine import make_async_engine, make_sync_engine
-from database.prepared import open_read_channel
+from database.prepared import PostgresChannel, open_driver_channel
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from transparency.runtime import LogPolicy, TransparencyLog
@@ -37,13 +37,18 @@ def build_services(settings: Settings) -> Services:
     )
     sync_engine = make_sync_engine(settings.database_url, settings.sql_echo)
     sessions = async_sessionmaker(async_engine, expire_on_commit=False)
+    driver = open_driver_channel(async_engine, settings.db_pool_size)
     return Services(
         settings=settings,
         async_engine=async_engine,
         sync_engine=sync_engine,
         sessions=sessions,
-        reader=open_read_channel(async_engine, settings.db_pool_size),
-        audit_writer=AuditWriter(async_engine, settings.audit_batch_max),
+        driver=driver,
+        audit_writer=AuditWriter(
+            async_engine,
+            settings.audit_batch_max,
+            driver if isinstance(driver, PostgresChannel) else None,
+        ),
         token_verifier=AccessTokenVerifier(settings, async_engine),
         authorization_server=build_authorization_server(settings, sync_engine),
         transparency=TransparencyLog(settings.database_url, LogPolicy.from_settings(settings)),
@@ -75,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.reconciliation_runner.stop()
             await services.webhooks.stop()
             await services.transparency.stop()
-            await services.reader.close()
+            await services.driver.close()
             await services.async_engine.dispose()
             services.sync_engine.dispose()
 

@@ -14,7 +14,7 @@ from auth.oauth_server import SanadAuthorizationServer
 from auth.tokens import AccessTokenVerifier
 from changes.dispatcher import WebhookDispatcher
 from config.settings import Settings
-from database.prepared import ReadChannel
+from database.prepared import DriverChannel
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from transparency.runtime import TransparencyLog
@@ -26,7 +26,7 @@ class Services:
     async_engine: AsyncEngine
     sync_engine: Engine
     sessions: async_sessionmaker[AsyncSession]
-    reader: ReadChannel  # prepared reads of the checkpoint path, closed in the lifespan
+    driver: DriverChannel  # prepared reads of the checkpoint path, closed in the lifespan
     audit_writer: AuditWriter
     token_verifier: AccessTokenVerifier
     authorization_server: SanadAuthorizationServer

@@ -1,6 +1,7 @@
-"""Prepared reads for the hottest request paths: a SQLAlchemy Core SELECT compiled once per
+"""Prepared statements for the hottest request paths: a SQLAlchemy Core SELECT compiled once per
 dialect and run straight on the driver, with SQLAlchemy's own type processors on parameters and
-results (values read here equal those the ORM reads).
+results (values read here equal those the ORM reads); on PostgreSQL also the audit writer's
+group-committed inserts.
 
 Why not the async engine: on SQLite every aiosqlite call is two thread hand-offs, and with one
 worker thread per pooled connection the hand-offs fight over the GIL (measured: the event loop
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select, Table, insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.interfaces import _CoreSingleExecuteParams
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,10 +28,16 @@ Processor = Callable[[Any], Any] | None
 
 
 class PreparedQuery:
-    """One SELECT, compiled for one dialect, with its parameter and column converters."""
+    """One SELECT (or INSERT of the given columns), compiled for one dialect, with its
+    parameter and column converters."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(
+        self,
+        statement: Select[Any] | Insert,
+        dialect: Dialect,
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = str(compiled)
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         self._bind: dict[str, Processor] = {
@@ -43,9 +50,9 @@ class PreparedQuery:
             for bind, name in compiled.bind_names.items()
             if not bind.required
         }
+        selected = statement.selected_columns if isinstance(statement, Select) else ()
         self._columns: list[Processor] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         ]
 
     def parameters(self, values: Mapping[str, Any]) -> _CoreSingleExecuteParams | tuple[Any, ...]:
@@ -69,7 +76,7 @@ class PreparedQuery:
         ]
 
 
-class ReadChannel(Protocol):
+class DriverChannel(Protocol):
     """Runs prepared reads; one per process, opened in the app's lifespan."""
 
     dialect_name: str
@@ -96,7 +103,7 @@ class _Prepares:
         return query
 
 
-class SQLiteReadChannel(_Prepares):
+class SQLiteChannel(_Prepares):
     """A read-only connection used only from the event loop: a read by index blocks it for less
     time than handing the query to a thread would. WAL lets it read while the writer commits."""
 
@@ -119,7 +126,7 @@ class SQLiteReadChannel(_Prepares):
         self._connection.close()
 
 
-class PostgresReadChannel(_Prepares):
+class PostgresChannel(_Prepares):
     """A pool of asyncpg connections: its protocol is compiled, and it prepares and caches each
     statement on the server (psycopg's pure-Python async wait loop cost more than the query)."""
 
@@ -132,6 +139,7 @@ class PostgresReadChannel(_Prepares):
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._inserts: dict[tuple[str, tuple[str, ...]], PreparedQuery] = {}
 
     async def _open(self) -> asyncpg.Pool:
         async with self._opening:
@@ -150,29 +158,52 @@ class PostgresReadChannel(_Prepares):
         async with pool.acquire() as connection:
             return query.rows(await connection.fetch(query.sql, *query.parameters(values)))
 
+    async def insert_batches(
+        self, batches: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]
+    ) -> None:
+        """Insert each batch of rows into its table, all in one transaction (one commit).
+        Rows of one table share their keys."""
+        pool = self._pool or await self._open()
+        async with pool.acquire() as connection, connection.transaction():
+            for table, rows in batches:
+                if not rows:
+                    continue
+                keys = tuple(rows[0])
+                query = self._inserts.get((table.name, keys))
+                if query is None:
+                    query = PreparedQuery(insert(table), self.dialect, keys)
+                    self._inserts[(table.name, keys)] = query
+                await connection.executemany(query.sql, [query.parameters(row) for row in rows])
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
-    """These connections only run reads in autocommit and never change session state, so the
-    pool's default reset (one more round trip per read: RESET ALL, UNLISTEN, ...) is skipped."""
+    """These connections run reads in autocommit and inserts in transactions that always end,
+    and never change session state, so the pool's default reset (one more round trip per use:
+    RESET ALL, UNLISTEN, ...) is skipped."""
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:
-    # what SQLAlchemy's asyncpg dialect does on connect: JSON columns arrive as Python values
+    # as SQLAlchemy's asyncpg dialect does on connect: its JSON bind processor already made the
+    # JSON text, and JSON columns arrive as Python values
     for name in ("json", "jsonb"):
         await connection.set_type_codec(
-            name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads, format="text"
+            name, schema="pg_catalog", encoder=_as_is, decoder=json.loads, format="text"
         )
 
 
-def open_read_channel(engine: AsyncEngine, pool_size: int) -> ReadChannel:
+def _as_is(text: str) -> str:
+    return text
+
+
+def open_driver_channel(engine: AsyncEngine, pool_size: int) -> DriverChannel:
     """The channel for the engine's database; SQLite compiles with the engine's own dialect,
     PostgreSQL with SQLAlchemy's asyncpg dialect, and connects on the first read."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
-        return SQLiteReadChannel(url.database or ":memory:", engine.dialect)
+        return SQLiteChannel(url.database or ":memory:", engine.dialect)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresReadChannel(dsn, pool_size)
+    return PostgresChannel(dsn, pool_size)

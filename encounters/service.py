@@ -12,7 +12,7 @@ from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
 from changes.service import Change, publish
-from database.prepared import ReadChannel
+from database.prepared import DriverChannel
 from encounters import repository
 from exchange import repository as records
 from exchange.service import load_view
@@ -82,7 +82,7 @@ def _changes(report: EncounterReport, links: Sequence[tuple[ReachableRecord, str
 
 async def report_encounter(
     session: AsyncSession,
-    reader: ReadChannel,
+    driver: DriverChannel,
     access: AccessContext,
     audit: AuditContext,
     body: EncounterCreate,
@@ -90,7 +90,7 @@ async def report_encounter(
 ) -> EncounterPublic:
     connection = await session.connection()
     matches = await matching_records(
-        reader, access, body.subject, lambda text: check_credential(connection, text)
+        driver, access, body.subject, lambda text: check_credential(connection, text)
     )
     records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(body)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from auth.access import AccessContext
-from database.prepared import ReadChannel
+from database.prepared import DriverChannel
 from matching.dates import parse_birth_date
 from problems import ProblemError
 from reconcile.verification import score_person_claim
@@ -50,7 +50,7 @@ def _candidate_row(record: ReachableRecord) -> dict[str, object]:
 
 
 async def match_person(
-    reader: ReadChannel,
+    driver: DriverChannel,
     access: AccessContext,
     person: PersonClaim,
     now: dt.datetime,
@@ -61,14 +61,14 @@ async def match_person(
     earliest, latest = birth_span(person)
     agency_id = access.principal.agency_id
     found = await repository.reachable_records(
-        reader, agency_id, now, repository.BY_PERSON, {"earliest": earliest, "latest": latest}
+        driver, agency_id, now, repository.BY_PERSON, {"earliest": earliest, "latest": latest}
     )
     candidates = [record for record in found if allowed(record)]
     if not candidates:
         return PersonAnswer({}, ambiguous=False)
     if len(found) > MAX_PERSON_CANDIDATES:  # a date this common cannot single anyone out
         return PersonAnswer({}, ambiguous=True)
-    searched = await repository.reachable_size(reader, agency_id, now)
+    searched = await repository.reachable_size(driver, agency_id, now)
     claim = person.model_dump(exclude_none=True)
     rows = [_candidate_row(record) for record in candidates]
     # numpy work of a few milliseconds: off the event loop

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from database.prepared import ReadChannel
+from database.prepared import DriverChannel
 from schemas.letters import ProtectionLetter, ProtectionLetterMember
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.records import Record, RecordDocument
@@ -135,13 +135,13 @@ REACHABLE_SIZE = _in_reachable_lists(select(func.count()).select_from(_record_ta
 
 
 async def reachable_records(
-    reader: ReadChannel,
+    driver: DriverChannel,
     agency_id: str,
     at: dt.datetime,
     lookup: Select[tuple[Any, ...]],
     params: dict[str, object],
 ) -> list[ReachableRecord]:
-    rows = await reader.fetch(reader.prepare(lookup), {"agency_id": agency_id, "at": at, **params})
+    rows = await driver.fetch(driver.prepare(lookup), {"agency_id": agency_id, "at": at, **params})
     return [
         ReachableRecord(
             record_id=row[0],
@@ -157,6 +157,6 @@ async def reachable_records(
     ]
 
 
-async def reachable_size(reader: ReadChannel, agency_id: str, at: dt.datetime) -> int:
-    rows = await reader.fetch(reader.prepare(REACHABLE_SIZE), {"agency_id": agency_id, "at": at})
+async def reachable_size(driver: DriverChannel, agency_id: str, at: dt.datetime) -> int:
+    rows = await driver.fetch(driver.prepare(REACHABLE_SIZE), {"agency_id": agency_id, "at": at})
     return int(rows[0][0])

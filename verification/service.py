@@ -13,7 +13,7 @@ from sqlalchemy import Select
 from audit.context import AuditContext
 from auth.access import AccessContext
 from auth.policy import OWNER_PURPOSES
-from database.prepared import ReadChannel
+from database.prepared import DriverChannel
 from exchange.keys import document_key
 from i18n import text
 from letters.checking import LetterVerdict
@@ -76,7 +76,7 @@ CredentialChecker = Callable[[str], Awaitable[LetterVerdict]]
 
 
 async def matching_records(
-    reader: ReadChannel,
+    driver: DriverChannel,
     access: AccessContext,
     request: VerificationRequest,
     check_credential: CredentialChecker,
@@ -89,14 +89,14 @@ async def matching_records(
         def allowed(record: ReachableRecord) -> bool:
             return _purpose_allows(access, record)
 
-        answer = await match_person(reader, access, request.person, now, allowed)
+        answer = await match_person(driver, access, request.person, now, allowed)
         return Matches(answer.records, None, None, answer.ambiguous)
     verdict = None
     if request.credential is not None:
         verdict = await check_credential(request.credential)
     lookup, params = _lookup(request, verdict)
     agency_id = access.principal.agency_id
-    reachable = await repository.reachable_records(reader, agency_id, now, lookup, params)
+    reachable = await repository.reachable_records(driver, agency_id, now, lookup, params)
     records = {r.record_id: r for r in reachable if _purpose_allows(access, r)}
     return Matches(records, verdict, _issued_letter(reachable, params, now))
 
@@ -113,14 +113,14 @@ def _issued_letter(
 
 
 async def verify(
-    reader: ReadChannel,
+    driver: DriverChannel,
     access: AccessContext,
     audit: AuditContext,
     request: VerificationRequest,
     check_credential: CredentialChecker,
     language: str | None = None,
 ) -> VerificationResult:
-    matches = await matching_records(reader, access, request, check_credential)
+    matches = await matching_records(driver, access, request, check_credential)
     records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(request)
     # Several different people answering to one name must not be resolved by a guess:

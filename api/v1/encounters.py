@@ -29,7 +29,7 @@ async def report_encounter(
     audit: AuditDep,
     language: LanguageDep,
 ) -> EncounterPublic:
-    return await service.report_encounter(session, services.reader, access, audit, body, language)
+    return await service.report_encounter(session, services.driver, access, audit, body, language)
 
 
 @router.get(

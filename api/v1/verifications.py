@@ -36,4 +36,4 @@ async def create_verification(
     services, audit = services_of(request.scope), audit_of(request.scope)
     language = negotiate(accept_language) if accept_language else None
     check = credential_checker(services.async_engine)
-    return await service.verify(services.reader, access, audit, body, check, language)
+    return await service.verify(services.driver, access, audit, body, check, language)
