@@ -81,7 +81,7 @@ def run(backend: str) -> dict[str, dict[str, float]]:
 
 def main() -> int:
     if shutil.which("wrk") is None:
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        print("wrk is needed: scripts/os-packages --with-bench", file=sys.stderr)
         return 2
     summary = []
     for backend in sys.argv[1:] or ("sqlite", "postgresql"):
