@@ -22,7 +22,7 @@ from changes.webhook_settings import WebhookSettings
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.engine import make_async_engine, make_sync_engine
-from database.prepared import PostgresChannel, open_driver_channel
+from database.prepared import open_driver_channel
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from transparency.runtime import LogPolicy, TransparencyLog
@@ -44,11 +44,7 @@ def build_services(settings: Settings) -> Services:
         sync_engine=sync_engine,
         sessions=sessions,
         driver=driver,
-        audit_writer=AuditWriter(
-            async_engine,
-            settings.audit_batch_max,
-            driver if isinstance(driver, PostgresChannel) else None,
-        ),
+        audit_writer=AuditWriter(driver, settings.audit_batch_max),
         token_verifier=AccessTokenVerifier(settings, async_engine),
         authorization_server=build_authorization_server(settings, sync_engine),
         transparency=TransparencyLog(settings.database_url, LogPolicy.from_settings(settings)),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -126,15 +125,15 @@ def test_search_keys() -> None:
     assert document_key("passport", "ab.12/34") == "AB1234"
 
 
-def test_25k_rows_parse_well_under_a_second() -> None:
+def test_a_25k_row_file_parses_every_row() -> None:
+    """Its speed is measured by `bench/import_bench.py`, not asserted here: a timed test fails
+    on a loaded machine without anything being wrong."""
     line = "R{i},Mohammad,Ahmadzai,1984-03-{d:02d},,M,passport:P{i};tazkira:1400-0101-{i}"
     data = _csv(HEADER, *(line.format(i=i, d=i % 28 + 1) for i in range(25_000)))
-    parse_exchange(data[:2000], "csv")  # warm imports
-    started = time.perf_counter()
     result = parse_exchange(data, "csv")
-    elapsed = time.perf_counter() - started
     assert len(result.rows) == 25_000
-    assert elapsed < 1.0, elapsed
+    assert not result.rejected
+    assert result.rows[-1].record_id == "R24999"
 
 
 # --- properties ----------------------------------------------------------------------------
