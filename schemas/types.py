@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import os
 import uuid
@@ -45,28 +46,28 @@ def new_id() -> str:
 
 
 class _UniqueIds:
-    """Request and audit-event ids must be unique, not secret: a random per-process prefix and
-    a counter save a getrandom() call per id on the checkpoint path. A forked worker draws a
-    new prefix."""
+    """Request, verification and audit-event ids must be unique and must not let a caller count
+    other callers' requests: a keyed BLAKE2b of a counter (a PRF: unique, unpredictable
+    without the per-process key) saves a getrandom() call per id on the checkpoint path. A
+    forked worker draws a new key."""
 
     def __init__(self) -> None:
         self.renew()
         os.register_at_fork(after_in_child=self.renew)
 
     def renew(self) -> None:
-        self._prefix = int.from_bytes(os.urandom(8)) << 64
-        self._counter = itertools.count(int.from_bytes(os.urandom(4)))
+        self._key = os.urandom(32)
+        self._counter = itertools.count()
 
     def next(self) -> uuid.UUID:
-        # version 4 layout (its version and variant bits set), unique by prefix and counter
-        return uuid.UUID(int=self._prefix | (next(self._counter) & _LOW_62_BITS), version=4)
+        block = next(self._counter).to_bytes(16, "big")
+        digest = hashlib.blake2b(block, key=self._key, digest_size=16).digest()
+        return uuid.UUID(bytes=digest, version=4)
 
 
-_LOW_62_BITS = (1 << 62) - 1
 _unique_ids = _UniqueIds()
 
 
 def unique_uuid() -> uuid.UUID:
-    """A UUID for ids that need only be unique: never for tokens, secrets or anything a caller
-    could gain by guessing."""
+    """A random-looking version-4 UUID for ids; not for tokens or secrets."""
     return _unique_ids.next()

@@ -1,4 +1,5 @@
-"""Request and audit-event ids: unique, version-4 shaped, and different in a forked worker."""
+"""Request and audit-event ids: unique, version-4 shaped, not sequential, and different in a
+forked worker."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ def test_ids_are_distinct_version_4_uuids() -> None:
     assert {u.variant for u in ids} == {uuid.RFC_4122}
 
 
+def test_consecutive_ids_do_not_reveal_how_many_came_between() -> None:
+    first, second = unique_uuid(), unique_uuid()
+    # a counter would differ in its last bits only; a PRF's outputs differ in about half
+    assert bin(first.int ^ second.int).count("1") > 20
+
+
 def test_a_forked_worker_draws_other_ids() -> None:
     read, write = os.pipe()
     pid = os.fork()
@@ -25,4 +32,5 @@ def test_a_forked_worker_draws_other_ids() -> None:
     child = uuid.UUID(bytes=os.read(read, 16))
     os.waitpid(pid, 0)
     parent = unique_uuid()
-    assert child.int >> 64 != parent.int >> 64, "the forked worker kept the parent's prefix"
+    assert child != parent
+    assert child.int >> 64 != parent.int >> 64, "the forked worker kept the parent's key"
