@@ -10,6 +10,7 @@ import json
 import re
 import time
 import traceback
+import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,7 +20,7 @@ from audit.bulk_reads import BulkReadDetector, alert_context
 from audit.context import AuditContext
 from audit.writer import AuditWriteError, AuditWriter
 from problems import PROBLEM_KINDS
-from schemas.types import unique_uuid, utcnow
+from schemas.types import utcnow
 
 log = structlog.get_logger("sanad.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,7 +50,7 @@ def _inbound_request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
-    return unique_uuid().hex
+    return uuid.uuid4().hex
 
 
 def _problem_messages(slug: str, request_id: str) -> list[Message]:
@@ -124,7 +125,7 @@ class AuditMiddleware:
                 status, held = await self._review_bulk_reads(scope, ctx, status, held, writer)
             if ctx.written_with_status != status:
                 if ctx.written_with_status is not None:
-                    ctx.event_id = str(unique_uuid())
+                    ctx.event_id = str(uuid.uuid4())
                     ctx.reason = "response-failed-after-commit"
                 await writer.write(ctx, status)
         except AuditWriteError:

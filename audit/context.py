@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 
 from auth.principal import Principal
-from schemas.types import unique_uuid
 
 
 @dataclass(slots=True)
@@ -26,7 +26,7 @@ class AuditContext:
     method: str
     route: str
     occurred_at: dt.datetime
-    event_id: str = field(default_factory=lambda: str(unique_uuid()))
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     principal: Principal | None = None
     purpose: str | None = None
     reason: str | None = None
@@ -96,7 +96,7 @@ def disclosure_rows(ctx: AuditContext, status: int) -> list[dict[str, object]]:
     p = ctx.principal
     return [
         {
-            "id": str(unique_uuid()),
+            "id": str(uuid.uuid4()),
             "event_id": ctx.event_id,
             "occurred_at": ctx.occurred_at,
             "list_id": d.list_id,

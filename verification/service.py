@@ -4,6 +4,7 @@ the letter reference with its validity. Every matched record is disclosed in the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from letters.checking import LetterVerdict
 from letters.lookup import credential_result
 from letters.service import letter_status
 from schemas.letters import ProtectionLetter
-from schemas.types import unique_uuid, utcnow
+from schemas.types import utcnow
 from schemas.verification import LetterReference, VerificationRequest, VerificationResult
 from verification import repository
 from verification.person import match_person
@@ -149,7 +150,7 @@ async def verify(
     in_pipeline = active and not ambiguous
     situation = "ambiguous" if ambiguous else "in_pipeline" if in_pipeline else "not_in_pipeline"
     return VerificationResult(
-        verification_id=str(unique_uuid()),
+        verification_id=str(uuid.uuid4()),
         checked_at=utcnow(),
         matched_by=matched_by,  # type: ignore[arg-type]
         in_pipeline=in_pipeline,
