@@ -8,6 +8,7 @@ from matching.evidence import DateLevel, FieldComparison
 _PHRASES = {
     DateLevel.EXACT: "DOB agrees ({a})",
     DateLevel.SWAPPED: "DOB day and month swapped ({a}~{b})",
+    DateLevel.NEAR_YEAR_SAME_DAY: "DOB day agrees, year differs by one ({a}~{b})",
     DateLevel.SAME_MONTH: "DOB month agrees ({a}~{b})",
     DateLevel.YEAR_ONLY: "DOB year agrees ({a}~{b})",
     DateLevel.SAME_YEAR: "DOB year agrees, month differs ({a}~{b})",
@@ -69,6 +70,11 @@ def _level_by_fields(a: BirthDate, b: BirthDate, gregorian: bool) -> DateLevel:
         if (month_a, day_a) == (day_b, month_b):
             return DateLevel.SWAPPED
         return DateLevel.SAME_YEAR
+    # a slip of the year alone (a clerk's typo, a miscounted age) keeps the birthday, which a
+    # namesake born a year apart shares only by a 1-in-365 chance
+    same_day = None not in (month_a, day_a) and (month_a, day_a) == (month_b, day_b)
+    if abs(year_a - year_b) == 1 and same_day:
+        return DateLevel.NEAR_YEAR_SAME_DAY
     return _level_by_years((year_a, year_a), (year_b, year_b), year_only=False)
 
 

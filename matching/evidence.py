@@ -24,6 +24,7 @@ class DateLevel(StrEnum):
 
     EXACT = "exact"  # same day
     SWAPPED = "swapped"  # same year, day and month exchanged
+    NEAR_YEAR_SAME_DAY = "near_year_same_day"  # same day and month, years one apart
     SAME_MONTH = "same_month"  # same month, day differs or unknown on one side
     YEAR_ONLY = "year_only"  # years agree and one side only records a year (or 1 January)
     SAME_YEAR = "same_year"  # same year, months differ

@@ -14,15 +14,23 @@ DECISIONS = ("accepted", "review", "confirmed")
 
 
 def compete(
-    probability: FloatArray, left: IntArray, right: IntArray, left_size: int, right_size: int
+    probability: FloatArray,
+    left: IntArray,
+    right: IntArray,
+    left_size: int,
+    right_size: int,
+    unmatched: float = 1.0,
 ) -> FloatArray:
     """Probability that the pair is the match given that each record matches at most one
-    record of the other list: odds o over 1 + the odds of every candidate of either record.
-    Two namesakes at odds 10 each share it (10/21 each), instead of both looking certain."""
+    record of the other list: odds o over `unmatched` + the odds of every candidate of either
+    record. Two namesakes at odds 10 each share it (10/21 each), instead of both looking
+    certain. `unmatched` weighs the hypothesis that the record has no match at all: 1 treats
+    each pair's odds as independent; the engine uses the share of left records expected
+    without a match (1 - expected overlap), which a pair's odds do not already count."""
     odds = probability / np.maximum(1.0 - probability, 1e-12)
     left_total = np.bincount(left, weights=odds, minlength=left_size)
     right_total = np.bincount(right, weights=odds, minlength=right_size)
-    competed: FloatArray = odds / (1.0 + left_total[left] + right_total[right] - odds)
+    competed: FloatArray = odds / (unmatched + left_total[left] + right_total[right] - odds)
     return competed
 
 

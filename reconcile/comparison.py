@@ -16,6 +16,7 @@ from reconcile.levels import (
     LevelArray,
     date_levels,
     document_levels,
+    equal_name_levels,
     name_levels,
 )
 from reconcile.prepare import PreparedList, RunSpaces
@@ -80,15 +81,51 @@ def _given_and_family(
     at = np.flatnonzero(could_swap)
     if len(at):
         a, b = li[at], ri[at]
-        first = name_levels(names, left.given_field[a], right.family[b])
-        second = name_levels(names, left.family[a], right.given_field[b])
+        # only agreement in spelling counts here: equality of keys decides it
+        first = equal_name_levels(names, left.given_field[a], right.family[b])
+        second = equal_name_levels(names, left.family[a], right.given_field[b])
         # spelling agreement, not just consonants: Yousuf/Safi share the skeleton `sf`
         spelt = NAME["CROSS_SCRIPT"]
         swapped = at[(first <= spelt) & (second <= spelt)]
         given[swapped] = NAME["SWAPPED"]
         # the swap is one piece of evidence, weighed once (on the given name)
         family[swapped] = NAME["MISSING"]
+    compared = _one_sided_swaps(spaces, left, right, li, ri, given, family, compared)
     return given, _agreed(spaces, given, compared), family
+
+
+def _one_sided_swaps(
+    spaces: RunSpaces,
+    left: PreparedList,
+    right: PreparedList,
+    li: IntArray,
+    ri: IntArray,
+    given: LevelArray,
+    family: LevelArray,
+    compared: IntArray,
+) -> IntArray:
+    """Given and family exchanged on a record whose counterpart has no family name: the given
+    name is then found in the family field (`Barakzai Fariba` ~ `Fariba`). Where that crossing
+    agrees in spelling, the given name takes its level (in place) and the family field
+    reads missing; returns the names whose rarity weighs the given name's agreement."""
+    spelt = NAME["CROSS_SCRIPT"]
+    failed = (given > AGREEING_NAME) & (given != NAME["MISSING"]) & (given != NAME["SWAPPED"])
+    left_family, right_family = left.family[li] != 0, right.family[ri] != 0
+    for on_left in (True, False):
+        at = np.flatnonzero(failed & (left_family if on_left else right_family))
+        at = at[~(right_family if on_left else left_family)[at]]
+        if not len(at):
+            continue
+        a, b = li[at], ri[at]
+        name = left.family[a] if on_left else left.given[a]
+        other = right.given[b] if on_left else right.family[b]
+        crossing = equal_name_levels(spaces.names, name, other)
+        found = crossing <= spelt
+        given[at[found]] = crossing[found]
+        family[at[found]] = NAME["MISSING"]
+        compared = compared.copy()
+        compared[at[found]] = name[found]
+    return compared
 
 
 def _sex(left: PreparedList, right: PreparedList, li: IntArray, ri: IntArray) -> LevelArray:

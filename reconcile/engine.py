@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from reconcile.assignment import assign_one_to_one, compete, decide
-from reconcile.blocking import candidate_pairs
+from reconcile.blocking import candidate_pairs, contains, unique_codes
 from reconcile.comparison import PairLevels, compare_pairs
-from reconcile.family import family_levels, group_pairs
+from reconcile.family import context_levels, group_pairs
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
 from reconcile.scoring import Scorer, family_context_weights
@@ -93,19 +93,6 @@ def _pair_codes(left: IntArray, right: IntArray, right_size: int) -> IntArray:
     return codes
 
 
-def _scored(
-    scorer: Scorer, pairs: PairLevels, family: IntArray | None
-) -> tuple[FloatArray, dict[str, FloatArray]]:
-    """(log2 odds before calibration, weights per field) of every pair."""
-    weights = scorer.field_weights(pairs)
-    if family is not None:
-        weights["family_context"] = family_context_weights(scorer.parameters, family)
-    total = np.full(len(pairs), scorer.prior)
-    for weight in weights.values():
-        total += weight
-    return total, weights
-
-
 def link_tables(
     left_table: RecordTable,
     right_table: RecordTable,
@@ -125,31 +112,40 @@ def link_tables(
     clock.done("prepare", 0.3)
     candidates = candidate_pairs(left, right, spaces)
     d_left, d_right, d_ok = _decided_pairs(left_table, right_table, decisions or {})
-    codes = np.union1d(
-        _pair_codes(candidates.left, candidates.right, len(right)),
-        _pair_codes(d_left, d_right, len(right)),
-    )
+    # candidate codes come sorted and distinct; decided pairs join them when there are any
+    codes = _pair_codes(candidates.left, candidates.right, len(right))
+    if len(d_left):
+        codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
     clock.done("blocking", 0.5)
     pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
     scorer = Scorer.build(parameters, spaces, left, right, population=population)
     clock.done("comparison", 0.8)
-    log_odds, _ = _scored(scorer, pairs, None)
-    first = compete(scorer.probability(log_odds), pairs.left, pairs.right, len(left), len(right))
+    weights = scorer.field_weights(pairs)
+    log_odds = scorer.total(weights, len(pairs))
+    unmatched = parameters.unmatched_odds()
+    first = compete(
+        scorer.probability(log_odds), pairs.left, pairs.right, len(left), len(right), unmatched
+    )
     kept = assign_one_to_one(first, pairs.left, pairs.right, 0.5)
     linked_left, linked_right = pairs.left[kept], pairs.right[kept]
     # family context, and the group-level key: members of groups that share a link
     extra_left, extra_right = group_pairs(left, right, linked_left, linked_right)
-    extra = np.setdiff1d(_pair_codes(extra_left, extra_right, len(right)), codes)
+    extra = unique_codes(_pair_codes(extra_left, extra_right, len(right)))
+    extra = extra[~contains(codes, extra)]
     if len(extra):
         codes = np.concatenate([codes, extra])
         more = compare_pairs(spaces, left, right, extra // len(right), extra % len(right))
         pairs = _concat(pairs, more)
-    family = family_levels(left, right, pairs.left, pairs.right, linked_left, linked_right)
-    log_odds, weights = _scored(scorer, pairs, family)
+        more_weights = scorer.field_weights(more)
+        log_odds = np.concatenate([log_odds, scorer.total(more_weights, len(more))])
+        weights = {k: np.concatenate([v, more_weights[k]]) for k, v in weights.items()}
+    family = context_levels(spaces, left, right, pairs.left, pairs.right, linked_left, linked_right)
+    weights["family_context"] = family_context_weights(scorer.parameters, family)
+    log_odds = log_odds + weights["family_context"]
     probability = scorer.probability(log_odds)
     forced, rejected = _human(codes, d_left, d_right, d_ok, len(right))
     probability[rejected] = 0.0
-    final = compete(probability, pairs.left, pairs.right, len(left), len(right))
+    final = compete(probability, pairs.left, pairs.right, len(left), len(right), unmatched)
     final[forced] = 1.0
     kept = assign_one_to_one(final, pairs.left, pairs.right, parameters.thresholds.review, forced)
     links = Links(
@@ -185,6 +181,6 @@ def _human(
     codes: IntArray, d_left: IntArray, d_right: IntArray, d_ok: npt.NDArray[np.bool_], size: int
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     decided = _pair_codes(d_left, d_right, size)
-    forced = np.isin(codes, decided[d_ok])
-    rejected = np.isin(codes, decided[~d_ok])
+    forced = contains(unique_codes(decided[d_ok]), codes)
+    rejected = contains(unique_codes(decided[~d_ok]), codes)
     return forced, rejected

@@ -23,7 +23,7 @@ SOURCE_FIELDS = {
     "documents": ("documents",),
     "sex": ("sex",),
     "place": ("district", "province"),
-    "family_context": ("group_id",),
+    "family_context": ("group_id", "district", "family_name"),
 }
 
 
@@ -47,13 +47,20 @@ def _phrase(result: LinkResult, field: str, level: str, a: int, b: int) -> str:
     left, right = result.left.table, result.right.table
     names = result.spaces.names.keys
     if field == "given":
-        for form in ("given", "full"):
-            ka, kb = names[getattr(result.left, form)[a]], names[getattr(result.right, form)[b]]
+        if level == "swapped":
+            ka, kb = names[result.left.full[a]], names[result.right.full[b]]
+            return f"given and family names swapped ({ka.text}~{kb.text})"
+        # the straight reading, the whole name, then a one-sided swap (comparison.py)
+        readings = (("given", "given"), ("full", "full"), ("family", "given"), ("given", "family"))
+        phrases = []
+        for form_a, form_b in readings:
+            ka = names[getattr(result.left, form_a)[a]]
+            kb = names[getattr(result.right, form_b)[b]]
             found = compare_names("name", ka, kb)
-            if found.level.value == level or form == "full":
-                if level == "swapped":
-                    return f"given and family names swapped ({ka.text}~{kb.text})"
+            if found.level.value == level:
                 return found.phrase
+            phrases.append(found.phrase)
+        return phrases[1]
     if field in ("family", "father"):
         label = "family name" if field == "family" else "father name"
         ka = names[getattr(result.left, field)[a]]
@@ -86,6 +93,10 @@ def _phrase(result: LinkResult, field: str, level: str, a: int, b: int) -> str:
         FAMILY_LEVELS[2]: "another member of the group links into the same group",
         FAMILY_LEVELS[3]: "two or more other members of the group link into the same group",
         FAMILY_LEVELS[1]: "no other member of the group links into the same group",
+        FAMILY_LEVELS[4]: "shares neither district nor family name with the case's other links",
+        FAMILY_LEVELS[5]: "same family name as a relative's linked record",
+        FAMILY_LEVELS[6]: "same district as a relative's linked record",
+        FAMILY_LEVELS[7]: "same district and family name as a relative's linked record",
     }.get(level, "no group on one side")
 
 

@@ -1,15 +1,24 @@
-"""Family context: members of one US case linking into one UNHCR household make each of those
-links more likely. A pair gets a level from how many *other* members of its left group are
-linked into its right group; the model weighs the level like any other field."""
+"""Family context: members of one US case linking into one household make each of those links
+more likely. Where the right list has groups (a UNHCR household file), a pair gets a level from
+how many *other* members of its left group are linked into its right group. Where it has none
+(Pakistan's records rarely group people), the household is inferred from the records the other
+members of the case link to: a household's records share the district and, among blood
+relatives, the family name, which a namesake elsewhere rarely does. The model weighs the level
+like any other field."""
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from reconcile.prepare import PreparedList
+from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.spaces import IntArray
 
 NO_GROUP, NO_SUPPORT, ONE, TWO_OR_MORE = 0, 1, 2, 3
+# inferred households (right list without groups): what the pair's right record shares with the
+# records the other members of its case link to
+INFERRED_NONE, INFERRED_FAMILY, INFERRED_PLACE, INFERRED_BOTH = 4, 5, 6, 7
+SPOUSE = "SP"  # married in: shares neither the family name nor the father's name
 
 
 def family_levels(
@@ -35,6 +44,93 @@ def family_levels(
     levels[(group_a == 0) | (group_b == 0)] = NO_GROUP
     result: IntArray = levels.astype(np.int64)
     return result
+
+
+def context_levels(
+    spaces: RunSpaces,
+    left: PreparedList,
+    right: PreparedList,
+    pair_left: IntArray,
+    pair_right: IntArray,
+    linked_left: IntArray,
+    linked_right: IntArray,
+) -> IntArray:
+    """Family context per candidate pair: by groups on both sides where the right list has
+    them, else by the household inferred from the links of the rest of the case."""
+    levels = family_levels(left, right, pair_left, pair_right, linked_left, linked_right)
+    ungrouped = right.group[pair_right] == 0
+    if ungrouped.any():
+        inferred = inferred_household_levels(
+            spaces, left, right, pair_left, pair_right, linked_left, linked_right
+        )
+        levels = np.where(ungrouped, inferred, levels)
+    return levels
+
+
+def inferred_household_levels(
+    spaces: RunSpaces,
+    left: PreparedList,
+    right: PreparedList,
+    pair_left: IntArray,
+    pair_right: IntArray,
+    linked_left: IntArray,
+    linked_right: IntArray,
+) -> IntArray:
+    """Level per pair from the right records that the *other* members of the left record's
+    case are linked to (the anchors): does the pair's right record share a district with one
+    of them, and (between blood relatives) a family name? NO_GROUP where the left record has
+    no case or no other member of it is linked."""
+    case = left.group
+    grouped = case[linked_left] != 0
+    a_left, a_right = linked_left[grouped], linked_right[grouped]
+    a_case = case[a_left]
+    district = right.district
+    family = spaces.names.arrays()["skeleton"][right.family]
+    blood = ~_spouses(left)
+    p_case, p_district, p_family = case[pair_left], district[pair_right], family[pair_right]
+    # the pair's own left record, and a right record already linked to another member of the
+    # case, support nothing: subtract them from the case's counts
+    own_right = np.full(len(left), -1, np.int64)
+    own_right[a_left] = a_right
+    mine = own_right[pair_left]
+    taken_by = np.full(len(right), -1, np.int64)
+    taken_by[a_right] = a_left
+    other = taken_by[pair_right]
+    conflict = (other >= 0) & (other != pair_left)
+    conflict &= case[np.maximum(other, 0)] == p_case
+
+    anchors = _lookup(*_counted(a_case), p_case) - (mine >= 0)
+    width = int(max(district.max(initial=0), family.max(initial=0))) + 1
+    known = district[a_right] != 0
+    place = _lookup(
+        *_counted((a_case * width + district[a_right])[known]), p_case * width + p_district
+    )
+    place -= (mine >= 0) & (district[np.maximum(mine, 0)] == p_district)
+    place -= conflict
+    place[p_district == 0] = 0
+    named = (family[a_right] != 0) & blood[a_left]
+    same_family = _lookup(
+        *_counted((a_case * width + family[a_right])[named]), p_case * width + p_family
+    )
+    same_family -= (mine >= 0) & blood[pair_left] & (family[np.maximum(mine, 0)] == p_family)
+    same_family -= conflict & blood[np.maximum(other, 0)]
+    same_family[(p_family == 0) | ~blood[pair_left]] = 0
+    levels = INFERRED_NONE + (same_family > 0) + 2 * (place > 0)
+    levels[(p_case == 0) | (anchors <= 0)] = NO_GROUP
+    result: IntArray = levels.astype(np.int64)
+    return result
+
+
+def _spouses(prepared: PreparedList) -> npt.NDArray[np.bool_]:
+    column = prepared.table.columns["relationship"]
+    codes = [i for i, value in enumerate(column.values) if value.strip().upper() == SPOUSE]
+    found: npt.NDArray[np.bool_] = np.isin(column.codes, codes)
+    return found
+
+
+def _counted(keys: IntArray) -> tuple[IntArray, IntArray]:
+    unique, counts = np.unique(keys, return_counts=True)
+    return unique, counts
 
 
 def _lookup(keys: IntArray, values: IntArray, queries: IntArray) -> IntArray:

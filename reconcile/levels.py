@@ -28,6 +28,36 @@ AGREEING_NAME = int(NAME["SKELETON"])  # codes up to this one mean the names agr
 
 def name_levels(names: NameSpace, a: IntArray, b: IntArray) -> LevelArray:
     """`matching.compare.name_level` of names[a[i]] and names[b[i]], for every i."""
+    levels = equal_name_levels(names, a, b)
+    rest = np.flatnonzero(levels == NAME["DIFFERENT"])
+    if len(rest):
+        # candidate pairs repeat the same two names many times over (Mohammad ~ Ahmad): the
+        # string comparisons run once per distinct pair of name ids
+        width = np.int64(len(names.keys))
+        distinct, inverse = _distinct(a[rest] * width + b[rest])
+        first, second = distinct // width, distinct % width
+        scripts = names.arrays()["script"]
+        same = (scripts[first] == scripts[second]) & (scripts[first] != MIXED)
+        levels[rest] = _partial_or_similar(names, first, second, same)[inverse]
+    return levels
+
+
+def _distinct(codes: IntArray) -> tuple[IntArray, IntArray]:
+    """(sorted distinct codes, index of each code among them), by a sort: numpy 2's
+    hash-based `np.unique` is far slower on millions of large int64."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    new = np.ones(len(ordered), np.bool_)
+    new[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(codes), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+def equal_name_levels(names: NameSpace, a: IntArray, b: IntArray) -> LevelArray:
+    """The levels that equality of interned keys decides (exact, variant, cross-script,
+    skeleton, reordered, missing), DIFFERENT for every other pair. Cheap: no string is
+    compared."""
     attrs = names.arrays()
     script_a, script_b = attrs["script"][a], attrs["script"][b]
     levels = np.full(len(a), NAME["DIFFERENT"], np.int8)
@@ -43,11 +73,7 @@ def name_levels(names: NameSpace, a: IntArray, b: IntArray) -> LevelArray:
     levels[skeleton & same_script] = NAME["SKELETON"]
     levels[skeleton & ~same_script] = NAME["CROSS_SCRIPT"]
     levels[reordered] = NAME["REORDERED"]
-    missing = (script_a == 0) | (script_b == 0)
-    rest = np.flatnonzero(~(joined | skeleton | reordered | missing))
-    if len(rest):
-        levels[rest] = _partial_or_similar(names, a[rest], b[rest], same_script[rest])
-    levels[missing] = NAME["MISSING"]
+    levels[(script_a == 0) | (script_b == 0)] = NAME["MISSING"]
     return levels
 
 
@@ -119,6 +145,7 @@ def date_levels(dates: DateSpace, a: IntArray, b: IntArray) -> LevelArray:
             same_year & (m_a == m_b),
             same_year & (m_a == day_b) & (day_a == m_b),
             same_year,
+            (np.abs(y_a - y_b) == 1) & (m_a >= 0) & (m_a == m_b) & (day_a >= 0) & (day_a == day_b),
             np.abs(y_a - y_b) == 1,
         ],
         [
@@ -127,6 +154,7 @@ def date_levels(dates: DateSpace, a: IntArray, b: IntArray) -> LevelArray:
             DATE["SAME_MONTH"],
             DATE["SWAPPED"],
             DATE["SAME_YEAR"],
+            DATE["NEAR_YEAR_SAME_DAY"],
             DATE["NEAR_YEAR"],
         ],
         DATE["DIFFERENT"],

@@ -18,9 +18,20 @@ from reconcile.comparison import FIELD_LEVELS
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 FloatArray = npt.NDArray[np.float64]
-FAMILY_LEVELS = ("no group", "none", "one", "two or more")
+# family context (reconcile.family): by groups on both sides, then by an inferred household
+FAMILY_LEVELS = (
+    "no group",
+    "none",
+    "one",
+    "two or more",
+    "household: nothing shared",
+    "household: family name",
+    "household: district",
+    "household: district and family name",
+)
 # Floors keep a level never seen in training from weighing ±infinity.
 MIN_PROBABILITY = 1e-6
+MIN_UNMATCHED = 0.05  # a list never holds every record of the other for certain
 
 
 @dataclass(slots=True)
@@ -49,6 +60,11 @@ class ModelParameters:
     max_name_bits: float = 24.0  # cap on a name's rarity (a name seen once in a huge list)
     thresholds: Thresholds = field(default_factory=Thresholds)
     trained_on: dict[str, object] = field(default_factory=dict)
+
+    def unmatched_odds(self) -> float:
+        """Weight of "no match in the other list" when a record's candidates compete: the share
+        of records expected without one (reconcile.assignment.compete)."""
+        return max(1.0 - self.expected_overlap, MIN_UNMATCHED)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -80,7 +96,8 @@ def untrained() -> ModelParameters:
         )
         for name, levels in FIELD_LEVELS.items()
     }
-    family = FieldModel({lv: 0.25 for lv in FAMILY_LEVELS}, {lv: 0.25 for lv in FAMILY_LEVELS})
+    flat_family = {lv: 1 / len(FAMILY_LEVELS) for lv in FAMILY_LEVELS}
+    family = FieldModel(dict(flat_family), dict(flat_family))
     return ModelParameters(fields=flat, family=family)
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.documents import parse_documents
 from reconcile.spaces import DateSpace, IntArray, Interner, NameSpace
@@ -117,14 +120,71 @@ def document_numbers(raw: str) -> list[tuple[str, str]]:
     return found
 
 
+# An entry as agencies mostly write it (`por:PK-5510-3497811`): `document_numbers` reads it as
+# its type and the number's letters and digits, upper case. Such entries are read in pyarrow;
+# every other entry goes through `document_numbers` itself.
+_PLAIN_ENTRY = "^(" + "|".join(DOCUMENT_TYPES) + r"):[A-Za-z0-9 ./_-]*[A-Za-z0-9][A-Za-z0-9 ./_-]*$"
+
+
+def _plain_numbers(entries: pa.Array) -> tuple[npt.NDArray[np.bool_], IntArray, list[str]]:
+    """Which entries are plain, and for those their type's column and normalised number."""
+    plain = pc.match_substring_regex(entries, _PLAIN_ENTRY).to_numpy(zero_copy_only=False)
+    kept = entries.filter(pa.array(plain))
+    parts = pc.split_pattern(kept, ":", max_splits=1)
+    kinds = pc.list_element(parts, 0)
+    numbers = pc.replace_substring_regex(pc.utf8_upper(pc.list_element(parts, 1)), "[ ./_-]", "")
+    for kind, prefix in _TYPE_PREFIX.items():
+        # `PoR: POR12345` loses its prefix, as in `document_numbers`
+        rest = pc.utf8_slice_codeunits(numbers, len(prefix))
+        strip = pc.and_(
+            pc.and_(pc.equal(kinds, kind), pc.starts_with(numbers, prefix)),
+            pc.utf8_is_digit(rest),
+        )
+        numbers = pc.if_else(strip, rest, numbers)
+    # a UNHCR number with letters takes the exact path
+    odd = pc.and_(pc.equal(kinds, "unhcr"), pc.invert(pc.utf8_is_digit(numbers)))
+    odd_at = np.flatnonzero(plain)[odd.to_numpy(zero_copy_only=False)]
+    plain[odd_at] = False
+    keep = pc.invert(odd)
+    columns = pc.index_in(kinds.filter(keep), value_set=pa.array(DOCUMENT_TYPES))
+    return plain, columns.to_numpy().astype(np.int64), numbers.filter(keep).to_pylist()
+
+
 def _documents(spaces: RunSpaces, table: RecordTable) -> IntArray:
+    """Per record, the number id of each document type (the first entry of a type wins)."""
     column = table.columns["documents"]
+    entries = pc.split_pattern(pa.array(column.values, pa.string()), ";")
+    owner = pc.list_parent_indices(entries).to_numpy()
+    flat = pc.list_flatten(entries)
+    plain, kinds, numbers = _plain_numbers(flat)
+    found_owner = [owner[plain]]
+    found_kind = [kinds]
+    found_number = [np.fromiter(map(spaces.documents, numbers), np.int64, len(numbers))]
+    found_order = [np.flatnonzero(plain)]
+    other = np.flatnonzero(~plain)
+    texts = flat.to_pylist() if len(other) else []
+    rest = [
+        (int(owner[at]), _TYPE_COLUMN[kind], spaces.documents(number), int(at))
+        for at in other.tolist()
+        for kind, number in document_numbers(texts[at])
+        if kind in _TYPE_COLUMN
+    ]
+    if rest:
+        columns = [np.asarray(values, np.int64) for values in zip(*rest, strict=True)]
+        for found, values in zip(
+            (found_owner, found_kind, found_number, found_order), columns, strict=True
+        ):
+            found.append(values)
+    owners, types = np.concatenate(found_owner), np.concatenate(found_kind)
+    ids, order = np.concatenate(found_number), np.concatenate(found_order)
+    # the first entry of each type in a value counts
+    ranked = np.lexsort((order, types, owners))
+    slot = owners[ranked] * len(DOCUMENT_TYPES) + types[ranked]
+    first = np.ones(len(slot), np.bool_)
+    first[1:] = slot[1:] != slot[:-1]
     per_value = np.zeros((len(column.values), len(DOCUMENT_TYPES)), dtype=np.int64)
-    for code, raw in enumerate(column.values):
-        for kind, number in document_numbers(raw):
-            at = _TYPE_COLUMN.get(kind)
-            if at is not None and per_value[code, at] == 0:
-                per_value[code, at] = spaces.documents(number)
+    chosen = ranked[first]
+    per_value[owners[chosen], types[chosen]] = ids[chosen]
     return per_value[column.codes]
 
 

@@ -120,10 +120,14 @@ class Scorer:
 
     def log_odds(self, pairs: PairLevels) -> FloatArray:
         """log2 odds of a match before calibration: prior plus every field's weight."""
-        total = np.full(len(pairs), self.prior)
-        for weight in self.field_weights(pairs).values():
-            total += weight
-        return total
+        return self.total(self.field_weights(pairs), len(pairs))
+
+    def total(self, weights: dict[str, FloatArray], size: int) -> FloatArray:
+        """The prior plus the given weights of `size` pairs."""
+        result = np.full(size, self.prior)
+        for weight in weights.values():
+            result += weight
+        return result
 
     def probability(self, log_odds: FloatArray) -> FloatArray:
         p = self.parameters

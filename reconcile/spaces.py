@@ -116,16 +116,21 @@ class NameSpace:
         return self._parts
 
     def part_matrix(self) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-        """Sorted part ids per name id, padded with -1 to PART_COLUMNS, and whether the matrix
-        holds the name exactly (no more parts than columns, no part repeated)."""
+        """Part ids per name id (the CSR `part_ids` as rows, in written order: containment
+        tests ignore order), padded with -1 to PART_COLUMNS, and whether the matrix holds the
+        name exactly (no more parts than columns, no part repeated)."""
         if self._matrix is None or len(self._matrix[0]) != len(self.keys):
+            offsets, flat = self.part_ids()
+            counts = offsets[1:] - offsets[:-1]
             matrix = np.full((len(self.keys), PART_COLUMNS), -1, np.int64)
-            plain = np.ones(len(self.keys), np.bool_)
-            for i, key in enumerate(self.keys):
-                parts = key.sorted_skeletons
-                plain[i] = len(parts) <= PART_COLUMNS and len(set(parts)) == len(parts)
-                for j, part in enumerate(parts[:PART_COLUMNS]):
-                    matrix[i, j] = self.strings("s:" + part)
+            for column in range(PART_COLUMNS):
+                has = counts > column
+                matrix[has, column] = flat[offsets[:-1][has] + column]
+            plain = counts <= PART_COLUMNS
+            for first in range(PART_COLUMNS):
+                for second in range(first + 1, PART_COLUMNS):
+                    repeated = matrix[:, first] == matrix[:, second]
+                    plain &= ~(repeated & (matrix[:, second] >= 0))
             self._matrix = (matrix, plain)
         return self._matrix
 

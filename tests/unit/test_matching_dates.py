@@ -222,7 +222,9 @@ def _date(raw: str, calendar: str | None = None) -> BirthDate:
         ("1991-01-01", "1991-05-20", DateLevel.YEAR_ONLY),
         ("1991-01-01", "1991-01-01", DateLevel.YEAR_ONLY),  # placeholder on both sides
         ("1991-03-01", "1991-05-20", DateLevel.SAME_YEAR),
-        ("1991-05-12", "1992-05-12", DateLevel.NEAR_YEAR),
+        ("1991-05-12", "1992-05-12", DateLevel.NEAR_YEAR_SAME_DAY),
+        ("1991-05-12", "1992-05-13", DateLevel.NEAR_YEAR),
+        ("1991-01-01", "1992-01-01", DateLevel.NEAR_YEAR),  # placeholders: only the years
         ("1990", "1991-01-01", DateLevel.NEAR_YEAR),
         ("1990", "1994", DateLevel.DIFFERENT),
         # Across calendars: exact days convert, coarser values compare by Gregorian range.
@@ -238,7 +240,7 @@ def _date(raw: str, calendar: str | None = None) -> BirthDate:
         ("1370-05", "1991-12", DateLevel.SAME_YEAR),
         ("1370", "1370-05-12", DateLevel.YEAR_ONLY),
         ("1370-05-12", "1370-12-05", DateLevel.SWAPPED),
-        ("1370-05-12", "1371-05-12", DateLevel.NEAR_YEAR),
+        ("1370-05-12", "1371-05-12", DateLevel.NEAR_YEAR_SAME_DAY),
     ],
 )
 def test_birth_date_levels(a: str, b: str, level: DateLevel) -> None:

@@ -135,6 +135,25 @@ def test_a_person_claim_finds_its_record_across_spellings_and_calendars() -> Non
     assert score_person_claim(claim, [], 25_000) == []
 
 
+def test_a_person_claim_fitting_twins_names_both_for_review() -> None:
+    """Twins share name, father and birth date: neither is accepted, and both come back for a
+    person to decide instead of an empty answer that would read as 'not in the pipeline'."""
+    from reconcile.verification import score_person_claim
+
+    twin = {"given_name": "Jawad", "father_name": "Qasem", "dob": "1991-05-04"}
+    candidates = [
+        {"record_id": "T1", **twin},
+        {"record_id": "T2", **twin},
+        {"record_id": "X", "given_name": "Karim", "father_name": "Noor", "dob": "1991-05-04"},
+    ]
+    claim = {"given_name": "Jawad", "father_name": "Qasim", "dob": "1991"}
+    scored = score_person_claim(claim, candidates, searched_records=25_000)
+    assert sorted(s.record_id for s in scored) == ["T1", "T2"]
+    assert {s.decision for s in scored} == {"review"}
+    alone = score_person_claim(claim, [candidates[0], candidates[2]], searched_records=25_000)
+    assert [(s.record_id, s.decision) for s in alone] == [("T1", "accepted")]
+
+
 def test_three_lists_link_pairwise_with_conflicts_counted(world: SyntheticWorld) -> None:
     from reconcile.runs import ListInput, reconcile_lists
 
@@ -155,3 +174,35 @@ def test_three_lists_link_pairwise_with_conflicts_counted(world: SyntheticWorld)
             for row in output.links
             if {row["left_record_id"], row["right_record_id"]} & involved
         )
+
+
+def test_a_household_is_inferred_in_a_list_without_groups() -> None:
+    from reconcile.family import INFERRED_BOTH, INFERRED_NONE, NO_GROUP, context_levels
+
+    left_rows = [
+        {"record_id": "pa", "given_name": "Mohammad Nabi", "group_id": "C1", "relationship": "PA"},
+        {"record_id": "ch", "given_name": "Ahmad", "father_name": "Mohammad Nabi",
+         "group_id": "C1", "relationship": "CH"},
+    ]  # fmt: skip
+    child = {"given_name": "Ahmad", "father_name": "Mohammad Nabi"}
+    right_rows = [
+        {"record_id": "r0", "given_name": "Mohammad Nabi", "family_name": "Safi",
+         "district": "Peshawar"},
+        {"record_id": "r1", **child, "family_name": "Safi", "district": "Peshawar"},
+        {"record_id": "r2", **child, "district": "Kohat"},
+    ]  # fmt: skip
+    spaces = RunSpaces.new()
+    left = prepare(spaces, RecordTable.from_rows(left_rows))
+    right = prepare(spaces, RecordTable.from_rows(right_rows))
+    levels = context_levels(
+        spaces,
+        left,
+        right,
+        np.asarray([1, 1, 0]),
+        np.asarray([1, 2, 0]),
+        np.asarray([0]),
+        np.asarray([0]),
+    )
+    # the child's namesake in the father's district with his family name, one elsewhere, and
+    # the father's own link (no other member of the case is linked)
+    assert levels.tolist() == [INFERRED_BOTH, INFERRED_NONE, NO_GROUP]
