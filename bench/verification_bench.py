@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ ROUNDS = 5
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, float]:
+def _wrk(url: str, body: Mapping[str, object], headers: Mapping[str, str]) -> dict[str, float]:
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = {json.dumps(json.dumps(body))}",
