@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import tempfile
 import time
 import uuid
@@ -44,6 +45,8 @@ class Result:
     path: str
     records: int
     seconds: float
+    # 1-minute load average when the run ended: the machine is shared, figures need their load
+    load: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -52,7 +55,7 @@ class Result:
     def line(self) -> str:
         return (
             f"{self.backend:10} {self.path:7} {self.records:>9,} records "
-            f"in {self.seconds:6.2f} s = {self.rate:>9,.0f} records/s"
+            f"in {self.seconds:6.2f} s = {self.rate:>9,.0f} records/s (load {self.load:.2f})"
         )
 
 
@@ -110,7 +113,7 @@ async def import_via_service(url: str, body: bytes, records: int, backend: str) 
     elapsed = time.perf_counter() - started
     await engine.dispose()
     assert report.created == records, report
-    return Result(backend, "service", records, elapsed)
+    return Result(backend, "service", records, elapsed, os.getloadavg()[0])
 
 
 def _client_credentials(url: str) -> tuple[str, str]:
@@ -153,7 +156,7 @@ def import_via_http(url: str, csv_path: Path, records: int, backend: str) -> Res
         )
         elapsed = time.perf_counter() - started
     assert response.status_code == 201, response.text[:500]
-    return Result(backend, "http", records, elapsed)
+    return Result(backend, "http", records, elapsed, os.getloadavg()[0])
 
 
 def main() -> None:
@@ -182,7 +185,8 @@ def main() -> None:
                     results.append(result)
                     print(result.line(), flush=True)
     summary = "; ".join(
-        f"{r.backend}/{r.path} {r.records:,} {r.rate:,.0f} rec/s ({r.seconds:.1f} s)"
+        f"{r.backend}/{r.path} {r.records:,} {r.rate:,.0f} rec/s "
+        f"({r.seconds:.1f} s, load {r.load:.1f})"
         for r in results
     )
     print(f"import bench: {summary}")

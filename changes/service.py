@@ -87,6 +87,41 @@ async def _append(session: AsyncSession, tails: Sequence[EventTail]) -> None:
     notify_after_commit(session)
 
 
+class RecordEvents:
+    """Feed events of records of one list, one per record in the order added, built ahead of
+    `publish`: a bulk import adds each chunk's records in its worker thread while the database
+    stores the previous chunk, so only numbering and writing are left for the end (where the
+    feed's sequence lock is held). Rows are built directly, without a `Change` per record (that
+    and per-row JSON encoding cost more than writing the events)."""
+
+    def __init__(self, kind: str, list_id: str, owner_agency_id: str) -> None:
+        self._type = _RECORD_TYPES[kind]
+        self._list_id = list_id
+        self._owner = owner_agency_id
+        self._prefix = orjson.dumps({"list_id": list_id})[:-1].decode() + ',"record_id":'
+        self.tails: list[EventTail] = []
+
+    def add(self, records: Iterable[tuple[str, str, int]]) -> None:
+        """`records` holds (record uuid, the agency's record id, new version)."""
+        event_type, owner, list_id, prefix = self._type, self._owner, self._list_id, self._prefix
+        self.tails.extend(
+            (
+                event_type,
+                owner,
+                None,
+                "list_recipients",
+                list_id,
+                record_id,
+                f'{prefix}{orjson.dumps(key).decode()},"version":{version:d}}}',
+            )
+            for record_id, key, version in records
+        )
+
+    async def publish(self, session: AsyncSession) -> None:
+        """Append the events in the caller's transaction, right before its commit."""
+        await _append(session, self.tails)
+
+
 async def record_changed(
     session: AsyncSession,
     *,
@@ -96,26 +131,10 @@ async def record_changed(
     records: Iterable[tuple[str, str, int]],
 ) -> None:
     """Hook for the exchange: `kind` is created / corrected / withdrawn; `records` holds
-    (record uuid, the agency's record id, new version). Recipients of the list see it.
-    An import passes a million records: the rows are built here directly, without a `Change`
-    per record (that and per-row JSON encoding cost more than writing the events)."""
-    event_type = _RECORD_TYPES[kind]
-    prefix = orjson.dumps({"list_id": list_id})[:-1].decode() + ',"record_id":'
-    await _append(
-        session,
-        [
-            (
-                event_type,
-                owner_agency_id,
-                None,
-                "list_recipients",
-                list_id,
-                record_id,
-                f'{prefix}{orjson.dumps(key).decode()},"version":{version:d}}}',
-            )
-            for record_id, key, version in records
-        ],
-    )
+    (record uuid, the agency's record id, new version). Recipients of the list see it."""
+    events = RecordEvents(kind, list_id, owner_agency_id)
+    events.add(records)
+    await events.publish(session)
 
 
 async def letter_changed(

@@ -4,7 +4,10 @@ and row-level rejections, and write rows back out.
 Row numbers: `row` is the 1-based position of a data record in the file. The CSV header is not
 a data record, and blank lines are skipped in both formats without being counted; `row` 0 means
 a problem with the file as a whole (encoding, header). A rejection names the row, the field and
-the reason, never the rejected value: it is personal data."""
+the reason, never the rejected value: it is personal data.
+
+A CSV chunk is first checked column by column (`exchange.columns`, the import's fast path);
+a chunk that path does not wholly accept, and all NDJSON, is validated row by row here."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from operator import itemgetter
 from typing import Literal
 
 from exchange.bulk_gc import gc_paused
+from exchange.columns import CsvLayout, ValidColumns, validate_columns
 from exchange.field_rules import (
     KNOWN_COLUMNS,
     SCALAR_FIELDS,
@@ -53,11 +57,30 @@ class RowRejection:
     reason: str
 
 
-@dataclass(slots=True)
 class ParseResult:
-    rows: list[ExchangeRow] = field(default_factory=list)
-    rejected: list[RowRejection] = field(default_factory=list)
-    received: int = 0
+    """One chunk (or a whole file): its valid rows, every rejection, and how many records it
+    held. A chunk the column-wise path accepted keeps its values in `columns`; `rows` are then
+    built only when asked for (an import into an empty list plans from the columns)."""
+
+    __slots__ = ("_rows", "columns", "received", "rejected")
+
+    def __init__(
+        self,
+        rows: list[ExchangeRow] | None = None,
+        rejected: list[RowRejection] | None = None,
+        received: int = 0,
+        columns: ValidColumns | None = None,
+    ) -> None:
+        self._rows = rows
+        self.rejected: list[RowRejection] = [] if rejected is None else rejected
+        self.received = received
+        self.columns = columns
+
+    @property
+    def rows(self) -> list[ExchangeRow]:
+        if self._rows is None:
+            self._rows = [] if self.columns is None else _exchange_rows(self.columns)
+        return self._rows
 
 
 def format_for_media_type(media_type: str) -> ExchangeFormat | None:
@@ -91,10 +114,42 @@ def iter_exchange(
         yield ParseResult(rejected=[RowRejection(0, None, "file is not valid UTF-8")])
         return
     problems: list[RowRejection] = []  # file-level ones, found while reading
-    records = _csv_records(text, problems) if fmt == "csv" else _ndjson_records(text)
     seen: dict[str, int] = {}
-    chunk = ParseResult()
-    for row_no, raw in records:
+    if fmt == "csv":
+        csv_file = _CsvFile(text, problems)
+        records = csv_file.records()
+        check: Callable[[list[_Record], dict[str, int]], ParseResult] = csv_file.check
+    else:
+        records = _ndjson_records(text)
+        check = _check_json_rows
+    batch: list[_Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk_rows:
+            yield check(batch, seen)
+            batch = []
+    chunk = check(batch, seen)
+    chunk.rejected[:0] = problems
+    yield chunk
+
+
+def _check_json_rows(batch: list[_Record], seen: dict[str, int]) -> ParseResult:
+    return _check_rows(batch, seen, None)
+
+
+def _check_rows(
+    batch: list[_Record],
+    seen: dict[str, int],
+    from_cells: Callable[[list[str]], _RawRecord] | None,
+) -> ParseResult:
+    """Validate record by record: the path that reports each rejected row, field and reason."""
+    chunk = ParseResult(rows=[])
+    for row_no, record in batch:
+        if isinstance(record, list):
+            assert from_cells is not None  # only CSV reads cells
+            raw = from_cells(record)
+        else:
+            raw = record
         chunk.received += 1
         if any(name is None for name, _ in raw.errors):
             # unreadable row (bad JSON, wrong cell count): its fields mean nothing
@@ -105,11 +160,35 @@ def iter_exchange(
             row = _validate(row_no, record_id, raw, chunk.rejected, first)
             if row is not None:
                 chunk.rows.append(row)
-        if chunk.received >= chunk_rows:
-            yield chunk
-            chunk = ParseResult()
-    chunk.rejected[:0] = problems
-    yield chunk
+    return chunk
+
+
+def _exchange_rows(columns: ValidColumns) -> list[ExchangeRow]:
+    """The rows of a chunk the column-wise path accepted, as the row path makes them."""
+    names = list(columns.scalars)
+    count = len(columns.record_ids)
+    cells = zip(*columns.scalars.values(), strict=True) if names else [()] * count
+    return [
+        ExchangeRow(
+            row_no,
+            record_id,
+            RecordValues(
+                fields={n: v for n, v in zip(names, values, strict=True) if v is not None},
+                documents=[(doc_type, number) for doc_type, number, _ in documents],
+                attributes=attributes,
+                dob_range=span,
+            ),
+        )
+        for row_no, record_id, values, documents, attributes, span in zip(
+            columns.row_numbers,
+            columns.record_ids,
+            cells,
+            columns.documents,
+            columns.attributes,
+            columns.dob_ranges,
+            strict=True,
+        )
+    ]
 
 
 @dataclass(slots=True)
@@ -176,48 +255,84 @@ def _canonical(name: str) -> str:
     return lower if lower in KNOWN_COLUMNS or lower == _RESERVED else stripped
 
 
-def _csv_records(text: str, problems: list[RowRejection]) -> Iterator[tuple[int, _RawRecord]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    try:
-        header = next(reader, None)
-        while header is not None and not header:
-            header = next(reader, None)  # leading blank lines
-    except csv.Error:
-        header = None
-    if header is None:
-        problems.append(RowRejection(0, None, "file has no header row"))
-        return
-    columns = [_canonical(name) for name in header]
-    if not _header_ok(columns, problems):
-        return
-    scalar_at = [(i, name) for i, name in enumerate(columns) if name in SCALAR_FIELDS]
-    scalar_at.append((columns.index("record_id"), "record_id"))
-    scalar_names = [name for _, name in scalar_at]
-    pick_scalars = _picker([i for i, _ in scalar_at])
-    doc_at = columns.index("documents") if "documents" in columns else None
-    attr_at = [(i, name) for i, name in enumerate(columns) if name not in KNOWN_COLUMNS]
-    width = len(columns)
-    row_no = 0
-    while True:
+# A record as read: its 1-based row number, and its cells (a CSV row as wide as the header) or
+# its raw values (NDJSON, or a CSV row that could not be read).
+_Record = tuple[int, "list[str] | _RawRecord"]
+
+
+class _CsvFile:
+    """A CSV file's header, read at once (header problems go to `problems`), and its rows."""
+
+    def __init__(self, text: str, problems: list[RowRejection]) -> None:
+        self.problems = problems
+        self.reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+        self.layout: CsvLayout | None = None
         try:
-            cells = next(reader, None)
+            header = next(self.reader, None)
+            while header is not None and not header:
+                header = next(self.reader, None)  # leading blank lines
         except csv.Error:
-            problems.append(RowRejection(row_no + 1, None, "malformed CSV"))
+            header = None
+        if header is None:
+            problems.append(RowRejection(0, None, "file has no header row"))
             return
-        if cells is None:
+        columns = [_canonical(name) for name in header]
+        if not _header_ok(columns, problems):
             return
-        if not cells:
-            continue
-        row_no += 1
-        if len(cells) != width:
-            problem = (None, f"has {len(cells)} cells, the header has {width}")
-            yield row_no, _RawRecord({}, errors=[problem])
-            continue
-        raw = _RawRecord(dict(zip(scalar_names, pick_scalars(cells), strict=True)))
-        if doc_at is not None:
-            raw.documents = cells[doc_at]
-        raw.attributes = {name: value for i, name in attr_at if (value := cells[i].strip())}
-        yield row_no, raw
+        self.width = len(columns)
+        self.layout = CsvLayout(
+            record_id_at=columns.index("record_id"),
+            scalar_at=tuple((i, name) for i, name in enumerate(columns) if name in SCALAR_FIELDS),
+            documents_at=columns.index("documents") if "documents" in columns else None,
+            attribute_at=tuple((i, n) for i, n in enumerate(columns) if n not in KNOWN_COLUMNS),
+        )
+        # the row path reads record_id with the exchange fields, last
+        picked = [*self.layout.scalar_at, (self.layout.record_id_at, "record_id")]
+        self.scalar_names = [name for _, name in picked]
+        self.pick_scalars = _picker([i for i, _ in picked])
+
+    def records(self) -> Iterator[_Record]:
+        if self.layout is None:
+            return
+        width = self.width
+        row_no = 0
+        while True:
+            try:
+                cells = next(self.reader, None)
+            except csv.Error:
+                self.problems.append(RowRejection(row_no + 1, None, "malformed CSV"))
+                return
+            if cells is None:
+                return
+            if not cells:
+                continue
+            row_no += 1
+            if len(cells) != width:
+                problem = (None, f"has {len(cells)} cells, the header has {width}")
+                yield row_no, _RawRecord({}, errors=[problem])
+                continue
+            yield row_no, cells
+
+    def raw(self, cells: list[str]) -> _RawRecord:
+        """A row's cells as the row path takes them."""
+        assert self.layout is not None  # rows are only read after a good header
+        raw = _RawRecord(dict(zip(self.scalar_names, self.pick_scalars(cells), strict=True)))
+        if self.layout.documents_at is not None:
+            raw.documents = cells[self.layout.documents_at]
+        raw.attributes = {
+            name: value for i, name in self.layout.attribute_at if (value := cells[i].strip())
+        }
+        return raw
+
+    def check(self, batch: list[_Record], seen: dict[str, int]) -> ParseResult:
+        """Column-wise when the chunk is wholly valid, else row by row."""
+        cells = [record for _, record in batch if isinstance(record, list)]
+        if self.layout is not None and cells and len(cells) == len(batch):  # all readable
+            row_numbers = [row_no for row_no, _ in batch]
+            columns = validate_columns(cells, row_numbers, self.layout, seen)
+            if columns is not None:
+                return ParseResult(received=len(batch), columns=columns)
+        return _check_rows(batch, seen, self.raw)
 
 
 def _picker(indices: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
@@ -248,7 +363,7 @@ def _header_ok(columns: list[str], rejected: list[RowRejection]) -> bool:
     return not problems
 
 
-def _ndjson_records(text: str) -> Iterator[tuple[int, _RawRecord]]:
+def _ndjson_records(text: str) -> Iterator[_Record]:
     # split on "\n" only: str.splitlines would also split on U+2028 inside JSON strings
     row_no = 0
     for line in text.split("\n"):

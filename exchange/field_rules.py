@@ -26,9 +26,9 @@ MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 1000
 MAX_RECORD_ID = 128
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # free text of attributes may hold line breaks and tabs, nothing else below the space
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIGIT = re.compile(r"\d")
 
 
@@ -60,7 +60,7 @@ def _text(max_length: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if len(value) > max_length:
             raise FieldError(f"longer than {max_length} characters")
-        if _CONTROL.search(value):
+        if CONTROL.search(value):
             raise FieldError("contains control characters")
         return value
 
@@ -140,11 +140,18 @@ def birth_range(raw: str, calendar: str | None) -> BirthSpan:
     """The span of a recorded birth date; cached because lists repeat dates massively."""
     try:
         parsed = parse_birth_date(raw, calendar)
-        whole_year = parse_birth_date(str(parsed.year), parsed.calendar)
+        year_earliest, year_latest = _whole_year(parsed.year, parsed.calendar)
     except ValueError as exc:
         # matching.dates' messages name numbers from the value: keep only the kind of problem
         raise FieldError(_safe_date_reason(str(exc))) from None
-    return BirthSpan(parsed.earliest, parsed.latest, whole_year.earliest, whole_year.latest)
+    return BirthSpan(parsed.earliest, parsed.latest, year_earliest, year_latest)
+
+
+@lru_cache(maxsize=4096)
+def _whole_year(year: int, calendar: str) -> tuple[dt.date, dt.date]:
+    # a list holds a few dozen birth years, so each date's first sight parses its own text only
+    whole_year = parse_birth_date(str(year), calendar)
+    return whole_year.earliest, whole_year.latest
 
 
 def _safe_date_reason(message: str) -> str:
@@ -159,8 +166,18 @@ def _safe_date_reason(message: str) -> str:
     return "is not a valid date"
 
 
+# A validated document: its type, the number as sent (trimmed) and the number's search key.
+KeyedDocument = tuple[str, str, str]
+
+
 def parse_documents_text(text: str) -> list[tuple[str, str]]:
     """`type:number;type:number` as in a CSV cell."""
+    return [(doc_type, number) for doc_type, number, _ in parse_documents_keyed(text)]
+
+
+def parse_documents_keyed(text: str) -> list[KeyedDocument]:
+    """`parse_documents_text` with each number's search key, which validation computes anyway
+    (an import stores the key; computing it twice cost about a second per million records)."""
     pairs: list[tuple[str, str]] = []
     for part in text.split(";"):
         part = part.strip()
@@ -170,32 +187,40 @@ def parse_documents_text(text: str) -> list[tuple[str, str]]:
         if not sep:
             raise FieldError("each document must be written type:number")
         pairs.append((doc_type, number))
-    return check_documents(pairs)
+    return check_documents_keyed(pairs)
 
 
 def check_documents(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(doc_type, number) for doc_type, number, _ in check_documents_keyed(pairs)]
+
+
+def check_documents_keyed(pairs: list[tuple[str, str]]) -> list[KeyedDocument]:
     if len(pairs) > MAX_DOCUMENTS:
         raise FieldError(f"more than {MAX_DOCUMENTS} documents")
-    checked: list[tuple[str, str]] = []
+    checked: list[KeyedDocument] = []
     for raw_type, raw_number in pairs:
         doc_type = raw_type.strip().lower()
         number = raw_number.strip()
         if doc_type not in DOCUMENT_TYPES:
             raise FieldError("document type must be one of " + ", ".join(sorted(DOCUMENT_TYPES)))
-        if not number or len(number) > 64 or _CONTROL.search(number) or ";" in number:
+        # `isprintable` first: it is much cheaper than the regex, and a control character is
+        # never printable (the regex decides for other unprintable characters)
+        printable = number.isprintable() or not CONTROL.search(number)
+        if not number or len(number) > 64 or not printable or ";" in number:
             raise FieldError("document number must be 1-64 printable characters, no ';'")
-        if not document_key(doc_type, number):
+        key = document_key(doc_type, number)
+        if not key:
             raise FieldError("document number has no letters or digits")
-        checked.append((doc_type, number))
+        checked.append((doc_type, number, key))
     return checked
 
 
 def check_attribute(key: str, value: str) -> None:
-    if not key or len(key) > MAX_ATTRIBUTE_KEY or _CONTROL.search(key):
+    if not key or len(key) > MAX_ATTRIBUTE_KEY or CONTROL.search(key):
         raise FieldError(f"attribute names must be 1-{MAX_ATTRIBUTE_KEY} printable characters")
     if len(value) > MAX_ATTRIBUTE_VALUE:
         raise FieldError(f"longer than {MAX_ATTRIBUTE_VALUE} characters")
-    if _CONTROL_IN_TEXT.search(value):
+    if CONTROL_IN_TEXT.search(value):
         raise FieldError("contains control characters")
 
 
@@ -227,8 +252,8 @@ def validate_scalars(
         else:
             out[name] = value
     # one scan per row (the import's hot path); the fields are named only when one fails
-    if _CONTROL.search("".join(out.values())):
-        for name in [name for name, value in out.items() if _CONTROL.search(value)]:
+    if CONTROL.search("".join(out.values())):
+        for name in [name for name, value in out.items() if CONTROL.search(value)]:
             del out[name]
             errors.append((name, "contains control characters"))
     return out

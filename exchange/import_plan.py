@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import orjson
 
 from exchange.bulk_gc import gc_paused
+from exchange.columns import ValidColumns
 from exchange.exchange_format import ExchangeRow
 from exchange.field_rules import SCALAR_FIELDS, RecordValues
 from exchange.ids import time_ordered_ids
 from exchange.keys import name_key
-from exchange.record_data import CONTENT_COLUMNS, content_columns, document_rows, snapshot
+from exchange.record_data import (
+    CONTENT_COLUMNS,
+    content_columns,
+    document_rows,
+    keyed_document_rows,
+    snapshot,
+    span_text,
+)
 
 _NO_SPAN = (None, None, None, None)
 RECORD_COLUMNS = (
@@ -74,7 +83,7 @@ def _record_row(
         *map(fields.get, SCALAR_FIELDS),
         _json(data.get("documents", [])),
         _json(values.attributes),
-        *([day.isoformat() for day in span] if span else _NO_SPAN),
+        *(span_text(span) if span else _NO_SPAN),
         _key(fields, "given_name"),
         _key(fields, "family_name"),
         _key(fields, "father_name"),
@@ -135,3 +144,62 @@ def _plan(
             (record_id, str(version), change, _json(data), now_text, context.client_id)
         )
     return plan
+
+
+def plan_new_records(columns: ValidColumns, context: PlanContext) -> ImportPlan:
+    """`plan_import` of a chunk the column-wise path accepted, into a list that had no records:
+    the same plan, built column by column where it can be (the `record` rows are zipped from
+    whole columns; only each version's snapshot and the documents are built row by row)."""
+    with gc_paused():
+        return _plan_columns(columns, context)
+
+
+def _plan_columns(columns: ValidColumns, context: PlanContext) -> ImportPlan:
+    count = len(columns.record_ids)
+    list_id, now_text, client_id = context.list_id, context.now_text, context.client_id
+    ids = time_ordered_ids(count)
+    names = list(columns.scalars)
+    cells = zip(*columns.scalars.values(), strict=True) if names else [()] * count
+    plan = ImportPlan()
+    documents_json: list[str] = []
+    for record_id, values, documents, attributes in zip(
+        ids, cells, columns.documents, columns.attributes, strict=True
+    ):
+        data: dict[str, object] = {
+            name: value for name, value in zip(names, values, strict=True) if value is not None
+        }
+        if documents:
+            listed = [{"type": doc_type, "number": number} for doc_type, number, _ in documents]
+            data["documents"] = listed
+            documents_json.append(_json(listed))
+            plan.documents.extend(keyed_document_rows(record_id, list_id, documents))
+        else:
+            documents_json.append("[]")
+        if attributes:
+            data["attributes"] = attributes
+        plan.versions.append((record_id, "1", "create", _json(data), now_text, client_id))
+    none: list[str | None] = [None] * count
+    spans = [span_text(span) if span else _NO_SPAN for span in columns.dob_ranges]
+    plan.new_records = list(
+        zip(
+            ids,
+            repeat(list_id),
+            columns.record_ids,
+            repeat("1"),
+            *(columns.scalars.get(name, none) for name in SCALAR_FIELDS),
+            documents_json,
+            [_json(attributes) if attributes else "{}" for attributes in columns.attributes],
+            *(zip(*spans, strict=True) if spans else ((),) * len(_NO_SPAN)),
+            *(_keys(columns.scalars.get(name, none)) for name in _KEYED_NAMES),
+            repeat(now_text),
+            repeat(now_text),
+        )
+    )
+    return plan
+
+
+_KEYED_NAMES = ("given_name", "family_name", "father_name")
+
+
+def _keys(names: list[str | None]) -> list[str | None]:
+    return [name_key(name) if name else None for name in names]

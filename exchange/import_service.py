@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
-from changes.service import record_changed
+from changes.service import RecordEvents
 from exchange import repository
 from exchange.bulk_gc import gc_paused
 from exchange.exchange_format import (
@@ -27,7 +27,13 @@ from exchange.exchange_format import (
     format_for_media_type,
     iter_exchange,
 )
-from exchange.import_plan import RECORD_COLUMNS, ImportPlan, PlanContext, plan_import
+from exchange.import_plan import (
+    RECORD_COLUMNS,
+    ImportPlan,
+    PlanContext,
+    plan_import,
+    plan_new_records,
+)
 from exchange.record_data import DOCUMENT_COLUMNS, VERSION_COLUMNS
 from exchange.service import load_view
 from exchange.visibility import require_owner
@@ -130,51 +136,55 @@ async def import_records(
         if winner is None:
             raise
         return _replay(winner, digest)
-    progress = await _store_file(session, list_id, body, fmt, access.principal.client_id)
+    owner = view.list.owner_agency_id
+    progress = _Progress(
+        created=RecordEvents("created", list_id, owner),
+        updated=RecordEvents("corrected", list_id, owner),
+    )
+    await _store_file(session, progress, list_id, body, fmt, access.principal.client_id)
     if progress.rejected:
         # nothing is committed: the session's transaction is rolled back when it closes
         raise _reject(list_id, progress.received, progress.rejected)
     batch.received_count = progress.received
-    batch.created_count = progress.created
-    batch.updated_count = progress.updated
+    batch.created_count = len(progress.created.tails)
+    batch.updated_count = len(progress.updated.tails)
     batch.unchanged_count = progress.unchanged
     session.add(batch)
     await session.flush()
     report = _report(batch, replayed=False)
     # last step before the commit: it holds the change feed's sequence lock until then
-    owner = view.list.owner_agency_id
-    for kind, records in (("created", progress.created_ids), ("corrected", progress.updated_ids)):
-        await record_changed(
-            session, kind=kind, list_id=list_id, owner_agency_id=owner, records=records
-        )
+    await progress.created.publish(session)
+    await progress.updated.publish(session)
     await commit_with_audit(session, audit, 201)
     return report
 
 
 @dataclass(slots=True)
 class _Progress:
+    # the change feed's events of created and of corrected records: one per record
+    created: RecordEvents
+    updated: RecordEvents
     received: int = 0
-    created: int = 0
-    updated: int = 0
     unchanged: int = 0
     rejected: list[RowRejection] = field(default_factory=list)
-    # (record uuid, record id, version) of each change, for the change feed
-    created_ids: list[tuple[str, str, int]] = field(default_factory=list)
-    updated_ids: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 async def _store_file(
-    session: AsyncSession, list_id: str, body: bytes, fmt: ExchangeFormat, client_id: str
-) -> _Progress:
+    session: AsyncSession,
+    progress: _Progress,
+    list_id: str,
+    body: bytes,
+    fmt: ExchangeFormat,
+    client_id: str,
+) -> None:
     """Parse and store chunk by chunk inside the caller's transaction: the next chunk is parsed
     and planned in a worker thread while the database stores the current one (on PostgreSQL
     another process, so the two overlap on two cores). After the first rejected row nothing
     more is written, but parsing goes on so the report names every rejected row."""
-    progress = _Progress()
     now = utcnow()
     context = PlanContext(list_id, client_id, now, await repository.timestamp_text(session, now))
     list_was_empty = not await repository.list_has_records(session, list_id)
-    prepared = _prepared_chunks(body, fmt, context if list_was_empty else None)
+    prepared = _prepared_chunks(body, fmt, context if list_was_empty else None, progress.created)
     with gc_paused():
         pending = asyncio.ensure_future(asyncio.to_thread(next, prepared, None))
         while (item := await pending) is not None:
@@ -192,27 +202,34 @@ async def _store_file(
                 if progress.rejected:
                     continue
                 plan = await asyncio.to_thread(plan_import, chunk.rows, existing, context)
+                progress.created.add(_created(plan))
             await write_plan(session, plan)
-            progress.created += len(plan.new_records)
-            progress.updated += len(plan.updates)
-            progress.created_ids.extend((str(r[0]), str(r[2]), 1) for r in plan.new_records)
             keys = {row["id"]: key for key, row in existing.items()}
-            progress.updated_ids.extend(
-                (u["_id"], keys[u["_id"]], u["version"]) for u in plan.updates
-            )
+            progress.updated.add((u["_id"], keys[u["_id"]], u["version"]) for u in plan.updates)
             progress.unchanged += plan.unchanged
-    return progress
+
+
+def _created(plan: ImportPlan) -> Iterator[tuple[str, str, int]]:
+    """(record uuid, record id, version 1) of each new record, for the change feed."""
+    return ((str(row[0]), str(row[2]), 1) for row in plan.new_records)
 
 
 def _prepared_chunks(
-    body: bytes, fmt: ExchangeFormat, context: PlanContext | None
+    body: bytes, fmt: ExchangeFormat, context: PlanContext | None, created: RecordEvents
 ) -> Iterator[tuple[ParseResult, ImportPlan | None]]:
     """Parsed chunks, each planned as well when `context` is given (a list that was empty, so
-    every row is new and no lookup is needed); planning stops at the first rejection."""
+    every row is new and no lookup is needed), with its records' events added to `created`;
+    planning stops at the first rejection."""
     rejected = False
     for chunk in iter_exchange(body, fmt, CHUNK_ROWS):
         rejected = rejected or bool(chunk.rejected)
-        plan = None if context is None or rejected else plan_import(chunk.rows, {}, context)
+        plan = None
+        if context is not None and not rejected:
+            if chunk.columns is not None:  # checked column-wise: plan without row objects
+                plan = plan_new_records(chunk.columns, context)
+            else:
+                plan = plan_import(chunk.rows, {}, context)
+            created.add(_created(plan))
         yield chunk, plan
 
 

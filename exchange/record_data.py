@@ -4,11 +4,12 @@ and the snapshot kept in each version row. Shared by bulk import and single-reco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
-from exchange.field_rules import SCALAR_FIELDS, BirthSpan, RecordValues
+from exchange.field_rules import SCALAR_FIELDS, BirthSpan, KeyedDocument, RecordValues
 from exchange.keys import document_key, name_key
 
 # Columns of `record` an import or correction writes (besides ids, version and timestamps).
@@ -88,5 +89,26 @@ def snapshot(row: Mapping[str, Any]) -> dict[str, object]:
 
 def document_rows(record_id: str, list_id: str, values: RecordValues) -> list[tuple[str, ...]]:
     """One searchable row per distinct (type, normalised number) of the record."""
-    seen = {(t, document_key(t, n)) for t, n in values.documents}
-    return [(record_id, list_id, t, number) for t, number in sorted(seen)]
+    return keyed_document_rows(
+        record_id, list_id, ((t, n, document_key(t, n)) for t, n in values.documents)
+    )
+
+
+def keyed_document_rows(
+    record_id: str, list_id: str, documents: Iterable[KeyedDocument]
+) -> list[tuple[str, ...]]:
+    """`document_rows` of documents whose keys validation already computed."""
+    seen = {(doc_type, key) for doc_type, _, key in documents}
+    return [(record_id, list_id, t, key) for t, key in sorted(seen)]
+
+
+@lru_cache(maxsize=65536)
+def span_text(span: BirthSpan) -> tuple[str, str, str, str]:
+    """The four `dob_*` columns of a birth span as the bulk paths' date text (cached: a
+    million-record list holds a few tens of thousands of distinct dates)."""
+    return (
+        span.earliest.isoformat(),
+        span.latest.isoformat(),
+        span.year_earliest.isoformat(),
+        span.year_latest.isoformat(),
+    )

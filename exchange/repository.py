@@ -316,6 +316,7 @@ def _sqlite_rows(rows: Sequence[BulkRow], temporal: list[int]) -> list[BulkRow]:
 
 
 _NULL = "\x00"  # stands for NULL while a line is escaped; validated text never contains NUL
+_NULL_BYTE = _NULL.encode()
 COPY_CHUNK_ROWS = 20_000
 
 
@@ -330,16 +331,22 @@ def _copy_value(value: Any) -> str:
 def _copy_text(rows: Sequence[BulkRow]) -> bytes:
     """COPY text format. Field values hold no tab, newline or carriage return (control
     characters are refused at validation and JSON escapes them), so only backslashes need
-    escaping, and that can be done once per line."""
-    lines = []
-    for row in rows:
-        try:  # all text or None: the import's rows, joined without a call per value
-            line = "\t".join([_NULL if value is None else value for value in row])
+    escaping. Each line is encoded alone (most are ASCII, and a line of Dari or Pashto would
+    widen a whole joined chunk to two bytes a character), then the chunk is escaped once as
+    bytes (UTF-8 never has a backslash or NUL byte inside a character): a third to a half less
+    time than escaping line by line."""
+    try:  # all text (documents, versions, events): each line one join
+        lines = ["\t".join(row).encode() for row in rows]
+    except TypeError:
+        try:  # text or None (records): no call per value
+            lines = [
+                "\t".join([_NULL if value is None else value for value in row]).encode()
+                for row in rows
+            ]
         except TypeError:
-            line = "\t".join([_copy_value(value) for value in row])
-        lines.append(line.replace("\\", "\\\\").replace(_NULL, "\\N"))
-    lines.append("")
-    return "\n".join(lines).encode()
+            lines = ["\t".join([_copy_value(value) for value in row]).encode() for row in rows]
+    lines.append(b"")
+    return b"\n".join(lines).replace(b"\\", b"\\\\").replace(_NULL_BYTE, b"\\N")
 
 
 async def _copy_rows(
