@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from database.prepared import DriverChannel
@@ -97,14 +97,14 @@ def _issued_letter_column(column: ColumnElement[Any], label: str) -> ColumnEleme
 
 # A letter names records through their `letter_id` field or, for a letter Sanad issued, through
 # its member table (it may cover several records); each row also carries that letter's dates,
-# so a checkpoint's letter question is one query.
+# so a checkpoint's letter question is one query. The two lookups are a UNION of index searches:
+# `letter_id = :l OR id IN (…)` made PostgreSQL scan the whole record table (~0.25 s at 1M).
+_NAMED_BY_LETTER = union(
+    select(_record.id).where(_record.letter_id == bindparam("letter_id")),
+    select(_member.record_id).where(_member.letter_id == bindparam("letter_id")),
+)
 BY_LETTER = _reachable(
-    or_(
-        _record.letter_id == bindparam("letter_id"),
-        _record.id.in_(
-            select(_member.record_id).where(_member.letter_id == bindparam("letter_id"))
-        ),
-    ),
+    _record.id.in_(_NAMED_BY_LETTER),
     _issued_letter_column(_letter.expires_at, "issued_expires_at"),
     _issued_letter_column(_letter.revoked_at, "issued_revoked_at"),
 )
