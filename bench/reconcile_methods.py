@@ -236,7 +236,7 @@ def splink(
         block_on("year_lo", "sex", "district")
     )
     predicted = linker.inference.predict(threshold_match_probability=review)
-    predictions = predicted.as_pyarrow_table()  # type: ignore[no-untyped-call]
+    predictions = predicted.as_pyarrow_table()  # type: ignore[no-untyped-call, unused-ignore]  # typed only with splink installed
     ids = {rid: i for i, rid in enumerate(left.record_ids)}
     rights = {rid: i for i, rid in enumerate(right.record_ids)}
     lid = predictions.column("unique_id_l").to_pylist()
