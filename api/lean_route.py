@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -95,6 +95,8 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
             ) from exc
+        except ValueError as exc:  # bytes that are not UTF-8, as FastAPI answers them
+            raise HTTPException(400, "There was an error parsing the body") from exc
         headers = request.headers
         access = await authorize(
             request, headers.get("authorization"), headers.get("purpose-of-use")

@@ -40,6 +40,7 @@ CASES: dict[str, tuple[dict[str, str], str | None, bytes, bool]] = {
     ),
     "no token": ({}, JSON, LETTER, False),
     "malformed JSON": ({}, JSON, b'{"letter_id": ', True),
+    "bytes that are not UTF-8": ({}, JSON, b"\xff\xfeH\x081\x07\xbe", True),
     "JSON as text/plain": ({}, "text/plain", LETTER, True),
     "no content type": ({}, None, LETTER, True),
     "+json media type": ({}, "application/vnd.sanad+json", LETTER, True),
