@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Scope as AsgiScope
 
 from api.services import Services, services_of
@@ -43,15 +43,6 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-
-async def get_connection(services: ServicesDep) -> AsyncIterator[AsyncConnection]:
-    """A bare pooled connection for hot read paths that need no ORM unit of work."""
-    async with services.async_engine.connect() as connection:
-        yield connection
-
-
-ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
 
 
 def audit_of(scope: AsgiScope) -> AuditContext:

@@ -76,8 +76,6 @@ class PreparedQuery:
 class DriverChannel(Protocol):
     """Runs prepared reads; one per process, opened in the app's lifespan."""
 
-    dialect_name: str
-
     def prepare(self, statement: Select[Any]) -> PreparedQuery: ...
 
     async def fetch(
@@ -123,8 +121,6 @@ def _open_sqlite(path: str, *, writer: bool) -> sqlite3.Connection:
 class SQLiteChannel(_Prepares):
     """A read-only connection used only from the event loop: a read by index blocks it for less
     time than handing the query to a thread would. WAL lets it read while the writer commits."""
-
-    dialect_name = "sqlite"
 
     def __init__(self, path: str, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -182,8 +178,6 @@ class SQLiteChannel(_Prepares):
 class PostgresChannel(_Prepares):
     """A pool of asyncpg connections: its protocol is compiled, and it prepares and caches each
     statement on the server (psycopg's pure-Python async wait loop cost more than the query)."""
-
-    dialect_name = "postgresql"
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dialect = make_url("postgresql+asyncpg://").get_dialect()()
