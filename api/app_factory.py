@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api import health, oauth, verifier_page
@@ -29,6 +31,13 @@ from transparency.runtime import LogPolicy, TransparencyLog
 
 API_TITLE = "Sanad inter-agency exchange API"
 API_VERSION = "1.0.0"
+NO_FRAMEWORK_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def build_services(settings: Settings) -> Services:
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         await services.transparency.start()
         if services.webhooks.settings.enabled:
             services.webhooks.start()
@@ -84,6 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=API_TITLE,
         version=API_VERSION,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans and logs carry URLs with their query strings
+        # (record searches by name) and exception messages (database errors quote their
+        # parameters): personal data must not reach an exporter. Off, it also stops a check of
+        # the global providers on every request.
+        telemetry=NO_FRAMEWORK_TELEMETRY,
         description="Share and reconcile US resettlement-pipeline membership between the US "
         "mission, UNHCR and Pakistan's officials, under least privilege, with every access "
         "audited. Errors are RFC 9457 problems.",

@@ -106,7 +106,8 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
                 [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
             )
         try:
-            body = plan.body_model.model_validate(document)
+            # as FastAPI validates a body: objects by their attributes too (its error texts)
+            body = plan.body_model.model_validate(document, from_attributes=True)
         except ValidationError as exc:
             raise _body_errors(exc) from None
         arguments: dict[str, Any] = {plan.body_name: body, plan.access_name: access}

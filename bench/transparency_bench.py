@@ -143,7 +143,7 @@ async def proof_latencies(url: str, size: int) -> tuple[list[float], list[float]
 async def integration_delay(url: str, engine: Engine) -> tuple[float, float]:
     """Offer STEADY_RATE events/s while the sequencer polls as in the API; the delay of an event
     is the time from its commit to the first checkpoint that contains it."""
-    policy = LogPolicy("bench.sanad/audit-log", None, True, 0.15, 5000, 5.0, 1_000_000)
+    policy = LogPolicy("bench.sanad/audit-log", None, True, True, 0.15, 5000, 5.0, 1_000_000)
     log = TransparencyLog(url, policy)
     await log.start()
     committed: list[tuple[float, str]] = []

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     transparency_origin: str = "sanad.local/audit-log"  # checkpoint origin = log key name
     transparency_signing_key_file: str | None = None  # None: the private key lives in the DB
     transparency_sequencer_enabled: bool = True
+    # hash and sign in a child process: in the API's own, that work holds the GIL
+    transparency_sequencer_in_child_process: bool = True
     transparency_poll_interval_seconds: float = Field(default=0.15, gt=0, le=1)
     transparency_batch_max: int = Field(default=5000, ge=1, le=50_000)
     transparency_max_backlog_seconds: float = Field(default=5.0, gt=0)
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     bulk_read_resync_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     sql_echo: bool = False
+    # How long a thread may hold the GIL before another that waits gets it (Python: 5 ms). The
+    # request loop, the audit writer and the sequencer hand it back and forth; a thread coming
+    # back from a GIL-free SQLite step waited up to the whole interval (docs/performance.md).
+    gil_switch_interval_ms: float = Field(default=1.0, gt=0, le=5.0)
 
 
 @lru_cache(maxsize=1)

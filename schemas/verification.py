@@ -1,20 +1,23 @@
-"""Wire models of a checkpoint verification: personal data only in the body, a minimal answer."""
+"""Wire models of a checkpoint verification: personal data only in the body, a minimal answer.
+
+Plain pydantic models, not SQLModel: none is a table, and on the checkpoint path (the
+service's hottest) SQLModel's own `__init__` and validation hooks cost about 5 % of a request's
+interpreter time (docs/performance.md)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
 
-from pydantic import ConfigDict, model_validator
-from sqlmodel import Field, SQLModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.records import IdentityDocument
 
 _FORBID = ConfigDict(extra="forbid")
 
 
-class PersonClaim(SQLModel):
-    model_config = _FORBID  # type: ignore[assignment]
+class PersonClaim(BaseModel):
+    model_config = _FORBID
 
     given_name: str = Field(min_length=1, max_length=200)
     father_name: str = Field(min_length=1, max_length=200)
@@ -23,10 +26,10 @@ class PersonClaim(SQLModel):
     family_name: str | None = Field(default=None, max_length=200)
 
 
-class VerificationRequest(SQLModel):
+class VerificationRequest(BaseModel):
     """Exactly one of: the letter's id, one document, or name + father's name + date of birth."""
 
-    model_config = _FORBID  # type: ignore[assignment]
+    model_config = _FORBID
 
     letter_id: str | None = Field(default=None, min_length=1, max_length=64)
     document: IdentityDocument | None = None
@@ -44,12 +47,12 @@ class VerificationRequest(SQLModel):
         return self
 
 
-class LetterReference(SQLModel):
+class LetterReference(BaseModel):
     letter_id: str
     status: Literal["valid", "withdrawn", "expired", "revoked"]
 
 
-class CredentialResult(SQLModel):
+class CredentialResult(BaseModel):
     """The scanned letter itself: genuine or not, and what it says when it is genuine, so the
     officer can compare it with the person in front of them."""
 
@@ -64,7 +67,7 @@ class CredentialResult(SQLModel):
     expires_at: dt.datetime | None = None
 
 
-class VerificationResult(SQLModel):
+class VerificationResult(BaseModel):
     """What a checkpoint learns: no program, stage or contact ever travels here."""
 
     verification_id: str

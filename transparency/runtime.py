@@ -18,6 +18,7 @@ from database.engine import make_sync_engine
 from problems import ProblemError
 from transparency import repository
 from transparency.sequencer import Sequencer, make_sequencer_engine
+from transparency.sequencer_process import SequencerConfig, SequencerProcess, drain_queue
 
 log = structlog.get_logger(__name__)
 _DRAIN_BUDGET_SECONDS = 1.0  # keep integrating full batches this long before measuring again
@@ -30,6 +31,7 @@ class LogPolicy:
     origin: str
     key_file: str | None
     sequencer_enabled: bool
+    sequencer_in_child_process: bool
     poll_interval_seconds: float
     batch_max: int
     max_backlog_seconds: float
@@ -41,6 +43,7 @@ class LogPolicy:
             origin=settings.transparency_origin,
             key_file=settings.transparency_signing_key_file,
             sequencer_enabled=settings.transparency_sequencer_enabled,
+            sequencer_in_child_process=settings.transparency_sequencer_in_child_process,
             poll_interval_seconds=settings.transparency_poll_interval_seconds,
             batch_max=settings.transparency_batch_max,
             max_backlog_seconds=settings.transparency_max_backlog_seconds,
@@ -69,6 +72,14 @@ class TransparencyLog:
             Path(policy.key_file) if policy.key_file else None,
             policy.batch_max,
         )
+        # the same sequencing, run in a child process so its hashing does not hold the GIL
+        self.child = (
+            SequencerProcess(
+                SequencerConfig(database_url, policy.origin, policy.key_file, policy.batch_max)
+            )
+            if policy.sequencer_enabled and policy.sequencer_in_child_process
+            else None
+        )
         self.status = LogStatus(time.monotonic(), 0, 0, 0.0)
         self._task: asyncio.Task[None] | None = None
 
@@ -77,7 +88,8 @@ class TransparencyLog:
     async def start(self) -> None:
         if self.policy.sequencer_enabled:
             try:
-                await asyncio.to_thread(self.sequencer.ensure_log)
+                ensure = self.child.ensure_log if self.child else self.sequencer.ensure_log
+                await asyncio.to_thread(ensure)
             except Exception as exc:
                 # not fatal: the first batch creates the log (its failures fail the API closed)
                 log.error("tlog_create_failed", error=type(exc).__name__, detail=str(exc)[:200])
@@ -90,6 +102,8 @@ class TransparencyLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.child is not None:
+            await asyncio.to_thread(self.child.close)
         self._sequencer_engine.dispose()
         self._read_engine.dispose()
 
@@ -122,12 +136,10 @@ class TransparencyLog:
         return self.status
 
     def _sequence_queued(self) -> None:
-        deadline = time.monotonic() + _DRAIN_BUDGET_SECONDS
-        while True:
-            batch = self.sequencer.sequence_batch()
-            if batch.integrated < self.policy.batch_max or time.monotonic() > deadline:
-                # a partial batch emptied the queue (or another worker holds the lock)
-                return
+        if self.child is not None:
+            self.child.drain(_DRAIN_BUDGET_SECONDS)
+        else:
+            drain_queue(self.sequencer, self.policy.batch_max, _DRAIN_BUDGET_SECONDS)
 
     def _measure(self) -> LogStatus:
         with self._read_engine.connect() as conn:

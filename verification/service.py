@@ -152,7 +152,7 @@ async def verify(
     return VerificationResult(
         verification_id=str(uuid.uuid4()),
         checked_at=utcnow(),
-        matched_by=matched_by,  # type: ignore[arg-type]
+        matched_by=matched_by,
         in_pipeline=in_pipeline,
         ambiguous=ambiguous,
         letters=sorted(letters.values(), key=lambda letter: letter.letter_id),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -315,3 +317,30 @@ async def test_bulk_reads_raise_an_alert_event_and_may_block(settings: Settings)
             served = next(e for e in events if e["route"] != "(bulk-read-alert)")
             assert served["status"] == (429 if block else 200)
             assert served["disclosure_count"] == (0 if block else 4)
+
+
+async def test_a_sequencer_child_that_dies_fails_closed_and_is_replaced() -> None:
+    """The sequencer hashes in a child process; killed, the API stops serving personal data
+    (the log is not checked), and the next round starts a new child that catches up."""
+    with fresh_database() as url:
+        async with own_app(
+            url, transparency_max_backlog_seconds=0.5, transparency_poll_interval_seconds=0.05
+        ) as own:
+            http, world = own.http, own.world
+            log = own.app.state.services.transparency
+            assert log.child is not None, "the sequencer runs in a child process by default"
+            list_id = await shared_pipeline(http, world)
+            first = await asyncio.to_thread(log.child.pid)
+            os.kill(first, signal.SIGKILL)
+            status = await log.check()
+            assert status.error == "BrokenProcessPool"
+            await log.stop()  # no more rounds: the log now goes stale
+            await asyncio.sleep(0.8)
+            unhcr = await world.headers("unhcr", purpose="reconciliation")
+            refused = await http.get(f"/v1/lists/{list_id}/records", headers=unhcr)
+            assert refused.status_code == 503, refused.text
+            status = await log.check()
+            assert status.error is None and status.backlog_events == 0, status
+            assert await asyncio.to_thread(log.child.pid) != first
+            again = await http.get(f"/v1/lists/{list_id}/records", headers=unhcr)
+            assert again.status_code == 200, again.text
