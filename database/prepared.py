@@ -26,6 +26,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.interfaces import _CoreSingleExecuteParams
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from database.connection_stack import ConnectionStack
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -176,33 +178,24 @@ class SQLiteChannel(_Prepares):
 
 
 class PostgresChannel(_Prepares):
-    """A pool of asyncpg connections: its protocol is compiled, and it prepares and caches each
-    statement on the server (psycopg's pure-Python async wait loop cost more than the query)."""
+    """asyncpg connections (its protocol is compiled, and it prepares and caches each statement
+    on the server; psycopg's pure-Python async wait loop cost more than the query), kept in a
+    `ConnectionStack` rather than asyncpg's heavier pool."""
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dialect = make_url("postgresql+asyncpg://").get_dialect()()
         self._prepared = {}
         self._dsn = dsn
-        self._size = size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._connections = ConnectionStack(self._connect, size)
         self._inserts: dict[tuple[tuple[str, tuple[str, ...]], ...], PreparedQuery] = {}
 
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=1,
-                    max_size=self._size,
-                    init=_json_codecs,
-                    reset=_keep_session,
-                )
-        return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(self._dsn)
+        await _json_codecs(connection)
+        return connection
 
     async def fetch(self, query: PreparedQuery, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        pool = self._pool or await self._open()
-        async with pool.acquire() as connection:
+        async with self._connections.connection() as connection:
             return query.rows(await connection.fetch(query.sql, *query.parameters(values)))
 
     async def insert_batches(
@@ -221,13 +214,11 @@ class PostgresChannel(_Prepares):
         if query is None:
             query = self._inserts[shape] = PreparedQuery(_unnest_insert(tables), self.dialect)
         values = _array_values(tables, [rows for _, rows in filled])
-        pool = self._pool or await self._open()
-        async with pool.acquire() as connection:
+        async with self._connections.connection() as connection:
             await connection.execute(query.sql, *query.parameters(values))
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
+        await self._connections.close()
 
 
 def _unnest_insert(tables: Sequence[tuple[Table, tuple[str, ...]]]) -> Insert:
@@ -254,12 +245,6 @@ def _array_values(
         for index, ((_, keys), rows) in enumerate(zip(tables, row_sets, strict=True))
         for key in keys
     }
-
-
-async def _keep_session(_connection: asyncpg.Connection) -> None:
-    """These connections run reads in autocommit and inserts in transactions that always end,
-    and never change session state, so the pool's default reset (one more round trip per use:
-    RESET ALL, UNLISTEN, ...) is skipped."""
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:
