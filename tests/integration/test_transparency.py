@@ -330,13 +330,15 @@ async def test_a_sequencer_child_that_dies_fails_closed_and_is_replaced() -> Non
             log = own.app.state.services.transparency
             assert log.child is not None, "the sequencer runs in a child process by default"
             list_id = await shared_pipeline(http, world)
+            await log.stop()  # no background rounds from here: each round is this test's
+            unhcr = await world.headers("unhcr", purpose="reconciliation")
+            listed = await http.get("/v1/lists", headers=unhcr)  # queues audit events
+            assert listed.status_code == 200
             first = await asyncio.to_thread(log.child.pid)
             os.kill(first, signal.SIGKILL)
             status = await log.check()
-            assert status.error == "BrokenProcessPool"
-            await log.stop()  # no more rounds: the log now goes stale
-            await asyncio.sleep(0.8)
-            unhcr = await world.headers("unhcr", purpose="reconciliation")
+            assert status.error == "BrokenProcessPool", status
+            await asyncio.sleep(0.8)  # unchecked for longer than the bound
             refused = await http.get(f"/v1/lists/{list_id}/records", headers=unhcr)
             assert refused.status_code == 503, refused.text
             status = await log.check()
