@@ -109,7 +109,12 @@ async def test_retries_back_off_then_deliver_with_the_same_id(
         assert second.at - first.at >= 0.3 * 0.9
         assert third.at - second.at >= 0.6 * 0.9  # doubled
         _verified(third, sub["secret"])
-        [delivery] = await _deliveries(client, world, sub["id"])
+        # the receiver has answered; the dispatcher records the outcome a moment later
+        for _ in range(50):
+            [delivery] = await _deliveries(client, world, sub["id"])
+            if delivery["status"] == "delivered":
+                break
+            await asyncio.sleep(0.05)
         assert delivery["status"] == "delivered" and delivery["attempts"] == 3
         assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 503, 200]
 
