@@ -67,12 +67,22 @@ def _plan(route: APIRoute) -> _Plan | None:
     )
 
 
-def _is_json(request: Request) -> bool:
+def _is_json(content_type: str | None) -> bool:
     """FastAPI's strict rule: only an `application/json` or `application/*+json` body is JSON;
     anything else reaches validation as bytes and is refused there."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
     main, _, subtype = media_type.partition("/")
     return main == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def _header_values(request: Request, wanted: frozenset[bytes]) -> dict[bytes, str]:
+    """The first value of each wanted header, as Starlette's `Headers.get` answers, in one pass
+    over the ASGI header list (each `Headers.get` walks the whole list)."""
+    found: dict[bytes, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in wanted and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 def _body_errors(error: ValidationError) -> RequestValidationError:
@@ -86,20 +96,31 @@ def _body_errors(error: ValidationError) -> RequestValidationError:
 
 def _handler(route: APIRoute, plan: _Plan) -> Handler:
     endpoint = route.endpoint
+    header_arguments = [(name, header.encode("latin-1")) for name, header in plan.headers.items()]
+    wanted = frozenset(
+        (
+            b"content-type",
+            b"authorization",
+            b"purpose-of-use",
+            *(header for _, header in header_arguments),
+        )
+    )
 
     async def handle(request: Request) -> Response:
         raw = await request.body()
+        headers = _header_values(request, wanted)
         try:
-            document = json.loads(raw) if raw and _is_json(request) else raw or None
+            document = (
+                json.loads(raw) if raw and _is_json(headers.get(b"content-type")) else raw or None
+            )
         except json.JSONDecodeError as exc:
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
             ) from exc
         except ValueError as exc:  # bytes that are not UTF-8, as FastAPI answers them
             raise HTTPException(400, "There was an error parsing the body") from exc
-        headers = request.headers
         access = await authorize(
-            request, headers.get("authorization"), headers.get("purpose-of-use")
+            request, headers.get(b"authorization"), headers.get(b"purpose-of-use")
         )
         if document is None:
             raise RequestValidationError(
@@ -113,7 +134,7 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
         arguments: dict[str, Any] = {plan.body_name: body, plan.access_name: access}
         if plan.request_name:
             arguments[plan.request_name] = request
-        for name, header in plan.headers.items():
+        for name, header in header_arguments:
             arguments[name] = headers.get(header)
         result: BaseModel = await endpoint(**arguments)
         content = result.model_dump_json(by_alias=True, exclude_none=plan.exclude_none)

@@ -114,14 +114,22 @@ class BulkReadDetector:
     def _limit(self, key: TallyKey) -> int:
         return self.limits.per_client if key.kind == "client" else self.limits.per_agreement
 
-    async def _tally(self, key: TallyKey) -> _Tally:
+    def _fresh(self, key: TallyKey) -> _Tally | None:
+        """The tally when it needs no re-seeding: the usual case, answered without an await."""
+        tally = self._tallies.get(key)
+        if tally is None or not tally.synced_at:
+            return None
+        if self._clock() - tally.synced_at >= self.limits.resync_seconds:
+            return None
+        return tally
+
+    async def _reseeded(self, key: TallyKey) -> _Tally:
+        """The tally with what the database holds folded in (other workers' disclosures)."""
         tally = self._tallies.setdefault(key, _Tally())
         now = self._clock()
-        if now - tally.synced_at >= self.limits.resync_seconds or not tally.synced_at:
-            day_start = dt.datetime.combine(key.day, dt.time(), tzinfo=dt.UTC)
-            found = await self._seeder(key, day_start, self._limit(key) + 1)
-            tally.seen |= found
-            tally.synced_at = now
+        day_start = dt.datetime.combine(key.day, dt.time(), tzinfo=dt.UTC)
+        tally.seen |= await self._seeder(key, day_start, self._limit(key) + 1)
+        tally.synced_at = now
         return tally
 
     async def review(self, ctx: AuditContext, status: int) -> Verdict:
@@ -134,18 +142,20 @@ class BulkReadDetector:
             self._tallies.clear()
             self._day = day
         wanted = _wanted(ctx, day)
-        tallies = {key: await self._tally(key) for key in wanted}
+        tallies = {key: self._fresh(key) or await self._reseeded(key) for key in wanted}
         # No await from here on: the decision and the counting are atomic on the event loop.
-        over = {
-            key: len(tallies[key].seen | ids)
+        # Counted as seen + new rather than a union: a union copies a set of up to `limit`
+        # identities on every response of a busy checkpoint.
+        counts = {
+            key: len(tallies[key].seen) + len(ids - tallies[key].seen)
             for key, ids in wanted.items()
-            if len(tallies[key].seen | ids) > self._limit(key)
         }
+        over = {key: count for key, count in counts.items() if count > self._limit(key)}
         blocked = bool(over) and self.limits.block
         if not blocked:
             for key, ids in wanted.items():
                 if len(tallies[key].seen) <= self._limit(key):  # past it, more proves nothing
-                    tallies[key].seen |= ids
+                    tallies[key].seen.update(ids)
         alerts = []
         for key, count in over.items():
             if not tallies[key].alerted:

@@ -55,14 +55,14 @@ class PreparedQuery:
         ]
 
     def parameters(self, values: Mapping[str, Any]) -> _CoreSingleExecuteParams | tuple[Any, ...]:
-        given = {**self._fixed, **values}
-        converted = {
-            name: (process(given[name]) if process else given[name])
-            for name, process in self._bind.items()
-        }
+        fixed = self._fixed
+        converted = {}
+        for name, process in self._bind.items():
+            value = values[name] if name in values else fixed[name]
+            converted[name] = process(value) if process else value
         if self._order is None:
             return converted
-        return tuple(converted[name] for name in self._order)
+        return tuple(map(converted.__getitem__, self._order))
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         columns = self._columns
