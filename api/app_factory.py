@@ -23,8 +23,8 @@ from changes.dispatcher import WebhookDispatcher
 from changes.webhook_settings import WebhookSettings
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
+from database.channels import open_driver_channel
 from database.engine import make_async_engine, make_sync_engine
-from database.prepared import open_driver_channel
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from transparency.runtime import LogPolicy, TransparencyLog

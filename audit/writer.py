@@ -36,9 +36,10 @@ async def insert_audit_rows(
 
 
 class AuditWriter:
-    """Batches go through the driver channel (`database/prepared.py`), not the async engine:
-    there each group commit took 20-30 ms under load (a thread hand-off or a round trip per
-    statement, each waiting on the busy event loop), which capped the checkpoint path."""
+    """Batches go through the driver channel (`database/sqlite_channel.py`,
+    `database/postgres_channel.py`), not the async engine: there each group commit took
+    20-30 ms under load (a thread hand-off or a round trip per statement, each waiting on the
+    busy event loop), which capped the checkpoint path."""
 
     def __init__(self, driver: DriverChannel, max_batch: int = 512) -> None:
         self._driver = driver
