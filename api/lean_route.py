@@ -19,6 +19,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import authorize
 
@@ -143,7 +144,29 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
     return handle
 
 
+def _asgi(handle: Handler) -> ASGIApp:
+    """The route's ASGI app without FastAPI's per-request exit stacks (they serve dependencies
+    with `yield`, which this route has none of) and without Starlette's route-level exception
+    wrapper: an exception reaches the app's `ExceptionMiddleware`, whose handlers are the same."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handle(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 class LeanRoute(APIRoute):
+    """Mounted directly on the app (`api.v1.include_v1`), its `app` is the lean one; included
+    through a router it still skips dependency solving, but FastAPI wraps it as usual."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        plan = _plan(self)
+        # a route with its own body limit keeps FastAPI's wrapper, which enforces it
+        if plan is not None and self.max_body_size is None:
+            self.app = _asgi(_handler(self, plan))
+
     def get_route_handler(self) -> Handler:
         plan = _plan(self)
         return super().get_route_handler() if plan is None else _handler(self, plan)

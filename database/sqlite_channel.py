@@ -136,7 +136,8 @@ class SQLiteChannel(StatementCache):
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # the primary code: SQLITE_BUSY_RECOVERY and the like are extended busy codes
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise _WriteLockHeldError from exc
             raise
         try:

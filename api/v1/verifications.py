@@ -15,7 +15,8 @@ from letters.checking import credential_checker
 from schemas.verification import VerificationRequest, VerificationResult
 from verification import service
 
-router = APIRouter(tags=["verification"], route_class=LeanRoute)
+# full paths: `include_v1` puts these routes on the app itself
+router = APIRouter(prefix="/v1", tags=["verification"], route_class=LeanRoute)
 
 
 @router.post(

@@ -92,6 +92,10 @@ def test_the_checkpoint_route_is_planned_lean() -> None:
     plan = _plan(route)
     assert plan is not None
     assert plan.headers == {"accept_language": "accept-language"}
+    # mounted on the app itself, with its own lean ASGI app rather than FastAPI's wrapper
+    app = create_app(Settings(database_url="sqlite://"))
+    assert app.router.routes[0] is route
+    assert route.app.__qualname__ == "_asgi.<locals>.app"
 
 
 async def test_lean_route_answers_as_fastapi_does(
@@ -111,8 +115,11 @@ async def test_lean_route_answers_as_fastapi_does(
     async with _serving(settings) as (_, lean):
         lean_answers = {case: _comparable(await _send(lean, world, case)) for case in CASES}
         assert solved == [], "the checkpoint route went through FastAPI's dependency solving"
-        # the same app, but every route built by FastAPI's own handler
+        # the same app, but every route built by FastAPI's own handler and wrappers
         monkeypatch.setattr(LeanRoute, "get_route_handler", APIRoute.get_route_handler)
+        route = verification_router.routes[0]
+        standard_app = fastapi.routing.request_response(APIRoute.get_route_handler(route))
+        monkeypatch.setattr(route, "app", standard_app)
         async with _serving(settings) as (_, standard):
             for case in CASES:
                 assert _comparable(await _send(standard, world, case)) == lean_answers[case], case
