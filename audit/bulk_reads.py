@@ -7,6 +7,7 @@ and re-seeded every `resync_seconds`, so what other worker processes disclosed i
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -109,6 +110,7 @@ class BulkReadDetector:
         self._seeder = seeder
         self._clock = clock
         self._tallies: dict[TallyKey, _Tally] = {}
+        self._reseeding: dict[TallyKey, asyncio.Future[_Tally]] = {}
         self._day: dt.date | None = None
 
     def _limit(self, key: TallyKey) -> int:
@@ -124,7 +126,24 @@ class BulkReadDetector:
         return tally
 
     async def _reseeded(self, key: TallyKey) -> _Tally:
-        """The tally with what the database holds folded in (other workers' disclosures)."""
+        """The tally with what the database holds folded in (other workers' disclosures).
+        Requests that need the same key meanwhile share one query: under load every request
+        arriving during the query's round trip also found the tally stale and queried too (a
+        first burst of 32 checkpoint requests stalled for a second, and again at every resync)."""
+        running = self._reseeding.get(key)
+        if running is None:
+            running = self._reseeding[key] = asyncio.ensure_future(self._reseed(key))
+            running.add_done_callback(lambda done: self._reseed_done(key, done))
+        # shielded: a waiter that is cancelled does not cancel the query the others wait on
+        return await asyncio.shield(running)
+
+    def _reseed_done(self, key: TallyKey, done: asyncio.Future[_Tally]) -> None:
+        if self._reseeding.get(key) is done:
+            del self._reseeding[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: when every waiter was cancelled, nobody else will
+
+    async def _reseed(self, key: TallyKey) -> _Tally:
         tally = self._tallies.setdefault(key, _Tally())
         now = self._clock()
         day_start = dt.datetime.combine(key.day, dt.time(), tzinfo=dt.UTC)

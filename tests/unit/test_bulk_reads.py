@@ -3,6 +3,7 @@ once per key and day on crossing a limit, optional blocking, and seeding from th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Hashable
 
@@ -124,6 +125,30 @@ async def test_other_workers_disclosures_are_seeded_and_resynced() -> None:
     clock.now += 61
     [alert] = (await guard.review(request(["b"]), 200)).alerts
     assert alert.count == 6
+    assert database.queries.count(client_key) == 2
+
+
+async def test_concurrent_requests_share_one_seeding_query_per_key() -> None:
+    guard, database, clock = detector(per_client=50)
+    client_key = TallyKey("client", ("gop-checkpoint",), DAY.date())
+    database.rows[client_key] = {("L1", "x")}
+    release = asyncio.Event()
+    plain_seed = database.seed
+
+    async def slow_seed(key: TallyKey, since: dt.datetime, cap: int) -> set[Hashable]:
+        await release.wait()  # a database round trip during which more requests arrive
+        return await plain_seed(key, since, cap)
+
+    guard._seeder = slow_seed
+    reviews = [asyncio.ensure_future(guard.review(request([f"r{i}"]), 200)) for i in range(32)]
+    cancelled = asyncio.ensure_future(guard.review(request(["gone"]), 200))
+    await asyncio.sleep(0)
+    cancelled.cancel()  # a waiter that goes away does not take the others' query with it
+    release.set()
+    await asyncio.gather(*reviews)
+    assert database.queries.count(client_key) == 1
+    clock.now += 61  # stale again: one more query, however many requests need it
+    await asyncio.gather(*(guard.review(request(["s"]), 200) for _ in range(8)))
     assert database.queries.count(client_key) == 2
 
 
