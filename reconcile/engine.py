@@ -17,6 +17,7 @@ from reconcile.comparison import PairLevels, compare_pairs
 from reconcile.family import context_levels, group_pairs
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
+from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, candidate_features, load_reranker
 from reconcile.scoring import Scorer, family_context_weights
 from reconcile.spaces import IntArray
 from reconcile.table import RecordTable
@@ -53,6 +54,8 @@ class LinkResult:
     timings: dict[str, float] = field(default_factory=dict)
     # every candidate pair's log2 odds before calibration (kept on request, for training)
     candidate_pairs: tuple[IntArray, IntArray, FloatArray] | None = None
+    # the pairs the second stage re-reads and their features (kept on request, for training)
+    candidate_features: tuple[IntArray, npt.NDArray[np.float64]] | None = None
 
 
 def _silent(stage: str, fraction: float) -> None:
@@ -102,10 +105,15 @@ def link_tables(
     progress: Progress = _silent,
     keep_candidates: bool = False,
     population: tuple[int, int] | None = None,
+    rerank: bool = True,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
-    threshold; confirmed pairs are kept and rejected ones never are."""
+    threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
+    the first stage alone (training it, or measuring the second stage's gain)."""
     parameters = parameters or load_parameters()
+    reranker = load_reranker() if rerank else None
+    if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
+        reranker = None
     clock = _Clock(progress)
     spaces = RunSpaces.new()
     left, right = prepare(spaces, left_table), prepare(spaces, right_table)
@@ -146,13 +154,23 @@ def link_tables(
     forced, rejected = _human(codes, d_left, d_right, d_ok, len(right))
     probability[rejected] = 0.0
     final = compete(probability, pairs.left, pairs.right, len(left), len(right), unmatched)
+    thresholds = parameters.thresholds
+    features = None
+    if reranker is not None or keep_candidates:
+        sizes = (len(left), len(right))
+        floor = TRAINING_FLOOR if keep_candidates else MIN_LOG_ODDS
+        features = candidate_features(pairs, weights, log_odds, final, family, sizes, floor)
+    if reranker is not None and features is not None:
+        final = reranker.rescore(*features, final)
+        final[rejected] = 0.0
+        thresholds = reranker.thresholds
     final[forced] = 1.0
-    kept = assign_one_to_one(final, pairs.left, pairs.right, parameters.thresholds.review, forced)
+    kept = assign_one_to_one(final, pairs.left, pairs.right, thresholds.review, forced)
     links = Links(
         left=pairs.left[kept],
         right=pairs.right[kept],
         probability=final[kept],
-        decision=decide(final[kept], parameters.thresholds, forced[kept]),
+        decision=decide(final[kept], thresholds, forced[kept]),
         levels={
             **{k: v[kept] for k, v in pairs.levels.items()},
             "family_context": family[kept].astype(np.int8),
@@ -165,6 +183,7 @@ def link_tables(
     result.found_by["family group"] = len(extra)
     if keep_candidates:
         result.candidate_pairs = (pairs.left, pairs.right, log_odds)
+        result.candidate_features = features
     return result
 
 

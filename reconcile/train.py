@@ -99,7 +99,7 @@ def _context_counts(
 ) -> tuple[FloatArray, FloatArray]:
     """Counts of family-context levels among true and false candidate pairs, from the links of
     a first run as the engine's second pass sees them."""
-    result = link_tables(left, right, parameters, keep_candidates=True)
+    result = link_tables(left, right, parameters, keep_candidates=True, rerank=False)
     assert result.candidate_pairs is not None
     c_left, c_right, _ = result.candidate_pairs
     first = result.links.probability >= 0.5
@@ -158,7 +158,7 @@ def fit_calibration(log_odds: FloatArray, label: np.ndarray) -> tuple[float, flo
 def _calibrate(
     parameters: ModelParameters, left: RecordTable, right: RecordTable, truth: Mapping[str, int]
 ) -> ModelParameters:
-    result = link_tables(left, right, parameters, keep_candidates=True)
+    result = link_tables(left, right, parameters, keep_candidates=True, rerank=False)
     assert result.candidate_pairs is not None
     c_left, c_right, log_odds = result.candidate_pairs
     t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
@@ -167,31 +167,25 @@ def _calibrate(
     return replace(parameters, calibration_slope=slope, calibration_intercept=intercept)
 
 
-def choose_thresholds(
-    parameters: ModelParameters,
-    left: RecordTable,
-    right: RecordTable,
-    truth: Mapping[str, int],
+def pick_thresholds(
+    probability: FloatArray,
+    correct: np.ndarray,
+    true_count: int,
+    left_count: int,
     review_budget: float = REVIEW_BUDGET,
     min_precision: float = MIN_PRECISION,
-) -> tuple[Thresholds, dict[str, Scores]]:
-    """The accept threshold with the best F1 at precision >= `min_precision`, the lowest review
-    threshold keeping the review queue within `review_budget` of the left list, and the scores
-    the model reaches with them. One run with loose thresholds gives the links of every
-    stricter setting: assignment is best first, so raising the floor only drops its tail."""
-    loose = replace(parameters, thresholds=Thresholds(accept=1.01, review=0.01))
-    result = link_tables(left, right, loose)
-    size = len(right)
-    t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
-    codes = result.links.left * size + result.links.right
-    correct = contains(unique_codes(t_left * size + t_right), codes)
-    probability = result.links.probability
+) -> Thresholds:
+    """From links (their probability, and whether each is a true pair) of a run with loose
+    thresholds: the accept threshold with the best F1 at precision >= `min_precision`, and the
+    lowest review threshold keeping the review queue within `review_budget` of the left list.
+    One loose run gives the links of every stricter setting: assignment is best first, so
+    raising the floor only drops its tail."""
     best = (0.0, 0.95)
     for accept in np.arange(0.3, 0.995, 0.01):
         taken = probability >= accept
         hits = int((correct & taken).sum())
         precision = hits / max(int(taken.sum()), 1)
-        recall = hits / max(len(t_left), 1)
+        recall = hits / max(true_count, 1)
         f1 = 2 * precision * recall / max(precision + recall, 1e-9)
         if precision >= min_precision and f1 > best[0]:
             best = (f1, float(accept))
@@ -199,19 +193,41 @@ def choose_thresholds(
     review = accept
     for candidate in np.arange(accept - 0.01, 0.0, -0.01):
         queued = ((probability >= candidate) & (probability < accept)).sum()
-        if queued > review_budget * len(left):
+        if queued > review_budget * left_count:
             break
         review = float(candidate)
-    review = round(review, 2)
+    return Thresholds(accept=accept, review=round(review, 2))
+
+
+def choose_thresholds(
+    parameters: ModelParameters,
+    left: RecordTable,
+    right: RecordTable,
+    truth: Mapping[str, int],
+) -> tuple[Thresholds, dict[str, Scores]]:
+    """The first stage's thresholds (`pick_thresholds`) on a run of `left` against `right`,
+    and the scores the model reaches with them."""
+    loose = replace(parameters, thresholds=Thresholds(accept=1.01, review=0.01))
+    result = link_tables(left, right, loose, rerank=False)
+    size = len(right)
+    t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
+    codes = result.links.left * size + result.links.right
+    correct = contains(unique_codes(t_left * size + t_right), codes)
+    probability = result.links.probability
+    thresholds = pick_thresholds(probability, correct, len(t_left), len(left))
     correct_codes = (t_left * size + t_right).tolist()
     report = {
-        "accepted": scores(codes[probability >= accept].tolist(), correct_codes, len(t_left)),
-        "found": scores(codes[probability >= review].tolist(), correct_codes, len(t_left)),
+        "accepted": scores(
+            codes[probability >= thresholds.accept].tolist(), correct_codes, len(t_left)
+        ),
+        "found": scores(
+            codes[probability >= thresholds.review].tolist(), correct_codes, len(t_left)
+        ),
     }
-    return Thresholds(accept=accept, review=review), report
+    return thresholds, report
 
 
-def _benchmark_scale_lists(
+def benchmark_scale_lists(
     world: WorldConfig, seed: int, directory: Path
 ) -> tuple[RecordTable, RecordTable, dict[str, int]]:
     """A pipeline and a Pakistani list written to CSV and read back as the benchmark reads
@@ -253,7 +269,7 @@ def train(
     )
     del fitting, pipeline, gop, unhcr
     with tempfile.TemporaryDirectory(prefix="sanad-train-") as directory:
-        h_pipeline, h_gop, h_truth = _benchmark_scale_lists(held_out, seed + 1, Path(directory))
+        h_pipeline, h_gop, h_truth = benchmark_scale_lists(held_out, seed + 1, Path(directory))
     parameters = _calibrate(parameters, h_pipeline, h_gop, h_truth)
     thresholds, report = choose_thresholds(parameters, h_pipeline, h_gop, h_truth)
     parameters = replace(parameters, thresholds=thresholds)

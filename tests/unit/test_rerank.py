@@ -1,0 +1,117 @@
+"""The second stage of scoring: competition features as pure functions (against a brute-force
+reading), the numpy tree evaluator against scikit-learn's own predictions, the stored model's
+round trip, and where the engine applies it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconcile.engine import link_tables
+from reconcile.parameters import Thresholds
+from reconcile.rerank import (
+    FEATURES,
+    GAP_CAP,
+    MIN_LIST,
+    Reranker,
+    TreeEnsemble,
+    _lead,
+    load_reranker,
+)
+from reconcile.synthetic import WorldConfig, generate_world
+from reconcile.table import RecordTable
+from reconcile.train_rerank import fit_trees
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(-30, 30)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_lead_is_the_margin_over_the_best_other_pair_of_the_same_record(
+    rows: list[tuple[int, int]],
+) -> None:
+    key = np.asarray([k for k, _ in rows], np.int64)
+    value = np.asarray([float(v) for _, v in rows])
+    gap, count, rank = _lead(key, value, 5)
+    for i, (k, v) in enumerate(rows):
+        others = [w for j, (kk, w) in enumerate(rows) if kk == k and j != i]
+        expected = min(max(v - max(others), -GAP_CAP), GAP_CAP) if others else GAP_CAP
+        assert gap[i] == expected
+        assert count[i] == len(others) + 1
+        greater, tied = sum(w > v for w in others), sum(w == v for w in others)
+        assert greater <= rank[i] <= greater + tied  # equals in some order
+    for k in set(key.tolist()):
+        assert sorted(rank[key == k].tolist()) == list(range(int((key == k).sum())))
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[TreeEnsemble, np.ndarray, object]:
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(4_000, 6))
+    matrix[rng.random(matrix.shape) < 0.05] = np.nan  # missing values take their own branch
+    label = (np.nan_to_num(matrix[:, 0]) + 0.5 * np.nan_to_num(matrix[:, 3]) ** 2) > 0.4
+    model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0)
+    model.fit(matrix, label)
+    from reconcile.train_rerank import export
+
+    return export(model), matrix, model
+
+
+def test_exported_trees_predict_what_scikit_learn_predicts(
+    fitted: tuple[TreeEnsemble, np.ndarray, object],
+) -> None:
+    ensemble, matrix, model = fitted
+    for rows in (matrix, matrix + 0.25):  # values between the training points too
+        expected = model.decision_function(rows)  # type: ignore[attr-defined]
+        assert np.abs(ensemble.decision(rows) - expected).max() < 1e-9
+
+
+def test_fit_trees_refuses_nothing_it_can_reproduce() -> None:
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(2_000, 3))
+    ensemble = fit_trees(matrix, matrix[:, 1] > 0)
+    probability = ensemble.probability(matrix)
+    assert ((probability > 0.5) == (matrix[:, 1] > 0)).mean() > 0.97
+
+
+def test_the_stored_second_stage_round_trips_and_matches_the_features() -> None:
+    stored = load_reranker()
+    assert stored is not None, "reconcile/rerank.json is missing: python -m reconcile.train_rerank"
+    assert stored.features == FEATURES
+    again = Reranker.from_json(stored.to_json())
+    assert again == stored
+    assert 0 < stored.thresholds.review <= stored.thresholds.accept < 1
+
+
+def _constant(log_odds: float) -> Reranker:
+    leaf = TreeEnsemble([0], [-1], [0.0], [0], [0], [False], [0.0], log_odds)
+    return Reranker(leaf, Thresholds(accept=0.9, review=0.5))
+
+
+def test_the_engine_uses_the_second_stage_only_between_whole_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = generate_world(WorldConfig(pipeline_size=MIN_LIST + 50, gop_size=5_000), 11)
+    left, right = RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop)
+    # every pair the trees re-read gets probability 0.6: all of them for review, none accepted
+    monkeypatch.setattr("reconcile.engine.load_reranker", lambda: _constant(np.log(1.5)))
+    reranked = link_tables(left, right)
+    assert len(reranked.links) and set(reranked.links.probability.round(6).tolist()) == {0.6}
+    assert set(reranked.links.decision.tolist()) == {1}  # review
+    first_only = link_tables(left, right, rerank=False)
+    assert set(first_only.links.decision.tolist()) >= {0}
+    small = RecordTable.from_rows(world.pipeline[: MIN_LIST - 1])
+    assert np.array_equal(
+        link_tables(small, right).links.probability,
+        link_tables(small, right, rerank=False).links.probability,
+    )
