@@ -109,26 +109,52 @@ def _held_out_scores(
     return thresholds, scores(accepted.tolist(), accepted[label[accepted]].tolist(), true_count)
 
 
-def train_rerank(seed: int = 102, world: WorldConfig = HELD_OUT_WORLD) -> Reranker:
-    parameters = load_parameters()
+def _linked_world(
+    seed: int, world: WorldConfig
+) -> tuple[LinkResult, npt.NDArray[np.bool_], IntArray]:
+    """A generated world linked by the first stage with every candidate's features kept; per
+    candidate pair whether it is true, and the left records of all true pairs."""
     with tempfile.TemporaryDirectory(prefix="sanad-rerank-") as directory:
         pipeline, gop, truth = benchmark_scale_lists(world, seed, Path(directory))
-    result = link_tables(pipeline, gop, parameters, keep_candidates=True, rerank=False)
+    result = link_tables(pipeline, gop, load_parameters(), keep_candidates=True, rerank=False)
+    label, t_left = _labels(result, truth)
+    return result, label, t_left
+
+
+def _fitting_rows(
+    seed: int, world: WorldConfig
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Every candidate's features and label in a world used for fitting alone."""
+    result, label, _ = _linked_world(seed, world)
+    assert result.candidate_features is not None
+    rows, matrix = result.candidate_features
+    return matrix, label[rows]
+
+
+def train_rerank(
+    seed: int = 102, world: WorldConfig = HELD_OUT_WORLD, more_worlds: int = 2
+) -> Reranker:
+    """Fit on half the cases of world `seed` and on all of worlds seed+1 … seed+more_worlds;
+    choose thresholds and report on the other half of world `seed`."""
+    result, label, t_left = _linked_world(seed, world)
     assert result.candidate_pairs is not None and result.candidate_features is not None
     c_left, _, _ = result.candidate_pairs
     rows, matrix = result.candidate_features
-    label, t_left = _labels(result, truth)
     groups = result.left.group
     rng = np.random.default_rng(seed)
     in_fit = rng.random(int(groups.max()) + 1) < 0.5
     fit_left = in_fit[groups]
     fit_left[groups == 0] = rng.random(int((groups == 0).sum())) < 0.5  # records of no case
     fit_rows = fit_left[c_left[rows]]
-    ensemble = fit_trees(matrix[fit_rows], label[rows][fit_rows])
+    matrices, labels = [matrix[fit_rows]], [label[rows][fit_rows]]
+    for extra in range(seed + 1, seed + 1 + more_worlds):
+        extra_matrix, extra_label = _fitting_rows(extra, world)
+        matrices.append(extra_matrix)
+        labels.append(extra_label)
+    ensemble = fit_trees(np.concatenate(matrices), np.concatenate(labels))
     reranker = Reranker(ensemble, Thresholds())
-    first_stage = matrix[:, FEATURES.index("competed")]
     competed = np.zeros(len(c_left))
-    competed[rows] = first_stage
+    competed[rows] = matrix[:, FEATURES.index("competed")]
     second = reranker.rescore(rows, matrix, competed)
     held = ~fit_left
     true_count = int(held[t_left].sum())
@@ -138,11 +164,12 @@ def train_rerank(seed: int = 102, world: WorldConfig = HELD_OUT_WORLD) -> Rerank
         reranker,
         thresholds=thresholds,
         trained_on={
-            "seed": seed,
-            "pipeline": len(pipeline),
-            "gop": len(gop),
-            "pairs_fitted": int(fit_rows.sum()),
+            "seeds": list(range(seed, seed + 1 + more_worlds)),
+            "pipeline": len(result.left),
+            "gop": len(result.right),
+            "pairs_fitted": sum(len(m) for m in matrices),
             "held_out_half": {
+                "seed": seed,
                 "second_stage": after.line(),
                 "first_stage": before.line(),
                 "first_stage_thresholds": [first_thresholds.accept, first_thresholds.review],
@@ -158,9 +185,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RERANK_PATH)
     parser.add_argument("--pipeline", type=int, default=HELD_OUT_WORLD.pipeline_size)
     parser.add_argument("--gop", type=int, default=HELD_OUT_WORLD.gop_size)
+    parser.add_argument("--more-worlds", type=int, default=2, help="fitted whole, seeds after")
     args = parser.parse_args()
     world = replace(HELD_OUT_WORLD, pipeline_size=args.pipeline, gop_size=args.gop)
-    reranker = train_rerank(args.seed, world)
+    reranker = train_rerank(args.seed, world, args.more_worlds)
     reranker.save(args.out)
     print(f"wrote {args.out}: {reranker.trained_on}")
 
