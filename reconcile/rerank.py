@@ -54,6 +54,8 @@ FEATURES: tuple[str, ...] = (
 def _lead(key: IntArray, value: FloatArray, size: int) -> tuple[FloatArray, FloatArray, IntArray]:
     """Per pair: its value minus the best of the key's *other* pairs (GAP_CAP when alone),
     the number of pairs of its key, and its rank among them (0 = best)."""
+    if not len(key):  # no candidates at all (a verification that found nobody)
+        return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
     order = np.lexsort((-value, key))
     keys = key[order]
     starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]

@@ -50,6 +50,11 @@ def test_lead_is_the_margin_over_the_best_other_pair_of_the_same_record(
         assert sorted(rank[key == k].tolist()) == list(range(int((key == k).sum())))
 
 
+def test_no_candidates_give_no_features() -> None:
+    gap, count, rank = _lead(np.zeros(0, np.int64), np.zeros(0), 3)
+    assert len(gap) == len(count) == len(rank) == 0
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[TreeEnsemble, np.ndarray, object]:
     pytest.importorskip("sklearn")
