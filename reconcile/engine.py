@@ -54,7 +54,7 @@ class LinkResult:
     timings: dict[str, float] = field(default_factory=dict)
     # every candidate pair's log2 odds before calibration (kept on request, for training)
     candidate_pairs: tuple[IntArray, IntArray, FloatArray] | None = None
-    # the pairs the second stage re-reads and their features (kept on request, for training)
+    # the pairs above the second stage's training floor and their features (kept on request)
     candidate_features: tuple[IntArray, npt.NDArray[np.float64]] | None = None
 
 
@@ -104,12 +104,14 @@ def link_tables(
     decisions: HumanDecisions | None = None,
     progress: Progress = _silent,
     keep_candidates: bool = False,
+    keep_features: bool = False,
     population: tuple[int, int] | None = None,
     rerank: bool = True,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
-    the first stage alone (training it, or measuring the second stage's gain)."""
+    the first stage alone (training it, or measuring the second stage's gain); `keep_features`
+    keeps the second stage's inputs down to its training floor (training it)."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
@@ -156,11 +158,12 @@ def link_tables(
     final = compete(probability, pairs.left, pairs.right, len(left), len(right), unmatched)
     thresholds = parameters.thresholds
     features = None
-    if reranker is not None or keep_candidates:
+    if reranker is not None or keep_features:
         sizes = (len(left), len(right))
-        floor = TRAINING_FLOOR if keep_candidates else MIN_LOG_ODDS
+        floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
         features = candidate_features(pairs, weights, log_odds, final, family, sizes, floor)
-    if reranker is not None and features is not None:
+    if reranker is not None:
+        assert features is not None
         final = reranker.rescore(*features, final)
         final[rejected] = 0.0
         thresholds = reranker.thresholds
@@ -183,6 +186,7 @@ def link_tables(
     result.found_by["family group"] = len(extra)
     if keep_candidates:
         result.candidate_pairs = (pairs.left, pairs.right, log_odds)
+    if keep_features:
         result.candidate_features = features
     return result
 

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from reconcile.assignment import ACCEPTED, CONFIRMED
+from reconcile.blocking import contains, unique_codes
 from reconcile.engine import LinkResult
 from reconcile.spaces import IntArray
 
@@ -39,6 +41,14 @@ def true_pairs(
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     left, right = zip(*pairs, strict=True)
     return np.asarray(left, np.int64), np.asarray(right, np.int64)
+
+
+def true_mask(
+    left: IntArray, right: IntArray, truth_pairs: tuple[IntArray, IntArray], right_size: int
+) -> npt.NDArray[np.bool_]:
+    """Per pair (left[i], right[i]): is it one of `truth_pairs` (from `true_pairs`)."""
+    t_left, t_right = truth_pairs
+    return contains(unique_codes(t_left * right_size + t_right), left * right_size + right)
 
 
 def scores(found: Iterable[int], correct: Iterable[int], truth_size: int) -> Scores:

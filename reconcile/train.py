@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reconcile.blocking import contains, unique_codes
 from reconcile.comparison import FIELD_LEVELS, PairLevels, compare_pairs
 from reconcile.engine import link_tables
-from reconcile.evaluation import Scores, scores, true_pairs
+from reconcile.evaluation import Scores, scores, true_mask, true_pairs
 from reconcile.family import context_levels
 from reconcile.parameters import (
     FAMILY_LEVELS,
@@ -112,8 +111,8 @@ def _context_counts(
         result.links.left[first],
         result.links.right[first],
     )
-    t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
-    is_true = contains(unique_codes(t_left * len(right) + t_right), c_left * len(right) + c_right)
+    truth_pairs = true_pairs(left.record_ids, right.record_ids, truth)
+    is_true = true_mask(c_left, c_right, truth_pairs, len(right))
     m = np.bincount(levels[is_true], minlength=len(FAMILY_LEVELS)).astype(np.float64)
     u = np.bincount(levels[~is_true], minlength=len(FAMILY_LEVELS)).astype(np.float64)
     return m, u
@@ -161,8 +160,8 @@ def _calibrate(
     result = link_tables(left, right, parameters, keep_candidates=True, rerank=False)
     assert result.candidate_pairs is not None
     c_left, c_right, log_odds = result.candidate_pairs
-    t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
-    label = contains(unique_codes(t_left * len(right) + t_right), c_left * len(right) + c_right)
+    truth_pairs = true_pairs(left.record_ids, right.record_ids, truth)
+    label = true_mask(c_left, c_right, truth_pairs, len(right))
     slope, intercept = fit_calibration(log_odds, label)
     return replace(parameters, calibration_slope=slope, calibration_intercept=intercept)
 
@@ -212,7 +211,7 @@ def choose_thresholds(
     size = len(right)
     t_left, t_right = true_pairs(left.record_ids, right.record_ids, truth)
     codes = result.links.left * size + result.links.right
-    correct = contains(unique_codes(t_left * size + t_right), codes)
+    correct = true_mask(result.links.left, result.links.right, (t_left, t_right), size)
     probability = result.links.probability
     thresholds = pick_thresholds(probability, correct, len(t_left), len(left))
     correct_codes = (t_left * size + t_right).tolist()
