@@ -17,7 +17,8 @@ from reconcile.comparison import PairLevels, compare_pairs
 from reconcile.family import context_levels, group_pairs
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
-from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, candidate_features, load_reranker
+from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, load_reranker
+from reconcile.rerank_features import candidate_features, record_features
 from reconcile.scoring import Scorer, family_context_weights
 from reconcile.spaces import IntArray
 from reconcile.table import RecordTable
@@ -159,9 +160,10 @@ def link_tables(
     thresholds = parameters.thresholds
     features = None
     if reranker is not None or keep_features:
-        sizes = (len(left), len(right))
+        rarity = scorer.rarity
+        records = (record_features(spaces, left, rarity), record_features(spaces, right, rarity))
         floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
-        features = candidate_features(pairs, weights, log_odds, final, family, sizes, floor)
+        features = candidate_features(pairs, weights, log_odds, final, family, records, floor)
     if reranker is not None:
         assert features is not None
         final = reranker.rescore(*features, final)

@@ -1,6 +1,7 @@
 """The second stage of scoring: a boosted-tree classifier that re-reads each plausible candidate
 pair's Fellegi-Sunter evidence together with its competition (how far it leads the record's
-other candidates, how many there are) and gives the probability the links are decided on.
+other candidates, how many there are) and what each record holds (reconcile.rerank_features),
+and gives the probability the links are decided on.
 
 Why: the first stage treats fields as independent and competition by one formula; the missed
 true pairs are mostly weak pairs (birth year only, no family name, another district) that lead
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from reconcile.comparison import FIELD_LEVELS, PairLevels
 from reconcile.parameters import FloatArray, Thresholds
+from reconcile.rerank_features import FEATURES
 from reconcile.spaces import IntArray
 
 RERANK_PATH = Path(__file__).with_name("rerank.json")
@@ -34,75 +35,6 @@ TRAINING_FLOOR = -12.0
 # Competition features mean what they meant in training only between whole lists; a new
 # record or a verification's handful of candidates keeps the first stage.
 MIN_LIST = 200
-RANK_CAP = 20
-GAP_CAP = 40.0
-FEATURES: tuple[str, ...] = (
-    "log_odds",
-    "competed",
-    "gap_left",
-    "gap_right",
-    "candidates_left",
-    "candidates_right",
-    "rank_left",
-    "rank_right",
-    "family_level",
-    *(f"level_{name}" for name in FIELD_LEVELS),
-    *(f"weight_{name}" for name in FIELD_LEVELS),
-)
-
-
-def _lead(key: IntArray, value: FloatArray, size: int) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Per pair: its value minus the best of the key's *other* pairs (GAP_CAP when alone),
-    the number of pairs of its key, and its rank among them (0 = best)."""
-    if not len(key):  # no candidates at all (a verification that found nobody)
-        return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
-    order = np.lexsort((-value, key))
-    keys = key[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
-    counts = np.diff(np.r_[starts, len(keys)])
-    best = np.full(size, -np.inf)
-    second = np.full(size, -np.inf)
-    best[keys[starts]] = value[order[starts]]
-    several = counts > 1
-    second[keys[starts[several]]] = value[order[starts[several] + 1]]
-    rank = np.empty(len(key), np.int64)
-    rank[order] = np.arange(len(keys)) - np.repeat(starts, counts)
-    rival = np.where(rank == 0, second[key], best[key])
-    gap = np.clip(np.nan_to_num(value - rival, posinf=GAP_CAP), -GAP_CAP, GAP_CAP)
-    per_key = np.zeros(size, np.int64)
-    per_key[keys[starts]] = counts
-    return gap, per_key[key].astype(np.float64), rank
-
-
-def candidate_features(
-    pairs: PairLevels,
-    weights: dict[str, FloatArray],
-    log_odds: FloatArray,
-    competed: FloatArray,
-    family: IntArray,
-    sizes: tuple[int, int],
-    floor: float = MIN_LOG_ODDS,
-) -> tuple[IntArray, npt.NDArray[np.float64]]:
-    """The pairs above `floor` log odds and their FEATURES, with competition measured over
-    every candidate pair."""
-    gap_left, count_left, rank_left = _lead(pairs.left, log_odds, sizes[0])
-    gap_right, count_right, rank_right = _lead(pairs.right, log_odds, sizes[1])
-    rows = np.flatnonzero(log_odds > floor)
-    columns = [
-        log_odds,
-        competed,
-        gap_left,
-        gap_right,
-        np.log1p(count_left),
-        np.log1p(count_right),
-        np.minimum(rank_left, RANK_CAP),
-        np.minimum(rank_right, RANK_CAP),
-        family,
-        *(pairs.levels[name] for name in FIELD_LEVELS),
-        *(weights[name] for name in FIELD_LEVELS),
-    ]
-    matrix = np.column_stack([np.asarray(c, np.float64)[rows] for c in columns])
-    return rows, matrix
 
 
 @dataclass(slots=True)

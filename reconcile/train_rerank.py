@@ -27,7 +27,8 @@ from reconcile.assignment import assign_one_to_one
 from reconcile.engine import LinkResult, link_tables
 from reconcile.evaluation import Scores, scores, true_mask, true_pairs
 from reconcile.parameters import FloatArray, Thresholds, load_parameters
-from reconcile.rerank import FEATURES, RERANK_PATH, Reranker, TreeEnsemble
+from reconcile.rerank import RERANK_PATH, Reranker, TreeEnsemble
+from reconcile.rerank_features import FEATURES
 from reconcile.spaces import IntArray
 from reconcile.synthetic import WorldConfig
 from reconcile.train import HELD_OUT_WORLD, benchmark_scale_lists, pick_thresholds

@@ -9,16 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconcile.comparison import FIELD_LEVELS, PairLevels
 from reconcile.engine import link_tables
 from reconcile.parameters import Thresholds
-from reconcile.rerank import (
+from reconcile.prepare import RunSpaces, prepare
+from reconcile.rerank import MIN_LIST, Reranker, TreeEnsemble, load_reranker
+from reconcile.rerank_features import (
     FEATURES,
     GAP_CAP,
-    MIN_LIST,
-    Reranker,
-    TreeEnsemble,
+    RECORD_FEATURES,
     _lead,
-    load_reranker,
+    candidate_features,
+    record_features,
 )
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
@@ -120,3 +122,48 @@ def test_the_engine_uses_the_second_stage_only_between_whole_lists(
         link_tables(small, right).links.probability,
         link_tables(small, right, rerank=False).links.probability,
     )
+
+
+def _record_features(rows: list[dict[str, str]], rarity: bool) -> np.ndarray:
+    spaces = RunSpaces.new()
+    prepared = prepare(spaces, RecordTable.from_rows(rows))
+    bits = {name: np.arange(len(spaces.names.strings.values), dtype=float) for name in ("father",)}
+    return record_features(spaces, prepared, bits if rarity else {})
+
+
+def test_record_features_say_what_each_record_holds_at_all() -> None:
+    rows = [
+        {"record_id": "a", "given_name": "Shafiq", "father_name": "Gul Ahmad", "dob": "1990",
+         "status": "detained"},
+        {"record_id": "b", "name_native": "محمد", "family_name": "Barakzai", "dob": "1990-05-03",
+         "documents": "por:PK-5510-3497811;tazkira:1400-0101-12345", "status": "documented"},
+    ]  # fmt: skip
+    features = _record_features(rows, rarity=True)
+    column = {name: features[:, i].tolist() for i, name in enumerate(RECORD_FEATURES)}
+    assert column["detained"] == [1.0, 0.0]
+    assert column["holds_card"] == [0.0, 1.0]
+    assert column["documents"] == [0.0, 2.0]
+    assert column["dob_precision"][0] < column["dob_precision"][1]
+    assert column["has_family"] == [0.0, 1.0] and column["has_father"] == [1.0, 0.0]
+    assert column["latin_given"] == [1.0, 0.0]
+    assert column["rarity_father"][0] > 0 and np.isnan(column["rarity_father"][1])
+    assert np.isnan(column["rarity_given"]).all()  # no rarity counted for that field: missing
+    assert np.isnan(_record_features(rows, rarity=False)[:, -3:]).all()
+
+
+def test_candidate_features_carry_each_side_s_record_features() -> None:
+    levels = {name: np.zeros(3, np.int8) for name in FIELD_LEVELS}
+    pairs = PairLevels(np.array([0, 1, 1]), np.array([2, 0, 1]), levels, {})
+    weights = {name: np.zeros(3) for name in FIELD_LEVELS}
+    left = np.array([[10.0], [11.0]]).repeat(len(RECORD_FEATURES), axis=1)
+    right = np.array([[20.0], [21.0], [22.0]]).repeat(len(RECORD_FEATURES), axis=1)
+    log_odds = np.array([-9.0, 1.0, 3.0])
+    rows, matrix = candidate_features(
+        pairs, weights, log_odds, np.zeros(3), np.zeros(3, np.int64), (left, right), -8.0
+    )
+    assert rows.tolist() == [1, 2] and matrix.shape == (2, len(FEATURES))
+    first_left = FEATURES.index(f"left_{RECORD_FEATURES[0]}")
+    first_right = FEATURES.index(f"right_{RECORD_FEATURES[0]}")
+    assert matrix[:, first_left].tolist() == [11.0, 11.0]
+    assert matrix[:, first_right].tolist() == [20.0, 21.0]
+    assert matrix[:, FEATURES.index("gap_left")].tolist() == [-2.0, 2.0]
