@@ -18,7 +18,7 @@ from reconcile.family import context_levels, group_pairs
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
 from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, load_reranker
-from reconcile.rerank_features import candidate_features, record_features
+from reconcile.rerank_features import Competition, candidate_features, record_features
 from reconcile.scoring import Scorer, family_context_weights
 from reconcile.spaces import IntArray
 from reconcile.table import RecordTable
@@ -38,6 +38,8 @@ class Links:
     decision: npt.NDArray[np.int8]
     levels: dict[str, npt.NDArray[np.int8]]
     weights: dict[str, FloatArray]
+    # log2 odds ahead of the best other candidate of either record (rerank_features.Competition)
+    lead: FloatArray
 
     def __len__(self) -> int:
         return len(self.left)
@@ -158,12 +160,15 @@ def link_tables(
     probability[rejected] = 0.0
     final = compete(probability, pairs.left, pairs.right, len(left), len(right), unmatched)
     thresholds = parameters.thresholds
+    competition = Competition.of(pairs, log_odds, (len(left), len(right)))
     features = None
     if reranker is not None or keep_features:
         rarity = scorer.rarity
         records = (record_features(spaces, left, rarity), record_features(spaces, right, rarity))
         floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
-        features = candidate_features(pairs, weights, log_odds, final, family, records, floor)
+        features = candidate_features(
+            pairs, weights, log_odds, final, family, competition, records, floor
+        )
     if reranker is not None:
         assert features is not None
         final = reranker.rescore(*features, final)
@@ -181,6 +186,7 @@ def link_tables(
             "family_context": family[kept].astype(np.int8),
         },
         weights={k: v[kept] for k, v in weights.items()},
+        lead=competition.lead()[kept],
     )
     clock.done("scoring", 1.0)
     result = LinkResult(left, right, spaces, scorer, links, len(codes), candidates.found_by)

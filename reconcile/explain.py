@@ -12,8 +12,14 @@ from matching.documents import parse_documents
 from reconcile.comparison import FIELD_LEVELS, PLACE_LEVELS, SEX_LEVELS
 from reconcile.engine import LinkResult
 from reconcile.parameters import FAMILY_LEVELS
+from reconcile.rerank_features import GAP_CAP
 
 REASON_FIELDS = 4  # phrases in the one-line reason
+# A link's lead over its best rival, in bits, from which it reads as a clear lead: 6 bits make
+# the link 64 times likelier than any other candidate of either record on the evidence.
+CLEAR_LEAD = 6.0
+# Evidence that quotes no record's values (a margin in bits): shown whatever the caller's view.
+DERIVED_FIELDS = frozenset({"competition"})
 # The record field each evidence field reads: shown only where the caller may see it.
 SOURCE_FIELDS = {
     "given": ("given_name", "name_native"),
@@ -104,8 +110,21 @@ _LEVEL_NAMES = {**FIELD_LEVELS, "family_context": FAMILY_LEVELS}
 _QUIET = {"missing", "no group on one side", SEX_LEVELS[2], PLACE_LEVELS[3], FAMILY_LEVELS[0]}
 
 
+def competition(lead: float) -> Evidence:
+    """How the link stands against the other candidates of its two records. It adds no weight
+    of its own (the fields did), but says why weak evidence may still make a link: a birth
+    year and a father's name that nobody else in the lists shares."""
+    if lead >= GAP_CAP:
+        return Evidence("competition", "alone", 0.0, "no other candidate for either record")
+    if lead >= CLEAR_LEAD:
+        return Evidence("competition", "clear lead", 0.0, f"no rival within {lead:.1f} bits")
+    if lead >= 0:
+        return Evidence("competition", "narrow lead", 0.0, f"a rival within {lead:.1f} bits")
+    return Evidence("competition", "behind", 0.0, f"a rival {-lead:.1f} bits stronger")
+
+
 def evidence(result: LinkResult, k: int) -> list[Evidence]:
-    """Evidence for the k-th link of the result, weightiest first."""
+    """Evidence for the k-th link of the result, weightiest first, then its competition."""
     links = result.links
     a, b = int(links.left[k]), int(links.right[k])
     items = []
@@ -113,10 +132,16 @@ def evidence(result: LinkResult, k: int) -> list[Evidence]:
         level = _LEVEL_NAMES[field][int(codes[k])]
         weight = round(float(links.weights[field][k]), 2) if field in links.weights else 0.0
         items.append(Evidence(field, level, weight, _phrase(result, field, level, a, b)))
-    return sorted(items, key=lambda e: -abs(e.weight))
+    ranked = sorted(items, key=lambda e: -abs(e.weight))
+    return [*ranked, competition(float(links.lead[k]))]
 
 
 def reason(items: list[Evidence]) -> str:
-    """The one-line reason: the phrases of the weightiest informative fields."""
-    shown = [e.phrase for e in items if e.level not in _QUIET and e.weight != 0][:REASON_FIELDS]
-    return ", ".join(shown) if shown else "no informative field"
+    """The one-line reason: the phrases of the weightiest informative fields, then how the link
+    stands against its rivals: `father name agrees (Shafiq≈Shafeeq), DOB year agrees (1984);
+    no rival within 9.3 bits`."""
+    fields = [e for e in items if e.field not in DERIVED_FIELDS]
+    shown = [e.phrase for e in fields if e.level not in _QUIET and e.weight != 0][:REASON_FIELDS]
+    text = ", ".join(shown) if shown else "no informative field"
+    standing = [e.phrase for e in items if e.field == "competition"]
+    return "; ".join([text, *standing])

@@ -11,6 +11,8 @@ precision 0.985 from 0.913 to 0.927."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -103,35 +105,56 @@ def record_features(
     return np.column_stack([np.asarray(c, np.float64) for c in columns])
 
 
+@dataclass(frozen=True, slots=True)
+class Competition:
+    """Per candidate pair, against the other candidates of its left and of its right record:
+    how far its log2 odds lead the best of them (GAP_CAP when there is none), how many
+    candidates the record has, and the pair's rank among them (0 = best)."""
+
+    gap_left: FloatArray
+    count_left: FloatArray
+    rank_left: IntArray
+    gap_right: FloatArray
+    count_right: FloatArray
+    rank_right: IntArray
+
+    @classmethod
+    def of(cls, pairs: PairLevels, log_odds: FloatArray, sizes: tuple[int, int]) -> Competition:
+        return cls(*_lead(pairs.left, log_odds, sizes[0]), *_lead(pairs.right, log_odds, sizes[1]))
+
+    def lead(self) -> FloatArray:
+        """The margin over the best rival of either record (negative: a rival scores higher)."""
+        lead: FloatArray = np.minimum(self.gap_left, self.gap_right)
+        return lead
+
+
 def candidate_features(
     pairs: PairLevels,
     weights: dict[str, FloatArray],
     log_odds: FloatArray,
     competed: FloatArray,
     family: IntArray,
+    competition: Competition,
     records: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
     floor: float,
 ) -> tuple[IntArray, npt.NDArray[np.float64]]:
-    """The pairs above `floor` log odds and their FEATURES, with competition measured over
-    every candidate pair; `records` holds each list's record_features."""
-    left_records, right_records = records
-    gap_left, count_left, rank_left = _lead(pairs.left, log_odds, len(left_records))
-    gap_right, count_right, rank_right = _lead(pairs.right, log_odds, len(right_records))
+    """The pairs above `floor` log odds and their FEATURES; `competition` is measured over
+    every candidate pair, `records` holds each list's record_features."""
+    c = competition
     rows = np.flatnonzero(log_odds > floor)
     columns = [
         log_odds,
         competed,
-        gap_left,
-        gap_right,
-        np.log1p(count_left),
-        np.log1p(count_right),
-        np.minimum(rank_left, RANK_CAP),
-        np.minimum(rank_right, RANK_CAP),
+        c.gap_left,
+        c.gap_right,
+        np.log1p(c.count_left),
+        np.log1p(c.count_right),
+        np.minimum(c.rank_left, RANK_CAP),
+        np.minimum(c.rank_right, RANK_CAP),
         family,
         *(pairs.levels[name] for name in FIELD_LEVELS),
         *(weights[name] for name in FIELD_LEVELS),
     ]
     matrix = np.column_stack([np.asarray(c, np.float64)[rows] for c in columns])
-    return rows, np.hstack(
-        [matrix, left_records[pairs.left[rows]], right_records[pairs.right[rows]]]
-    )
+    left, right = records
+    return rows, np.hstack([matrix, left[pairs.left[rows]], right[pairs.right[rows]]])

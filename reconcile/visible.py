@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from exchange.visibility import ListView, shape_fields
-from reconcile.explain import SOURCE_FIELDS
+from reconcile.explain import DERIVED_FIELDS, SOURCE_FIELDS
 
 
 def view_spec(view: ListView) -> dict[str, object]:
@@ -36,9 +36,13 @@ def engine_row(row: Mapping[str, Any], view: ListView) -> dict[str, Any]:
 def visible_evidence(
     items: list[dict[str, object]], left: frozenset[str], right: frozenset[str]
 ) -> list[dict[str, object]]:
-    """Evidence of fields both sides' current views show (a phrase quotes both values)."""
+    """Evidence of fields both sides' current views show (a phrase quotes both values), and
+    evidence that quotes no values (DERIVED_FIELDS)."""
     shown = []
     for item in items:
+        if item.get("field") in DERIVED_FIELDS:
+            shown.append(item)
+            continue
         sources = SOURCE_FIELDS.get(str(item.get("field")), ())
         if any(f in left for f in sources) and any(f in right for f in sources):
             shown.append(item)

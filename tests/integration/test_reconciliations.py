@@ -106,6 +106,7 @@ async def test_a_run_links_explains_and_shows_only_agreed_fields(
             "dob",
             "documents",
             "family_context",
+            "competition",
         }
     r1 = next(link for link in links if link["left"]["record_id"] == "R1")
     assert "PoR number agrees" in r1["reason"]

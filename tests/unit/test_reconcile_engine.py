@@ -13,11 +13,13 @@ from reconcile.assignment import assign_one_to_one, compete
 from reconcile.blocking import candidate_pairs
 from reconcile.engine import LinkResult, link_tables
 from reconcile.evaluation import link_scores, true_pairs
-from reconcile.explain import evidence, reason
+from reconcile.explain import CLEAR_LEAD, competition, evidence, reason
 from reconcile.prepare import RunSpaces, prepare
+from reconcile.rerank_features import GAP_CAP
 from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
 from reconcile.table import RecordTable
 from reconcile.three_way import clusters, transitive_conflicts
+from reconcile.visible import visible_evidence
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,35 @@ def test_explanations_name_fields_levels_and_weights(linked: LinkResult) -> None
     assert abs(items[0].weight) >= abs(items[-1].weight)
     line = reason(items)
     assert line and line.count(",") <= 3
+    assert items[-1].field == "competition" and line.endswith(f"; {items[-1].phrase}")
+
+
+@pytest.mark.parametrize(
+    ("lead", "level", "phrase"),
+    [
+        (GAP_CAP, "alone", "no other candidate for either record"),
+        (9.26, "clear lead", "no rival within 9.3 bits"),
+        (CLEAR_LEAD - 0.01, "narrow lead", "a rival within 6.0 bits"),
+        (-2.0, "behind", "a rival 2.0 bits stronger"),
+    ],
+)
+def test_competition_says_how_a_link_stands_against_its_rivals(
+    lead: float, level: str, phrase: str
+) -> None:
+    found = competition(lead)
+    assert (found.level, found.phrase, found.weight) == (level, phrase, 0.0)
+
+
+def test_competition_is_shown_whatever_the_view_and_fields_only_where_both_sides_see_them() -> None:
+    items = [
+        {"field": "father", "level": "exact", "weight": 7.0, "phrase": "father name agrees"},
+        {"field": "competition", "level": "alone", "weight": 0.0, "phrase": "no other candidate"},
+    ]
+    assert [i["field"] for i in visible_evidence(items, frozenset(), frozenset())] == [
+        "competition"
+    ]
+    both = frozenset({"father_name"})
+    assert len(visible_evidence(items, both, both)) == 2
 
 
 def test_people_s_decisions_hold(world: SyntheticWorld, linked: LinkResult) -> None:

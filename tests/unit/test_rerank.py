@@ -18,6 +18,7 @@ from reconcile.rerank_features import (
     FEATURES,
     GAP_CAP,
     RECORD_FEATURES,
+    Competition,
     _lead,
     candidate_features,
     record_features,
@@ -158,8 +159,10 @@ def test_candidate_features_carry_each_side_s_record_features() -> None:
     left = np.array([[10.0], [11.0]]).repeat(len(RECORD_FEATURES), axis=1)
     right = np.array([[20.0], [21.0], [22.0]]).repeat(len(RECORD_FEATURES), axis=1)
     log_odds = np.array([-9.0, 1.0, 3.0])
+    competition = Competition.of(pairs, log_odds, (len(left), len(right)))
+    assert competition.lead().tolist() == [GAP_CAP, -2.0, 2.0]  # pair 0 alone on both sides
     rows, matrix = candidate_features(
-        pairs, weights, log_odds, np.zeros(3), np.zeros(3, np.int64), (left, right), -8.0
+        pairs, weights, log_odds, np.zeros(3), np.zeros(3, np.int64), competition, (left, right), -8
     )
     assert rows.tolist() == [1, 2] and matrix.shape == (2, len(FEATURES))
     first_left = FEATURES.index(f"left_{RECORD_FEATURES[0]}")
