@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
@@ -78,8 +78,6 @@ async def delete_links_of_records(
     session: AsyncSession, run_id: str, record_ids: Sequence[str]
 ) -> None:
     """Incremental relinking replaces a changed record's undecided links."""
-    from sqlalchemy import delete
-
     for start in range(0, len(record_ids), CHUNK):
         chunk = record_ids[start : start + CHUNK]
         await session.execute(
@@ -87,6 +85,33 @@ async def delete_links_of_records(
                 _link.reconciliation_id == run_id,
                 _link.decision.in_(("accepted", "review")),
                 or_(_link.left_record_id.in_(chunk), _link.right_record_id.in_(chunk)),
+            )
+        )
+
+
+async def standing_links(session: AsyncSession, run_id: str) -> list[Row]:
+    """The run's links in effect (not rejected): what incremental linking competes against."""
+    query = select(
+        _link.id,
+        _link.left_list_id,
+        _link.left_record_id,
+        _link.right_list_id,
+        _link.right_record_id,
+        _link.decision,
+    ).where(_link.reconciliation_id == run_id, _link.decision != "rejected")
+    return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+async def delete_undecided_links(
+    session: AsyncSession, run_id: str, link_ids: Sequence[str]
+) -> None:
+    """Standing links a later record took over (people's decisions are never deleted)."""
+    for start in range(0, len(link_ids), CHUNK):
+        await session.execute(
+            delete(ReconciliationLink).where(
+                _link.reconciliation_id == run_id,
+                _link.decision.in_(("accepted", "review")),
+                _link.id.in_(link_ids[start : start + CHUNK]),
             )
         )
 

@@ -38,23 +38,23 @@ class RunOutput:
     histogram: list[int] = field(default_factory=list)
 
 
-def link_rows(result: LinkResult, left_list: str, right_list: str) -> list[dict[str, Any]]:
-    """Link rows with their evidence, ready to store."""
+def link_row(result: LinkResult, k: int, left_list: str, right_list: str) -> dict[str, Any]:
+    """The k-th link of the result with its evidence, ready to store."""
     links = result.links
-    rows = []
-    for k in range(len(links)):
-        rows.append(
-            {
-                "left_list_id": left_list,
-                "left_record_id": result.left.table.record_ids[int(links.left[k])],
-                "right_list_id": right_list,
-                "right_record_id": result.right.table.record_ids[int(links.right[k])],
-                "probability": round(float(links.probability[k]), 6),
-                "decision": DECISIONS[int(links.decision[k])],
-                "evidence": [item.as_dict() for item in evidence(result, k)],
-            }
-        )
-    return rows
+    return {
+        "left_list_id": left_list,
+        "left_record_id": result.left.table.record_ids[int(links.left[k])],
+        "right_list_id": right_list,
+        "right_record_id": result.right.table.record_ids[int(links.right[k])],
+        "probability": round(float(links.probability[k]), 6),
+        "decision": DECISIONS[int(links.decision[k])],
+        "evidence": [item.as_dict() for item in evidence(result, k)],
+    }
+
+
+def link_rows(result: LinkResult, left_list: str, right_list: str) -> list[dict[str, Any]]:
+    """Every link of the result with its evidence, ready to store."""
+    return [link_row(result, k, left_list, right_list) for k in range(len(result.links))]
 
 
 def _accepted(rows: Sequence[dict[str, Any]]) -> dict[str, str]:

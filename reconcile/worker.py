@@ -1,7 +1,8 @@
 """Incremental linking: a small polling worker that links records added or changed after a
 run (a new detention record, a corrected name) against the run's other lists within seconds,
-without rerunning everything. Links of a changed record that nobody decided on are replaced;
-confirmed and rejected pairs stay as people left them."""
+without rerunning everything (reconcile.incremental decides; this module reads and writes).
+Links of a changed record that nobody decided on are replaced, and so is an undecided link
+whose record a later one took over; confirmed and rejected pairs stay as people left them."""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
-from reconcile.engine import link_tables
+from reconcile.incremental import Relinked, StandingLink, relink_pair
 from reconcile.jobs import reviews_as_decisions
-from reconcile.runs import link_rows
-from reconcile.table import RecordTable
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
 from schemas.reconciliation import Reconciliation
@@ -83,65 +82,76 @@ class IncrementalLinker:
             changed = await repository.records_changed_since(session, run.list_ids, since)
             if not changed:
                 return 0
-            by_list: dict[str, list[dict[str, Any]]] = {}
-            for row in changed:
-                by_list.setdefault(row["list_id"], []).append(row)
             everything = {
                 lid: await repository.active_records(session, lid) for lid in run.list_ids
             }
+            standing = await repository.standing_links(session, run.id)
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )
-            rows = await asyncio.to_thread(_relink, run, views, by_list, everything, decisions)
+            relinked = await asyncio.to_thread(
+                _relink, run, views, changed, everything, standing, decisions
+            )
             ids = [row["id"] for row in changed]
             await repository.delete_links_of_records(session, run.id, ids)
-            await repository.insert_links(session, rows)
+            await repository.delete_undecided_links(session, run.id, relinked.displaced)
+            await repository.insert_links(session, relinked.links)
             await session.commit()
         self._watermarks[run.id] = max(row["updated_at"] for row in changed)
-        log.info("incremental_links", run_id=run.id, records=len(changed), links=len(rows))
+        log.info(
+            "incremental_links",
+            run_id=run.id,
+            records=len(changed),
+            links=len(relinked.links),
+            displaced=len(relinked.displaced),
+        )
         return len(changed)
-
-
-def _table(rows: list[dict[str, Any]], view: ListView) -> RecordTable:
-    return RecordTable.from_rows([engine_row(row, view) for row in rows])
 
 
 def _relink(
     run: Reconciliation,
     views: dict[str, ListView],
-    changed: dict[str, list[dict[str, Any]]],
+    changed: list[dict[str, Any]],
     everything: dict[str, list[dict[str, Any]]],
+    standing: list[dict[str, Any]],
     decisions: dict[tuple[str, str], bool],
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    ids = run.list_ids
+) -> Relinked:
+    """Each pair of the run's lists relinked around its changed records (reconcile.incremental),
+    with the rows to store."""
+    out = Relinked()
+    changed_ids = {row["id"] for row in changed}
+    rows = {lid: [engine_row(row, views[lid]) for row in everything[lid]] for lid in run.list_ids}
     now = utcnow()
-    for i, left in enumerate(ids):
-        for right in ids[i + 1 :]:
-            new_left = {row["id"] for row in changed.get(left, [])}
-            pairs = []
-            if new_left:
-                pairs.append((changed[left], everything[right]))
-            if changed.get(right):
-                pairs.append(
-                    ([r for r in everything[left] if r["id"] not in new_left], changed[right])
+    for i, left in enumerate(run.list_ids):
+        for right in run.list_ids[i + 1 :]:
+            kept = [
+                StandingLink(
+                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
                 )
-            for left_rows, right_rows in pairs:
-                if not left_rows or not right_rows:
-                    continue
-                result = link_tables(
-                    _table(left_rows, views[left]),
-                    _table(right_rows, views[right]),
-                    decisions=decisions,
-                )
-                for row in link_rows(result, left, right):
-                    out.append(
-                        {
-                            **row,
-                            "id": new_id(),
-                            "reconciliation_id": run.id,
-                            "incremental": True,
-                            "created_at": now,
-                        }
-                    )
+                for s in standing
+                if (s["left_list_id"], s["right_list_id"]) == (left, right)
+                and not {s["left_record_id"], s["right_record_id"]} & changed_ids
+            ]
+            found = relink_pair(
+                rows[left],
+                rows[right],
+                (left, right),
+                (
+                    {r["id"] for r in changed if r["list_id"] == left},
+                    {r["id"] for r in changed if r["list_id"] == right},
+                ),
+                kept,
+                decisions,
+            )
+            out.displaced.extend(found.displaced)
+            out.links.extend(
+                {
+                    **row,
+                    "id": new_id(),
+                    "reconciliation_id": run.id,
+                    "incremental": True,
+                    "created_at": now,
+                }
+                for row in found.links
+            )
     return out

@@ -1,0 +1,90 @@
+"""Incremental linking of a pair of lists (reconcile.incremental): a later record competes with
+the links the run holds, takes a record only from a weaker standing partner, never from a
+confirmed one, and is judged with the whole lists' prior."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconcile.incremental import StandingLink, relink_pair
+
+LISTS = ("pipeline", "gop")
+CARD = "por:PK-5510-3497811"
+
+
+def _row(record_id: str, given: str, father: str, dob: str, **more: str) -> dict[str, Any]:
+    return {"record_id": record_id, "given_name": given, "father_name": father, "dob": dob, **more}
+
+
+FILLER = [
+    ("Zarghona", "Abdul Wali", "1979-11-02"),
+    ("Nasir", "Habibullah", "1962-01-15"),
+    ("Khalida", "Sayed Jamal", "2001-07-30"),
+    ("Obaidullah", "Mir Hamza", "1988-03-09"),
+]
+PIPELINE = [
+    _row("P1", "Shafiq", "Gul Ahmad", "1990-05-03", family_name="Barakzai", documents=CARD),
+    *(_row(f"PF{i}", *person) for i, person in enumerate(FILLER)),
+]
+# Pakistan's weak record of P1: another spelling, a birth year, no card
+WEAK = _row("G1", "Shafeeq", "Gul Ahmad", "1990")
+GOP = [WEAK, *(_row(f"GF{i}", *person) for i, person in enumerate(FILLER))]
+STRONG = _row("G9", "Shafiq", "Gul Ahmad", "1990-05-03", family_name="Barakzai", documents=CARD)
+
+
+def _standing(decided: bool = False) -> list[StandingLink]:
+    return [StandingLink("link-1", "P1", "G1", decided)]
+
+
+def _pairs(found: Any) -> set[tuple[str, str]]:
+    return {(row["left_record_id"], row["right_record_id"]) for row in found.links}
+
+
+def test_a_stronger_later_record_takes_the_link_and_displaces_the_weaker_one() -> None:
+    found = relink_pair(PIPELINE, [*GOP, STRONG], LISTS, ((), {"G9"}), _standing(), {})
+    assert ("P1", "G9") in _pairs(found)
+    assert found.displaced == ["link-1"]
+    assert all(row["right_record_id"] == "G9" for row in found.links)  # only the new record's
+
+
+def test_a_weaker_later_record_does_not_take_a_linked_record() -> None:
+    strong_gop = [STRONG, *GOP[1:]]
+    weak_late = {**WEAK, "record_id": "G2"}
+    standing = [StandingLink("link-9", "P1", "G9", False)]
+    found = relink_pair(PIPELINE, [*strong_gop, weak_late], LISTS, ((), {"G2"}), standing, {})
+    assert ("P1", "G2") not in _pairs(found) and found.displaced == []
+
+
+def test_a_confirmed_link_is_never_displaced() -> None:
+    decisions = {("P1", "G1"): True, ("G1", "P1"): True}
+    found = relink_pair(PIPELINE, [*GOP, STRONG], LISTS, ((), {"G9"}), _standing(True), decisions)
+    assert ("P1", "G9") not in _pairs(found) and found.displaced == []
+
+
+def test_a_changed_left_record_competes_with_the_standing_partner_of_what_it_takes() -> None:
+    # P1's record was corrected: it now carries the card that matches G9, P7 holds G9 weakly
+    weak_left = _row("P7", "Shafeeq", "Gul Ahmad", "1990")
+    standing = [StandingLink("link-7", "P7", "G9", False)]
+    gop = [STRONG, *GOP[1:]]
+    found = relink_pair([*PIPELINE, weak_left], gop, LISTS, ({"P1"}, ()), standing, {})
+    assert ("P1", "G9") in _pairs(found) and found.displaced == ["link-7"]
+    assert all(row["left_record_id"] == "P1" for row in found.links)
+
+
+def test_a_new_weak_record_is_judged_with_the_whole_lists_prior() -> None:
+    # the same weak evidence is less likely a match among many records than among a handful
+    few = relink_pair(PIPELINE, GOP, LISTS, ((), {"G1"}), [], {})
+    many_gop = GOP + [_row(f"GX{i}", "Someone", "Else", "1950") for i in range(2_000)]
+    many = relink_pair(PIPELINE, many_gop, LISTS, ((), {"G1"}), [], {})
+    assert few.links and ("P1", "G1") in _pairs(few)
+    probability = {(r["left_record_id"], r["right_record_id"]): r["probability"] for r in few.links}
+    after = {(r["left_record_id"], r["right_record_id"]): r["probability"] for r in many.links}
+    assert after.get(("P1", "G1"), 0.0) < probability[("P1", "G1")]
+
+
+def test_a_changed_left_record_does_not_take_what_a_stronger_partner_holds() -> None:
+    weak_left = _row("P7", "Shafeeq", "Gul Ahmad", "1990")
+    standing = [StandingLink("link-1", "P1", "G9", False)]
+    gop = [STRONG, *GOP[1:]]
+    found = relink_pair([*PIPELINE, weak_left], gop, LISTS, ({"P7"}, ()), standing, {})
+    assert ("P7", "G9") not in _pairs(found) and found.displaced == []
