@@ -21,6 +21,8 @@ U3,Abdulrahman,Stanikzai,Nur Ullah,1362,solar_hijri,M,unhcr:123-45C67890,PSH-2
 U9,Zarghuna,Barakzai,Sher Ali,1999-07-07,,F,,PSH-9
 """
 LATE_ROW = "U4,Yusuf,Hotak,Syed Ahmad,1979,,M,acc:ACC-0099-1122,PSH-3\n"
+# R2's own passport: a stronger record of R2 than U2, which the run linked to her
+STRONGER_ROW = "U5,Freshta,Ahmadzai,Gul Mohammad,1988,,F,passport:P01234568,PSH-1\n"
 RECONCILE = "reconciliation"
 
 
@@ -166,6 +168,24 @@ async def test_discrepancies_and_incremental_linking(
             break
         await asyncio.sleep(0.1)
     assert late and late[0]["left"]["record_id"] == "R4" and late[0]["incremental"]
+
+
+async def test_a_later_stronger_record_displaces_an_undecided_link(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + STRONGER_ROW)
+    for _ in range(100):
+        pairs = _pairs(await _links(client, headers, run_id))
+        if pairs.get("R2") == "U5":
+            break
+        await asyncio.sleep(0.1)
+    links = await _links(client, headers, run_id)
+    partners = [link["right"]["record_id"] for link in links if link["left"]["record_id"] == "R2"]
+    assert partners == ["U5"], partners  # one link, the displaced one is gone
 
 
 async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
