@@ -63,6 +63,77 @@ class _Side:
         return held.link_id if partner != mine else None
 
 
+@dataclass(frozen=True, slots=True)
+class PairContext:
+    """What every step of relinking one pair of lists shares."""
+
+    lists: tuple[str, str]
+    population: tuple[int, int]  # active records in each whole list
+    standing: Sequence[StandingLink]
+    decisions: Mapping[tuple[str, str], bool]
+
+    def link(self, left_rows: Sequence[Row], right_rows: Sequence[Row]) -> LinkResult:
+        return link_tables(
+            RecordTable.from_rows(left_rows),
+            RecordTable.from_rows(right_rows),
+            decisions=self.decisions,
+            population=self.population,
+            rerank=False,
+        )
+
+    def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
+        for k in range(len(result.links)):
+            mine, theirs = side.ids(result, k)
+            if mine in side.changed:
+                out.links.append(link_row(result, k, *self.lists))
+                if (gone := side.displaced(mine, theirs)) is not None:
+                    out.displaced.append(gone)
+
+
+def left_rivals(context: PairContext, new_left: Sequence[Row], right: Sequence[Row]) -> set[str]:
+    """The left records whose standing links new left records could take over: the partners
+    of the right records they link to when linked alone."""
+    of_right = {s.right_record_id: s.left_record_id for s in context.standing}
+    found = context.link(new_left, right)
+    taken = (found.right.table.record_ids[int(i)] for i in found.links.right)
+    return {of_right[r] for r in taken if r in of_right} - {
+        str(row["record_id"]) for row in new_left
+    }
+
+
+def relink_left(
+    context: PairContext, new_left: Sequence[Row], rivals: Sequence[Row], right: Sequence[Row]
+) -> Relinked:
+    """New or changed left records against the whole right list, competing with `rivals`
+    (left_rivals' records) for what they could take."""
+    out = Relinked()
+    if new_left:
+        changed = {str(row["record_id"]) for row in new_left}
+        side = _Side(changed, True, {s.right_record_id: s for s in context.standing})
+        context.take(context.link([*new_left, *rivals], right), side, out)
+    return out
+
+
+def linked_right_ids(context: PairContext) -> set[str]:
+    """The right records a new right record competes with: every one the run links."""
+    return {s.right_record_id for s in context.standing}
+
+
+def relink_right(
+    context: PairContext, left: Sequence[Row], new_right: Sequence[Row], rivals: Sequence[Row]
+) -> Relinked:
+    """New or changed right records against the left list (the unchanged records of it),
+    together with the right records the run links (`rivals`, linked_right_ids' records): a new
+    one takes a left record only from a weaker standing partner."""
+    out = Relinked()
+    if new_right and left:
+        changed = {str(row["record_id"]) for row in new_right}
+        side = _Side(changed, False, {s.left_record_id: s for s in context.standing})
+        others = [row for row in rivals if row["record_id"] not in changed]
+        context.take(context.link(left, [*new_right, *others]), side, out)
+    return out
+
+
 def relink_pair(
     left: Sequence[Row],
     right: Sequence[Row],
@@ -71,50 +142,19 @@ def relink_pair(
     standing: Sequence[StandingLink],
     decisions: Mapping[tuple[str, str], bool],
 ) -> Relinked:
-    """Links of the changed records of `left` and `right` (engine rows of the whole lists, each
-    with its `record_id`) against the other list. `standing`: the run's links between records
-    that did not change."""
-    population = (len(left), len(right))
-
-    def link(left_rows: Sequence[Row], right_rows: Sequence[Row]) -> LinkResult:
-        return link_tables(
-            RecordTable.from_rows(left_rows),
-            RecordTable.from_rows(right_rows),
-            decisions=decisions,
-            population=population,
-            rerank=False,
-        )
-
-    out = Relinked()
-
-    def take(result: LinkResult, side: _Side) -> None:
-        for k in range(len(result.links)):
-            mine, theirs = side.ids(result, k)
-            if mine in side.changed:
-                out.links.append(link_row(result, k, *lists))
-                if (gone := side.displaced(mine, theirs)) is not None:
-                    out.displaced.append(gone)
-
+    """Every step at once, on whole lists in memory (engine rows, each with its `record_id`):
+    links of the changed records of `left` and `right` against the other list. `standing`: the
+    run's links between records that did not change."""
+    context = PairContext(lists, (len(left), len(right)), standing, decisions)
     changed_left, changed_right = set(changed[0]), set(changed[1])
     new_left = [row for row in left if row["record_id"] in changed_left]
-    if new_left:
-        side = _Side(changed_left, True, {s.right_record_id: s for s in standing})
-        # the right records a new left record could take, then their standing partners as rivals
-        first = link(new_left, right)
-        rivals = {
-            held.left_record_id
-            for k in range(len(first.links))
-            if (held := side.standing_by_other.get(side.ids(first, k)[1])) is not None
-        }
-        if rivals:
-            first = link([*new_left, *(row for row in left if row["record_id"] in rivals)], right)
-        take(first, side)
-    new_right = [row for row in right if row["record_id"] in changed_right]
-    rest_left = [row for row in left if row["record_id"] not in changed_left]
-    if new_right and rest_left:
-        side = _Side(changed_right, False, {s.left_record_id: s for s in standing})
-        # every linked right record competes: a new one takes a left record from a weaker one only
-        linked = {s.right_record_id for s in standing} - changed_right
-        rivals_right = [row for row in right if row["record_id"] in linked]
-        take(link(rest_left, [*new_right, *rivals_right]), side)
-    return out
+    rivals = left_rivals(context, new_left, right) if new_left else set()
+    out = relink_left(context, new_left, [r for r in left if r["record_id"] in rivals], right)
+    linked = linked_right_ids(context)
+    more = relink_right(
+        context,
+        [row for row in left if row["record_id"] not in changed_left],
+        [row for row in right if row["record_id"] in changed_right],
+        [row for row in right if row["record_id"] in linked],
+    )
+    return Relinked(out.links + more.links, out.displaced + more.displaced)

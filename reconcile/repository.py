@@ -49,6 +49,11 @@ async def active_records(session: AsyncSession, list_id: str) -> list[Row]:
     return [dict(row) for row in (await session.execute(query)).mappings()]
 
 
+async def count_active(session: AsyncSession, list_id: str) -> int:
+    query = select(func.count()).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
+    return int((await session.execute(query)).scalar_one())
+
+
 async def records_changed_since(
     session: AsyncSession, list_ids: Sequence[str], since: dt.datetime
 ) -> list[Row]:

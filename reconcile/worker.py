@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
-from reconcile.incremental import Relinked, StandingLink, relink_pair
+from reconcile.incremental import (
+    PairContext,
+    Relinked,
+    StandingLink,
+    left_rivals,
+    linked_right_ids,
+    relink_left,
+    relink_right,
+)
 from reconcile.jobs import reviews_as_decisions
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
@@ -82,16 +90,11 @@ class IncrementalLinker:
             changed = await repository.records_changed_since(session, run.list_ids, since)
             if not changed:
                 return 0
-            everything = {
-                lid: await repository.active_records(session, lid) for lid in run.list_ids
-            }
             standing = await repository.standing_links(session, run.id)
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )
-            relinked = await asyncio.to_thread(
-                _relink, run, views, changed, everything, standing, decisions
-            )
+            relinked = await _relink(run, _Records(session, views), changed, standing, decisions)
             ids = [row["id"] for row in changed]
             await repository.delete_links_of_records(session, run.id, ids)
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
@@ -108,50 +111,90 @@ class IncrementalLinker:
         return len(changed)
 
 
-def _relink(
+class _Records:
+    """A run's records as the engine reads them (cut to the run's views), loaded on demand: a
+    whole list only where a changed record of the other list must be compared with all of it,
+    so a new detention record does not load Pakistan's whole list."""
+
+    def __init__(self, session: AsyncSession, views: dict[str, ListView]) -> None:
+        self._session = session
+        self._views = views
+        self._whole: dict[str, list[dict[str, Any]]] = {}
+
+    def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [engine_row(row, self._views[list_id]) for row in rows]
+
+    async def whole(self, list_id: str) -> list[dict[str, Any]]:
+        if list_id not in self._whole:
+            rows = await repository.active_records(self._session, list_id)
+            self._whole[list_id] = self.engine(list_id, rows)
+        return self._whole[list_id]
+
+    async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
+        found = await repository.records_by_ids(self._session, sorted(ids))
+        rows = [r for r in found.values() if r["list_id"] == list_id and r["withdrawn_at"] is None]
+        return self.engine(list_id, rows)
+
+    async def size(self, list_id: str) -> int:
+        if list_id in self._whole:
+            return len(self._whole[list_id])
+        return await repository.count_active(self._session, list_id)
+
+
+async def _relink(
     run: Reconciliation,
-    views: dict[str, ListView],
+    records: _Records,
     changed: list[dict[str, Any]],
-    everything: dict[str, list[dict[str, Any]]],
     standing: list[dict[str, Any]],
     decisions: dict[tuple[str, str], bool],
 ) -> Relinked:
     """Each pair of the run's lists relinked around its changed records (reconcile.incremental),
-    with the rows to store."""
+    with the rows to store; the linking itself runs in a thread."""
     out = Relinked()
     changed_ids = {row["id"] for row in changed}
-    rows = {lid: [engine_row(row, views[lid]) for row in everything[lid]] for lid in run.list_ids}
-    now = utcnow()
     for i, left in enumerate(run.list_ids):
         for right in run.list_ids[i + 1 :]:
-            kept = [
-                StandingLink(
-                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
-                )
-                for s in standing
-                if (s["left_list_id"], s["right_list_id"]) == (left, right)
-                and not {s["left_record_id"], s["right_record_id"]} & changed_ids
-            ]
-            found = relink_pair(
-                rows[left],
-                rows[right],
+            context = PairContext(
                 (left, right),
-                (
-                    {r["id"] for r in changed if r["list_id"] == left},
-                    {r["id"] for r in changed if r["list_id"] == right},
-                ),
-                kept,
+                (await records.size(left), await records.size(right)),
+                [
+                    StandingLink(
+                        s["id"],
+                        s["left_record_id"],
+                        s["right_record_id"],
+                        s["decision"] == "confirmed",
+                    )
+                    for s in standing
+                    if (s["left_list_id"], s["right_list_id"]) == (left, right)
+                    and not {s["left_record_id"], s["right_record_id"]} & changed_ids
+                ],
                 decisions,
             )
-            out.displaced.extend(found.displaced)
-            out.links.extend(
-                {
-                    **row,
-                    "id": new_id(),
-                    "reconciliation_id": run.id,
-                    "incremental": True,
-                    "created_at": now,
-                }
-                for row in found.links
-            )
+            new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
+            new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
+            parts = []
+            if new_left:
+                everyone = await records.whole(right)
+                ids = await asyncio.to_thread(left_rivals, context, new_left, everyone)
+                rivals = await records.by_ids(left, ids)
+                parts.append(
+                    await asyncio.to_thread(relink_left, context, new_left, rivals, everyone)
+                )
+            if new_right:
+                rest = [r for r in await records.whole(left) if r["record_id"] not in changed_ids]
+                rivals = await records.by_ids(right, linked_right_ids(context))
+                parts.append(
+                    await asyncio.to_thread(relink_right, context, rest, new_right, rivals)
+                )
+            for part in parts:
+                out.displaced.extend(part.displaced)
+                out.links.extend(_stored(run, part.links))
     return out
+
+
+def _stored(run: Reconciliation, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {**row, "id": new_id(), "reconciliation_id": run.id, "incremental": True, "created_at": now}
+        for row in links
+    ]

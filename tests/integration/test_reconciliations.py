@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
+from reconcile import repository
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, shared_pipeline
 
@@ -171,12 +173,20 @@ async def test_discrepancies_and_incremental_linking(
 
 
 async def test_a_later_stronger_record_displaces_an_undecided_link(
-    client: httpx.AsyncClient, world: World
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pipeline = await shared_pipeline(client, world)
     registrations = await _unhcr_list(client, world, UNHCR_CSV)
     run_id, headers = await _run(client, world, [pipeline, registrations])
     assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
+    whole_lists_read: list[str] = []
+    active_records = repository.active_records
+
+    async def spy(session: Any, list_id: str) -> list[dict[str, Any]]:
+        whole_lists_read.append(list_id)
+        return await active_records(session, list_id)
+
+    monkeypatch.setattr(repository, "active_records", spy)
     await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + STRONGER_ROW)
     for _ in range(100):
         pairs = _pairs(await _links(client, headers, run_id))
@@ -186,6 +196,8 @@ async def test_a_later_stronger_record_displaces_an_undecided_link(
     links = await _links(client, headers, run_id)
     partners = [link["right"]["record_id"] for link in links if link["left"]["record_id"] == "R2"]
     assert partners == ["U5"], partners  # one link, the displaced one is gone
+    # a new UNHCR record is compared with the whole pipeline list, never UNHCR's own
+    assert pipeline in whole_lists_read and registrations not in whole_lists_read
 
 
 async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
