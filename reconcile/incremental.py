@@ -9,7 +9,13 @@ Three things make a handful of new records behave like a whole run:
   only by beating its standing partner in the same assignment, and then the standing link is
   displaced (an undecided one only; confirmed pairs are forced and always win);
 * people's decisions hold as in a run.
-The second stage stays off: its competition features mean whole lists (reconcile.rerank)."""
+The second stage stays off: its competition features mean whole lists (reconcile.rerank).
+
+Steps, so that a caller reading from a database loads only what each needs: changed left
+records are linked alone against the whole right list (`left_rivals`), then again with the
+standing partners of what they found (`relink_left`); changed right records are linked by the
+unchanged left list together with every right record the run links (`linked_right_ids`,
+`relink_right`). `relink_pair` runs them all on lists held in memory."""
 
 from __future__ import annotations
 
