@@ -77,6 +77,9 @@ class PairContext:
     population: tuple[int, int]  # active records in each whole list
     standing: Sequence[StandingLink]
     decisions: Mapping[tuple[str, str], bool]
+    # confirmed pairs of changed records that the run holds already: kept as people left them,
+    # never stored a second time
+    held: frozenset[tuple[str, str]] = frozenset()
 
     def link(self, left_rows: Sequence[Row], right_rows: Sequence[Row]) -> LinkResult:
         return link_tables(
@@ -90,7 +93,8 @@ class PairContext:
     def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
         for k in range(len(result.links)):
             mine, theirs = side.ids(result, k)
-            if mine in side.changed:
+            pair = (mine, theirs) if side.is_left else (theirs, mine)
+            if mine in side.changed and pair not in self.held:
                 out.links.append(link_row(result, k, *self.lists))
                 if (gone := side.displaced(mine, theirs)) is not None:
                     out.displaced.append(gone)
@@ -147,11 +151,13 @@ def relink_pair(
     changed: tuple[Collection[str], Collection[str]],
     standing: Sequence[StandingLink],
     decisions: Mapping[tuple[str, str], bool],
+    held: Collection[tuple[str, str]] = (),
 ) -> Relinked:
     """Every step at once, on whole lists in memory (engine rows, each with its `record_id`):
     links of the changed records of `left` and `right` against the other list. `standing`: the
-    run's links between records that did not change."""
-    context = PairContext(lists, (len(left), len(right)), standing, decisions)
+    run's links between records that did not change; `held`: its confirmed pairs of changed
+    records."""
+    context = PairContext(lists, (len(left), len(right)), standing, decisions, frozenset(held))
     changed_left, changed_right = set(changed[0]), set(changed[1])
     new_left = [row for row in left if row["record_id"] in changed_left]
     rivals = left_rivals(context, new_left, right) if new_left else set()

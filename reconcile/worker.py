@@ -169,6 +169,12 @@ async def _relink(
                     and not {s["left_record_id"], s["right_record_id"]} & changed_ids
                 ],
                 decisions,
+                frozenset(
+                    (s["left_record_id"], s["right_record_id"])
+                    for s in standing
+                    if s["decision"] == "confirmed"
+                    and {s["left_record_id"], s["right_record_id"]} & changed_ids
+                ),
             )
             new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
             new_right = records.engine(right, [r for r in changed if r["list_id"] == right])

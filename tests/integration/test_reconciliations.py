@@ -200,6 +200,37 @@ async def test_a_later_stronger_record_displaces_an_undecided_link(
     assert pipeline in whole_lists_read and registrations not in whole_lists_read
 
 
+async def test_a_confirmed_link_of_a_corrected_record_stays_single(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    r1 = next(x for x in await _links(client, headers, run_id) if x["left"]["record_id"] == "R1")
+    confirmed = await client.post(
+        f"/v1/links/{r1['link_id']}/decisions", json={"decision": "confirm"}, headers=headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    us = await world.headers("us_mission")
+    corrected = await client.patch(
+        f"/v1/lists/{pipeline}/records/R1",
+        json={"dob": "1984-03-21"},
+        headers={**us, "If-Match": '"v1"'},
+    )
+    assert corrected.status_code == 200, corrected.text
+    # a later record: once it is linked, the correction before it has been relinked too
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    for _ in range(100):
+        links = await _links(client, headers, run_id)
+        if any(x["right"]["record_id"] == "U4" for x in links):
+            break
+        await asyncio.sleep(0.1)
+    # storing the confirmed pair twice broke a unique constraint and stalled the worker
+    assert any(x["right"]["record_id"] == "U4" for x in links), "the worker is stuck"
+    mine = [x for x in links if x["left"]["record_id"] == "R1"]
+    assert [(x["right"]["record_id"], x["decision"]) for x in mine] == [("U1", "confirmed")]
+
+
 async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
     pipeline = await shared_pipeline(client, world)
     registrations = await _unhcr_list(client, world, UNHCR_CSV)

@@ -88,3 +88,12 @@ def test_a_changed_left_record_does_not_take_what_a_stronger_partner_holds() -> 
     gop = [STRONG, *GOP[1:]]
     found = relink_pair([*PIPELINE, weak_left], gop, LISTS, ({"P7"}, ()), standing, {})
     assert ("P7", "G9") not in _pairs(found) and found.displaced == []
+
+
+def test_a_confirmed_pair_of_a_changed_record_is_not_stored_again() -> None:
+    gop = [STRONG, *GOP[1:]]
+    decisions = {("P1", "G9"): True, ("G9", "P1"): True}
+    again = relink_pair(PIPELINE, gop, LISTS, ({"P1"}, ()), [], decisions)
+    assert ("P1", "G9") in _pairs(again)  # the engine forces it…
+    held = relink_pair(PIPELINE, gop, LISTS, ({"P1"}, ()), [], decisions, held=[("P1", "G9")])
+    assert ("P1", "G9") not in _pairs(held)  # …and the run's own confirmed link stays the one
