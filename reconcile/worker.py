@@ -34,6 +34,8 @@ from schemas.vocabulary import ListKind
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
+# polls a run's batch may fail before its records are linked one by one
+MAX_ATTEMPTS = 3
 
 
 def _spec_view(list_id: str, spec: dict[str, object]) -> ListView:
@@ -53,6 +55,7 @@ class IncrementalLinker:
         self._sessions = sessions
         self._poll = poll_seconds
         self._watermarks: dict[str, dt.datetime] = {}
+        self._failures: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -75,21 +78,74 @@ class IncrementalLinker:
                 log.error("incremental_linking_failed", error=type(exc).__name__)
 
     async def poll_once(self) -> int:
-        """Link every record changed since the last poll; returns how many were linked."""
+        """Link every record changed since the last poll; returns how many were linked. A run
+        whose batch keeps failing has its records linked one by one after MAX_ATTEMPTS polls,
+        so one record that cannot be linked does not hold up the others (or other runs)."""
         async with self._sessions() as session:
             runs = await repository.completed_runs(session)
         total = 0
         for run in runs:
-            total += await self._update(run)
+            try:
+                total += await self._update(run)
+                self._failures.pop(run.id, None)
+            except Exception as exc:
+                attempt = self._failures[run.id] = self._failures.get(run.id, 0) + 1
+                log.error(
+                    "incremental_linking_failed",
+                    run_id=run.id,
+                    error=type(exc).__name__,
+                    attempt=attempt,
+                )
+                if attempt >= MAX_ATTEMPTS:
+                    total += await self._one_by_one(run)
+                    self._failures.pop(run.id, None)
         return total
 
+    def _since(self, run: Reconciliation) -> dt.datetime:
+        return self._watermarks.get(run.id) or run.finished_at or utcnow()
+
+    async def _changed(self, run: Reconciliation) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            return await repository.records_changed_since(session, run.list_ids, self._since(run))
+
     async def _update(self, run: Reconciliation) -> int:
-        since = self._watermarks.get(run.id) or run.finished_at or utcnow()
+        changed = await self._changed(run)
+        if changed:
+            await self._apply(run, changed)
+            self._watermarks[run.id] = max(row["updated_at"] for row in changed)
+        return len(changed)
+
+    async def _one_by_one(self, run: Reconciliation) -> int:
+        """Each changed record on its own; those that still fail are set aside: their ids go
+        to the log and their number to the run's counts (`incremental_failed`)."""
+        changed = await self._changed(run)
+        failed = []
+        for row in changed:
+            try:
+                await self._apply(run, [row])
+            except Exception as exc:
+                failed.append(row["id"])
+                log.error(
+                    "incremental_record_set_aside",
+                    run_id=run.id,
+                    record_id=row["id"],
+                    error=type(exc).__name__,
+                )
+        if changed:
+            self._watermarks[run.id] = max(row["updated_at"] for row in changed)
+        if failed:
+            async with self._sessions() as session:
+                before = int(str(run.counts.get("incremental_failed", 0)))
+                counts = {**run.counts, "incremental_failed": before + len(failed)}
+                await repository.update_run(session, run.id, {"counts": counts})
+                await session.commit()
+            run.counts = counts
+        return len(changed) - len(failed)
+
+    async def _apply(self, run: Reconciliation, changed: list[dict[str, Any]]) -> None:
+        """Relink the changed records and store the result in one transaction."""
         views = {lid: _spec_view(lid, dict(spec)) for lid, spec in run.views.items()}
         async with self._sessions() as session:
-            changed = await repository.records_changed_since(session, run.list_ids, since)
-            if not changed:
-                return 0
             standing = await repository.standing_links(session, run.id)
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
@@ -100,7 +156,6 @@ class IncrementalLinker:
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
             await session.commit()
-        self._watermarks[run.id] = max(row["updated_at"] for row in changed)
         log.info(
             "incremental_links",
             run_id=run.id,
@@ -108,7 +163,6 @@ class IncrementalLinker:
             links=len(relinked.links),
             displaced=len(relinked.displaced),
         )
-        return len(changed)
 
 
 class _Records:

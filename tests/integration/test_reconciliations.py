@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconcile import repository
+from reconcile import repository, worker
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, shared_pipeline
 
@@ -229,6 +229,34 @@ async def test_a_confirmed_link_of_a_corrected_record_stays_single(
     assert any(x["right"]["record_id"] == "U4" for x in links), "the worker is stuck"
     mine = [x for x in links if x["left"]["record_id"] == "R1"]
     assert [(x["right"]["record_id"], x["decision"]) for x in mine] == [("U1", "confirmed")]
+
+
+async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    relink = worker._relink
+
+    async def poisoned(run: Any, records: Any, changed: list[dict[str, Any]], *rest: Any) -> Any:
+        if any(row["record_key"] == "U6" for row in changed):
+            raise RuntimeError("cannot link this record")
+        return await relink(run, records, changed, *rest)
+
+    monkeypatch.setattr(worker, "_relink", poisoned)
+    poison = "U6,Wazhma,Sadat,Rahmatullah,1990,,F,,PSH-6\n"
+    await _import(
+        client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW + poison
+    )
+    for _ in range(300):  # three failed polls a second apart, then one by one
+        status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
+        if status["counts"].get("incremental_failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert status["counts"]["incremental_failed"] == 1
+    links = await _links(client, headers, run_id)
+    assert any(x["right"]["record_id"] == "U4" for x in links)  # linked despite U6
 
 
 async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
