@@ -110,18 +110,26 @@ def link_tables(
     keep_features: bool = False,
     population: tuple[int, int] | None = None,
     rerank: bool = True,
+    prepared_right: tuple[RunSpaces, PreparedList] | None = None,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
     the first stage alone (training it, or measuring the second stage's gain); `keep_features`
-    keeps the second stage's inputs down to its training floor (training it)."""
+    keeps the second stage's inputs down to its training floor (training it). `prepared_right`:
+    the right list prepared already in those spaces (an earlier result's `spaces` and `right`),
+    so that linking other left records against a large list does not prepare it again."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
         reranker = None
     clock = _Clock(progress)
-    spaces = RunSpaces.new()
-    left, right = prepare(spaces, left_table), prepare(spaces, right_table)
+    if prepared_right is None:
+        spaces = RunSpaces.new()
+        right = prepare(spaces, right_table)
+    else:
+        spaces, right = prepared_right
+        assert right.table is right_table, "prepared_right must be right_table prepared"
+    left = prepare(spaces, left_table)
     clock.done("prepare", 0.3)
     candidates = candidate_pairs(left, right, spaces)
     d_left, d_right, d_ok = _decided_pairs(left_table, right_table, decisions or {})

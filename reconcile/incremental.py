@@ -81,13 +81,20 @@ class PairContext:
     # never stored a second time
     held: frozenset[tuple[str, str]] = frozenset()
 
-    def link(self, left_rows: Sequence[Row], right_rows: Sequence[Row]) -> LinkResult:
+    def link(self, left_rows: Sequence[Row], right: Sequence[Row] | LinkResult) -> LinkResult:
+        """Link left rows against right rows, or against the right list an earlier result
+        prepared (not read and prepared again)."""
+        if isinstance(right, LinkResult):
+            table, prepared = right.right.table, (right.spaces, right.right)
+        else:
+            table, prepared = RecordTable.from_rows(right), None
         return link_tables(
             RecordTable.from_rows(left_rows),
-            RecordTable.from_rows(right_rows),
+            table,
             decisions=self.decisions,
             population=self.population,
             rerank=False,
+            prepared_right=prepared,
         )
 
     def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
@@ -100,27 +107,31 @@ class PairContext:
                     out.displaced.append(gone)
 
 
-def left_rivals(context: PairContext, new_left: Sequence[Row], right: Sequence[Row]) -> set[str]:
-    """The left records whose standing links new left records could take over: the partners
-    of the right records they link to when linked alone."""
+def left_rivals(
+    context: PairContext, new_left: Sequence[Row], right: Sequence[Row]
+) -> tuple[set[str], LinkResult]:
+    """The left records whose standing links new left records could take over (the partners
+    of the right records they link to when linked alone), and that first linking, whose
+    prepared right list relink_left reuses."""
     of_right = {s.right_record_id: s.left_record_id for s in context.standing}
     found = context.link(new_left, right)
     taken = (found.right.table.record_ids[int(i)] for i in found.links.right)
-    return {of_right[r] for r in taken if r in of_right} - {
-        str(row["record_id"]) for row in new_left
-    }
+    mine = {str(row["record_id"]) for row in new_left}
+    return {of_right[r] for r in taken if r in of_right} - mine, found
 
 
 def relink_left(
-    context: PairContext, new_left: Sequence[Row], rivals: Sequence[Row], right: Sequence[Row]
+    context: PairContext, new_left: Sequence[Row], rivals: Sequence[Row], first: LinkResult
 ) -> Relinked:
-    """New or changed left records against the whole right list, competing with `rivals`
-    (left_rivals' records) for what they could take."""
+    """New or changed left records against the whole right list (as `first`, left_rivals'
+    linking, prepared it), competing with `rivals` (left_rivals' records) for what they could
+    take; without rivals the first linking stands."""
     out = Relinked()
     if new_left:
         changed = {str(row["record_id"]) for row in new_left}
         side = _Side(changed, True, {s.right_record_id: s for s in context.standing})
-        context.take(context.link([*new_left, *rivals], right), side, out)
+        result = context.link([*new_left, *rivals], first) if rivals else first
+        context.take(result, side, out)
     return out
 
 
@@ -160,8 +171,11 @@ def relink_pair(
     context = PairContext(lists, (len(left), len(right)), standing, decisions, frozenset(held))
     changed_left, changed_right = set(changed[0]), set(changed[1])
     new_left = [row for row in left if row["record_id"] in changed_left]
-    rivals = left_rivals(context, new_left, right) if new_left else set()
-    out = relink_left(context, new_left, [r for r in left if r["record_id"] in rivals], right)
+    out = Relinked()
+    if new_left:
+        rivals, first = left_rivals(context, new_left, right)
+        rows = [row for row in left if row["record_id"] in rivals]
+        out = relink_left(context, new_left, rows, first)
     linked = linked_right_ids(context)
     more = relink_right(
         context,

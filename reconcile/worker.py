@@ -235,11 +235,9 @@ async def _relink(
             parts = []
             if new_left:
                 everyone = await records.whole(right)
-                ids = await asyncio.to_thread(left_rivals, context, new_left, everyone)
+                ids, first = await asyncio.to_thread(left_rivals, context, new_left, everyone)
                 rivals = await records.by_ids(left, ids)
-                parts.append(
-                    await asyncio.to_thread(relink_left, context, new_left, rivals, everyone)
-                )
+                parts.append(await asyncio.to_thread(relink_left, context, new_left, rivals, first))
             if new_right:
                 rest = [r for r in await records.whole(left) if r["record_id"] not in changed_ids]
                 rivals = await records.by_ids(right, linked_right_ids(context))

@@ -237,3 +237,14 @@ def test_a_household_is_inferred_in_a_list_without_groups() -> None:
     # the child's namesake in the father's district with his family name, one elsewhere, and
     # the father's own link (no other member of the case is linked)
     assert levels.tolist() == [INFERRED_BOTH, INFERRED_NONE, NO_GROUP]
+
+
+def test_a_prepared_right_list_links_as_one_prepared_afresh(
+    world: SyntheticWorld, linked: LinkResult
+) -> None:
+    others = RecordTable.from_rows(world.pipeline[:50])
+    reused = link_tables(others, linked.right.table, prepared_right=(linked.spaces, linked.right))
+    fresh = link_tables(others, RecordTable.from_rows(world.gop))
+    assert len(reused.links) and reused.links.left.tolist() == fresh.links.left.tolist()
+    assert reused.links.right.tolist() == fresh.links.right.tolist()
+    assert np.allclose(reused.links.probability, fresh.links.probability)
