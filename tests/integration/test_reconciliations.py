@@ -74,6 +74,17 @@ async def _run(
     return run_id, headers
 
 
+async def _linked_run(
+    client: httpx.AsyncClient, world: World
+) -> tuple[str, str, str, dict[str, str]]:
+    """The shared pipeline list and UNHCR's registrations, reconciled: both list ids, the run's
+    id and UNHCR's headers."""
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
+    return pipeline, registrations, run_id, headers
+
+
 async def _links(
     client: httpx.AsyncClient, headers: dict[str, str], run_id: str, **query: Any
 ) -> list[dict[str, Any]]:
@@ -92,9 +103,7 @@ def _pairs(links: list[dict[str, Any]]) -> dict[str, str]:
 async def test_a_run_links_explains_and_shows_only_agreed_fields(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    pipeline, _registrations, run_id, headers = await _linked_run(client, world)
     status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
     assert status["counts"]["linked"] >= 3
     links = await _links(client, headers, run_id)
@@ -128,9 +137,7 @@ async def test_a_run_links_explains_and_shows_only_agreed_fields(
 async def test_decisions_hold_in_later_runs_and_filters_work(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
     links = await _links(client, headers, run_id)
     r2 = next(link for link in links if link["left"]["record_id"] == "R2")
     decided = await client.post(
@@ -156,9 +163,7 @@ async def test_decisions_hold_in_later_runs_and_filters_work(
 async def test_discrepancies_and_incremental_linking(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
     found = await client.get(f"/v1/reconciliations/{run_id}/discrepancies", headers=headers)
     assert found.status_code == 200, found.text
     r1 = [d for d in found.json()["items"] if d["left"]["record_id"] == "R1"]
@@ -175,9 +180,7 @@ async def test_discrepancies_and_incremental_linking(
 async def test_a_later_stronger_record_displaces_an_undecided_link(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
     assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
     whole_lists_read: list[str] = []
     active_records = repository.active_records
@@ -203,9 +206,7 @@ async def test_a_later_stronger_record_displaces_an_undecided_link(
 async def test_a_confirmed_link_of_a_corrected_record_stays_single(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
     r1 = next(x for x in await _links(client, headers, run_id) if x["left"]["record_id"] == "R1")
     confirmed = await client.post(
         f"/v1/links/{r1['link_id']}/decisions", json={"decision": "confirm"}, headers=headers
@@ -234,9 +235,7 @@ async def test_a_confirmed_link_of_a_corrected_record_stays_single(
 async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    run_id, headers = await _run(client, world, [pipeline, registrations])
+    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
     relink = worker._relink
 
     async def poisoned(run: Any, records: Any, changed: list[dict[str, Any]], *rest: Any) -> Any:
