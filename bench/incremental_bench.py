@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
+from reconcile.assignment import ACCEPTED
 from reconcile.engine import LinkResult, link_tables
 from reconcile.incremental import StandingLink, relink_pair
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
-
-Row = dict[str, Any]
 
 
 def _accepted(result: LinkResult) -> dict[str, str]:
@@ -30,7 +28,7 @@ def _accepted(result: LinkResult) -> dict[str, str]:
         for a, b, d in zip(
             result.links.left, result.links.right, result.links.decision, strict=True
         )
-        if d == 0
+        if d == ACCEPTED
     }
 
 

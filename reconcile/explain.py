@@ -143,5 +143,5 @@ def reason(items: list[Evidence]) -> str:
     fields = [e for e in items if e.field not in DERIVED_FIELDS]
     shown = [e.phrase for e in fields if e.level not in _QUIET and e.weight != 0][:REASON_FIELDS]
     text = ", ".join(shown) if shown else "no informative field"
-    standing = [e.phrase for e in items if e.field == "competition"]
+    standing = [e.phrase for e in items if e.field in DERIVED_FIELDS]
     return "; ".join([text, *standing])

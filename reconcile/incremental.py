@@ -81,6 +81,12 @@ class PairContext:
     # never stored a second time
     held: frozenset[tuple[str, str]] = frozenset()
 
+    def by_left(self) -> dict[str, StandingLink]:
+        return {s.left_record_id: s for s in self.standing}
+
+    def by_right(self) -> dict[str, StandingLink]:
+        return {s.right_record_id: s for s in self.standing}
+
     def link(self, left_rows: Sequence[Row], right: Sequence[Row] | LinkResult) -> LinkResult:
         """Link left rows against right rows, or against the right list an earlier result
         prepared (not read and prepared again)."""
@@ -113,11 +119,11 @@ def left_rivals(
     """The left records whose standing links new left records could take over (the partners
     of the right records they link to when linked alone), and that first linking, whose
     prepared right list relink_left reuses."""
-    of_right = {s.right_record_id: s.left_record_id for s in context.standing}
+    of_right = context.by_right()
     found = context.link(new_left, right)
     taken = (found.right.table.record_ids[int(i)] for i in found.links.right)
     mine = {str(row["record_id"]) for row in new_left}
-    return {of_right[r] for r in taken if r in of_right} - mine, found
+    return {of_right[r].left_record_id for r in taken if r in of_right} - mine, found
 
 
 def relink_left(
@@ -129,7 +135,7 @@ def relink_left(
     out = Relinked()
     if new_left:
         changed = {str(row["record_id"]) for row in new_left}
-        side = _Side(changed, True, {s.right_record_id: s for s in context.standing})
+        side = _Side(changed, True, context.by_right())
         result = context.link([*new_left, *rivals], first) if rivals else first
         context.take(result, side, out)
     return out
@@ -149,7 +155,7 @@ def relink_right(
     out = Relinked()
     if new_right and left:
         changed = {str(row["record_id"]) for row in new_right}
-        side = _Side(changed, False, {s.left_record_id: s for s in context.standing})
+        side = _Side(changed, False, context.by_left())
         others = [row for row in rivals if row["record_id"] not in changed]
         context.take(context.link(left, [*new_right, *others]), side, out)
     return out

@@ -208,27 +208,20 @@ async def _relink(
     changed_ids = {row["id"] for row in changed}
     for i, left in enumerate(run.list_ids):
         for right in run.list_ids[i + 1 :]:
+            links = [
+                StandingLink(
+                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
+                )
+                for s in standing
+                if (s["left_list_id"], s["right_list_id"]) == (left, right)
+            ]
+            touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
             context = PairContext(
                 (left, right),
                 (await records.size(left), await records.size(right)),
-                [
-                    StandingLink(
-                        s["id"],
-                        s["left_record_id"],
-                        s["right_record_id"],
-                        s["decision"] == "confirmed",
-                    )
-                    for s in standing
-                    if (s["left_list_id"], s["right_list_id"]) == (left, right)
-                    and not {s["left_record_id"], s["right_record_id"]} & changed_ids
-                ],
+                [s for s in links if s not in touched],
                 decisions,
-                frozenset(
-                    (s["left_record_id"], s["right_record_id"])
-                    for s in standing
-                    if s["decision"] == "confirmed"
-                    and {s["left_record_id"], s["right_record_id"]} & changed_ids
-                ),
+                frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
             )
             new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
             new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
