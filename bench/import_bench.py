@@ -2,7 +2,10 @@
 service layer (and the 25,000 also over HTTP to a uvicorn server) on SQLite and PostgreSQL.
 
 Run from the repository root: `python -m bench.import_bench [--sizes 25000 1000000]
-[--databases sqlite postgresql]`. Prints records/s per run; the last line sums them up."""
+[--databases sqlite postgresql] [--hold]`. Prints records/s per run; the last line sums them
+up. `--hold` also times what the incremental linker (reconcile.worker) does the first time a
+changed record of another list must be compared with the imported list: read it whole, cut it
+to a run's view and hold it prepared; and then a poll that finds nothing changed in it."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,8 +35,12 @@ from bench.servers import fresh_database, uvicorn_server
 from database.engine import make_async_engine, make_sync_engine
 from database.migrations import upgrade_to_head
 from exchange import import_service, service
+from reconcile.held_lists import HeldLists
+from reconcile.table import LINK_FIELDS
+from reconcile.worker import RunRecords
 from schemas.identity import ClientCreate
 from schemas.lists import ExchangeListCreate
+from schemas.reconciliation import Reconciliation
 from schemas.types import utcnow
 from schemas.vocabulary import AgencyKind, ListKind, Purpose
 
@@ -88,7 +96,31 @@ def _prepare(url: str) -> None:
     engine.dispose()
 
 
-async def import_via_service(url: str, body: bytes, records: int, backend: str) -> Result:
+async def _hold(sessions: async_sessionmaker[Any], list_id: str) -> str:
+    """Seconds for the worker to hold the list prepared, then to find it unchanged."""
+    run = Reconciliation(
+        owner_agency_id=AGENCY,
+        created_by_client_id="bench",
+        list_ids=[list_id],
+        views={list_id: {"fields": list(LINK_FIELDS)}},
+    )
+    held = HeldLists()
+    seconds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        async with sessions() as session:
+            prepared = await RunRecords(session, run, held).prepared(list_id)
+        seconds.append(time.perf_counter() - started)
+    assert len(prepared[1]) > 0
+    return (
+        f"held prepared for incremental linking in {seconds[0]:.1f} s "
+        f"(read, cut to a view, prepared); found unchanged at the next poll in {seconds[1]:.3f} s"
+    )
+
+
+async def import_via_service(
+    url: str, body: bytes, records: int, backend: str, hold: bool = False
+) -> Result:
     _prepare(url)
     engine = make_async_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -111,6 +143,8 @@ async def import_via_service(url: str, body: bytes, records: int, backend: str) 
             uuid.uuid4().hex,
         )
     elapsed = time.perf_counter() - started
+    if hold:
+        print(f"{backend:10} {records:,} records {await _hold(sessions, made.id)}", flush=True)
     await engine.dispose()
     assert report.created == records, report
     return Result(backend, "service", records, elapsed, os.getloadavg()[0])
@@ -164,6 +198,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 1_000_000])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="sanad-import-bench-") as tmp:
@@ -176,7 +211,7 @@ def main() -> None:
             for backend in args.databases:
                 with fresh_database(backend) as url:
                     body = csv_path.read_bytes()
-                    result = asyncio.run(import_via_service(url, body, size, backend))
+                    result = asyncio.run(import_via_service(url, body, size, backend, args.hold))
                 results.append(result)
                 print(result.line(), flush=True)
                 if size <= 25_000:

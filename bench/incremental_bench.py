@@ -6,16 +6,29 @@ Pakistani records, half of them pipeline members, half not) are linked against i
 
 Prints the full run's time, the incremental time, and for the late records: links made, how
 many are true (ground truth of the generator), members whose true record was missed, standing
-links displaced, and agreement with the full rerun's links of the same records."""
+links displaced, and agreement with the full rerun's links of the same records. Then corrected
+pipeline records, each compared with the whole Pakistani list: prepared afresh for each (as
+before session 8) and against the list held prepared between polls (reconcile.held_lists),
+with the time to hold it once and to bring it up to date with the late records."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import statistics
 import time
+from typing import Any
 
 from reconcile.assignment import ACCEPTED
 from reconcile.engine import LinkResult, link_tables
-from reconcile.incremental import StandingLink, relink_pair
+from reconcile.held_lists import HeldLists
+from reconcile.incremental import (
+    PairContext,
+    StandingLink,
+    left_rivals,
+    relink_left,
+    relink_pair,
+)
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
 
@@ -38,6 +51,7 @@ def main() -> None:
     parser.add_argument("--gop", type=int, default=200_000)
     parser.add_argument("--late", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--corrections", type=int, default=10)
     args = parser.parse_args()
     world = generate_world(WorldConfig(pipeline_size=args.pipeline, gop_size=args.gop), args.seed)
     truth = world.truth
@@ -78,6 +92,49 @@ def main() -> None:
         f"in {incremental_seconds:.2f} s: {len(accepted)} accepted, {true} true, "
         f"{missed} members missed, {len(found.displaced)} standing links displaced; "
         f"same accepted partner (or none) as a full rerun for {agree}/{len(late)}"
+    )
+
+    print(_corrections(world.pipeline, earlier, late, standing, args.corrections))
+
+
+def _corrections(
+    pipeline: list[dict[str, Any]],
+    earlier: list[dict[str, Any]],
+    late: list[dict[str, Any]],
+    standing: list[StandingLink],
+    count: int,
+) -> str:
+    """Seconds to relink one corrected pipeline record against the whole Pakistani list."""
+    gop = earlier + late
+    lists, population = ("pipeline", "gop"), (len(pipeline), len(gop))
+    corrected = [{**row, "district": "Quetta"} for row in pipeline[:count]]
+    started = time.perf_counter()
+    relink_pair(pipeline, gop, lists, ({corrected[0]["record_id"]}, ()), standing, {})
+    afresh = time.perf_counter() - started
+    held = HeldLists()
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    held.hold("gop", earlier, now)
+    hold_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    kept = held.update("gop", late, (), now)
+    update_seconds = time.perf_counter() - started
+    by_id = {row["record_id"]: row for row in pipeline}
+    seconds = []
+    for row in corrected:
+        mine = row["record_id"]
+        others = [s for s in standing if s.left_record_id != mine]
+        context = PairContext(lists, population, others, {})
+        started = time.perf_counter()
+        rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
+        relink_left(context, [row], [by_id[r] for r in rivals], first)
+        seconds.append(time.perf_counter() - started)
+    return (
+        f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
+        f"with the list prepared afresh; held prepared: median {statistics.median(seconds):.2f} s"
+        f", max {max(seconds):.2f} s over {count} records; holding the list took "
+        f"{hold_seconds:.1f} s once, adding the {len(late)} late records to it "
+        f"{update_seconds:.2f} s"
     )
 
 

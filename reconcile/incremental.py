@@ -15,7 +15,8 @@ Steps, so that a caller reading from a database loads only what each needs: chan
 records are linked alone against the whole right list (`left_rivals`), then again with the
 standing partners of what they found (`relink_left`); changed right records are linked by the
 unchanged left list together with every right record the run links (`linked_right_ids`,
-`relink_right`). `relink_pair` runs them all on lists held in memory."""
+`relink_right`). The whole right list may come prepared already (a worker holds it between
+polls, reconcile.held_lists). `relink_pair` runs every step on lists held in memory."""
 
 from __future__ import annotations
 
@@ -24,10 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconcile.engine import LinkResult, link_tables
+from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.runs import link_row
 from reconcile.table import RecordTable
 
 Row = dict[str, Any]
+# a whole list prepared already, and the spaces it was prepared in
+Prepared = tuple[RunSpaces, PreparedList]
+# the other list of a pair: engine rows, or prepared
+Right = Sequence[Row] | Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +93,11 @@ class PairContext:
     def by_right(self) -> dict[str, StandingLink]:
         return {s.right_record_id: s for s in self.standing}
 
-    def link(self, left_rows: Sequence[Row], right: Sequence[Row] | LinkResult) -> LinkResult:
-        """Link left rows against right rows, or against the right list an earlier result
+    def link(self, left_rows: Sequence[Row], right: Right | LinkResult) -> LinkResult:
+        """Link left rows against right rows, against a right list prepared already (held
+        between polls, reconcile.held_lists), or against the right list an earlier result
         prepared (not read and prepared again)."""
-        if isinstance(right, LinkResult):
-            table, prepared = right.right.table, (right.spaces, right.right)
-        else:
-            table, prepared = RecordTable.from_rows(right), None
+        table, prepared = _right_list(right)
         return link_tables(
             RecordTable.from_rows(left_rows),
             table,
@@ -113,8 +117,17 @@ class PairContext:
                     out.displaced.append(gone)
 
 
+def _right_list(right: Right | LinkResult) -> tuple[RecordTable, Prepared | None]:
+    """The right list's table, and the list prepared when it is."""
+    if isinstance(right, LinkResult):
+        return right.right.table, (right.spaces, right.right)
+    if isinstance(right, tuple) and len(right) == 2 and isinstance(right[1], PreparedList):
+        return right[1].table, (right[0], right[1])
+    return RecordTable.from_rows(right), None
+
+
 def left_rivals(
-    context: PairContext, new_left: Sequence[Row], right: Sequence[Row]
+    context: PairContext, new_left: Sequence[Row], right: Right
 ) -> tuple[set[str], LinkResult]:
     """The left records whose standing links new left records could take over (the partners
     of the right records they link to when linked alone), and that first linking, whose

@@ -57,10 +57,9 @@ async def count_active(session: AsyncSession, list_id: str) -> int:
 async def records_changed_since(
     session: AsyncSession, list_ids: Sequence[str], since: dt.datetime
 ) -> list[Row]:
+    """Records of the lists added, changed or withdrawn (`withdrawn_at` set) after `since`."""
     columns = [_record[name] for name in RECORD_COLUMNS]
-    query = select(*columns).where(
-        _record.list_id.in_(list_ids), _record.updated_at > since, _record.withdrawn_at.is_(None)
-    )
+    query = select(*columns).where(_record.list_id.in_(list_ids), _record.updated_at > since)
     return [dict(row) for row in (await session.execute(query)).mappings()]
 
 

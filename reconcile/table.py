@@ -110,6 +110,23 @@ class RecordTable:
         }
         return cls(record_ids, columns)
 
+    def append(self, other: RecordTable) -> RecordTable:
+        """This table's records followed by `other`'s. Each column keeps this table's values
+        (and codes) and adds `other`'s new values after them, so a value has one code in the
+        result and codes of this table's records stay as they were."""
+        columns = {}
+        for name, column in self.columns.items():
+            index = {value: code for code, value in enumerate(column.values)}
+            added = other.columns[name]
+            remap = np.fromiter(
+                (index.setdefault(value, len(index)) for value in added.values),
+                np.int32,
+                len(added.values),
+            )
+            codes = np.concatenate([column.codes, remap[added.codes]]).astype(np.int32)
+            columns[name] = Column(codes, list(index))
+        return RecordTable([*self.record_ids, *other.record_ids], columns)
+
     def subset(self, indices: npt.NDArray[np.intp]) -> RecordTable:
         """The records at `indices`, sharing this table's value lists."""
         return RecordTable(

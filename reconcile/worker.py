@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 from typing import Any
 
 import structlog
@@ -16,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
+from reconcile.held_lists import HeldLists
 from reconcile.incremental import (
     PairContext,
+    Prepared,
     Relinked,
     StandingLink,
     left_rivals,
@@ -33,6 +36,7 @@ from schemas.types import new_id, utcnow
 from schemas.vocabulary import ListKind
 
 log = structlog.get_logger(__name__)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 POLL_SECONDS = 1.0
 # polls a run's batch may fail before its records are linked one by one
 MAX_ATTEMPTS = 3
@@ -56,6 +60,8 @@ class IncrementalLinker:
         self._poll = poll_seconds
         self._watermarks: dict[str, dt.datetime] = {}
         self._failures: dict[str, int] = {}
+        # whole lists a changed record of another list is compared with, kept prepared
+        self._held = HeldLists()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -143,14 +149,17 @@ class IncrementalLinker:
         return len(changed) - len(failed)
 
     async def _apply(self, run: Reconciliation, changed: list[dict[str, Any]]) -> None:
-        """Relink the changed records and store the result in one transaction."""
-        views = {lid: _spec_view(lid, dict(spec)) for lid, spec in run.views.items()}
+        """Relink the changed records and store the result in one transaction. Withdrawn ones
+        lose their undecided links and are not linked again."""
+        current = [row for row in changed if row["withdrawn_at"] is None]
+        gone = frozenset(row["id"] for row in changed if row["withdrawn_at"] is not None)
         async with self._sessions() as session:
             standing = await repository.standing_links(session, run.id)
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )
-            relinked = await _relink(run, _Records(session, views), changed, standing, decisions)
+            records = RunRecords(session, run, self._held)
+            relinked = await _relink(run, records, current, standing, decisions, gone)
             ids = [row["id"] for row in changed]
             await repository.delete_links_of_records(session, run.id, ids)
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
@@ -159,20 +168,28 @@ class IncrementalLinker:
         log.info(
             "incremental_links",
             run_id=run.id,
-            records=len(changed),
+            records=len(current),
+            withdrawn=len(gone),
             links=len(relinked.links),
             displaced=len(relinked.displaced),
         )
 
 
-class _Records:
+class RunRecords:
     """A run's records as the engine reads them (cut to the run's views), loaded on demand: a
     whole list only where a changed record of the other list must be compared with all of it,
-    so a new detention record does not load Pakistan's whole list."""
+    so a new detention record does not load Pakistan's whole list. A whole list that changed
+    records of the other list are compared with is held prepared between polls (`held`), and
+    only what changed in it since is read and prepared again."""
 
-    def __init__(self, session: AsyncSession, views: dict[str, ListView]) -> None:
+    def __init__(self, session: AsyncSession, run: Reconciliation, held: HeldLists) -> None:
         self._session = session
-        self._views = views
+        self._views = {lid: _spec_view(lid, dict(spec)) for lid, spec in run.views.items()}
+        self._keys = {
+            lid: (lid, json.dumps(spec, sort_keys=True, default=str))
+            for lid, spec in run.views.items()
+        }
+        self._held = held
         self._whole: dict[str, list[dict[str, Any]]] = {}
 
     def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,6 +200,24 @@ class _Records:
             rows = await repository.active_records(self._session, list_id)
             self._whole[list_id] = self.engine(list_id, rows)
         return self._whole[list_id]
+
+    async def prepared(self, list_id: str) -> Prepared:
+        """The whole list prepared, brought up to date with what changed since it was held."""
+        key = self._keys[list_id]
+        held = self._held.get(key)
+        if held is None:
+            rows = await repository.active_records(self._session, list_id)
+            since = max((row["updated_at"] for row in rows), default=_EPOCH)
+            engine_rows = self.engine(list_id, rows)
+            held = await asyncio.to_thread(self._held.hold, key, engine_rows, since)
+            return held.spaces, held.prepared
+        changes = await repository.records_changed_since(self._session, [list_id], held.watermark)
+        if changes:
+            since = max(row["updated_at"] for row in changes)
+            current = self.engine(list_id, [r for r in changes if r["withdrawn_at"] is None])
+            gone = [r["id"] for r in changes if r["withdrawn_at"] is not None]
+            await asyncio.to_thread(self._held.update, key, current, gone, since)
+        return held.spaces, held.prepared
 
     async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
         found = await repository.records_by_ids(self._session, sorted(ids))
@@ -197,15 +232,17 @@ class _Records:
 
 async def _relink(
     run: Reconciliation,
-    records: _Records,
+    records: RunRecords,
     changed: list[dict[str, Any]],
     standing: list[dict[str, Any]],
     decisions: dict[tuple[str, str], bool],
+    gone: frozenset[str] = frozenset(),
 ) -> Relinked:
     """Each pair of the run's lists relinked around its changed records (reconcile.incremental),
-    with the rows to store; the linking itself runs in a thread."""
+    with the rows to store; the linking itself runs in a thread. The links of `gone` (withdrawn
+    records) neither stand nor compete."""
     out = Relinked()
-    changed_ids = {row["id"] for row in changed}
+    changed_ids = {row["id"] for row in changed} | gone
     for i, left in enumerate(run.list_ids):
         for right in run.list_ids[i + 1 :]:
             links = [
@@ -227,7 +264,7 @@ async def _relink(
             new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
             parts = []
             if new_left:
-                everyone = await records.whole(right)
+                everyone = await records.prepared(right)
                 ids, first = await asyncio.to_thread(left_rivals, context, new_left, everyone)
                 rivals = await records.by_ids(left, ids)
                 parts.append(await asyncio.to_thread(relink_left, context, new_left, rivals, first))

@@ -232,6 +232,75 @@ async def test_a_confirmed_link_of_a_corrected_record_stays_single(
     assert [(x["right"]["record_id"], x["decision"]) for x in mine] == [("U1", "confirmed")]
 
 
+async def _corrected(
+    client: httpx.AsyncClient, world: World, pipeline: str, key: str, change: dict[str, str]
+) -> None:
+    us = await world.headers("us_mission")
+    corrected = await client.patch(
+        f"/v1/lists/{pipeline}/records/{key}", json=change, headers={**us, "If-Match": '"v1"'}
+    )
+    assert corrected.status_code == 200, corrected.text
+
+
+async def _relinked(
+    client: httpx.AsyncClient, headers: dict[str, str], run_id: str, key: str, before: set[str]
+) -> dict[str, Any] | None:
+    """The pipeline record's link once it is not one of `before` (the worker relinked it)."""
+    for _ in range(100):
+        mine = [x for x in await _links(client, headers, run_id) if x["left"]["record_id"] == key]
+        if mine and mine[0]["link_id"] not in before:
+            return mine[0]
+        await asyncio.sleep(0.1)
+    return None
+
+
+async def test_a_held_list_follows_records_added_after_it_was_read(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    whole_lists_read: list[str] = []
+    active_records = repository.active_records
+
+    async def spy(session: Any, list_id: str) -> list[dict[str, Any]]:
+        whole_lists_read.append(list_id)
+        return await active_records(session, list_id)
+
+    monkeypatch.setattr(repository, "active_records", spy)
+    ids = {x["link_id"] for x in await _links(client, headers, run_id)}
+    # a corrected pipeline record is compared with UNHCR's whole list, which is then held
+    await _corrected(client, world, pipeline, "R3", {"district": "Mardan"})
+    r3 = await _relinked(client, headers, run_id, "R3", ids)
+    assert r3 is not None and r3["right"]["record_id"] == "U3"
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    u4 = await _relinked(client, headers, run_id, "R4", ids)
+    assert u4 is not None and u4["right"]["record_id"] == "U4"
+    # R4's correction is compared with the held list, which must hold U4 by now
+    await _corrected(client, world, pipeline, "R4", {"district": "Hyderabad"})
+    r4 = await _relinked(client, headers, run_id, "R4", {u4["link_id"]})
+    assert r4 is not None and r4["right"]["record_id"] == "U4"
+    assert whole_lists_read.count(registrations) == 1  # held, then brought up to date
+
+
+async def test_a_withdrawn_record_loses_its_undecided_links(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
+    unhcr = await world.headers("unhcr", purpose=RECONCILE)
+    withdrawn = await client.post(
+        f"/v1/lists/{registrations}/records/U2/withdrawal",
+        json={"reason": "duplicate"},
+        headers=unhcr,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    for _ in range(100):
+        pairs = _pairs(await _links(client, headers, run_id))
+        if "R2" not in pairs:
+            break
+        await asyncio.sleep(0.1)
+    assert "R2" not in pairs and pairs["R1"] == "U1"
+
+
 async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

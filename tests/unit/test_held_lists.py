@@ -1,0 +1,136 @@
+"""A list held prepared between incremental polls and brought up to date with later changes
+links as the same list prepared afresh; tables appended keep one code per value."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconcile.engine import LinkResult, link_tables
+from reconcile.held_lists import HeldList, HeldLists
+from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
+from reconcile.table import RecordTable
+
+Row = dict[str, str]
+T0 = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def world() -> SyntheticWorld:
+    return generate_world(WorldConfig(pipeline_size=300, gop_size=6_000, unhcr_size=600), 11)
+
+
+def _link(left: list[Row], right: RecordTable, held: HeldLists | None = None) -> LinkResult:
+    population = (300, len(right))
+    if held is None:
+        return link_tables(RecordTable.from_rows(left), right, population=population)
+    kept = held.get("list")
+    assert kept is not None
+    prepared = (kept.spaces, kept.prepared)
+    return link_tables(
+        RecordTable.from_rows(left), right, population=population, prepared_right=prepared
+    )
+
+
+def _in_order(held: HeldList, rows: list[Row]) -> list[Row]:
+    by_id = {row["record_id"]: row for row in rows}
+    return [by_id[rid] for rid in held.prepared.table.record_ids]
+
+
+def _pairs(result: LinkResult) -> dict[tuple[str, str], float]:
+    left, right = result.left.table.record_ids, result.right.table.record_ids
+    return {
+        (left[int(a)], right[int(b)]): round(float(p), 9)
+        for a, b, p in zip(
+            result.links.left, result.links.right, result.links.probability, strict=True
+        )
+    }
+
+
+# Pakistan's list (no groups) and UNHCR's (households: group codes must survive the update)
+@pytest.mark.parametrize("name", ["gop", "unhcr"])
+def test_a_held_list_brought_up_to_date_links_as_one_prepared_afresh(
+    world: SyntheticWorld, name: str
+) -> None:
+    rows: list[Row] = getattr(world, name)
+    truth = world.truth
+    members = {truth[row["record_id"]] for row in world.pipeline}
+    of_members = [row for row in rows if truth[row["record_id"]] in members]
+    # from the end of the list: their new group codes must not just repeat the old ones
+    late, withdrawn = of_members[-40:], of_members[-60:-40]
+    corrected = [{**row, "given_name": row["given_name"] + "a"} for row in of_members[-80:-60]]
+    late_ids = {row["record_id"] for row in late}
+    held = HeldLists()
+    held.hold("list", [row for row in rows if row["record_id"] not in late_ids], T0)
+    # a pipeline member linked in between grows the shared spaces, as the worker's linking does
+    _link(world.pipeline[:5], held.get("list").prepared.table, held)  # type: ignore[union-attr]
+    gone = {row["record_id"] for row in withdrawn}
+    held.update("list", [*late, *corrected], gone, T0 + dt.timedelta(seconds=1))
+    by_id = {row["record_id"]: row for row in [*late, *corrected]}
+    final = [by_id.get(row["record_id"], row) for row in rows if row["record_id"] not in gone]
+    # fewer than 200 left records, so that u is the trained one, not sampled by record order
+    changed_people = {truth[row["record_id"]] for row in [*late, *withdrawn, *corrected]}
+    left = [row for row in world.pipeline if truth[row["record_id"]] in changed_people][:100]
+    left += world.pipeline[:50]
+    updated = held.get("list")
+    assert updated is not None and updated.watermark == T0 + dt.timedelta(seconds=1)
+    assert sorted(updated.prepared.table.record_ids) == sorted(r["record_id"] for r in final)
+    # one group code per household, old records and new alike
+    households = [final_row.get("group_id", "") for final_row in _in_order(updated, final)]
+    codes = updated.prepared.group.tolist()
+    assert len(set(zip(codes, households, strict=True))) == len(set(households))
+    from_held = _pairs(_link(left, updated.prepared.table, held))
+    afresh = _pairs(_link(left, RecordTable.from_rows(final)))
+    assert len(afresh) > 20
+    assert from_held == afresh
+    # the changes matter: the list as first held links otherwise
+    assert {b for _, b in afresh} & late_ids
+
+
+def test_withdrawals_alone_drop_records_and_keep_the_rest_aligned(world: SyntheticWorld) -> None:
+    held = HeldLists()
+    rows = world.gop[:500]
+    prepared = held.hold("gop", rows, T0).prepared
+    gone = {rows[3]["record_id"], rows[400]["record_id"]}
+    after = held.update("gop", [], gone, T0).prepared
+    assert len(after) == 498 and not gone & set(after.table.record_ids)
+    kept = [i for i, row in enumerate(rows) if row["record_id"] not in gone]
+    assert np.array_equal(after.father, prepared.father[kept])
+    assert np.array_equal(after.documents, prepared.documents[kept])
+    assert after.table.row(3) == prepared.table.row(4)
+
+
+def test_only_the_most_recently_used_lists_are_held(world: SyntheticWorld) -> None:
+    held = HeldLists(capacity=2)
+    for key in ("a", "b"):
+        held.hold(key, world.gop[:20], T0)
+    assert held.get("a") is not None  # a is now the more recent
+    held.hold("c", world.gop[:20], T0)
+    assert held.get("b") is None and held.get("a") is not None and held.get("c") is not None
+
+
+_value = st.sampled_from(["", "Ahmad", "Mohammad", "محمد", "G-1", "G-2", " Ahmad "])
+_rows = st.lists(
+    st.fixed_dictionaries({"given_name": _value, "group_id": _value, "dob": _value}),
+    max_size=12,
+)
+
+
+@given(_rows, _rows)
+def test_appended_tables_hold_the_rows_of_both_with_one_code_per_value(
+    first: list[Row], second: list[Row]
+) -> None:
+    def numbered(rows: list[Row], prefix: str) -> list[Row]:
+        return [{**row, "record_id": f"{prefix}{i}"} for i, row in enumerate(rows)]
+
+    a, b = numbered(first, "a"), numbered(second, "b")
+    joined = RecordTable.from_rows(a).append(RecordTable.from_rows(b))
+    whole = RecordTable.from_rows(a + b)
+    assert joined.record_ids == whole.record_ids
+    assert [joined.row(i) for i in range(len(joined))] == [whole.row(i) for i in range(len(whole))]
+    for column in joined.columns.values():
+        assert len(set(column.values)) == len(column.values)
