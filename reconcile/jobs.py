@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
+from reconcile.run_records import read_engine_rows
 from reconcile.runs import ListInput, RunOutput, reconcile_lists
-from reconcile.visible import engine_row
 from schemas.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -63,14 +63,7 @@ class ReconciliationRunner:
     ) -> tuple[list[ListInput], dict[tuple[str, str], bool]]:
         async with self._sessions() as session:
             inputs = [
-                ListInput(
-                    view.list_id,
-                    [
-                        engine_row(row, view)
-                        for row in await repository.active_records(session, view.list_id)
-                    ],
-                )
-                for view in views
+                ListInput(view.list_id, await read_engine_rows(session, view)) for view in views
             ]
             reviews = await repository.reviews_of_agency(session, agency_id)
         return inputs, reviews_as_decisions(reviews)

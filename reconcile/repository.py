@@ -4,7 +4,7 @@ run reads (with the record ids and keys it shows)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -43,10 +43,30 @@ async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
     return list((await session.execute(query)).scalars().all())
 
 
-async def active_records(session: AsyncSession, list_id: str) -> list[Row]:
+async def active_record_chunks(
+    session: AsyncSession, list_id: str, size: int = CHUNK
+) -> AsyncIterator[list[Row]]:
+    """A list's active records in chunks, by record key (the list's unique index), so that
+    reading a million of them leaves the event loop free between chunks."""
     columns = [_record[name] for name in RECORD_COLUMNS]
-    query = select(*columns).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
-    return [dict(row) for row in (await session.execute(query)).mappings()]
+    after = ""
+    while True:
+        query = (
+            select(*columns)
+            .where(
+                _record.list_id == list_id,
+                _record.withdrawn_at.is_(None),
+                _record.record_key > after,
+            )
+            .order_by(_record.record_key)
+            .limit(size)
+        )
+        rows = [dict(row) for row in (await session.execute(query)).mappings()]
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = rows[-1]["record_key"]
 
 
 async def count_active(session: AsyncSession, list_id: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -177,19 +178,27 @@ async def test_discrepancies_and_incremental_linking(
     assert late and late[0]["left"]["record_id"] == "R4" and late[0]["incremental"]
 
 
+def _spy_on_whole_lists(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the lists read whole from now on, in order."""
+    whole_lists_read: list[str] = []
+    chunks = repository.active_record_chunks
+
+    def spy(session: Any, list_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+        whole_lists_read.append(list_id)
+        return chunks(session, list_id)
+
+    monkeypatch.setattr(repository, "active_record_chunks", spy)
+    return whole_lists_read
+
+
 async def test_a_later_stronger_record_displaces_an_undecided_link(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # what linking reads, without the lists the worker holds ahead of any change
+    monkeypatch.setattr(worker.IncrementalLinker, "hold_ahead", False)
     pipeline, registrations, run_id, headers = await _linked_run(client, world)
     assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
-    whole_lists_read: list[str] = []
-    active_records = repository.active_records
-
-    async def spy(session: Any, list_id: str) -> list[dict[str, Any]]:
-        whole_lists_read.append(list_id)
-        return await active_records(session, list_id)
-
-    monkeypatch.setattr(repository, "active_records", spy)
+    whole_lists_read = _spy_on_whole_lists(monkeypatch)
     await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + STRONGER_ROW)
     for _ in range(100):
         pairs = _pairs(await _links(client, headers, run_id))
@@ -257,15 +266,15 @@ async def _relinked(
 async def test_a_held_list_follows_records_added_after_it_was_read(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    whole_lists_read = _spy_on_whole_lists(monkeypatch)
     pipeline, registrations, run_id, headers = await _linked_run(client, world)
-    whole_lists_read: list[str] = []
-    active_records = repository.active_records
-
-    async def spy(session: Any, list_id: str) -> list[dict[str, Any]]:
-        whole_lists_read.append(list_id)
-        return await active_records(session, list_id)
-
-    monkeypatch.setattr(repository, "active_records", spy)
+    # read by the run, then held by the worker ahead of any change that needs it
+    for _ in range(100):
+        if whole_lists_read.count(registrations) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert whole_lists_read.count(registrations) == 2
+    assert whole_lists_read.count(pipeline) == 1  # the first list is never compared with whole
     ids = {x["link_id"] for x in await _links(client, headers, run_id)}
     # a corrected pipeline record is compared with UNHCR's whole list, which is then held
     await _corrected(client, world, pipeline, "R3", {"district": "Mardan"})
@@ -278,7 +287,7 @@ async def test_a_held_list_follows_records_added_after_it_was_read(
     await _corrected(client, world, pipeline, "R4", {"district": "Hyderabad"})
     r4 = await _relinked(client, headers, run_id, "R4", {u4["link_id"]})
     assert r4 is not None and r4["right"]["record_id"] == "U4"
-    assert whole_lists_read.count(registrations) == 1  # held, then brought up to date
+    assert whole_lists_read.count(registrations) == 2  # held, then brought up to date
 
 
 async def test_a_withdrawn_record_loses_its_undecided_links(

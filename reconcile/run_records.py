@@ -1,0 +1,116 @@
+"""A reconciliation run's records as the engine reads them (cut to the run's views), for the
+incremental worker (reconcile.worker): loaded on demand, a whole list only where a changed
+record of the other list must be compared with all of it, and such a list held prepared
+between polls (reconcile.held_lists), brought up to date with only what changed in it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.visibility import ListView
+from reconcile import repository
+from reconcile.held_lists import HeldList, HeldLists
+from reconcile.incremental import Prepared
+from reconcile.visible import engine_row, spec_fields
+from schemas.lists import ExchangeList
+from schemas.reconciliation import Reconciliation
+from schemas.types import utcnow
+from schemas.vocabulary import ListKind
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATE_COMMITS = dt.timedelta(minutes=1)
+
+
+async def read_engine_rows(session: AsyncSession, view: ListView) -> list[dict[str, Any]]:
+    """A whole list's active records as the engine reads them (cut to `view`): read in chunks
+    and cut in a thread, so that a million records do not hold up the event loop (the API's)
+    for the half minute it takes."""
+    rows: list[dict[str, Any]] = []
+    async for chunk in repository.active_record_chunks(session, view.list_id):
+        rows += await asyncio.to_thread(_cut, chunk, view)
+    return rows
+
+
+def _cut(rows: list[dict[str, Any]], view: ListView) -> list[dict[str, Any]]:
+    return [engine_row(row, view) for row in rows]
+
+
+def held_key(run: Reconciliation, list_id: str) -> Hashable:
+    """A held list is one list as one run's view cuts it."""
+    return list_id, json.dumps(run.views.get(list_id, {}), sort_keys=True, default=str)
+
+
+def _spec_view(list_id: str, spec: dict[str, object]) -> ListView:
+    coarsen = spec.get("coarsen", {})
+    placeholder = ExchangeList(
+        id=list_id, name="-", kind=ListKind.PIPELINE, owner_agency_id="-", created_by_client_id="-"
+    )
+    return ListView(
+        placeholder, False, spec_fields(spec), dict(coarsen) if isinstance(coarsen, dict) else {}
+    )
+
+
+class RunRecords:
+    """A run's records as the engine reads them, loaded on demand (see the module). `holding`:
+    lists being held ahead in the background (the worker's); a list among them is waited for
+    rather than read a second time."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        run: Reconciliation,
+        held: HeldLists,
+        holding: Mapping[Hashable, asyncio.Task[None]] | None = None,
+    ) -> None:
+        self._session = session
+        self._views = {lid: _spec_view(lid, dict(spec)) for lid, spec in run.views.items()}
+        self._keys = {lid: held_key(run, lid) for lid in run.views}
+        self._held = held
+        self._holding = holding or {}
+        self._whole: dict[str, list[dict[str, Any]]] = {}
+
+    def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [engine_row(row, self._views[list_id]) for row in rows]
+
+    async def whole(self, list_id: str) -> list[dict[str, Any]]:
+        if list_id not in self._whole:
+            self._whole[list_id] = await read_engine_rows(self._session, self._views[list_id])
+        return self._whole[list_id]
+
+    async def prepared(self, list_id: str) -> Prepared:
+        """The whole list prepared, brought up to date with what changed since it was held."""
+        key = self._keys[list_id]
+        task = self._holding.get(key)
+        if task is not None:
+            await asyncio.wait([task])  # its failure is logged there; read the list here then
+        held = self._held.get(key) or await self._hold(list_id, key)
+        changes = await repository.records_changed_since(self._session, [list_id], held.watermark)
+        if changes:
+            since = max(row["updated_at"] for row in changes)
+            current = self.engine(list_id, [r for r in changes if r["withdrawn_at"] is None])
+            gone = [r["id"] for r in changes if r["withdrawn_at"] is not None]
+            await asyncio.to_thread(self._held.update, key, current, gone, since)
+        return held.spaces, held.prepared
+
+    async def _hold(self, list_id: str, key: Hashable) -> HeldList:
+        # changes from a minute before the read on are applied again at the next poll: the read
+        # takes many statements, and a change may commit after its chunk was read
+        since = utcnow() - LATE_COMMITS
+        rows = await read_engine_rows(self._session, self._views[list_id])
+        return await asyncio.to_thread(self._held.hold, key, rows, since)
+
+    async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
+        found = await repository.records_by_ids(self._session, sorted(ids))
+        rows = [r for r in found.values() if r["list_id"] == list_id and r["withdrawn_at"] is None]
+        return self.engine(list_id, rows)
+
+    async def size(self, list_id: str) -> int:
+        if list_id in self._whole:
+            return len(self._whole[list_id])
+        return await repository.count_active(self._session, list_id)
