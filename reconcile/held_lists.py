@@ -8,7 +8,6 @@ changes from the database and hands them over."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,8 +30,8 @@ class HeldList:
     # prepared in one thread while another is linked against in another)
     spaces: RunSpaces
     prepared: PreparedList
-    # the newest `updated_at` of the records it holds: changes after it are still to apply
-    watermark: dt.datetime
+    # the change feed position it holds the list at: changes numbered after it are to apply
+    watermark: int
 
 
 def replace_records(
@@ -85,9 +84,7 @@ class HeldLists:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._held
 
-    def hold(
-        self, key: Hashable, rows: Sequence[Mapping[str, object]], watermark: dt.datetime
-    ) -> HeldList:
+    def hold(self, key: Hashable, rows: Sequence[Mapping[str, object]], watermark: int) -> HeldList:
         """Prepare a whole list (engine rows) and keep it."""
         spaces = RunSpaces.new()
         held = HeldList(spaces, prepare(spaces, RecordTable.from_rows(rows)), watermark)
@@ -102,7 +99,7 @@ class HeldLists:
         key: Hashable,
         changed: Sequence[Mapping[str, object]],
         gone: Collection[str],
-        watermark: dt.datetime,
+        watermark: int,
     ) -> HeldList:
         """Apply changes read since the held list's watermark: `changed` (engine rows of added
         or changed records) replace their earlier versions, `gone` (withdrawn record ids) go."""

@@ -59,9 +59,16 @@ class ReconciliationRunner:
             await session.commit()
 
     async def _inputs(
-        self, agency_id: str, views: list[ListView]
+        self, run_id: str, agency_id: str, views: list[ListView]
     ) -> tuple[list[ListInput], dict[tuple[str, str], bool]]:
+        """The lists as the caller may see them, and the agency's decisions. The change feed's
+        head is kept first: the incremental linker relinks whatever changed after it, also
+        while this run was linking."""
         async with self._sessions() as session:
+            await repository.update_run(
+                session, run_id, {"feed_seq": await repository.feed_head(session)}
+            )
+            await session.commit()
             inputs = [
                 ListInput(view.list_id, await read_engine_rows(session, view)) for view in views
             ]
@@ -71,7 +78,7 @@ class ReconciliationRunner:
     async def _run(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
         try:
             await self._set(run_id, status="running", stage="loading", progress=0.0)
-            inputs, decisions = await self._inputs(agency_id, views)
+            inputs, decisions = await self._inputs(run_id, agency_id, views)
             state = {"stage": "prepare", "progress": 0.0}
 
             def progress(stage: str, fraction: float) -> None:

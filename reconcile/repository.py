@@ -3,7 +3,6 @@ run reads (with the record ids and keys it shows)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from changes import repository as changes_repository
 from reconcile.table import LINK_FIELDS
 from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
 
@@ -20,6 +20,8 @@ _record = _tables["record"].c
 _link = _tables["reconciliation_link"].c
 _review = _tables["link_review"].c
 _run = _tables["reconciliation"].c
+_event = _tables["change_event"].c
+RECORD_EVENT_TYPES = ("record.created", "record.corrected", "record.withdrawn")
 Row = dict[str, Any]
 CHUNK = 5_000
 # The columns a run reads: the exchange fields (personal data, cut to the caller's view later).
@@ -46,27 +48,14 @@ async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
 async def active_record_chunks(
     session: AsyncSession, list_id: str, size: int = CHUNK
 ) -> AsyncIterator[list[Row]]:
-    """A list's active records in chunks, by record key (the list's unique index), so that
-    reading a million of them leaves the event loop free between chunks."""
+    """A list's active records, streamed in chunks by one statement (a server-side cursor on
+    PostgreSQL), so that reading a million of them leaves the event loop free between chunks
+    and sees one snapshot of the list."""
     columns = [_record[name] for name in RECORD_COLUMNS]
-    after = ""
-    while True:
-        query = (
-            select(*columns)
-            .where(
-                _record.list_id == list_id,
-                _record.withdrawn_at.is_(None),
-                _record.record_key > after,
-            )
-            .order_by(_record.record_key)
-            .limit(size)
-        )
-        rows = [dict(row) for row in (await session.execute(query)).mappings()]
-        if rows:
-            yield rows
-        if len(rows) < size:
-            return
-        after = rows[-1]["record_key"]
+    query = select(*columns).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
+    result = await session.stream(query.execution_options(yield_per=size))
+    async for chunk in result.mappings().partitions():
+        yield [dict(row) for row in chunk]
 
 
 async def count_active(session: AsyncSession, list_id: str) -> int:
@@ -74,13 +63,27 @@ async def count_active(session: AsyncSession, list_id: str) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def records_changed_since(
-    session: AsyncSession, list_ids: Sequence[str], since: dt.datetime
-) -> list[Row]:
-    """Records of the lists added, changed or withdrawn (`withdrawn_at` set) after `since`."""
-    columns = [_record[name] for name in RECORD_COLUMNS]
-    query = select(*columns).where(_record.list_id.in_(list_ids), _record.updated_at > since)
-    return [dict(row) for row in (await session.execute(query)).mappings()]
+async def feed_head(session: AsyncSession) -> int:
+    """The change feed's head: every change numbered up to it has committed."""
+    return await changes_repository.head(session)
+
+
+async def changed_record_ids(
+    session: AsyncSession, list_ids: Sequence[str], after: int, upto: int
+) -> list[str]:
+    """Ids of the lists' records created, corrected or withdrawn by changes numbered in
+    (after, upto] of the change feed (numbered in commit order, with no gaps)."""
+    query = (
+        select(_event.record_id)
+        .where(
+            _event.list_id.in_(list_ids),
+            _event.seq > after,
+            _event.seq <= upto,
+            _event.type.in_(RECORD_EVENT_TYPES),
+        )
+        .distinct()
+    )
+    return [str(row[0]) for row in (await session.execute(query)).all() if row[0]]
 
 
 async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str, Row]:

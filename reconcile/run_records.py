@@ -20,11 +20,9 @@ from reconcile.incremental import Prepared
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
 from schemas.reconciliation import Reconciliation
-from schemas.types import utcnow
 from schemas.vocabulary import ListKind
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-LATE_COMMITS = dt.timedelta(minutes=1)
 
 
 async def read_engine_rows(session: AsyncSession, view: ListView) -> list[dict[str, Any]]:
@@ -90,20 +88,26 @@ class RunRecords:
         if task is not None:
             await asyncio.wait([task])  # its failure is logged there; read the list here then
         held = self._held.get(key) or await self._hold(list_id, key)
-        changes = await repository.records_changed_since(self._session, [list_id], held.watermark)
-        if changes:
-            since = max(row["updated_at"] for row in changes)
-            current = self.engine(list_id, [r for r in changes if r["withdrawn_at"] is None])
-            gone = [r["id"] for r in changes if r["withdrawn_at"] is not None]
-            await asyncio.to_thread(self._held.update, key, current, gone, since)
+        head = await repository.feed_head(self._session)
+        if head > held.watermark:
+            ids = await repository.changed_record_ids(
+                self._session, [list_id], held.watermark, head
+            )
+            rows = await repository.records_by_ids(self._session, ids)
+            found = [r for r in rows.values() if r["list_id"] == list_id]
+            current = await asyncio.to_thread(
+                _cut, [r for r in found if r["withdrawn_at"] is None], self._views[list_id]
+            )
+            gone = [r["id"] for r in found if r["withdrawn_at"] is not None]
+            await asyncio.to_thread(self._held.update, key, current, gone, head)
         return held.spaces, held.prepared
 
     async def _hold(self, list_id: str, key: Hashable) -> HeldList:
-        # changes from a minute before the read on are applied again at the next poll: the read
-        # takes many statements, and a change may commit after its chunk was read
-        since = utcnow() - LATE_COMMITS
+        # the head before the read: changes after it are applied at the next use (again, if
+        # the read saw them already: replacing a record by itself changes nothing)
+        head = await repository.feed_head(self._session)
         rows = await read_engine_rows(self._session, self._views[list_id])
-        return await asyncio.to_thread(self._held.hold, key, rows, since)
+        return await asyncio.to_thread(self._held.hold, key, rows, head)
 
     async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
         found = await repository.records_by_ids(self._session, sorted(ids))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import functools
 from collections.abc import Hashable
 from typing import Any
@@ -47,7 +46,8 @@ class IncrementalLinker:
     ) -> None:
         self._sessions = sessions
         self._poll = poll_seconds
-        self._watermarks: dict[str, dt.datetime] = {}
+        # per run, the change feed position up to which its records are linked
+        self._cursors: dict[str, int] = {}
         self._failures: dict[str, int] = {}
         # whole lists a changed record of another list is compared with, kept prepared
         self._held = HeldLists()
@@ -132,24 +132,31 @@ class IncrementalLinker:
                 error=type(exc).__name__,
             )
 
-    def _since(self, run: Reconciliation) -> dt.datetime:
-        return self._watermarks.get(run.id) or run.finished_at or utcnow()
-
-    async def _changed(self, run: Reconciliation) -> list[dict[str, Any]]:
+    async def _changed(self, run: Reconciliation) -> tuple[list[dict[str, Any]], int]:
+        """The run's records changed after its cursor (the feed's head when the run read its
+        lists, at first: a record changed while the run was linking is relinked after it), as
+        they are now (withdrawn ones with `withdrawn_at`), and the head read up to."""
         async with self._sessions() as session:
-            return await repository.records_changed_since(session, run.list_ids, self._since(run))
+            head = await repository.feed_head(session)
+            cursor = self._cursors.get(run.id, run.feed_seq)
+            if cursor is None:  # a run from before feed positions were kept
+                cursor = self._cursors[run.id] = head
+            ids = await repository.changed_record_ids(session, run.list_ids, cursor, head)
+            found = await repository.records_by_ids(session, ids)
+        lists = set(run.list_ids)
+        return [row for row in found.values() if row["list_id"] in lists], head
 
     async def _update(self, run: Reconciliation) -> int:
-        changed = await self._changed(run)
+        changed, head = await self._changed(run)
         if changed:
             await self._apply(run, changed)
-            self._watermarks[run.id] = max(row["updated_at"] for row in changed)
+        self._cursors[run.id] = head
         return len(changed)
 
     async def _one_by_one(self, run: Reconciliation) -> int:
         """Each changed record on its own; those that still fail are set aside: their ids go
         to the log and their number to the run's counts (`incremental_failed`)."""
-        changed = await self._changed(run)
+        changed, head = await self._changed(run)
         failed = []
         for row in changed:
             try:
@@ -162,8 +169,7 @@ class IncrementalLinker:
                     record_id=row["id"],
                     error=type(exc).__name__,
                 )
-        if changed:
-            self._watermarks[run.id] = max(row["updated_at"] for row in changed)
+        self._cursors[run.id] = head
         if failed:
             async with self._sessions() as session:
                 before = int(str(run.counts.get("incremental_failed", 0)))

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import ConfigDict
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
@@ -43,6 +43,11 @@ class Reconciliation(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the change feed's head when the run read its lists: the incremental linker relinks
+    # records whose changes come after it (reconcile.worker)
+    feed_seq: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
 
 
 class ReconciliationLink(SQLModel, table=True):

@@ -74,8 +74,6 @@ class Record(RecordFields, table=True):
         Index("ix_record_list_family_key", "list_id", "family_name_key"),
         Index("ix_record_list_father_key", "list_id", "father_name_key"),
         Index("ix_record_list_dob", "list_id", "dob_earliest"),
-        # the incremental linker's "what changed since" (reconcile.worker)
-        Index("ix_record_list_updated", "list_id", "updated_at"),
         # verification looks across every list the caller can reach, without a list id
         Index("ix_record_letter", "letter_id"),
         Index("ix_record_given_father", "given_name_key", "father_name_key"),

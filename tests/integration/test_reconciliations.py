@@ -5,6 +5,7 @@ hold in later runs, discrepancies, the report, incremental linking and refusals.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconcile import repository, worker
+from reconcile import jobs, repository, worker
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, shared_pipeline
 
@@ -308,6 +309,35 @@ async def test_a_withdrawn_record_loses_its_undecided_links(
             break
         await asyncio.sleep(0.1)
     assert "R2" not in pairs and pairs["R1"] == "U1"
+
+
+async def test_a_record_added_while_a_run_links_is_linked_after_it(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    linking, go_on = threading.Event(), threading.Event()
+    link = jobs.reconcile_lists
+
+    def paused(*args: Any) -> Any:
+        linking.set()
+        go_on.wait(30)
+        return link(*args)
+
+    monkeypatch.setattr(jobs, "reconcile_lists", paused)
+    headers = await world.headers("unhcr", purpose=RECONCILE)
+    started = await client.post(
+        "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=headers
+    )
+    assert started.status_code == 202, started.text
+    assert await asyncio.to_thread(linking.wait, 30)
+    # the run has read the lists; U4 arrives while it links them
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    go_on.set()
+    run_id = started.json()["id"]
+    await _completed(client, headers, run_id)
+    r4 = await _relinked(client, headers, run_id, "R4", set())
+    assert r4 is not None and r4["right"]["record_id"] == "U4" and r4["incremental"]
 
 
 async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
