@@ -84,10 +84,13 @@ class HeldLists:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._held
 
-    def hold(self, key: Hashable, rows: Sequence[Mapping[str, object]], watermark: int) -> HeldList:
-        """Prepare a whole list (engine rows) and keep it."""
+    def hold(
+        self, key: Hashable, rows: RecordTable | Sequence[Mapping[str, object]], watermark: int
+    ) -> HeldList:
+        """Prepare a whole list (a table, or engine rows) and keep it."""
         spaces = RunSpaces.new()
-        held = HeldList(spaces, prepare(spaces, RecordTable.from_rows(rows)), watermark)
+        table = rows if isinstance(rows, RecordTable) else RecordTable.from_rows(rows)
+        held = HeldList(spaces, prepare(spaces, table), watermark)
         self._held.pop(key, None)
         while len(self._held) >= self._capacity:
             self._held.popitem(last=False)

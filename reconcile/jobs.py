@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
-from reconcile.run_records import read_engine_rows
+from reconcile.run_records import read_engine_table
 from reconcile.runs import ListInput, RunOutput, reconcile_lists
 from schemas.types import utcnow
 
@@ -70,7 +70,7 @@ class ReconciliationRunner:
             )
             await session.commit()
             inputs = [
-                ListInput(view.list_id, await read_engine_rows(session, view)) for view in views
+                ListInput(view.list_id, await read_engine_table(session, view)) for view in views
             ]
             reviews = await repository.reviews_of_agency(session, agency_id)
         return inputs, reviews_as_decisions(reviews)

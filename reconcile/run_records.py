@@ -17,6 +17,7 @@ from exchange.visibility import ListView
 from reconcile import repository
 from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import Prepared
+from reconcile.table import RecordTable
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
 from schemas.reconciliation import Reconciliation
@@ -35,8 +36,24 @@ async def read_engine_rows(session: AsyncSession, view: ListView) -> list[dict[s
     return rows
 
 
+async def read_engine_table(session: AsyncSession, view: ListView) -> RecordTable:
+    """A whole list's active records as a RecordTable cut to `view`, built chunk by chunk in a
+    thread: a million records end up as a few columns, not a million dicts for the garbage
+    collector to walk (each full collection would hold up the event loop for a second)."""
+    tables = []
+    async for chunk in repository.active_record_chunks(session, view.list_id):
+        tables.append(await asyncio.to_thread(_table, chunk, view))
+    if not tables:
+        return RecordTable.from_rows([])
+    return await asyncio.to_thread(RecordTable.concat, tables)
+
+
 def _cut(rows: list[dict[str, Any]], view: ListView) -> list[dict[str, Any]]:
     return [engine_row(row, view) for row in rows]
+
+
+def _table(rows: list[dict[str, Any]], view: ListView) -> RecordTable:
+    return RecordTable.from_rows(_cut(rows, view))
 
 
 def held_key(run: Reconciliation, list_id: str) -> Hashable:
@@ -106,8 +123,8 @@ class RunRecords:
         # the head before the read: changes after it are applied at the next use (again, if
         # the read saw them already: replacing a record by itself changes nothing)
         head = await repository.feed_head(self._session)
-        rows = await read_engine_rows(self._session, self._views[list_id])
-        return await asyncio.to_thread(self._held.hold, key, rows, head)
+        table = await read_engine_table(self._session, self._views[list_id])
+        return await asyncio.to_thread(self._held.hold, key, table, head)
 
     async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
         found = await repository.records_by_ids(self._session, sorted(ids))

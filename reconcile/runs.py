@@ -24,10 +24,14 @@ Progress = Callable[[str, float], None]
 
 @dataclass(slots=True)
 class ListInput:
-    """One list's active records as the caller may see them; `record_id` is the record's id."""
+    """One list's active records as the caller may see them (engine rows, or a table of them
+    built as they were read); `record_id` is the record's id."""
 
     list_id: str
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] | RecordTable
+
+    def table(self) -> RecordTable:
+        return self.rows if isinstance(self.rows, RecordTable) else RecordTable.from_rows(self.rows)
 
 
 @dataclass(slots=True)
@@ -72,7 +76,7 @@ def reconcile_lists(
     progress: Progress | None = None,
 ) -> RunOutput:
     """Link each pair of lists (in the order given), then check three-way consistency."""
-    tables = [RecordTable.from_rows(item.rows) for item in inputs]
+    tables = [item.table() for item in inputs]
     pairs = list(combinations(range(len(inputs)), 2))
     output = RunOutput()
     by_pair: dict[tuple[int, int], list[dict[str, Any]]] = {}
@@ -97,7 +101,7 @@ def reconcile_lists(
                 and {row["left_record_id"], row["right_record_id"]} & in_conflict
             ):
                 row["decision"] = "review"  # a person decides which reading is right
-    output.counts = _counts(inputs, output)
+    output.counts = _counts([item.list_id for item in inputs], tables, output)
     probabilities = np.asarray([row["probability"] for row in output.links], dtype=float)
     output.histogram = np.histogram(probabilities, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[
         0
@@ -105,7 +109,9 @@ def reconcile_lists(
     return output
 
 
-def _counts(inputs: Sequence[ListInput], output: RunOutput) -> dict[str, object]:
+def _counts(
+    list_ids: Sequence[str], tables: Sequence[RecordTable], output: RunOutput
+) -> dict[str, object]:
     linked = {r["left_record_id"] for r in output.links} | {
         r["right_record_id"] for r in output.links
     }
@@ -114,9 +120,9 @@ def _counts(inputs: Sequence[ListInput], output: RunOutput) -> dict[str, object]
         "linked": sum(d in ("accepted", "confirmed") for d in decisions),
         "needs_review": decisions.count("review"),
         "conflicts": len(output.conflicts),
-        "records": {item.list_id: len(item.rows) for item in inputs},
+        "records": {lid: len(table) for lid, table in zip(list_ids, tables, strict=True)},
         "unmatched": {
-            item.list_id: sum(row["record_id"] not in linked for row in item.rows)
-            for item in inputs
+            lid: sum(rid not in linked for rid in table.record_ids)
+            for lid, table in zip(list_ids, tables, strict=True)
         },
     }

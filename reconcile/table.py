@@ -5,7 +5,7 @@ per distinct value (names, dates and places repeat massively)."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,21 +111,30 @@ class RecordTable:
         return cls(record_ids, columns)
 
     def append(self, other: RecordTable) -> RecordTable:
-        """This table's records followed by `other`'s. Each column keeps this table's values
-        (and codes) and adds `other`'s new values after them, so a value has one code in the
-        result and codes of this table's records stay as they were."""
+        """This table's records followed by `other`'s (`concat`)."""
+        return RecordTable.concat([self, other])
+
+    @classmethod
+    def concat(cls, tables: Sequence[RecordTable]) -> RecordTable:
+        """The tables' records one after the other. Each column keeps the first table's values
+        (and codes) and adds the others' new values after them, so a value has one code in the
+        result and codes of the first table's records stay as they were."""
+        first = tables[0]
         columns = {}
-        for name, column in self.columns.items():
+        for name, column in first.columns.items():
             index = {value: code for code, value in enumerate(column.values)}
-            added = other.columns[name]
-            remap = np.fromiter(
-                (index.setdefault(value, len(index)) for value in added.values),
-                np.int32,
-                len(added.values),
-            )
-            codes = np.concatenate([column.codes, remap[added.codes]]).astype(np.int32)
-            columns[name] = Column(codes, list(index))
-        return RecordTable([*self.record_ids, *other.record_ids], columns)
+            codes = [column.codes]
+            for table in tables[1:]:
+                added = table.columns[name]
+                remap = np.fromiter(
+                    (index.setdefault(value, len(index)) for value in added.values),
+                    np.int32,
+                    len(added.values),
+                )
+                codes.append(remap[added.codes])
+            columns[name] = Column(np.concatenate(codes).astype(np.int32), list(index))
+        record_ids = [rid for table in tables for rid in table.record_ids]
+        return cls(record_ids, columns)
 
     def subset(self, indices: npt.NDArray[np.intp]) -> RecordTable:
         """The records at `indices`, sharing this table's value lists."""

@@ -118,17 +118,22 @@ _rows = st.lists(
 )
 
 
-@given(_rows, _rows)
-def test_appended_tables_hold_the_rows_of_both_with_one_code_per_value(
-    first: list[Row], second: list[Row]
+@given(_rows, _rows, _rows)
+def test_concatenated_tables_hold_the_rows_of_all_with_one_code_per_value(
+    first: list[Row], second: list[Row], third: list[Row]
 ) -> None:
-    def numbered(rows: list[Row], prefix: str) -> list[Row]:
-        return [{**row, "record_id": f"{prefix}{i}"} for i, row in enumerate(rows)]
-
-    a, b = numbered(first, "a"), numbered(second, "b")
-    joined = RecordTable.from_rows(a).append(RecordTable.from_rows(b))
-    whole = RecordTable.from_rows(a + b)
+    parts = [
+        [{**row, "record_id": f"{prefix}{i}"} for i, row in enumerate(rows)]
+        for prefix, rows in (("a", first), ("b", second), ("c", third))
+    ]
+    joined = RecordTable.concat([RecordTable.from_rows(part) for part in parts])
+    whole = RecordTable.from_rows([row for part in parts for row in part])
     assert joined.record_ids == whole.record_ids
     assert [joined.row(i) for i in range(len(joined))] == [whole.row(i) for i in range(len(whole))]
     for column in joined.columns.values():
         assert len(set(column.values)) == len(column.values)
+    # appending keeps the first table's codes
+    a = RecordTable.from_rows(parts[0])
+    appended = a.append(RecordTable.from_rows(parts[1]))
+    for name, column in a.columns.items():
+        assert appended.columns[name].codes[: len(a)].tolist() == column.codes.tolist()
