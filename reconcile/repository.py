@@ -68,6 +68,15 @@ async def feed_head(session: AsyncSession) -> int:
     return await changes_repository.head(session)
 
 
+async def advance_feed_seq(session: AsyncSession, run_id: str, seen: int | None, head: int) -> bool:
+    """Move a run's change feed position from `seen` to `head`; False when it is no longer
+    `seen` (another worker process stored those changes first)."""
+    was = _run.feed_seq == seen if seen is not None else _run.feed_seq.is_(None)
+    query = update(Reconciliation).where(_run.id == run_id, was).values(feed_seq=head)
+    result = await session.execute(query)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def changed_record_ids(
     session: AsyncSession, list_ids: Sequence[str], after: int, upto: int
 ) -> list[str]:

@@ -138,9 +138,10 @@ class IncrementalLinker:
         they are now (withdrawn ones with `withdrawn_at`), and the head read up to."""
         async with self._sessions() as session:
             head = await repository.feed_head(session)
-            cursor = self._cursors.get(run.id, run.feed_seq)
-            if cursor is None:  # a run from before feed positions were kept
-                cursor = self._cursors[run.id] = head
+            # what this process has looked at, or what any process applied (`feed_seq` is read
+            # afresh every poll); a run from before feed positions were kept starts now
+            known = [c for c in (self._cursors.get(run.id), run.feed_seq) if c is not None]
+            cursor = max(known, default=head)
             ids = await repository.changed_record_ids(session, run.list_ids, cursor, head)
             found = await repository.records_by_ids(session, ids)
         lists = set(run.list_ids)
@@ -148,8 +149,9 @@ class IncrementalLinker:
 
     async def _update(self, run: Reconciliation) -> int:
         changed, head = await self._changed(run)
-        if changed:
-            await self._apply(run, changed)
+        if changed and not await self._apply(run, changed, (run.feed_seq, head)):
+            self._cursors.pop(run.id, None)  # another worker process applied them first
+            return 0
         self._cursors[run.id] = head
         return len(changed)
 
@@ -170,18 +172,26 @@ class IncrementalLinker:
                     error=type(exc).__name__,
                 )
         self._cursors[run.id] = head
-        if failed:
-            async with self._sessions() as session:
+        async with self._sessions() as session:
+            await repository.advance_feed_seq(session, run.id, run.feed_seq, head)
+            if failed:
                 before = int(str(run.counts.get("incremental_failed", 0)))
-                counts = {**run.counts, "incremental_failed": before + len(failed)}
-                await repository.update_run(session, run.id, {"counts": counts})
-                await session.commit()
-            run.counts = counts
+                run.counts = {**run.counts, "incremental_failed": before + len(failed)}
+                await repository.update_run(session, run.id, {"counts": run.counts})
+            await session.commit()
         return len(changed) - len(failed)
 
-    async def _apply(self, run: Reconciliation, changed: list[dict[str, Any]]) -> None:
+    async def _apply(
+        self,
+        run: Reconciliation,
+        changed: list[dict[str, Any]],
+        advance: tuple[int | None, int] | None = None,
+    ) -> bool:
         """Relink the changed records and store the result in one transaction. Withdrawn ones
-        lose their undecided links and are not linked again."""
+        lose their undecided links and are not linked again. `advance`: (the run's feed
+        position as read, the head these changes were read up to); the transaction moves the
+        run's position to the head, unless another worker process (`sanad serve --workers`)
+        moved it first: then nothing is stored and False returned."""
         current = [row for row in changed if row["withdrawn_at"] is None]
         gone = frozenset(row["id"] for row in changed if row["withdrawn_at"] is not None)
         async with self._sessions() as session:
@@ -195,6 +205,12 @@ class IncrementalLinker:
             await repository.delete_links_of_records(session, run.id, ids)
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
+            if advance is not None and not await repository.advance_feed_seq(
+                session, run.id, *advance
+            ):
+                await session.rollback()
+                log.info("incremental_links_stored_elsewhere", run_id=run.id)
+                return False
             await session.commit()
         log.info(
             "incremental_links",
@@ -204,6 +220,7 @@ class IncrementalLinker:
             links=len(relinked.links),
             displaced=len(relinked.displaced),
         )
+        return True
 
 
 async def _relink(

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from reconcile import jobs, repository, worker
 from tests.conftest import World
@@ -338,6 +339,29 @@ async def test_a_record_added_while_a_run_links_is_linked_after_it(
     await _completed(client, headers, run_id)
     r4 = await _relinked(client, headers, run_id, "R4", set())
     assert r4 is not None and r4["right"]["record_id"] == "U4" and r4["incremental"]
+
+
+async def test_a_change_is_stored_by_one_worker_process_only(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    sessions = app.state.services.sessions
+    async with sessions() as session:
+        before = await repository.get_run(session, run_id)
+    assert before is not None and before.feed_seq is not None
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    u4 = await _relinked(client, headers, run_id, "R4", set())  # the app's worker stored it
+    assert u4 is not None and u4["right"]["record_id"] == "U4"
+    async with sessions() as session:
+        after = await repository.get_run(session, run_id)
+    assert after is not None and after.feed_seq is not None and after.feed_seq > before.feed_seq
+    # another worker process that read the same change before the first one stored it
+    other = worker.IncrementalLinker(sessions)
+    changed, head = await other._changed(before)
+    assert [row["record_key"] for row in changed] == ["U4"]
+    assert not await other._apply(before, changed, (before.feed_seq, head))
+    links = await _links(client, headers, run_id)
+    assert [x["link_id"] for x in links if x["right"]["record_id"] == "U4"] == [u4["link_id"]]
 
 
 async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
