@@ -55,6 +55,7 @@ class NameSpace:
         self._parts: tuple[IntArray, IntArray] | None = None
         self._matrix: tuple[IntArray, npt.NDArray[np.bool_]] | None = None
         self._texts: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]] | None = None
+        self._lengths: IntArray | None = None
 
     def _add(self, key: NameKey) -> int:
         s = self.strings
@@ -96,23 +97,37 @@ class NameSpace:
     def prefix_ids(self) -> IntArray:
         """Id of each name's first two skeleton consonants: a coarse key that survives most
         typos, which rarely touch the start of a name."""
-        if self._prefixes is None or len(self._prefixes) != len(self.keys):
-            self._prefixes = np.fromiter(
-                (self.strings("p:" + k.skeleton[:2]) if k.skeleton else 0 for k in self.keys),
+        done = 0 if self._prefixes is None else len(self._prefixes)
+        if done != len(self.keys):
+            # names are only ever added: extend for the new ones (a held list's linking adds a
+            # few names to hundreds of thousands)
+            added = np.fromiter(
+                (
+                    self.strings("p:" + k.skeleton[:2]) if k.skeleton else 0
+                    for k in self.keys[done:]
+                ),
                 np.int64,
-                len(self.keys),
+                len(self.keys) - done,
             )
+            old = self._prefixes if self._prefixes is not None else np.zeros(0, np.int64)
+            self._prefixes = np.concatenate([old, added])
+            return self._prefixes
+        assert self._prefixes is not None
         return self._prefixes
 
     def part_ids(self) -> tuple[IntArray, IntArray]:
         """Skeletons of each name's parts, as (offsets per name id, part ids), CSR style: the
         parts of name i are part_ids[offsets[i]:offsets[i + 1]]."""
-        if self._parts is None or len(self._parts[0]) != len(self.keys) + 1:
-            parts = [[self.strings("s:" + p) for p in k.skeletons if p] for k in self.keys]
+        done = 0 if self._parts is None else len(self._parts[0]) - 1
+        if done != len(self.keys):
+            parts = [[self.strings("s:" + p) for p in k.skeletons if p] for k in self.keys[done:]]
             counts = np.fromiter((len(p) for p in parts), np.int64, len(parts))
-            offsets = np.concatenate(([0], np.cumsum(counts)))
-            flat = np.fromiter((i for p in parts for i in p), np.int64, int(offsets[-1]))
-            self._parts = (offsets, flat)
+            old_offsets, old_flat = self._parts or (np.zeros(1, np.int64), np.zeros(0, np.int64))
+            offsets = np.concatenate([old_offsets, old_offsets[-1] + np.cumsum(counts)])
+            flat = np.fromiter((i for p in parts for i in p), np.int64, int(counts.sum()))
+            self._parts = (offsets, np.concatenate([old_flat, flat]))
+            return self._parts
+        assert self._parts is not None
         return self._parts
 
     def part_matrix(self) -> tuple[IntArray, npt.NDArray[np.bool_]]:
@@ -136,15 +151,25 @@ class NameSpace:
 
     def text_arrays(self) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
         """Skeleton and joined spelling of each name id, as object arrays for rapidfuzz."""
-        if self._texts is None or len(self._texts[0]) != len(self.keys):
-            skeletons = np.array([k.skeleton for k in self.keys], dtype=object)
-            joined = np.array([k.joined for k in self.keys], dtype=object)
+        done = 0 if self._texts is None else len(self._texts[0])
+        if done != len(self.keys):
+            new = self.keys[done:]
+            skeletons = np.array([k.skeleton for k in new], dtype=object)
+            joined = np.array([k.joined for k in new], dtype=object)
+            if self._texts is not None:
+                skeletons = np.concatenate([self._texts[0], skeletons])
+                joined = np.concatenate([self._texts[1], joined])
             self._texts = (skeletons, joined)
+            self._lengths = None
+            return self._texts
+        assert self._texts is not None
         return self._texts
 
     def skeleton_lengths(self) -> IntArray:
         skeletons, _ = self.text_arrays()
-        return np.fromiter(map(len, skeletons), np.int64, len(skeletons))
+        if self._lengths is None or len(self._lengths) != len(skeletons):
+            self._lengths = np.fromiter(map(len, skeletons), np.int64, len(skeletons))
+        return self._lengths
 
     def arrays(self) -> dict[str, IntArray]:
         """script, exact, joined, skeleton, sorted, parts: one entry per name id."""

@@ -192,17 +192,20 @@ class IncrementalLinker:
         position as read, the head these changes were read up to); the transaction moves the
         run's position to the head, unless another worker process (`sanad serve --workers`)
         moved it first: then nothing is stored and False returned."""
-        current = [row for row in changed if row["withdrawn_at"] is None]
         gone = frozenset(row["id"] for row in changed if row["withdrawn_at"] is not None)
         async with self._sessions() as session:
             standing = await repository.standing_links(session, run.id)
+            # a withdrawn record's undecided partners are free again: relink them too
+            partners = await repository.records_by_ids(session, _partners(standing, gone))
+            ids = {row["id"] for row in changed}
+            changed = changed + [r for r in partners.values() if r["id"] not in ids]
+            current = [row for row in changed if row["withdrawn_at"] is None]
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )
             records = RunRecords(session, run, self._held, self._holding)
             relinked = await _relink(run, records, current, standing, decisions, gone)
-            ids = [row["id"] for row in changed]
-            await repository.delete_links_of_records(session, run.id, ids)
+            await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
             if advance is not None and not await repository.advance_feed_seq(
@@ -271,6 +274,19 @@ async def _relink(
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
     return out
+
+
+def _partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:
+    """The records whose undecided links are with a withdrawn record."""
+    found = []
+    for link in standing:
+        if link["decision"] in ("accepted", "review"):
+            pair = (link["left_record_id"], link["right_record_id"])
+            if pair[0] in gone:
+                found.append(pair[1])
+            elif pair[1] in gone:
+                found.append(pair[0])
+    return found
 
 
 def _stored(run: Reconciliation, links: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ U3,Abdulrahman,Stanikzai,Nur Ullah,1362,solar_hijri,M,unhcr:123-45C67890,PSH-2
 U9,Zarghuna,Barakzai,Sher Ali,1999-07-07,,F,,PSH-9
 """
 LATE_ROW = "U4,Yusuf,Hotak,Syed Ahmad,1979,,M,acc:ACC-0099-1122,PSH-3\n"
+# R2 again, weaker than U2 (no household shared with R1's record): left unlinked while U2 stands
+SECOND_R2_ROW = "U7,Freshta,Ahmadzai,Gul Mohammad,1988,,F,,PSH-7\n"
 # R2's own passport: a stronger record of R2 than U2, which the run linked to her
 STRONGER_ROW = "U5,Freshta,Ahmadzai,Gul Mohammad,1988,,F,passport:P01234568,PSH-1\n"
 RECONCILE = "reconciliation"
@@ -292,10 +294,12 @@ async def test_a_held_list_follows_records_added_after_it_was_read(
     assert whole_lists_read.count(registrations) == 2  # held, then brought up to date
 
 
-async def test_a_withdrawn_record_loses_its_undecided_links(
+async def test_a_withdrawn_record_loses_its_undecided_links_and_frees_its_partner(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV + SECOND_R2_ROW)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
     assert _pairs(await _links(client, headers, run_id))["R2"] == "U2"
     unhcr = await world.headers("unhcr", purpose=RECONCILE)
     withdrawn = await client.post(
@@ -306,10 +310,11 @@ async def test_a_withdrawn_record_loses_its_undecided_links(
     assert withdrawn.status_code == 200, withdrawn.text
     for _ in range(100):
         pairs = _pairs(await _links(client, headers, run_id))
-        if "R2" not in pairs:
+        if pairs.get("R2") == "U7":
             break
         await asyncio.sleep(0.1)
-    assert "R2" not in pairs and pairs["R1"] == "U1"
+    # U2's link is gone, and R2, free again, is linked to its other registration
+    assert pairs.get("R2") == "U7" and pairs["R1"] == "U1"
 
 
 async def test_a_record_added_while_a_run_links_is_linked_after_it(

@@ -1,5 +1,6 @@
 """A list held prepared between incremental polls and brought up to date with later changes
-links as the same list prepared afresh; tables appended keep one code per value."""
+links as the same list prepared afresh; tables appended keep one code per value; a name space
+that lives on (a held list's) derives the same arrays as a fresh one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from reconcile.engine import LinkResult, link_tables
 from reconcile.held_lists import HeldList, HeldLists
+from reconcile.spaces import NameSpace
 from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
 from reconcile.table import RecordTable
 
@@ -137,3 +139,38 @@ def test_concatenated_tables_hold_the_rows_of_all_with_one_code_per_value(
     appended = a.append(RecordTable.from_rows(parts[1]))
     for name, column in a.columns.items():
         assert appended.columns[name].codes[: len(a)].tolist() == column.codes.tolist()
+
+
+_names = st.lists(
+    st.sampled_from(
+        [
+            *("Mohammad Nabi", "Abdul Rahman", "Abdulrahman", "محمد", "Gul Ahmad", "", "Zarghuna"),
+            *("Sayed Ahmad Shah", "Noor Ullah", "Stanikzai", "یوسف"),
+        ]
+    ),
+    max_size=8,
+)
+
+
+@given(_names, _names)
+def test_a_name_space_grown_in_steps_derives_what_a_fresh_one_does(
+    first: list[str], second: list[str]
+) -> None:
+    grown = NameSpace()
+    grown.intern_values(first)
+    # derived arrays computed in between, then extended for the names added after
+    grown.part_ids(), grown.prefix_ids(), grown.text_arrays(), grown.skeleton_lengths()
+    grown.intern_values(second)
+    fresh = NameSpace()
+    fresh.intern_values(first + second)
+    offsets, parts = grown.part_ids()
+    fresh_offsets, fresh_parts = fresh.part_ids()
+    prefixes, fresh_prefixes = grown.prefix_ids(), fresh.prefix_ids()
+    # derived arrays hold string ids (interned in another order): compared as texts
+    texts = np.asarray(grown.strings.values, dtype=object)
+    fresh_texts = np.asarray(fresh.strings.values, dtype=object)
+    assert offsets.tolist() == fresh_offsets.tolist()
+    assert texts[parts].tolist() == fresh_texts[fresh_parts].tolist()
+    assert texts[prefixes].tolist() == fresh_texts[fresh_prefixes].tolist()
+    assert [a.tolist() for a in grown.text_arrays()] == [a.tolist() for a in fresh.text_arrays()]
+    assert grown.skeleton_lengths().tolist() == fresh.skeleton_lengths().tolist()
