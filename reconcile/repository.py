@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
@@ -41,7 +42,13 @@ async def update_run(session: AsyncSession, run_id: str, values: dict[str, Any])
 
 
 async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
-    query = select(Reconciliation).where(_run.status == "completed")
+    """Completed runs without their conflicts and histogram (the incremental worker reads
+    this every second)."""
+    query = (
+        select(Reconciliation)
+        .where(_run.status == "completed")
+        .options(defer(Reconciliation.conflicts), defer(Reconciliation.histogram))  # type: ignore[arg-type]
+    )
     return list((await session.execute(query)).scalars().all())
 
 

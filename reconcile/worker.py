@@ -80,7 +80,7 @@ class IncrementalLinker:
         whose batch keeps failing has its records linked one by one after MAX_ATTEMPTS polls,
         so one record that cannot be linked does not hold up the others (or other runs)."""
         async with self._sessions() as session:
-            runs = await repository.completed_runs(session)
+            runs = newest_runs(await repository.completed_runs(session))
         if self.hold_ahead and runs:
             self._hold_ahead(max(runs, key=lambda run: run.finished_at or EPOCH))
         total = 0
@@ -274,6 +274,19 @@ async def _relink(
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
     return out
+
+
+def newest_runs(runs: list[Reconciliation]) -> list[Reconciliation]:
+    """The runs kept up to date: the newest completed run of each agency over each set of
+    lists. An older run over the same lists is a snapshot of its day; relinking it too would
+    cost one more feed query per poll for every run ever made."""
+    newest: dict[tuple[str, frozenset[str]], Reconciliation] = {}
+    for run in runs:
+        scope = (run.owner_agency_id, frozenset(run.list_ids))
+        held = newest.get(scope)
+        if held is None or (run.finished_at or EPOCH) > (held.finished_at or EPOCH):
+            newest[scope] = run
+    return list(newest.values())
 
 
 def _partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:

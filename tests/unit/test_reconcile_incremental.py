@@ -1,12 +1,16 @@
 """Incremental linking of a pair of lists (reconcile.incremental): a later record competes with
 the links the run holds, takes a record only from a weaker standing partner, never from a
-confirmed one, and is judged with the whole lists' prior."""
+confirmed one, and is judged with the whole lists' prior; the worker keeps only the newest run
+over a set of lists up to date."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from reconcile.incremental import StandingLink, relink_pair
+from reconcile.worker import newest_runs
+from schemas.reconciliation import Reconciliation
 
 LISTS = ("pipeline", "gop")
 CARD = "por:PK-5510-3497811"
@@ -97,3 +101,18 @@ def test_a_confirmed_pair_of_a_changed_record_is_not_stored_again() -> None:
     assert ("P1", "G9") in _pairs(again)  # the engine forces it…
     held = relink_pair(PIPELINE, gop, LISTS, ({"P1"}, ()), [], decisions, held=[("P1", "G9")])
     assert ("P1", "G9") not in _pairs(held)  # …and the run's own confirmed link stays the one
+
+
+def test_only_the_newest_run_over_a_set_of_lists_is_kept_up_to_date() -> None:
+    def run(agency: str, lists: list[str], day: int) -> Reconciliation:
+        return Reconciliation(
+            owner_agency_id=agency,
+            created_by_client_id="c",
+            list_ids=lists,
+            finished_at=dt.datetime(2026, 12, day, tzinfo=dt.UTC),
+        )
+
+    old, new = run("unhcr", ["p", "u"], 1), run("unhcr", ["u", "p"], 2)
+    other_lists, other_agency = run("unhcr", ["p", "u", "g"], 1), run("us", ["p", "u"], 1)
+    kept = newest_runs([new, old, other_lists, other_agency])
+    assert sorted(kept, key=id) == sorted([new, other_lists, other_agency], key=id)
