@@ -17,19 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reconcile import repository
 from reconcile.held_lists import HeldLists
-from reconcile.incremental import (
-    PairContext,
-    Relinked,
-    StandingLink,
-    left_rivals,
-    linked_right_ids,
-    relink_left,
-    relink_right,
-)
 from reconcile.jobs import reviews_as_decisions
+from reconcile.relinking import freed_partners, relink_changed
 from reconcile.run_records import EPOCH, RunRecords, held_key
 from schemas.reconciliation import Reconciliation
-from schemas.types import new_id, utcnow
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
@@ -196,7 +187,7 @@ class IncrementalLinker:
         async with self._sessions() as session:
             standing = await repository.standing_links(session, run.id)
             # a withdrawn record's undecided partners are free again: relink them too
-            partners = await repository.records_by_ids(session, _partners(standing, gone))
+            partners = await repository.records_by_ids(session, freed_partners(standing, gone))
             ids = {row["id"] for row in changed}
             changed = changed + [r for r in partners.values() if r["id"] not in ids]
             current = [row for row in changed if row["withdrawn_at"] is None]
@@ -204,7 +195,7 @@ class IncrementalLinker:
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )
             records = RunRecords(session, run, self._held, self._holding)
-            relinked = await _relink(run, records, current, standing, decisions, gone)
+            relinked = await relink_changed(run, records, current, standing, decisions, gone)
             await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
@@ -226,56 +217,6 @@ class IncrementalLinker:
         return True
 
 
-async def _relink(
-    run: Reconciliation,
-    records: RunRecords,
-    changed: list[dict[str, Any]],
-    standing: list[dict[str, Any]],
-    decisions: dict[tuple[str, str], bool],
-    gone: frozenset[str] = frozenset(),
-) -> Relinked:
-    """Each pair of the run's lists relinked around its changed records (reconcile.incremental),
-    with the rows to store; the linking itself runs in a thread. The links of `gone` (withdrawn
-    records) neither stand nor compete."""
-    out = Relinked()
-    changed_ids = {row["id"] for row in changed} | gone
-    for i, left in enumerate(run.list_ids):
-        for right in run.list_ids[i + 1 :]:
-            links = [
-                StandingLink(
-                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
-                )
-                for s in standing
-                if (s["left_list_id"], s["right_list_id"]) == (left, right)
-            ]
-            touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
-            context = PairContext(
-                (left, right),
-                (await records.size(left), await records.size(right)),
-                [s for s in links if s not in touched],
-                decisions,
-                frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
-            )
-            new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
-            new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
-            parts = []
-            if new_left:
-                everyone = await records.prepared(right)
-                ids, first = await asyncio.to_thread(left_rivals, context, new_left, everyone)
-                rivals = await records.by_ids(left, ids)
-                parts.append(await asyncio.to_thread(relink_left, context, new_left, rivals, first))
-            if new_right:
-                rest = [r for r in await records.whole(left) if r["record_id"] not in changed_ids]
-                rivals = await records.by_ids(right, linked_right_ids(context))
-                parts.append(
-                    await asyncio.to_thread(relink_right, context, rest, new_right, rivals)
-                )
-            for part in parts:
-                out.displaced.extend(part.displaced)
-                out.links.extend(_stored(run, part.links))
-    return out
-
-
 def newest_runs(runs: list[Reconciliation]) -> list[Reconciliation]:
     """The runs kept up to date: the newest completed run of each agency over each set of
     lists. An older run over the same lists is a snapshot of its day; relinking it too would
@@ -287,24 +228,3 @@ def newest_runs(runs: list[Reconciliation]) -> list[Reconciliation]:
         if held is None or (run.finished_at or EPOCH) > (held.finished_at or EPOCH):
             newest[scope] = run
     return list(newest.values())
-
-
-def _partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:
-    """The records whose undecided links are with a withdrawn record."""
-    found = []
-    for link in standing:
-        if link["decision"] in ("accepted", "review"):
-            pair = (link["left_record_id"], link["right_record_id"])
-            if pair[0] in gone:
-                found.append(pair[1])
-            elif pair[1] in gone:
-                found.append(pair[0])
-    return found
-
-
-def _stored(run: Reconciliation, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    now = utcnow()
-    return [
-        {**row, "id": new_id(), "reconciliation_id": run.id, "incremental": True, "created_at": now}
-        for row in links
-    ]

@@ -373,14 +373,14 @@ async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _pipeline, registrations, run_id, headers = await _linked_run(client, world)
-    relink = worker._relink
+    relink = worker.relink_changed
 
     async def poisoned(run: Any, records: Any, changed: list[dict[str, Any]], *rest: Any) -> Any:
         if any(row["record_key"] == "U6" for row in changed):
             raise RuntimeError("cannot link this record")
         return await relink(run, records, changed, *rest)
 
-    monkeypatch.setattr(worker, "_relink", poisoned)
+    monkeypatch.setattr(worker, "relink_changed", poisoned)
     poison = "U6,Wazhma,Sadat,Rahmatullah,1990,,F,,PSH-6\n"
     await _import(
         client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW + poison

@@ -1,0 +1,92 @@
+"""Relinking one reconciliation run around records that changed after it: each pair of its
+lists through reconcile.incremental, reading through run_records.RunRecords, with the link
+rows to store. The worker (reconcile.worker) decides when, and stores them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from reconcile.incremental import (
+    PairContext,
+    Relinked,
+    StandingLink,
+    left_rivals,
+    linked_right_ids,
+    relink_left,
+    relink_right,
+)
+from reconcile.run_records import RunRecords
+from schemas.reconciliation import Reconciliation
+from schemas.types import new_id, utcnow
+
+
+async def relink_changed(
+    run: Reconciliation,
+    records: RunRecords,
+    changed: list[dict[str, Any]],
+    standing: list[dict[str, Any]],
+    decisions: dict[tuple[str, str], bool],
+    gone: frozenset[str] = frozenset(),
+) -> Relinked:
+    """Each pair of the run's lists relinked around its changed records (reconcile.incremental),
+    with the rows to store; the linking itself runs in a thread. The links of `gone` (withdrawn
+    records) neither stand nor compete."""
+    out = Relinked()
+    changed_ids = {row["id"] for row in changed} | gone
+    for i, left in enumerate(run.list_ids):
+        for right in run.list_ids[i + 1 :]:
+            links = [
+                StandingLink(
+                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
+                )
+                for s in standing
+                if (s["left_list_id"], s["right_list_id"]) == (left, right)
+            ]
+            touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
+            context = PairContext(
+                (left, right),
+                (await records.size(left), await records.size(right)),
+                [s for s in links if s not in touched],
+                decisions,
+                frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
+            )
+            new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
+            new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
+            parts = []
+            if new_left:
+                everyone = await records.prepared(right)
+                ids, first = await asyncio.to_thread(left_rivals, context, new_left, everyone)
+                rivals = await records.by_ids(left, ids)
+                parts.append(await asyncio.to_thread(relink_left, context, new_left, rivals, first))
+            if new_right:
+                rest = [r for r in await records.whole(left) if r["record_id"] not in changed_ids]
+                rivals = await records.by_ids(right, linked_right_ids(context))
+                parts.append(
+                    await asyncio.to_thread(relink_right, context, rest, new_right, rivals)
+                )
+            for part in parts:
+                out.displaced.extend(part.displaced)
+                out.links.extend(_stored(run, part.links))
+    return out
+
+
+def freed_partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:
+    """The records whose undecided links are with a withdrawn record."""
+    found = []
+    for link in standing:
+        if link["decision"] in ("accepted", "review"):
+            pair = (link["left_record_id"], link["right_record_id"])
+            if pair[0] in gone:
+                found.append(pair[1])
+            elif pair[1] in gone:
+                found.append(pair[0])
+    return found
+
+
+def _stored(run: Reconciliation, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {**row, "id": new_id(), "reconciliation_id": run.id, "incremental": True, "created_at": now}
+        for row in links
+    ]
