@@ -382,10 +382,16 @@ async def test_a_record_that_cannot_be_linked_does_not_hold_up_the_others(
 
     monkeypatch.setattr(worker, "relink_changed", poisoned)
     poison = "U6,Wazhma,Sadat,Rahmatullah,1990,,F,,PSH-6\n"
-    await _import(
-        client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW + poison
+    strangers = (
+        "U10,Palwasha,Nuristani,Rahim,1995,,F,,PSH-10\nU11,Jawid,Sadat,Karim,1970,,M,,PSH-11\n"
     )
-    for _ in range(300):  # three failed polls a second apart, then one by one
+    await _import(
+        client,
+        world,
+        registrations,
+        UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW + poison + strangers,
+    )
+    for _ in range(300):  # three failed polls a second apart, then in halves
         status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
         if status["counts"].get("incremental_failed"):
             break
