@@ -51,8 +51,8 @@ async def relink_changed(
                 decisions,
                 frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
             )
-            new_left = records.engine(left, [r for r in changed if r["list_id"] == left])
-            new_right = records.engine(right, [r for r in changed if r["list_id"] == right])
+            new_left = await records.engine(left, [r for r in changed if r["list_id"] == left])
+            new_right = await records.engine(right, [r for r in changed if r["list_id"] == right])
             parts = []
             if new_left:
                 everyone = await records.prepared(right)

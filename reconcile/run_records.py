@@ -90,8 +90,10 @@ class RunRecords:
         self._holding = holding or {}
         self._whole: dict[str, list[dict[str, Any]]] = {}
 
-    def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [engine_row(row, self._views[list_id]) for row in rows]
+    async def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows cut to the run's view of their list, in a thread (a bulk import's batch can
+        hold a million)."""
+        return await asyncio.to_thread(_cut, rows, self._views[list_id])
 
     async def whole(self, list_id: str) -> list[dict[str, Any]]:
         if list_id not in self._whole:
@@ -112,9 +114,7 @@ class RunRecords:
             )
             rows = await repository.records_by_ids(self._session, ids)
             found = [r for r in rows.values() if r["list_id"] == list_id]
-            current = await asyncio.to_thread(
-                _cut, [r for r in found if r["withdrawn_at"] is None], self._views[list_id]
-            )
+            current = await self.engine(list_id, [r for r in found if r["withdrawn_at"] is None])
             gone = [r["id"] for r in found if r["withdrawn_at"] is not None]
             await asyncio.to_thread(self._held.update, key, current, gone, head)
         return held.spaces, held.prepared
@@ -129,7 +129,7 @@ class RunRecords:
     async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
         found = await repository.records_by_ids(self._session, sorted(ids))
         rows = [r for r in found.values() if r["list_id"] == list_id and r["withdrawn_at"] is None]
-        return self.engine(list_id, rows)
+        return await self.engine(list_id, rows)
 
     async def size(self, list_id: str) -> int:
         if list_id in self._whole:
