@@ -112,7 +112,7 @@ def _corrections(
     afresh = time.perf_counter() - started
     held = HeldLists()
     started = time.perf_counter()
-    held.hold("gop", earlier, 0)
+    held.hold("gop", RecordTable.from_rows(earlier), 0)
     hold_seconds = time.perf_counter() - started
     started = time.perf_counter()
     kept = held.update("gop", late, (), 1)

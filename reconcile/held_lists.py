@@ -42,17 +42,22 @@ def replace_records(
     the same spaces: what preparing the changed list afresh gives, in another record order."""
     drop = set(gone).union(rows.record_ids)
     ids = prepared.table.record_ids
-    keep = np.fromiter((i for i, rid in enumerate(ids) if rid not in drop), np.intp)
+    kept = _subset(
+        prepared, np.fromiter((i for i, rid in enumerate(ids) if rid not in drop), np.intp)
+    )
     if not len(rows):
-        return _subset(prepared, keep)
+        return kept
     fresh = prepare(spaces, rows)
-    table = prepared.table.subset(keep).append(rows)
+    table = kept.table.append(rows)
     arrays = {
-        f.name: np.concatenate([getattr(prepared, f.name)[keep], getattr(fresh, f.name)])
+        f.name: np.concatenate([getattr(kept, f.name), getattr(fresh, f.name)])
         for f in dataclasses.fields(PreparedList)
         if f.name not in _DERIVED
     }
-    return PreparedList(table=table, group=_groups(table), **arrays)
+    # group ids are codes of the group column: the appended table recodes the new records'
+    return PreparedList(
+        table=table, group=table.columns["group_id"].codes.astype(np.int64), **arrays
+    )
 
 
 def _subset(prepared: PreparedList, keep: np.ndarray[Any, np.dtype[np.intp]]) -> PreparedList:
@@ -62,10 +67,6 @@ def _subset(prepared: PreparedList, keep: np.ndarray[Any, np.dtype[np.intp]]) ->
         if f.name != "table"
     }
     return PreparedList(table=prepared.table.subset(keep), **arrays)
-
-
-def _groups(table: RecordTable) -> np.ndarray[Any, np.dtype[np.int64]]:
-    return table.columns["group_id"].codes.astype(np.int64)
 
 
 class HeldLists:
@@ -85,12 +86,9 @@ class HeldLists:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._held
 
-    def hold(
-        self, key: Hashable, rows: RecordTable | Sequence[Mapping[str, object]], watermark: int
-    ) -> HeldList:
-        """Prepare a whole list (a table, or engine rows) and keep it."""
+    def hold(self, key: Hashable, table: RecordTable, watermark: int) -> HeldList:
+        """Prepare a whole list and keep it."""
         spaces = RunSpaces.new()
-        table = rows if isinstance(rows, RecordTable) else RecordTable.from_rows(rows)
         held = HeldList(spaces, prepare(spaces, table), watermark)
         self._held.pop(key, None)
         while len(self._held) >= self._capacity:

@@ -102,6 +102,20 @@ async def changed_record_ids(
     return [str(row[0]) for row in (await session.execute(query)).all() if row[0]]
 
 
+async def changed_records(
+    session: AsyncSession, list_ids: Sequence[str], after: int
+) -> tuple[list[Row], int]:
+    """The lists' records created, corrected or withdrawn (`withdrawn_at` set) by changes after
+    feed position `after`, as they are now, and the head read up to (everything numbered up to
+    it has committed, so nothing before it is missed)."""
+    head = await feed_head(session)
+    if head <= after:
+        return [], head
+    found = await records_by_ids(session, await changed_record_ids(session, list_ids, after, head))
+    lists = set(list_ids)
+    return [row for row in found.values() if row["list_id"] in lists], head
+
+
 async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str, Row]:
     found: dict[str, Row] = {}
     columns = [_record[name] for name in RECORD_COLUMNS]

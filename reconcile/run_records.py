@@ -56,6 +56,15 @@ def _table(rows: list[dict[str, Any]], view: ListView) -> RecordTable:
     return RecordTable.from_rows(_cut(rows, view))
 
 
+def active(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of records not withdrawn."""
+    return [row for row in rows if row["withdrawn_at"] is None]
+
+
+def withdrawn_ids(rows: list[dict[str, Any]]) -> list[str]:
+    return [row["id"] for row in rows if row["withdrawn_at"] is not None]
+
+
 def held_key(run: Reconciliation, list_id: str) -> Hashable:
     """A held list is one list as one run's view cuts it."""
     return list_id, json.dumps(run.views.get(list_id, {}), sort_keys=True, default=str)
@@ -93,6 +102,8 @@ class RunRecords:
     async def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows cut to the run's view of their list, in a thread (a bulk import's batch can
         hold a million)."""
+        if not rows:
+            return []
         return await asyncio.to_thread(_cut, rows, self._views[list_id])
 
     async def whole(self, list_id: str) -> list[dict[str, Any]]:
@@ -107,16 +118,10 @@ class RunRecords:
         if task is not None:
             await asyncio.wait([task])  # its failure is logged there; read the list here then
         held = self._held.get(key) or await self._hold(list_id, key)
-        head = await repository.feed_head(self._session)
-        if head > held.watermark:
-            ids = await repository.changed_record_ids(
-                self._session, [list_id], held.watermark, head
-            )
-            rows = await repository.records_by_ids(self._session, ids)
-            found = [r for r in rows.values() if r["list_id"] == list_id]
-            current = await self.engine(list_id, [r for r in found if r["withdrawn_at"] is None])
-            gone = [r["id"] for r in found if r["withdrawn_at"] is not None]
-            await asyncio.to_thread(self._held.update, key, current, gone, head)
+        found, head = await repository.changed_records(self._session, [list_id], held.watermark)
+        if found:
+            current = await self.engine(list_id, active(found))
+            await asyncio.to_thread(self._held.update, key, current, withdrawn_ids(found), head)
         return held.spaces, held.prepared
 
     async def _hold(self, list_id: str, key: Hashable) -> HeldList:

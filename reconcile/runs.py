@@ -24,14 +24,10 @@ Progress = Callable[[str, float], None]
 
 @dataclass(slots=True)
 class ListInput:
-    """One list's active records as the caller may see them (engine rows, or a table of them
-    built as they were read); `record_id` is the record's id."""
+    """One list's active records as the caller may see them; record ids are the records' ids."""
 
     list_id: str
-    rows: list[dict[str, Any]] | RecordTable
-
-    def table(self) -> RecordTable:
-        return self.rows if isinstance(self.rows, RecordTable) else RecordTable.from_rows(self.rows)
+    table: RecordTable
 
 
 @dataclass(slots=True)
@@ -76,7 +72,7 @@ def reconcile_lists(
     progress: Progress | None = None,
 ) -> RunOutput:
     """Link each pair of lists (in the order given), then check three-way consistency."""
-    tables = [item.table() for item in inputs]
+    tables = [item.table for item in inputs]
     pairs = list(combinations(range(len(inputs)), 2))
     output = RunOutput()
     by_pair: dict[tuple[int, int], list[dict[str, Any]]] = {}

@@ -19,7 +19,7 @@ from reconcile import repository
 from reconcile.held_lists import HeldLists
 from reconcile.jobs import reviews_as_decisions
 from reconcile.relinking import freed_partners, relink_changed
-from reconcile.run_records import EPOCH, RunRecords, held_key
+from reconcile.run_records import EPOCH, RunRecords, active, held_key, withdrawn_ids
 from schemas.reconciliation import Reconciliation
 
 log = structlog.get_logger(__name__)
@@ -128,15 +128,12 @@ class IncrementalLinker:
         lists, at first: a record changed while the run was linking is relinked after it), as
         they are now (withdrawn ones with `withdrawn_at`), and the head read up to."""
         async with self._sessions() as session:
-            head = await repository.feed_head(session)
             # what this process has looked at, or what any process applied (`feed_seq` is read
             # afresh every poll); a run from before feed positions were kept starts now
             known = [c for c in (self._cursors.get(run.id), run.feed_seq) if c is not None]
-            cursor = max(known, default=head)
-            ids = await repository.changed_record_ids(session, run.list_ids, cursor, head)
-            found = await repository.records_by_ids(session, ids)
-        lists = set(run.list_ids)
-        return [row for row in found.values() if row["list_id"] in lists], head
+            if not known:
+                known = [await repository.feed_head(session)]
+            return await repository.changed_records(session, run.list_ids, max(known))
 
     async def _update(self, run: Reconciliation) -> int:
         changed, head = await self._changed(run)
@@ -193,14 +190,14 @@ class IncrementalLinker:
         position as read, the head these changes were read up to); the transaction moves the
         run's position to the head, unless another worker process (`sanad serve --workers`)
         moved it first: then nothing is stored and False returned."""
-        gone = frozenset(row["id"] for row in changed if row["withdrawn_at"] is not None)
+        gone = frozenset(withdrawn_ids(changed))
         async with self._sessions() as session:
             standing = await repository.standing_links(session, run.id)
             # a withdrawn record's undecided partners are free again: relink them too
             partners = await repository.records_by_ids(session, freed_partners(standing, gone))
             ids = {row["id"] for row in changed}
             changed = changed + [r for r in partners.values() if r["id"] not in ids]
-            current = [row for row in changed if row["withdrawn_at"] is None]
+            current = active(changed)
             decisions = reviews_as_decisions(
                 await repository.reviews_of_agency(session, run.owner_agency_id)
             )

@@ -65,7 +65,8 @@ def test_a_held_list_brought_up_to_date_links_as_one_prepared_afresh(
     corrected = [{**row, "given_name": row["given_name"] + "a"} for row in of_members[-80:-60]]
     late_ids = {row["record_id"] for row in late}
     held = HeldLists()
-    held.hold("list", [row for row in rows if row["record_id"] not in late_ids], T0)
+    earlier = [row for row in rows if row["record_id"] not in late_ids]
+    held.hold("list", RecordTable.from_rows(earlier), T0)
     # a pipeline member linked in between grows the shared spaces, as the worker's linking does
     _link(world.pipeline[:5], held.get("list").prepared.table, held)  # type: ignore[union-attr]
     gone = {row["record_id"] for row in withdrawn}
@@ -94,7 +95,7 @@ def test_a_held_list_brought_up_to_date_links_as_one_prepared_afresh(
 def test_withdrawals_alone_drop_records_and_keep_the_rest_aligned(world: SyntheticWorld) -> None:
     held = HeldLists()
     rows = world.gop[:500]
-    prepared = held.hold("gop", rows, T0).prepared
+    prepared = held.hold("gop", RecordTable.from_rows(rows), T0).prepared
     gone = {rows[3]["record_id"], rows[400]["record_id"]}
     after = held.update("gop", [], gone, T0).prepared
     assert len(after) == 498 and not gone & set(after.table.record_ids)
@@ -107,9 +108,9 @@ def test_withdrawals_alone_drop_records_and_keep_the_rest_aligned(world: Synthet
 def test_only_the_most_recently_used_lists_are_held(world: SyntheticWorld) -> None:
     held = HeldLists(capacity=2)
     for key in ("a", "b"):
-        held.hold(key, world.gop[:20], T0)
+        held.hold(key, RecordTable.from_rows(world.gop[:20]), T0)
     assert held.get("a") is not None  # a is now the more recent
-    held.hold("c", world.gop[:20], T0)
+    held.hold("c", RecordTable.from_rows(world.gop[:20]), T0)
     assert held.get("b") is None and held.get("a") is not None and held.get("c") is not None
 
 

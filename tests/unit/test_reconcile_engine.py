@@ -189,9 +189,9 @@ def test_three_lists_link_pairwise_with_conflicts_counted(world: SyntheticWorld)
     from reconcile.runs import ListInput, reconcile_lists
 
     inputs = [
-        ListInput("pipeline", world.pipeline[:300]),
-        ListInput("unhcr", world.unhcr),
-        ListInput("gop", world.gop[:5_000]),
+        ListInput("pipeline", RecordTable.from_rows(world.pipeline[:300])),
+        ListInput("unhcr", RecordTable.from_rows(world.unhcr)),
+        ListInput("gop", RecordTable.from_rows(world.gop[:5_000])),
     ]
     output = reconcile_lists(inputs, {})
     pairs = {(row["left_list_id"], row["right_list_id"]) for row in output.links}
