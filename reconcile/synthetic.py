@@ -256,6 +256,13 @@ def _population(rng: random.Random, config: WorldConfig) -> tuple[list[list[Pers
     return households, total
 
 
+def household_of(config: WorldConfig, seed: int) -> dict[int, int]:
+    """Person id -> household, as `iter_world_rows(config, seed)` draws them: analyses ask
+    whether a wrong link joins relatives or strangers."""
+    households, _ = _population(random.Random(seed), config)  # noqa: S311 (as iter_world_rows)
+    return {person.pid: person.household for members in households for person in members}
+
+
 def _select(
     rng: random.Random, config: WorldConfig, households: list[list[Person]]
 ) -> tuple[list[Person], list[Person], list[Person]]:
