@@ -82,10 +82,18 @@ class Scorer:
         right: PreparedList,
         u: dict[str, FloatArray] | None = None,
         population: tuple[int, int] | None = None,
+        whole_list: bool = False,
     ) -> Scorer:
         """`population`: the sizes of the lists the records were drawn from, when they are a
-        preselection (a verification's candidates) rather than whole lists."""
+        preselection (a verification's candidates) rather than whole lists. `whole_list`: one
+        of the two is a whole list and the other a few records of theirs (incremental
+        linking): names are then weighed by their rarity in it wherever a run over the whole
+        lists would weigh them so. Without it a new record's `Zarghona` weighs what an average
+        name does, and so does `Mohammad`. (A verification's candidates are no whole list:
+        they were drawn by the claim's own name, so every name in them looks common.)"""
+        sizes = population or (len(left), len(right))
         large = min(len(left), len(right)) >= MIN_LIST_FOR_SAMPLED_U
+        counted = large or (whole_list and min(sizes) >= MIN_LIST_FOR_SAMPLED_U)
         if u is None and large:
             u = observed_u(parameters, random_pair_levels(spaces, left, right, RANDOM_PAIRS))
         if u is None:  # a handful of records says little about random pairs: trained u
@@ -94,15 +102,21 @@ class Scorer:
         for name, levels in FIELD_LEVELS.items():
             m = parameters.fields[name].array("m", levels)
             weights[name] = np.log2(m) - np.log2(u[name])
+            if "missing" in levels:
+                # no evidence either way (as trained: m = u), however often these lists lack the
+                # field; with u observed here, a list without districts would lose 20 bits a pair
+                weights[name][levels.index("missing")] = 0.0
             # name rarity needs lists large enough to count names in; else the average weight
-            if name in NAME_FIELDS and large:
+            if name in NAME_FIELDS and counted:
                 agreeing = slice(0, AGREEING_NAME + 1)
                 share = u[name][agreeing] / u[name][agreeing].sum()
                 agree_base[name] = np.log2(m[agreeing]) - np.log2(share)
+                # a few records against a whole list: counted in it alone, as their own names
+                # would otherwise count twice as often as in the run
+                counted_in = (left, right) if large else (max(left, right, key=len),)
                 rarity[name] = _rarity(
-                    spaces, name_frequencies(spaces, name, (left, right)), parameters.max_name_bits
+                    spaces, name_frequencies(spaces, name, counted_in), parameters.max_name_bits
                 )
-        sizes = population or (len(left), len(right))
         prior = log2_prior_odds(parameters, *sizes)
         return cls(parameters, prior, weights, agree_base, rarity)
 

@@ -56,6 +56,18 @@ def test_links_are_one_to_one_and_accurate(linked: LinkResult, world: SyntheticW
     assert scores.precision >= 0.97 and scores.recall >= 0.88, scores
 
 
+def test_a_list_that_never_records_a_field_loses_no_evidence_by_it(
+    linked: LinkResult, world: SyntheticWorld
+) -> None:
+    # a checkpoint's list without districts or sex: "missing" says nothing either way, even
+    # where every random pair of these lists has it (it once cost each pair 20 bits)
+    blank = [{**row, "province": "", "district": "", "sex": ""} for row in world.gop]
+    result = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(blank))
+    assert not result.links.weights["place"].any() and not result.links.weights["sex"].any()
+    recall = link_scores(result, world.truth)["accepted"].recall
+    assert recall >= 0.9 * link_scores(linked, world.truth)["accepted"].recall
+
+
 def test_explanations_name_fields_levels_and_weights(linked: LinkResult) -> None:
     items = evidence(linked, 0)
     assert {e.field for e in items} >= {"given", "father", "dob", "documents", "sex", "place"}
