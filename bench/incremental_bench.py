@@ -9,7 +9,9 @@ many are true (ground truth of the generator), members whose true record was mis
 links displaced, and agreement with the full rerun's links of the same records. Then corrected
 pipeline records, each compared with the whole Pakistani list: prepared afresh for each (as
 before session 8) and against the list held prepared between polls (reconcile.held_lists),
-with the time to hold it once and to bring it up to date with the late records."""
+with the time to hold it once and to bring it up to date with the late records. Last, pipeline
+records relinked one at a time unchanged, as the worker would after a correction: how often it
+accepts what the full run accepts (`--relinked`)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from reconcile.assignment import ACCEPTED
 from reconcile.engine import LinkResult, link_tables
-from reconcile.held_lists import HeldLists
+from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import (
     PairContext,
     StandingLink,
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--late", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corrections", type=int, default=10)
+    parser.add_argument("--relinked", type=int, default=300, help="records relinked unchanged")
     args = parser.parse_args()
     world = generate_world(WorldConfig(pipeline_size=args.pipeline, gop_size=args.gop), args.seed)
     truth = world.truth
@@ -81,9 +84,8 @@ def main() -> None:
     }
     true = sum(truth[a] == truth[b] for b, a in accepted.items())
     missed = sum(1 for row in late_members if row["record_id"] not in accepted)
-    rerun = _accepted(
-        link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(earlier + late))
-    )
+    full = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(earlier + late))
+    rerun = _accepted(full)
     agree = sum(rerun.get(b) == accepted.get(b) for b in late_ids)
     print(
         f"full run {len(world.pipeline):,} x {len(earlier):,}: {full_seconds:.1f} s; "
@@ -93,7 +95,9 @@ def main() -> None:
         f"same accepted partner (or none) as a full rerun for {agree}/{len(late)}"
     )
 
-    print(_corrections(world.pipeline, earlier, late, standing, args.corrections))
+    report, kept = _corrections(world.pipeline, earlier, late, standing, args.corrections)
+    print(report)
+    print(_relinked_alone(world.pipeline, full, kept, truth, args.relinked))
 
 
 def _corrections(
@@ -102,8 +106,9 @@ def _corrections(
     late: list[dict[str, Any]],
     standing: list[StandingLink],
     count: int,
-) -> str:
-    """Seconds to relink one corrected pipeline record against the whole Pakistani list."""
+) -> tuple[str, HeldList]:
+    """Seconds to relink one corrected pipeline record against the whole Pakistani list, and
+    that list as the worker holds it."""
     gop = earlier + late
     lists, population = ("pipeline", "gop"), (len(pipeline), len(gop))
     corrected = [{**row, "district": "Quetta"} for row in pipeline[:count]]
@@ -127,12 +132,57 @@ def _corrections(
         rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
         relink_left(context, [row], [by_id[r] for r in rivals], first)
         seconds.append(time.perf_counter() - started)
-    return (
+    report = (
         f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
         f"with the list prepared afresh; held prepared: median {statistics.median(seconds):.2f} s"
         f", max {max(seconds):.2f} s over {count} records; holding the list took "
         f"{hold_seconds:.1f} s once, adding the {len(late)} late records to it "
         f"{update_seconds:.2f} s"
+    )
+    return report, kept
+
+
+def _relinked_alone(
+    pipeline: list[dict[str, Any]],
+    full: LinkResult,
+    kept: HeldList,
+    truth: dict[str, int],
+    count: int,
+) -> str:
+    """Pipeline records relinked one at a time, unchanged (a correction that corrects nothing),
+    against the held list, with the full run's other links standing: how often the worker
+    accepts what the full run accepts, and how many true records each accepts."""
+    left_ids, right_ids = full.left.table.record_ids, full.right.table.record_ids
+    standing = [
+        StandingLink(f"link-{k}", left_ids[int(a)], right_ids[int(b)], False)
+        for k, (a, b) in enumerate(zip(full.links.left, full.links.right, strict=True))
+    ]
+    in_run = {a: b for b, a in _accepted(full).items()}
+    person_right = {truth[rid]: rid for rid in right_ids}
+    lists, population = ("pipeline", "gop"), (len(left_ids), len(right_ids))
+    by_id = {row["record_id"]: row for row in pipeline}
+    same = held = true_alone = true_run = false_alone = false_run = 0
+    for row in pipeline[:count]:
+        mine = row["record_id"]
+        others = [s for s in standing if s.left_record_id != mine]
+        context = PairContext(lists, population, others, {})
+        rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
+        found = relink_left(context, [row], [by_id[r] for r in rivals], first)
+        alone = next(
+            (r["right_record_id"] for r in found.links if r["decision"] == "accepted"), None
+        )
+        same += alone == in_run.get(mine)
+        true = person_right.get(truth[mine])
+        held += true is not None
+        true_alone += true is not None and alone == true
+        true_run += true is not None and in_run.get(mine) == true
+        false_alone += alone is not None and alone != true
+        false_run += in_run.get(mine) not in (None, true)
+    return (
+        f"{count} pipeline records relinked alone, unchanged, against the held list: the full "
+        f"run's accepted partner (or none) for {same}/{count}; true records accepted "
+        f"{true_alone} alone, {true_run} by the full run, of {held} Pakistan holds; false "
+        f"records accepted {false_alone} alone, {false_run} by the full run"
     )
 
 

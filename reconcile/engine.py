@@ -111,13 +111,15 @@ def link_tables(
     population: tuple[int, int] | None = None,
     rerank: bool = True,
     prepared_right: tuple[RunSpaces, PreparedList] | None = None,
+    whole_list: bool = False,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
     the first stage alone (training it, or measuring the second stage's gain); `keep_features`
     keeps the second stage's inputs down to its training floor (training it). `prepared_right`:
     the right list prepared already in those spaces (an earlier result's `spaces` and `right`),
-    so that linking other left records against a large list does not prepare it again."""
+    so that linking other left records against a large list does not prepare it again.
+    `whole_list`: one list is whole, the other a few records (`Scorer.build`)."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
@@ -139,7 +141,9 @@ def link_tables(
         codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
     clock.done("blocking", 0.5)
     pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
-    scorer = Scorer.build(parameters, spaces, left, right, population=population)
+    scorer = Scorer.build(
+        parameters, spaces, left, right, population=population, whole_list=whole_list
+    )
     clock.done("comparison", 0.8)
     weights = scorer.field_weights(pairs)
     log_odds = scorer.total(weights, len(pairs))

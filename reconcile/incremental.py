@@ -93,10 +93,13 @@ class PairContext:
     def by_right(self) -> dict[str, StandingLink]:
         return {s.right_record_id: s for s in self.standing}
 
-    def link(self, left_rows: Sequence[Row], right: Right | LinkResult) -> LinkResult:
+    def link(
+        self, left_rows: Sequence[Row], right: Right | LinkResult, whole_right: bool = False
+    ) -> LinkResult:
         """Link left rows against right rows, against a right list prepared already (held
         between polls, reconcile.held_lists), or against the right list an earlier result
-        prepared (not read and prepared again)."""
+        prepared (not read and prepared again). `whole_right`: the right list is the whole
+        list, so names are weighed by their rarity in it, as in the run."""
         table, prepared = _right_list(right)
         return link_tables(
             RecordTable.from_rows(left_rows),
@@ -105,6 +108,7 @@ class PairContext:
             population=self.population,
             rerank=False,
             prepared_right=prepared,
+            whole_list=whole_right,
         )
 
     def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
@@ -133,7 +137,7 @@ def left_rivals(
     of the right records they link to when linked alone), and that first linking, whose
     prepared right list relink_left reuses."""
     of_right = context.by_right()
-    found = context.link(new_left, right)
+    found = context.link(new_left, right, whole_right=True)
     taken = (found.right.table.record_ids[int(i)] for i in found.links.right)
     mine = {str(row["record_id"]) for row in new_left}
     return {of_right[r].left_record_id for r in taken if r in of_right} - mine, found
@@ -149,7 +153,7 @@ def relink_left(
     if new_left:
         changed = {str(row["record_id"]) for row in new_left}
         side = _Side(changed, True, context.by_right())
-        result = context.link([*new_left, *rivals], first) if rivals else first
+        result = context.link([*new_left, *rivals], first, whole_right=True) if rivals else first
         context.take(result, side, out)
     return out
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from reconcile.engine import link_tables
 from reconcile.incremental import StandingLink, relink_pair
+from reconcile.runs import link_row
+from reconcile.table import RecordTable
 from reconcile.worker import newest_runs
 from schemas.reconciliation import Reconciliation
 
@@ -116,3 +119,41 @@ def test_only_the_newest_run_over_a_set_of_lists_is_kept_up_to_date() -> None:
     other_lists, other_agency = run("unhcr", ["p", "u", "g"], 1), run("us", ["p", "u"], 1)
     kept = newest_runs([new, old, other_lists, other_agency])
     assert sorted(kept, key=id) == sorted([new, other_lists, other_agency], key=id)
+
+
+def _crowd(prefix: str, size: int) -> list[dict[str, Any]]:
+    """A list where `Mohammad` is most people's given name and `Zarghona` nobody's."""
+    fathers = ("Nasir", "Habibullah", "Sayed Jamal", "Mir Hamza", "Gul Ahmad", "Obaidullah")
+    return [
+        _row(
+            f"{prefix}{i}",
+            "Mohammad" if i % 4 else "Ahmad",
+            fathers[i % len(fathers)],
+            str(1950 + i % 50),
+        )
+        for i in range(size)
+    ]
+
+
+def _given_weights(links: list[dict[str, Any]]) -> dict[str, float]:
+    """left record id -> the bits its link's given name adds"""
+    return {
+        row["left_record_id"]: next(e["weight"] for e in row["evidence"] if e["field"] == "given")
+        for row in links
+    }
+
+
+def test_a_changed_left_record_weighs_names_by_their_rarity_in_the_whole_list() -> None:
+    # linked alone against the whole list, a record once weighed every name at the average:
+    # Zarghona as little as a run weighs it, Mohammad as much
+    rare = ("Zarghona", "Abdul Wali", "1979-03-02")
+    common = ("Mohammad", "Abdul Wali", "1981-11-20")
+    pipeline = [_row("LR", *rare), _row("LC", *common), *_crowd("PX", 300)]
+    gop = [_row("GR", *rare), _row("GC", *common), *_crowd("GX", 300)]
+    run = link_tables(RecordTable.from_rows(pipeline), RecordTable.from_rows(gop), rerank=False)
+    in_run = _given_weights([link_row(run, k, *LISTS) for k in range(len(run.links))])
+    found = relink_pair(pipeline, gop, LISTS, ({"LR", "LC"}, ()), [], {})
+    assert _pairs(found) == {("LR", "GR"), ("LC", "GC")}
+    relinked = _given_weights(found.links)
+    assert relinked["LR"] - relinked["LC"] > 3  # Mohammad is 225 of 302 given names
+    assert abs((relinked["LR"] - relinked["LC"]) - (in_run["LR"] - in_run["LC"])) < 0.5
