@@ -89,8 +89,8 @@ class Scorer:
         of the two is a whole list and the other a few records of theirs (incremental
         linking): names are then weighed by their rarity in it wherever a run over the whole
         lists would weigh them so. Without it a new record's `Zarghona` weighs what an average
-        name does, and so does `Mohammad`. (A verification's candidates are no whole list:
-        they were drawn by the claim's own name, so every name in them looks common.)"""
+        name does, and so does `Mohammad`. (A verification's candidates are no whole list but a
+        sample drawn by birth date, too small to say a name is rare: docs/reconciliation.md.)"""
         sizes = population or (len(left), len(right))
         large = min(len(left), len(right)) >= MIN_LIST_FOR_SAMPLED_U
         counted = large or (whole_list and min(sizes) >= MIN_LIST_FOR_SAMPLED_U)
