@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.frequency import NameFrequencies
 from reconcile.comparison import FIELD_LEVELS, NAME_FIELDS, PairLevels, compare_pairs
 from reconcile.levels import AGREEING_NAME
 from reconcile.parameters import FloatArray, ModelParameters, log2_prior_odds
@@ -44,10 +43,9 @@ def observed_u(parameters: ModelParameters, sample: PairLevels) -> dict[str, Flo
     return result
 
 
-def name_frequencies(
-    spaces: RunSpaces, field: str, lists: tuple[PreparedList, ...]
-) -> NameFrequencies:
-    """Counts of the field's name skeletons over the lists being linked."""
+def skeleton_counts(spaces: RunSpaces, field: str, lists: tuple[PreparedList, ...]) -> IntArray:
+    """How often each string id occurs as the field's name skeleton over the lists (index 0,
+    the empty name, counts nothing)."""
     skeleton = spaces.names.arrays()["skeleton"]
     ids = []
     for prepared in lists:
@@ -56,11 +54,9 @@ def name_frequencies(
             ids.append(skeleton[prepared.full][prepared.full != prepared.given])
         else:
             ids.append(skeleton[getattr(prepared, field)])
-    counts = np.bincount(np.concatenate(ids), minlength=len(spaces.names.strings))
+    counts: IntArray = np.bincount(np.concatenate(ids), minlength=len(spaces.names.strings))
     counts[0] = 0
-    present = np.flatnonzero(counts)
-    texts = spaces.names.strings.values
-    return NameFrequencies({texts[i]: int(counts[i]) for i in present.tolist()})
+    return counts
 
 
 @dataclass(slots=True)
@@ -114,9 +110,8 @@ class Scorer:
                 # a few records against a whole list: counted in it alone, as their own names
                 # would otherwise count twice as often as in the run
                 counted_in = (left, right) if large else (max(left, right, key=len),)
-                rarity[name] = _rarity(
-                    spaces, name_frequencies(spaces, name, counted_in), parameters.max_name_bits
-                )
+                counts = skeleton_counts(spaces, name, counted_in)
+                rarity[name] = rarity_bits(counts, parameters.max_name_bits)
         prior = log2_prior_odds(parameters, *sizes)
         return cls(parameters, prior, weights, agree_base, rarity)
 
@@ -150,15 +145,16 @@ class Scorer:
         return probability
 
 
-def _rarity(spaces: RunSpaces, frequencies: NameFrequencies, cap: float) -> FloatArray:
-    """Bits of each skeleton string id (NameFrequencies.part_bits); unseen ones count as seen
-    once, i.e. as rare as a name can be in these lists."""
-    texts = spaces.names.strings.values
-    ceiling = min(cap, math.log2(frequencies.total)) if frequencies.total else 0.0
-    bits = np.full(len(texts), ceiling)
-    ids = spaces.names.strings.ids
-    for text in frequencies.names():
-        bits[ids[text]] = min(frequencies.part_bits(text), ceiling)
+def rarity_bits(counts: IntArray, cap: float) -> FloatArray:
+    """Bits of each skeleton string id, as NameFrequencies.part_bits gives them from these
+    counts (-log2 of its share); unseen ones count as seen once, i.e. as rare as a name can be
+    in these lists. One array operation: a loop over the distinct names of a 1.3-million-record
+    list cost 0.2 s for each record linked against it."""
+    total = int(counts.sum())
+    ceiling = min(cap, math.log2(total)) if total else 0.0
+    bits = np.full(len(counts), ceiling)
+    seen = counts > 0
+    bits[seen] = np.minimum(np.log2(total / counts[seen]), ceiling)
     return bits
 
 
