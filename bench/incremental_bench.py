@@ -25,6 +25,7 @@ from reconcile.engine import LinkResult, link_tables
 from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import (
     PairContext,
+    Relinked,
     StandingLink,
     left_rivals,
     relink_left,
@@ -67,11 +68,7 @@ def main() -> None:
     started = time.perf_counter()
     run = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(earlier))
     full_seconds = time.perf_counter() - started
-    left_ids, right_ids = run.left.table.record_ids, run.right.table.record_ids
-    standing = [
-        StandingLink(f"link-{k}", left_ids[int(a)], right_ids[int(b)], False)
-        for k, (a, b) in enumerate(zip(run.links.left, run.links.right, strict=True))
-    ]
+    standing = _standing(run)
     started = time.perf_counter()
     found = relink_pair(
         world.pipeline, earlier + late, ("pipeline", "gop"), ((), late_ids), standing, {}
@@ -100,6 +97,31 @@ def main() -> None:
     print(_relinked_alone(world.pipeline, full, kept, truth, args.relinked))
 
 
+def _standing(result: LinkResult) -> list[StandingLink]:
+    """The result's links as a run holds them (none decided by a person)."""
+    left_ids, right_ids = result.left.table.record_ids, result.right.table.record_ids
+    return [
+        StandingLink(f"link-{k}", left_ids[int(a)], right_ids[int(b)], False)
+        for k, (a, b) in enumerate(zip(result.links.left, result.links.right, strict=True))
+    ]
+
+
+def _relink_alone(
+    row: dict[str, Any],
+    standing: list[StandingLink],
+    population: tuple[int, int],
+    kept: HeldList,
+    by_id: dict[str, dict[str, Any]],
+) -> Relinked:
+    """One changed pipeline record relinked against the held Pakistani list, as the worker
+    does: the other records' links stand and compete."""
+    mine = row["record_id"]
+    others = [s for s in standing if s.left_record_id != mine]
+    context = PairContext(("pipeline", "gop"), population, others, {})
+    rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
+    return relink_left(context, [row], [by_id[r] for r in rivals], first)
+
+
 def _corrections(
     pipeline: list[dict[str, Any]],
     earlier: list[dict[str, Any]],
@@ -125,12 +147,8 @@ def _corrections(
     by_id = {row["record_id"]: row for row in pipeline}
     seconds = []
     for row in corrected:
-        mine = row["record_id"]
-        others = [s for s in standing if s.left_record_id != mine]
-        context = PairContext(lists, population, others, {})
         started = time.perf_counter()
-        rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
-        relink_left(context, [row], [by_id[r] for r in rivals], first)
+        _relink_alone(row, standing, population, kept, by_id)
         seconds.append(time.perf_counter() - started)
     report = (
         f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
@@ -152,22 +170,15 @@ def _relinked_alone(
     """Pipeline records relinked one at a time, unchanged (a correction that corrects nothing),
     against the held list, with the full run's other links standing: how often the worker
     accepts what the full run accepts, and how many true records each accepts."""
-    left_ids, right_ids = full.left.table.record_ids, full.right.table.record_ids
-    standing = [
-        StandingLink(f"link-{k}", left_ids[int(a)], right_ids[int(b)], False)
-        for k, (a, b) in enumerate(zip(full.links.left, full.links.right, strict=True))
-    ]
+    standing = _standing(full)
     in_run = {a: b for b, a in _accepted(full).items()}
-    person_right = {truth[rid]: rid for rid in right_ids}
-    lists, population = ("pipeline", "gop"), (len(left_ids), len(right_ids))
+    person_right = {truth[rid]: rid for rid in full.right.table.record_ids}
+    population = (len(full.left), len(full.right))
     by_id = {row["record_id"]: row for row in pipeline}
     same = held = true_alone = true_run = false_alone = false_run = 0
     for row in pipeline[:count]:
         mine = row["record_id"]
-        others = [s for s in standing if s.left_record_id != mine]
-        context = PairContext(lists, population, others, {})
-        rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
-        found = relink_left(context, [row], [by_id[r] for r in rivals], first)
+        found = _relink_alone(row, standing, population, kept, by_id)
         alone = next(
             (r["right_record_id"] for r in found.links if r["decision"] == "accepted"), None
         )
