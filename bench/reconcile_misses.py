@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from reconcile.assignment import ACCEPTED
+from reconcile.blocking import contains, unique_codes
 from reconcile.comparison import FIELD_LEVELS, compare_pairs
 from reconcile.engine import LinkResult, link_tables
+from reconcile.evaluation import true_pairs
 from reconcile.synthetic import household_of, scaled_config
 from reconcile.table import RecordTable
 from reconcile.train import HELD_OUT_WORLD, benchmark_scale_lists
@@ -41,6 +43,7 @@ class World:
     gop: RecordTable
     person: dict[str, int]  # record id -> person id
     household: dict[int, int]  # person id -> household
+    true_right: dict[int, int]  # pipeline index -> index of the same person's Pakistani record
 
     def related(self, left_id: str, right_id: str) -> bool:
         return self.household[self.person[left_id]] == self.household[self.person[right_id]]
@@ -54,21 +57,24 @@ def classify(world: World, result: LinkResult) -> tuple[Counter[str], Counter[st
     """Outcome per true pair, kind per accepted false link, and the left records of the true
     pairs that stayed candidates below the review threshold."""
     left_ids, right_ids = world.pipeline.record_ids, world.gop.record_ids
-    right_of_person = {world.person[rid]: j for j, rid in enumerate(right_ids)}
     links = result.links
     link_of_left = {
         int(a): (int(b), int(d))
         for a, b, d in zip(links.left, links.right, links.decision, strict=True)
     }
     linked_rights = {int(b) for b in links.right}
-    candidates = result.candidate_pairs
-    assert candidates is not None
-    candidate_codes = set((candidates[0] * len(right_ids) + candidates[1]).tolist())
+    assert result.candidate_pairs is not None
+    c_left, c_right, _ = result.candidate_pairs
+    t_left = np.fromiter(world.true_right, np.int64, len(world.true_right))
+    t_right = np.fromiter(world.true_right.values(), np.int64, len(world.true_right))
+    size = len(right_ids)
+    found = contains(unique_codes(c_left * size + c_right), t_left * size + t_right)
+    true_candidates = set(t_left[found].tolist())
     outcomes: Counter[str] = Counter()
     false_links: Counter[str] = Counter()
     below_review: list[int] = []
     for i, left_id in enumerate(left_ids):
-        j = right_of_person.get(world.person[left_id])
+        j = world.true_right.get(i)
         linked = link_of_left.get(i)
         if linked is not None and linked[0] != j and linked[1] == ACCEPTED:
             held = "held elsewhere" if j is not None else "not held"
@@ -81,7 +87,7 @@ def classify(world: World, result: LinkResult) -> tuple[Counter[str], Counter[st
             outcomes[decided if linked[0] == j else f"linked elsewhere ({decided})"] += 1
         elif j in linked_rights:
             outcomes["record taken by another member"] += 1
-        elif i * len(right_ids) + j in candidate_codes:
+        elif i in true_candidates:
             outcomes["candidate below review"] += 1
             below_review.append(i)
         else:
@@ -93,9 +99,8 @@ def level_shares(
     world: World, result: LinkResult, left: Iterable[int]
 ) -> dict[str, dict[str, float]]:
     """Per field, the share of each level among the true pairs of these left records."""
-    right_of_person = {world.person[rid]: j for j, rid in enumerate(world.gop.record_ids)}
     li = np.asarray(list(left), np.int64)
-    ri = np.asarray([right_of_person[world.person[world.pipeline.record_ids[i]]] for i in li])
+    ri = np.asarray([world.true_right[i] for i in li.tolist()], np.int64)
     pairs = compare_pairs(result.spaces, result.left, result.right, li, ri)
     shares = {}
     for name in SHOWN_FIELDS:
@@ -124,24 +129,20 @@ def main() -> None:
     )
     directory = args.workdir / f"p{args.pipeline}-g{args.gop}-s{args.seed}-n{args.noise}"
     pipeline, gop, person = benchmark_scale_lists(config, args.seed, directory)
-    world = World(pipeline, gop, person, household_of(config, args.seed))
+    t_left, t_right = true_pairs(pipeline.record_ids, gop.record_ids, person)
+    true_right = dict(zip(t_left.tolist(), t_right.tolist(), strict=True))
+    world = World(pipeline, gop, person, household_of(config, args.seed), true_right)
     result = link_tables(pipeline, gop, keep_candidates=True)
     outcomes, false_links, below_review = classify(world, result)
-    true_pairs = sum(outcomes.values())
-    print(f"true pairs {true_pairs:,} (seed {args.seed}, noise x{args.noise})")
+    true_count = sum(outcomes.values())
+    print(f"true pairs {true_count:,} (seed {args.seed}, noise x{args.noise})")
     for outcome, count in outcomes.most_common():
-        print(f"  {outcome:34s}{count:7,}  {count / true_pairs:.2%}")
+        print(f"  {outcome:34s}{count:7,}  {count / true_count:.2%}")
     print(f"accepted false links {sum(false_links.values()):,}")
     for kind, count in false_links.most_common():
         print(f"  {kind:44s}{count:7,}")
-    right_of_person = {person[rid]: j for j, rid in enumerate(gop.record_ids)}
-    every = [i for i, rid in enumerate(pipeline.record_ids) if person[rid] in right_of_person]
-    arabic = [
-        i
-        for i in every
-        if _arabic_only(pipeline, i)
-        or _arabic_only(gop, right_of_person[person[pipeline.record_ids[i]]])
-    ]
+    every = sorted(true_right)
+    arabic = [i for i, j in true_right.items() if _arabic_only(pipeline, i) or _arabic_only(gop, j)]
     arabic_below = sorted(set(arabic) & set(below_review))
     _print_shares("all true pairs", level_shares(world, result, every), len(every))
     _print_shares(
@@ -153,7 +154,7 @@ def main() -> None:
     )
     accepted = outcomes["accepted"]
     print(
-        f"SUMMARY misses seed {args.seed}: {true_pairs - accepted:,} of {true_pairs:,} true pairs "
+        f"SUMMARY misses seed {args.seed}: {true_count - accepted:,} of {true_count:,} true pairs "
         f"not accepted ({outcomes['candidate below review']:,} below review, "
         f"{outcomes['never a candidate (blocking)']:,} never candidates, "
         f"{outcomes['review']:,} in review); {sum(false_links.values()):,} false links accepted, "
