@@ -23,14 +23,7 @@ from typing import Any
 from reconcile.assignment import ACCEPTED
 from reconcile.engine import LinkResult, link_tables
 from reconcile.held_lists import HeldList, HeldLists
-from reconcile.incremental import (
-    PairContext,
-    Relinked,
-    StandingLink,
-    left_rivals,
-    relink_left,
-    relink_pair,
-)
+from reconcile.incremental import PairContext, Relinked, StandingLink, relink_left, relink_pair
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
 
@@ -107,19 +100,16 @@ def _standing(result: LinkResult) -> list[StandingLink]:
 
 
 def _relink_alone(
-    row: dict[str, Any],
-    standing: list[StandingLink],
-    population: tuple[int, int],
-    kept: HeldList,
-    by_id: dict[str, dict[str, Any]],
+    row: dict[str, Any], standing: list[StandingLink], held: HeldLists, gop: HeldList
 ) -> Relinked:
     """One changed pipeline record relinked against the held Pakistani list, as the worker
-    does: the other records' links stand and compete."""
+    does: the held pipeline list takes the changed version, the other records' links stand and
+    compete."""
     mine = row["record_id"]
+    pipeline = held.update("pipeline", [row], (), 0).prepared.table
     others = [s for s in standing if s.left_record_id != mine]
-    context = PairContext(("pipeline", "gop"), population, others, {})
-    rivals, first = left_rivals(context, [row], (kept.spaces, kept.prepared))
-    return relink_left(context, [row], [by_id[r] for r in rivals], first)
+    context = PairContext(("pipeline", "gop"), others, {})
+    return relink_left(context, pipeline, {mine}, (gop.spaces, gop.prepared))
 
 
 def _corrections(
@@ -128,27 +118,27 @@ def _corrections(
     late: list[dict[str, Any]],
     standing: list[StandingLink],
     count: int,
-) -> tuple[str, HeldList]:
+) -> tuple[str, HeldLists]:
     """Seconds to relink one corrected pipeline record against the whole Pakistani list, and
-    that list as the worker holds it."""
+    both lists as the worker holds them."""
     gop = earlier + late
-    lists, population = ("pipeline", "gop"), (len(pipeline), len(gop))
+    lists = ("pipeline", "gop")
     corrected = [{**row, "district": "Quetta"} for row in pipeline[:count]]
     started = time.perf_counter()
     relink_pair(pipeline, gop, lists, ({corrected[0]["record_id"]}, ()), standing, {})
     afresh = time.perf_counter() - started
-    held = HeldLists()
+    held = HeldLists(3)
+    held.hold("pipeline", RecordTable.from_rows(pipeline), 0)
     started = time.perf_counter()
     held.hold("gop", RecordTable.from_rows(earlier), 0)
     hold_seconds = time.perf_counter() - started
     started = time.perf_counter()
     kept = held.update("gop", late, (), 1)
     update_seconds = time.perf_counter() - started
-    by_id = {row["record_id"]: row for row in pipeline}
     seconds = []
     for row in corrected:
         started = time.perf_counter()
-        _relink_alone(row, standing, population, kept, by_id)
+        _relink_alone(row, standing, held, kept)
         seconds.append(time.perf_counter() - started)
     report = (
         f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
@@ -157,13 +147,15 @@ def _corrections(
         f"{hold_seconds:.1f} s once, adding the {len(late)} late records to it "
         f"{update_seconds:.2f} s"
     )
-    return report, kept
+    for row in pipeline[:count]:  # the corrections undone
+        held.update("pipeline", [row], (), 0)
+    return report, held
 
 
 def _relinked_alone(
     pipeline: list[dict[str, Any]],
     full: LinkResult,
-    kept: HeldList,
+    held: HeldLists,
     truth: dict[str, int],
     count: int,
 ) -> str:
@@ -173,18 +165,18 @@ def _relinked_alone(
     standing = _standing(full)
     in_run = {a: b for b, a in _accepted(full).items()}
     person_right = {truth[rid]: rid for rid in full.right.table.record_ids}
-    population = (len(full.left), len(full.right))
-    by_id = {row["record_id"]: row for row in pipeline}
-    same = held = true_alone = true_run = false_alone = false_run = 0
+    gop = held.get("gop")
+    assert gop is not None
+    same = holds = true_alone = true_run = false_alone = false_run = 0
     for row in pipeline[:count]:
         mine = row["record_id"]
-        found = _relink_alone(row, standing, population, kept, by_id)
+        found = _relink_alone(row, standing, held, gop)
         alone = next(
             (r["right_record_id"] for r in found.links if r["decision"] == "accepted"), None
         )
         same += alone == in_run.get(mine)
         true = person_right.get(truth[mine])
-        held += true is not None
+        holds += true is not None
         true_alone += true is not None and alone == true
         true_run += true is not None and in_run.get(mine) == true
         false_alone += alone is not None and alone != true
@@ -192,7 +184,7 @@ def _relinked_alone(
     return (
         f"{count} pipeline records relinked alone, unchanged, against the held list: the full "
         f"run's accepted partner (or none) for {same}/{count}; true records accepted "
-        f"{true_alone} alone, {true_run} by the full run, of {held} Pakistan holds; false "
+        f"{true_alone} alone, {true_run} by the full run, of {holds} Pakistan holds; false "
         f"records accepted {false_alone} alone, {false_run} by the full run"
     )
 

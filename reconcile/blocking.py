@@ -11,7 +11,7 @@ instead of flooding the scorer. Left keys widen the birth year by one for ±1 ye
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,17 @@ def documents(p: PreparedList, s: RunSpaces, widen: int) -> KeyPairs:
     return p.documents[records, columns] * p.documents.shape[1] + columns, records
 
 
+def _expanded(multiple: Multiple, p: PreparedList, s: RunSpaces, widen: int) -> KeyPairs:
+    """The multi-valued field's (value, record) pairs, computed once per prepared list: several
+    levels use each, and a held list is blocked against at every change (the values of ids
+    already in the spaces never change)."""
+    key = (multiple, widen)
+    found = p.derived.get(key)
+    if found is None:
+        found = p.derived[key] = multiple(p, s, widen)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class BlockingKey:
     """One level of a rule: an optional multi-valued field combined with single-valued ones."""
@@ -99,7 +110,7 @@ class BlockingKey:
         if self.multiple is None:
             keys, records = np.zeros(len(p), np.int64), np.arange(len(p))
         else:
-            keys, records = self.multiple(p, s, int(left and self.widen))
+            keys, records = _expanded(self.multiple, p, s, int(left and self.widen))
         for single in self.singles:
             values = single(p, s)[records]
             present = values != 0
@@ -163,34 +174,68 @@ def _hash_filter(wanted: IntArray, keys: IntArray) -> npt.NDArray[np.bool_]:
     return found
 
 
+def _sorted_right(left_keys: IntArray, right: KeyPairs) -> KeyPairs:
+    """The right keys that left keys may share, sorted, with their records."""
+    right_keys, right_records = right
+    # Most right keys occur on no left record: drop them in linear time before sorting.
+    maybe = _hash_filter(left_keys, right_keys)
+    right_keys, right_records = right_keys[maybe], right_records[maybe]
+    order = np.argsort(right_keys)
+    return right_keys[order], right_records[order]
+
+
+def _block_sizes(left_keys: IntArray, sorted_keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Per left key: where its block starts among the sorted right keys, and its size."""
+    low = np.searchsorted(sorted_keys, left_keys, "left")
+    sizes: IntArray = np.searchsorted(sorted_keys, left_keys, "right") - low
+    return low, sizes
+
+
+def _emit(
+    left: KeyPairs, right: KeyPairs, low: IntArray, sizes: IntArray, right_size: int
+) -> IntArray:
+    """Pair codes of each left record with every right record of its block (blocks given by
+    their start among the sorted right keys and their size)."""
+    left_records = left[1]
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    positions = np.repeat(low, sizes) + (np.arange(int(sizes.sum())) - starts)
+    codes: IntArray = np.repeat(left_records, sizes) * right_size + right[1][positions]
+    return codes
+
+
 def _join(
     left: KeyPairs, right: KeyPairs, max_block: int, right_size: int
 ) -> tuple[IntArray, IntArray]:
     """Pair codes of records sharing a key in blocks of at most `max_block` right records, and
     the left records that had a larger block (they go on to the rule's next level)."""
-    right_keys, right_records = right
     left_keys, left_records = left
-    # Most right keys occur on no left record: drop them in linear time before sorting.
-    maybe = _hash_filter(left_keys, right_keys)
-    right_keys, right_records = right_keys[maybe], right_records[maybe]
-    order = np.argsort(right_keys)
-    right_keys, right_records = right_keys[order], right_records[order]
-    low = np.searchsorted(right_keys, left_keys, "left")
-    sizes = np.searchsorted(right_keys, left_keys, "right") - low
+    right = _sorted_right(left_keys, right)
+    low, sizes = _block_sizes(left_keys, right[0])
     oversized = np.unique(left_records[sizes > max_block])
     keep = (sizes > 0) & (sizes <= max_block)
-    low, sizes, left_records = low[keep], sizes[keep], left_records[keep]
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    positions = np.repeat(low, sizes) + (np.arange(int(sizes.sum())) - starts)
-    codes: IntArray = np.repeat(left_records, sizes) * right_size + right_records[positions]
+    codes = _emit((left_keys[keep], left_records[keep]), right, low[keep], sizes[keep], right_size)
     return codes, oversized
 
 
+def expand_keys(p: PreparedList, s: RunSpaces) -> None:
+    """Expand every multi-valued field a right list's blocking keys use, ahead of the first
+    linking against it (a worker holding a list does this in the background)."""
+    for rule in RULES:
+        for level in rule.levels:
+            if level.multiple is not None:
+                _expanded(level.multiple, p, s, 0)
+
+
 def rule_pairs(
-    rule: BlockingRule, left: PreparedList, right: PreparedList, spaces: RunSpaces
+    rule: BlockingRule,
+    left: PreparedList,
+    right: PreparedList,
+    spaces: RunSpaces,
+    only_left: IntArray | None = None,
 ) -> IntArray:
-    """Pair codes (left index * len(right) + right index) one rule finds."""
-    pending: IntArray | None = None  # left records still looking for a small enough block
+    """Pair codes (left index * len(right) + right index) one rule finds; `only_left`: those
+    of these left records (what the rule finds for them over the whole lists)."""
+    pending = only_left  # left records still looking for a small enough block (None: all)
     found = []
     for level in rule.levels:
         left_keys, left_records = level(left, spaces, True)
@@ -203,6 +248,47 @@ def rule_pairs(
             (left_keys, left_records), level(right, spaces, False), rule.max_block, len(right)
         )
         found.append(codes)
+        if len(pending) == 0:
+            break
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def rule_pairs_of_right(
+    rule: BlockingRule,
+    left: PreparedList,
+    right: PreparedList,
+    spaces: RunSpaces,
+    only_right: IntArray,
+) -> IntArray:
+    """The pair codes `rule_pairs` finds over the whole lists whose right record is one of
+    `only_right`, without joining every left record. Whether a left record moves on to a finer
+    level depends on the size of each of its blocks in the whole right list, so the left records
+    that share any key with those right records are followed through the cascade, their block
+    sizes counted in the whole right list, and only their blocks with those records emitted."""
+    few = right.take(only_right)
+    left_keys = [level(left, spaces, True) for level in rule.levels]
+    few_keys = [level(few, spaces, False) for level in rule.levels]
+    sharing = [
+        records[np.isin(keys, mine[0])]
+        for (keys, records), mine in zip(left_keys, few_keys, strict=True)
+    ]
+    pending = np.unique(np.concatenate(sharing))
+    found = []
+    for level, (keys, records), (mine, theirs) in zip(
+        rule.levels, left_keys, few_keys, strict=True
+    ):
+        wanted = np.isin(records, pending)
+        keys, records = keys[wanted], records[wanted]
+        if len(keys) == 0:
+            break
+        _, sizes = _block_sizes(keys, _sorted_right(keys, level(right, spaces, False))[0])
+        pending = np.unique(records[sizes > rule.max_block])
+        keep = (sizes > 0) & (sizes <= rule.max_block)
+        keys, records = keys[keep], records[keep]
+        order = np.argsort(mine)
+        ours = (mine[order], only_right[theirs[order]])
+        low, counts = _block_sizes(keys, ours[0])
+        found.append(_emit((keys, records), ours, low, counts, len(right)))
         if len(pending) == 0:
             break
     return np.concatenate(found) if found else np.zeros(0, np.int64)
@@ -225,6 +311,31 @@ def contains(sorted_codes: IntArray, queries: IntArray) -> npt.NDArray[np.bool_]
     at = np.minimum(np.searchsorted(sorted_codes, queries), len(sorted_codes) - 1)
     found: npt.NDArray[np.bool_] = sorted_codes[at] == queries
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The records whose links are wanted (indices of the left and of the right list, sorted):
+    a few changed records linked against whole lists, as a run over the whole lists would."""
+
+    left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    right: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def with_relatives(self, left: PreparedList, right: PreparedList) -> Focus:
+        """This focus and every other member of its records' groups (a case, a household):
+        their links are the family context the run gave the focus records."""
+        return Focus(_relatives(left.group, self.left), _relatives(right.group, self.right))
+
+    def touches(self, left: IntArray, right: IntArray) -> npt.NDArray[np.bool_]:
+        """Whether each pair has a record in focus."""
+        found: npt.NDArray[np.bool_] = contains(self.left, left) | contains(self.right, right)
+        return found
+
+
+def _relatives(groups: IntArray, records: IntArray) -> IntArray:
+    theirs = groups[records]
+    together: IntArray = np.union1d(records, np.flatnonzero(np.isin(groups, theirs[theirs > 0])))
+    return together
 
 
 @dataclass(slots=True)
@@ -250,4 +361,43 @@ def candidate_pairs(
         found_by[rule.name] = len(codes)
         found.append(codes)
     codes = unique_codes(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    return CandidatePairs(codes // size, codes % size, found_by)
+
+
+def focused_pairs(
+    left: PreparedList,
+    right: PreparedList,
+    spaces: RunSpaces,
+    focus: Focus,
+    rules: tuple[BlockingRule, ...] = RULES,
+) -> CandidatePairs:
+    """Exactly the pairs `candidate_pairs` finds over these whole lists that touch a record in
+    focus, or a record one of those pairs reaches on the other side: the focus records'
+    candidates, and every candidate of their candidates, which the second stage's competition
+    features are measured over."""
+    size = len(right)
+    found_by = dict.fromkeys((rule.name for rule in rules), 0)
+
+    def of(only_left: IntArray, only_right: IntArray) -> IntArray:
+        codes = [np.zeros(0, np.int64)]
+        for rule in rules:
+            for found in (
+                rule_pairs(rule, left, right, spaces, only_left) if len(only_left) else None,
+                rule_pairs_of_right(rule, left, right, spaces, only_right)
+                if len(only_right)
+                else None,
+            ):
+                if found is not None:
+                    found_by[rule.name] += len(found)
+                    codes.append(found)
+        return unique_codes(np.concatenate(codes))
+
+    near = of(focus.left, focus.right)
+    reached_right = np.setdiff1d(
+        np.unique(near[contains(focus.left, near // size)] % size), focus.right
+    )
+    reached_left = np.setdiff1d(
+        np.unique(near[contains(focus.right, near % size)] // size), focus.left
+    )
+    codes = unique_codes(np.concatenate([near, of(reached_left, reached_right)]))
     return CandidatePairs(codes // size, codes % size, found_by)

@@ -4,6 +4,7 @@ decide. Pure computation on RecordTables; the service and the command line both 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconcile.assignment import assign_one_to_one, compete, decide
-from reconcile.blocking import candidate_pairs, contains, unique_codes
+from reconcile.blocking import Focus, candidate_pairs, contains, focused_pairs, unique_codes
 from reconcile.comparison import PairLevels, compare_pairs
 from reconcile.family import context_levels, group_pairs
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
@@ -111,7 +112,8 @@ def link_tables(
     population: tuple[int, int] | None = None,
     rerank: bool = True,
     prepared_right: tuple[RunSpaces, PreparedList] | None = None,
-    whole_list: bool = False,
+    focus: Focus | None = None,
+    u: dict[str, FloatArray] | None = None,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
@@ -119,7 +121,12 @@ def link_tables(
     keeps the second stage's inputs down to its training floor (training it). `prepared_right`:
     the right list prepared already in those spaces (an earlier result's `spaces` and `right`),
     so that linking other left records against a large list does not prepare it again.
-    `whole_list`: one list is whole, the other a few records (`Scorer.build`)."""
+    `focus`: both lists are whole, but only links of these records are wanted (records changed
+    after a run): their relatives (groups) join them, and blocking finds their candidates and
+    every candidate of those (`blocking.focused_pairs`), so that scores, family context,
+    competition and the second stage are the run's; only pairs with a record in focus may
+    become links. `u`: an earlier linking's of the same lists (`Scorer.u`), instead of
+    sampling random pairs again."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
@@ -133,7 +140,11 @@ def link_tables(
         assert right.table is right_table, "prepared_right must be right_table prepared"
     left = prepare(spaces, left_table)
     clock.done("prepare", 0.3)
-    candidates = candidate_pairs(left, right, spaces)
+    if focus is None:
+        candidates = candidate_pairs(left, right, spaces)
+    else:
+        focus = focus.with_relatives(left, right)
+        candidates = focused_pairs(left, right, spaces, focus)
     d_left, d_right, d_ok = _decided_pairs(left_table, right_table, decisions or {})
     # candidate codes come sorted and distinct; decided pairs join them when there are any
     codes = _pair_codes(candidates.left, candidates.right, len(right))
@@ -141,9 +152,7 @@ def link_tables(
         codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
     clock.done("blocking", 0.5)
     pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
-    scorer = Scorer.build(
-        parameters, spaces, left, right, population=population, whole_list=whole_list
-    )
+    scorer = Scorer.build(parameters, spaces, left, right, u=u, population=population)
     clock.done("comparison", 0.8)
     weights = scorer.field_weights(pairs)
     log_odds = scorer.total(weights, len(pairs))
@@ -176,7 +185,10 @@ def link_tables(
     features = None
     if reranker is not None or keep_features:
         rarity = scorer.rarity
-        records = (record_features(spaces, left, rarity), record_features(spaces, right, rarity))
+        records = (
+            functools.partial(record_features, spaces, left, rarity),
+            functools.partial(record_features, spaces, right, rarity),
+        )
         floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
         features = candidate_features(
             pairs, weights, log_odds, final, family, competition, records, floor
@@ -186,6 +198,10 @@ def link_tables(
         final = reranker.rescore(*features, final)
         final[rejected] = 0.0
         thresholds = reranker.thresholds
+    if focus is not None:
+        # the other pairs are there for their competition: whether those records would take
+        # them depends on candidates this linking did not look at
+        final[~focus.touches(pairs.left, pairs.right)] = 0.0
     final[forced] = 1.0
     kept = assign_one_to_one(final, pairs.left, pairs.right, thresholds.review, forced)
     links = Links(

@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from reconcile.blocking import expand_keys
 from reconcile.prepare import PreparedList, RunSpaces, prepare
 from reconcile.table import RecordTable
 
-# Lists held at once: a 1.3-million-record list retains about 0.9 GB; a three-list run needs
-# two (UNHCR's and Pakistan's, for changed pipeline and UNHCR records).
-CAPACITY = 2
-_DERIVED = {"table", "group"}  # rebuilt from the new table rather than concatenated
+# Lists held at once: a 1.3-million-record list retains about 0.9 GB (a 25,000-record pipeline
+# list 20 MB); a three-list run links each of its three pairs around a change, both lists whole.
+CAPACITY = 3
+_DERIVED = {"table", "group", "derived"}  # rebuilt for the new table, not concatenated
 
 
 @dataclass(slots=True)
@@ -42,31 +43,24 @@ def replace_records(
     the same spaces: what preparing the changed list afresh gives, in another record order."""
     drop = set(gone).union(rows.record_ids)
     ids = prepared.table.record_ids
-    kept = _subset(
-        prepared, np.fromiter((i for i, rid in enumerate(ids) if rid not in drop), np.intp)
-    )
-    if not len(rows):
-        return kept
+    keep = np.fromiter((i for i, rid in enumerate(ids) if rid not in drop), np.intp)
+    kept = prepared.take(keep)
     fresh = prepare(spaces, rows)
+    # blocking's expansions move along: expanding 1.3 million records' birth years and name
+    # parts again after every change would cost the next linking two seconds
+    derived = prepared.expansions_after(keep, fresh, spaces)
+    if not len(rows):
+        kept.derived = derived
+        return kept
     table = kept.table.append(rows)
-    arrays = {
+    arrays: dict[str, Any] = {
         f.name: np.concatenate([getattr(kept, f.name), getattr(fresh, f.name)])
         for f in dataclasses.fields(PreparedList)
         if f.name not in _DERIVED
     }
     # group ids are codes of the group column: the appended table recodes the new records'
-    return PreparedList(
-        table=table, group=table.columns["group_id"].codes.astype(np.int64), **arrays
-    )
-
-
-def _subset(prepared: PreparedList, keep: np.ndarray[Any, np.dtype[np.intp]]) -> PreparedList:
-    arrays = {
-        f.name: getattr(prepared, f.name)[keep]
-        for f in dataclasses.fields(PreparedList)
-        if f.name != "table"
-    }
-    return PreparedList(table=prepared.table.subset(keep), **arrays)
+    group = table.columns["group_id"].codes.astype(np.int64)
+    return PreparedList(table=table, group=group, derived=derived, **arrays)
 
 
 class HeldLists:
@@ -90,6 +84,7 @@ class HeldLists:
         """Prepare a whole list and keep it."""
         spaces = RunSpaces.new()
         held = HeldList(spaces, prepare(spaces, table), watermark)
+        expand_keys(held.prepared, spaces)
         self._held.pop(key, None)
         while len(self._held) >= self._capacity:
             self._held.popitem(last=False)

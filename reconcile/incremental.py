@@ -2,21 +2,21 @@
 after a run (a new detention record, a corrected name) linked against the other list as the
 run would have linked them, without relinking everything.
 
-Three things make a handful of new records behave like a whole run:
-* the prior is that of the whole lists (`population`): one new Pakistani record among 1.3
-  million is as unlikely a priori to be a pipeline member as any other, not 74 % likely;
-* the links the run already holds compete: a new record takes a record that is linked already
-  only by beating its standing partner in the same assignment, and then the standing link is
-  displaced (an undecided one only; confirmed pairs are forced and always win);
+Both whole lists are linked, but only around the changed records (`engine.link_tables(focus=…)`):
+blocking finds exactly the run's candidates of the changed records and every candidate of
+those (`blocking.focused_pairs`), so u, name rarity, the prior, competition and the second
+stage are the run's. Only the changed records' pairs, and their rivals', may become links:
+* the links the run already holds compete: a changed record takes a record that is linked
+  already only by beating its standing partner, whose own candidates are then in focus too;
+  the standing link is displaced (an undecided one only; confirmed pairs are forced and always
+  win);
 * people's decisions hold as in a run.
-The second stage stays off: its competition features mean whole lists (reconcile.rerank).
 
-Steps, so that a caller reading from a database loads only what each needs: changed left
-records are linked alone against the whole right list (`left_rivals`), then again with the
-standing partners of what they found (`relink_left`); changed right records are linked by the
-unchanged left list together with every right record the run links (`linked_right_ids`,
-`relink_right`). The whole right list may come prepared already (a worker holds it between
-polls, reconcile.held_lists). `relink_pair` runs every step on lists held in memory."""
+Changed left records are linked first (`relink_left`), then changed right records against the
+unchanged left records (`relink_right`). The whole lists may come prepared already (a worker
+holds them between polls, reconcile.held_lists): the right one is linked against as held, the
+left one's table is prepared again in the right one's spaces. `relink_pair` runs both steps
+on lists held in memory as rows."""
 
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from reconcile.blocking import Focus
 from reconcile.engine import LinkResult, link_tables
 from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.runs import link_row
+from reconcile.spaces import IntArray
 from reconcile.table import RecordTable
 
 Row = dict[str, Any]
@@ -80,7 +84,6 @@ class PairContext:
     """What every step of relinking one pair of lists shares."""
 
     lists: tuple[str, str]
-    population: tuple[int, int]  # active records in each whole list
     standing: Sequence[StandingLink]
     decisions: Mapping[tuple[str, str], bool]
     # confirmed pairs of changed records that the run holds already: kept as people left them,
@@ -94,21 +97,23 @@ class PairContext:
         return {s.right_record_id: s for s in self.standing}
 
     def link(
-        self, left_rows: Sequence[Row], right: Right | LinkResult, whole_right: bool = False
+        self,
+        left: RecordTable,
+        right: Right | LinkResult,
+        focus: tuple[Collection[str], Collection[str]],
     ) -> LinkResult:
-        """Link left rows against right rows, against a right list prepared already (held
-        between polls, reconcile.held_lists), or against the right list an earlier result
-        prepared (not read and prepared again). `whole_right`: the right list is the whole
-        list, so names are weighed by their rarity in it, as in the run."""
+        """The whole left list against the whole right list (rows, prepared already, or as an
+        earlier result prepared it, whose u it then reuses), around the records in `focus`
+        (left ids, right ids)."""
         table, prepared = _right_list(right)
+        u = right.scorer.u if isinstance(right, LinkResult) else None
         return link_tables(
-            RecordTable.from_rows(left_rows),
+            left,
             table,
             decisions=self.decisions,
-            population=self.population,
-            rerank=False,
             prepared_right=prepared,
-            whole_list=whole_right,
+            u=u,
+            focus=Focus(_positions(left, focus[0]), _positions(table, focus[1])),
         )
 
     def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
@@ -121,6 +126,14 @@ class PairContext:
                     out.displaced.append(gone)
 
 
+def _positions(table: RecordTable, ids: Collection[str]) -> IntArray:
+    """Where the records are in the table, sorted."""
+    if not ids:
+        return np.zeros(0, np.int64)
+    wanted = set(ids)
+    return np.asarray([i for i, rid in enumerate(table.record_ids) if rid in wanted], np.int64)
+
+
 def _right_list(right: Right | LinkResult) -> tuple[RecordTable, Prepared | None]:
     """The right list's table, and the list prepared when it is."""
     if isinstance(right, LinkResult):
@@ -130,51 +143,46 @@ def _right_list(right: Right | LinkResult) -> tuple[RecordTable, Prepared | None
     return RecordTable.from_rows(right), None
 
 
-def left_rivals(
-    context: PairContext, new_left: Sequence[Row], right: Right
-) -> tuple[set[str], LinkResult]:
-    """The left records whose standing links new left records could take over (the partners
-    of the right records they link to when linked alone), and that first linking, whose
-    prepared right list relink_left reuses."""
-    of_right = context.by_right()
-    found = context.link(new_left, right, whole_right=True)
-    taken = (found.right.table.record_ids[int(i)] for i in found.links.right)
-    mine = {str(row["record_id"]) for row in new_left}
-    return {of_right[r].left_record_id for r in taken if r in of_right} - mine, found
+def _taken(result: LinkResult, changed: set[str], is_left: bool) -> set[str]:
+    """The other side's records that the changed records are linked to."""
+    side = _Side(changed, is_left, {})
+    pairs = (side.ids(result, k) for k in range(len(result.links)))
+    return {theirs for mine, theirs in pairs if mine in changed}
 
 
 def relink_left(
-    context: PairContext, new_left: Sequence[Row], rivals: Sequence[Row], first: LinkResult
+    context: PairContext, left: RecordTable, changed: Collection[str], right: Right
 ) -> Relinked:
-    """New or changed left records against the whole right list (as `first`, left_rivals'
-    linking, prepared it), competing with `rivals` (left_rivals' records) for what they could
-    take; without rivals the first linking stands."""
+    """Changed left records (in `left`, the whole left list as it is now) against the whole
+    right list. First alone, to find what they could take; then, where that is a record the run
+    links, again with its standing partner in focus, so that the two compete as in a run."""
     out = Relinked()
-    if new_left:
-        changed = {str(row["record_id"]) for row in new_left}
-        side = _Side(changed, True, context.by_right())
-        result = context.link([*new_left, *rivals], first, whole_right=True) if rivals else first
-        context.take(result, side, out)
+    changed = set(changed)
+    if changed:
+        of_right = context.by_right()
+        first = context.link(left, right, (changed, ()))
+        taken = _taken(first, changed, True)
+        rivals = {of_right[r].left_record_id for r in taken if r in of_right} - changed
+        result = context.link(left, first, (changed | rivals, ())) if rivals else first
+        context.take(result, _Side(changed, True, of_right), out)
     return out
 
 
-def linked_right_ids(context: PairContext) -> set[str]:
-    """The right records a new right record competes with: every one the run links."""
-    return {s.right_record_id for s in context.standing}
-
-
 def relink_right(
-    context: PairContext, left: Sequence[Row], new_right: Sequence[Row], rivals: Sequence[Row]
+    context: PairContext, left: RecordTable, right: Right, changed: Collection[str]
 ) -> Relinked:
-    """New or changed right records against the left list (the unchanged records of it),
-    together with the right records the run links (`rivals`, linked_right_ids' records): a new
-    one takes a left record only from a weaker standing partner."""
+    """Changed right records (in `right`, the whole right list as it is now) against the left
+    list (its unchanged records): first alone, then with the standing partners of the left
+    records they could take, which they take only from a weaker standing partner."""
     out = Relinked()
-    if new_right and left:
-        changed = {str(row["record_id"]) for row in new_right}
-        side = _Side(changed, False, context.by_left())
-        others = [row for row in rivals if row["record_id"] not in changed]
-        context.take(context.link(left, [*new_right, *others]), side, out)
+    changed = set(changed)
+    if changed and len(left):
+        of_left = context.by_left()
+        first = context.link(left, right, ((), changed))
+        taken = _taken(first, changed, False)
+        rivals = {of_left[r].right_record_id for r in taken if r in of_left} - changed
+        result = context.link(left, first, ((), changed | rivals)) if rivals else first
+        context.take(result, _Side(changed, False, of_left), out)
     return out
 
 
@@ -187,23 +195,13 @@ def relink_pair(
     decisions: Mapping[tuple[str, str], bool],
     held: Collection[tuple[str, str]] = (),
 ) -> Relinked:
-    """Every step at once, on whole lists in memory (engine rows, each with its `record_id`):
+    """Both steps at once, on whole lists in memory (engine rows, each with its `record_id`):
     links of the changed records of `left` and `right` against the other list. `standing`: the
     run's links between records that did not change; `held`: its confirmed pairs of changed
     records."""
-    context = PairContext(lists, (len(left), len(right)), standing, decisions, frozenset(held))
-    changed_left, changed_right = set(changed[0]), set(changed[1])
-    new_left = [row for row in left if row["record_id"] in changed_left]
-    out = Relinked()
-    if new_left:
-        rivals, first = left_rivals(context, new_left, right)
-        rows = [row for row in left if row["record_id"] in rivals]
-        out = relink_left(context, new_left, rows, first)
-    linked = linked_right_ids(context)
-    more = relink_right(
-        context,
-        [row for row in left if row["record_id"] not in changed_left],
-        [row for row in right if row["record_id"] in changed_right],
-        [row for row in right if row["record_id"] in linked],
-    )
+    context = PairContext(lists, standing, decisions, frozenset(held))
+    changed_left = set(changed[0])
+    out = relink_left(context, RecordTable.from_rows(left), changed_left, right)
+    unchanged = [row for row in left if row["record_id"] not in changed_left]
+    more = relink_right(context, RecordTable.from_rows(unchanged), right, changed[1])
     return Relinked(out.links + more.links, out.displaced + more.displaced)

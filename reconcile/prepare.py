@@ -3,6 +3,8 @@ place spaces, computed once per distinct value."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +16,8 @@ from matching.documents import parse_documents
 from reconcile.spaces import DateSpace, IntArray, Interner, NameSpace
 from reconcile.table import RecordTable
 
+# a multi-valued field of a prepared list as (values, record indices): blocking.Multiple
+Expansion = Callable[["PreparedList", "RunSpaces", int], tuple[IntArray, IntArray]]
 DOCUMENT_TYPES = ("por", "acc", "unhcr", "tazkira", "passport", "visa")
 _TYPE_COLUMN = {kind: i for i, kind in enumerate(DOCUMENT_TYPES)}
 SEX_CODES = {"M": 1, "F": 2}  # U, X and blank are unknown (0)
@@ -50,9 +54,42 @@ class PreparedList:
     province: IntArray
     district: IntArray
     group: IntArray  # list-local group ids, 0 = no group
+    # (value, record) pairs of a multi-valued field, by the function that expands them and its
+    # argument (blocking's birth years and name parts): a list held between polls is blocked
+    # against at every change
+    derived: dict[tuple[Expansion, int], tuple[IntArray, IntArray]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def take(self, indices: npt.NDArray[np.intp]) -> PreparedList:
+        """These records only, in this order (ids into the same spaces)."""
+        arrays = {
+            f.name: getattr(self, f.name)[indices]
+            for f in dataclasses.fields(self)
+            if f.name not in ("table", "derived")
+        }
+        return PreparedList(table=self.table.subset(indices), **arrays)
+
+    def expansions_after(
+        self, kept: npt.NDArray[np.intp], added: PreparedList, spaces: RunSpaces
+    ) -> dict[tuple[Expansion, int], tuple[IntArray, IntArray]]:
+        """`derived` of the records `kept` (renumbered in that order) followed by the `added`
+        records': what expanding this list's kept records and the added ones gives."""
+        renumbered = np.full(len(self), -1, np.int64)
+        renumbered[kept] = np.arange(len(kept))
+        carried = {}
+        for (expand, widen), (values, records) in self.derived.items():
+            moved = renumbered[records]
+            still = moved >= 0
+            new_values, new_records = expand(added, spaces, widen)
+            carried[expand, widen] = (
+                np.concatenate([values[still], new_values]),
+                np.concatenate([moved[still], new_records + len(kept)]),
+            )
+        return carried
 
 
 def _names(spaces: RunSpaces, table: RecordTable, field: str) -> IntArray:

@@ -7,16 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from reconcile.incremental import (
-    PairContext,
-    Relinked,
-    StandingLink,
-    left_rivals,
-    linked_right_ids,
-    relink_left,
-    relink_right,
-)
+import numpy as np
+
+from reconcile.incremental import PairContext, Relinked, StandingLink, relink_left, relink_right
 from reconcile.run_records import RunRecords
+from reconcile.table import RecordTable
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
 
@@ -46,29 +41,38 @@ async def relink_changed(
             touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
             context = PairContext(
                 (left, right),
-                (await records.size(left), await records.size(right)),
                 [s for s in links if s not in touched],
                 decisions,
                 frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
             )
-            new_left = await records.engine(left, [r for r in changed if r["list_id"] == left])
-            new_right = await records.engine(right, [r for r in changed if r["list_id"] == right])
-            parts = []
-            if new_left:
-                everyone = await records.prepared(right)
-                ids, first = await asyncio.to_thread(left_rivals, context, new_left, everyone)
-                rivals = await records.by_ids(left, ids)
-                parts.append(await asyncio.to_thread(relink_left, context, new_left, rivals, first))
-            if new_right:
-                rest = [r for r in await records.whole(left) if r["record_id"] not in changed_ids]
-                rivals = await records.by_ids(right, linked_right_ids(context))
+            mine_left = {r["id"] for r in changed if r["list_id"] == left}
+            mine_right = {r["id"] for r in changed if r["list_id"] == right}
+            if not (mine_left or mine_right):
+                continue
+            # both whole lists, held between polls and brought up to date (changes included)
+            whole_left = (await records.prepared(left))[1].table
+            whole_right = await records.prepared(right)
+            parts = [
+                await asyncio.to_thread(relink_left, context, whole_left, mine_left, whole_right)
+            ]
+            if mine_right:
+                unchanged = _without(whole_left, mine_left)
                 parts.append(
-                    await asyncio.to_thread(relink_right, context, rest, new_right, rivals)
+                    await asyncio.to_thread(
+                        relink_right, context, unchanged, whole_right, mine_right
+                    )
                 )
             for part in parts:
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
     return out
+
+
+def _without(table: RecordTable, ids: set[str]) -> RecordTable:
+    if not ids:
+        return table
+    keep = [i for i, rid in enumerate(table.record_ids) if rid not in ids]
+    return table.subset(np.asarray(keep, np.intp))
 
 
 def freed_partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:

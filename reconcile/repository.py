@@ -65,11 +65,6 @@ async def active_record_chunks(
         yield [dict(row) for row in chunk]
 
 
-async def count_active(session: AsyncSession, list_id: str) -> int:
-    query = select(func.count()).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
-    return int((await session.execute(query)).scalar_one())
-
-
 async def feed_head(session: AsyncSession) -> int:
     """The change feed's head: every change numbered up to it has committed."""
     return await changes_repository.head(session)

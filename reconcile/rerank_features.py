@@ -11,6 +11,7 @@ precision 0.985 from 0.913 to 0.928."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,29 +78,39 @@ def _lead(key: IntArray, value: FloatArray, size: int) -> tuple[FloatArray, Floa
     return gap, per_key[key].astype(np.float64), rank
 
 
+# a list's RECORD_FEATURES rows for the given record indices
+RecordRows = Callable[[IntArray], npt.NDArray[np.float64]]
+
+
 def record_features(
-    spaces: RunSpaces, prepared: PreparedList, rarity: dict[str, FloatArray]
+    spaces: RunSpaces,
+    prepared: PreparedList,
+    rarity: dict[str, FloatArray],
+    at: IntArray | None = None,
 ) -> npt.NDArray[np.float64]:
-    """RECORD_FEATURES per record (rows) of one list. `rarity`: bits per name skeleton id by
-    name field (the run's Scorer.rarity); a missing name's rarity is NaN (the trees' "missing")."""
+    """RECORD_FEATURES per record (rows) of one list, or of the records `at` (a few changed
+    records' pairs reach a small part of a 1.3-million-record list). `rarity`: bits per name
+    skeleton id by name field (the run's Scorer.rarity); a missing name's rarity is NaN (the
+    trees' "missing")."""
+    at = np.arange(len(prepared)) if at is None else at
     status = prepared.table.columns["status"]
     detained = np.asarray([value in DETENTION_STATUSES for value in status.values], np.bool_)
-    documents = prepared.documents
-    precision = spaces.dates.arrays()["precision"][prepared.dob]
+    documents = prepared.documents[at]
+    precision = spaces.dates.arrays()["precision"][prepared.dob[at]]
     skeleton = spaces.names.arrays()["skeleton"]
     rarities = []
     for name in NAME_FIELDS:
-        ids = getattr(prepared, name)
+        ids = getattr(prepared, name)[at]
         bits = rarity[name][skeleton[ids]] if name in rarity else np.full(len(ids), np.nan)
         rarities.append(np.where(ids > 0, bits, np.nan))
     columns = [
-        detained[status.codes],
+        detained[status.codes[at]],
         (documents[:, _CARDS] > 0).any(axis=1),
         (documents > 0).sum(axis=1),
         precision,
-        prepared.family > 0,
-        prepared.father > 0,
-        prepared.given_field > 0,
+        prepared.family[at] > 0,
+        prepared.father[at] > 0,
+        prepared.given_field[at] > 0,
         *rarities,
     ]
     return np.column_stack([np.asarray(c, np.float64) for c in columns])
@@ -135,11 +146,11 @@ def candidate_features(
     competed: FloatArray,
     family: IntArray,
     competition: Competition,
-    records: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    records: tuple[RecordRows, RecordRows],
     floor: float,
 ) -> tuple[IntArray, npt.NDArray[np.float64]]:
     """The pairs above `floor` log odds and their FEATURES; `competition` is measured over
-    every candidate pair, `records` holds each list's record_features."""
+    every candidate pair, `records` gives each list's record_features of given records."""
     c = competition
     rows = np.flatnonzero(log_odds > floor)
     columns = [
@@ -157,4 +168,4 @@ def candidate_features(
     ]
     matrix = np.column_stack([np.asarray(c, np.float64)[rows] for c in columns])
     left, right = records
-    return rows, np.hstack([matrix, left[pairs.left[rows]], right[pairs.right[rows]]])
+    return rows, np.hstack([matrix, left(pairs.left[rows]), right(pairs.right[rows])])

@@ -1,7 +1,7 @@
 """A reconciliation run's records as the engine reads them (cut to the run's views), for the
-incremental worker (reconcile.worker): loaded on demand, a whole list only where a changed
-record of the other list must be compared with all of it, and such a list held prepared
-between polls (reconcile.held_lists), brought up to date with only what changed in it."""
+incremental worker (reconcile.worker): both whole lists of a pair with a changed record (the
+run's competition is measured over them), each held prepared between polls
+(reconcile.held_lists) and brought up to date with only what changed in it."""
 
 from __future__ import annotations
 
@@ -24,16 +24,6 @@ from schemas.reconciliation import Reconciliation
 from schemas.vocabulary import ListKind
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-async def read_engine_rows(session: AsyncSession, view: ListView) -> list[dict[str, Any]]:
-    """A whole list's active records as the engine reads them (cut to `view`): read in chunks
-    and cut in a thread, so that a million records do not hold up the event loop (the API's)
-    for the half minute it takes."""
-    rows: list[dict[str, Any]] = []
-    async for chunk in repository.active_record_chunks(session, view.list_id):
-        rows += await asyncio.to_thread(_cut, chunk, view)
-    return rows
 
 
 async def read_engine_table(session: AsyncSession, view: ListView) -> RecordTable:
@@ -97,7 +87,6 @@ class RunRecords:
         self._keys = {lid: held_key(run, lid) for lid in run.views}
         self._held = held
         self._holding = holding or {}
-        self._whole: dict[str, list[dict[str, Any]]] = {}
 
     async def engine(self, list_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows cut to the run's view of their list, in a thread (a bulk import's batch can
@@ -105,11 +94,6 @@ class RunRecords:
         if not rows:
             return []
         return await asyncio.to_thread(_cut, rows, self._views[list_id])
-
-    async def whole(self, list_id: str) -> list[dict[str, Any]]:
-        if list_id not in self._whole:
-            self._whole[list_id] = await read_engine_rows(self._session, self._views[list_id])
-        return self._whole[list_id]
 
     async def prepared(self, list_id: str) -> Prepared:
         """The whole list prepared, brought up to date with what changed since it was held."""
@@ -130,13 +114,3 @@ class RunRecords:
         head = await repository.feed_head(self._session)
         table = await read_engine_table(self._session, self._views[list_id])
         return await asyncio.to_thread(self._held.hold, key, table, head)
-
-    async def by_ids(self, list_id: str, ids: set[str]) -> list[dict[str, Any]]:
-        found = await repository.records_by_ids(self._session, sorted(ids))
-        rows = [r for r in found.values() if r["list_id"] == list_id and r["withdrawn_at"] is None]
-        return await self.engine(list_id, rows)
-
-    async def size(self, list_id: str) -> int:
-        if list_id in self._whole:
-            return len(self._whole[list_id])
-        return await repository.count_active(self._session, list_id)

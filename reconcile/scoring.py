@@ -68,6 +68,7 @@ class Scorer:
     weights: dict[str, FloatArray]  # field -> log2(m/u) per level code
     agree_base: dict[str, FloatArray]  # name field -> log2(m / share of level) for agreeing codes
     rarity: dict[str, FloatArray]  # name field -> bits per string id (skeletons)
+    u: dict[str, FloatArray]  # field -> P(level | non-match), as used for the weights
 
     @classmethod
     def build(
@@ -78,18 +79,14 @@ class Scorer:
         right: PreparedList,
         u: dict[str, FloatArray] | None = None,
         population: tuple[int, int] | None = None,
-        whole_list: bool = False,
     ) -> Scorer:
         """`population`: the sizes of the lists the records were drawn from, when they are a
-        preselection (a verification's candidates) rather than whole lists. `whole_list`: one
-        of the two is a whole list and the other a few records of theirs (incremental
-        linking): names are then weighed by their rarity in it wherever a run over the whole
-        lists would weigh them so. Without it a new record's `Zarghona` weighs what an average
-        name does, and so does `Mohammad`. (A verification's candidates are no whole list but a
-        sample drawn by birth date, too small to say a name is rare: docs/reconciliation.md.)"""
+        preselection (a verification's candidates) rather than whole lists. Names are weighed
+        by their rarity only between lists large enough to count them in (a verification's
+        candidates are a sample drawn by birth date, too small to say a name is rare:
+        docs/reconciliation.md); incremental linking links whole lists (engine `focus`)."""
         sizes = population or (len(left), len(right))
         large = min(len(left), len(right)) >= MIN_LIST_FOR_SAMPLED_U
-        counted = large or (whole_list and min(sizes) >= MIN_LIST_FOR_SAMPLED_U)
         if u is None and large:
             u = observed_u(parameters, random_pair_levels(spaces, left, right, RANDOM_PAIRS))
         if u is None:  # a handful of records says little about random pairs: trained u
@@ -103,17 +100,14 @@ class Scorer:
                 # field; with u observed here, a list without districts would lose 20 bits a pair
                 weights[name][levels.index("missing")] = 0.0
             # name rarity needs lists large enough to count names in; else the average weight
-            if name in NAME_FIELDS and counted:
+            if name in NAME_FIELDS and large:
                 agreeing = slice(0, AGREEING_NAME + 1)
                 share = u[name][agreeing] / u[name][agreeing].sum()
                 agree_base[name] = np.log2(m[agreeing]) - np.log2(share)
-                # a few records against a whole list: counted in it alone, as their own names
-                # would otherwise count twice as often as in the run
-                counted_in = (left, right) if large else (max(left, right, key=len),)
-                counts = skeleton_counts(spaces, name, counted_in)
+                counts = skeleton_counts(spaces, name, (left, right))
                 rarity[name] = rarity_bits(counts, parameters.max_name_bits)
         prior = log2_prior_odds(parameters, *sizes)
-        return cls(parameters, prior, weights, agree_base, rarity)
+        return cls(parameters, prior, weights, agree_base, rarity, u)
 
     def field_weights(self, pairs: PairLevels) -> dict[str, FloatArray]:
         """Bits of evidence each field adds, per pair."""

@@ -1,7 +1,8 @@
 """Incremental linking of a pair of lists (reconcile.incremental): a later record competes with
 the links the run holds, takes a record only from a weaker standing partner, never from a
-confirmed one, and is judged with the whole lists' prior; the worker keeps only the newest run
-over a set of lists up to date."""
+confirmed one, and is judged with the whole lists' prior, name rarity, competition, family
+context and second stage, as in the run; the worker keeps only the newest run over a set of
+lists up to date."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from reconcile.engine import link_tables
 from reconcile.incremental import StandingLink, relink_pair
 from reconcile.runs import link_row
+from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
 from reconcile.worker import newest_runs
 from schemas.reconciliation import Reconciliation
@@ -157,3 +159,27 @@ def test_a_changed_left_record_weighs_names_by_their_rarity_in_the_whole_list() 
     relinked = _given_weights(found.links)
     assert relinked["LR"] - relinked["LC"] > 3  # Mohammad is 225 of 302 given names
     assert abs((relinked["LR"] - relinked["LC"]) - (in_run["LR"] - in_run["LC"])) < 0.5
+
+
+def test_records_relinked_unchanged_get_the_run_s_links_second_stage_and_all() -> None:
+    # whole lists large enough for the second stage: a record relinked alone must be judged
+    # with the run's competition, family context and trees, not by the first stage
+    world = generate_world(WorldConfig(pipeline_size=300, gop_size=6_000, unhcr_size=10), 11)
+    run = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop))
+    in_run = {
+        row["left_record_id"]: (row["right_record_id"], row["probability"])
+        for row in (link_row(run, k, *LISTS) for k in range(len(run.links)))
+    }
+    standing = [StandingLink(f"link-{a}", a, b, False) for a, (b, _) in in_run.items()]
+    relinked = {}
+    for row in world.pipeline[:12]:
+        mine = row["record_id"]
+        others = [s for s in standing if s.left_record_id != mine]
+        found = relink_pair(world.pipeline, world.gop, LISTS, ({mine}, ()), others, {})
+        assert {r["left_record_id"] for r in found.links} <= {mine}
+        relinked |= {
+            r["left_record_id"]: (r["right_record_id"], r["probability"]) for r in found.links
+        }
+    assert relinked == {k: v for k, v in in_run.items() if k in relinked}
+    assert set(relinked) == {row["record_id"] for row in world.pipeline[:12]} & set(in_run)
+    assert len(relinked) >= 8

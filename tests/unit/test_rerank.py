@@ -162,7 +162,14 @@ def test_candidate_features_carry_each_side_s_record_features() -> None:
     competition = Competition.of(pairs, log_odds, (len(left), len(right)))
     assert competition.lead().tolist() == [GAP_CAP, -2.0, 2.0]  # pair 0 alone on both sides
     rows, matrix = candidate_features(
-        pairs, weights, log_odds, np.zeros(3), np.zeros(3, np.int64), competition, (left, right), -8
+        pairs,
+        weights,
+        log_odds,
+        np.zeros(3),
+        np.zeros(3, np.int64),
+        competition,
+        (left.__getitem__, right.__getitem__),
+        -8,
     )
     assert rows.tolist() == [1, 2] and matrix.shape == (2, len(FEATURES))
     first_left = FEATURES.index(f"left_{RECORD_FEATURES[0]}")
