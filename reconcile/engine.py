@@ -16,6 +16,7 @@ from reconcile.assignment import assign_one_to_one, compete, decide
 from reconcile.blocking import Focus, candidate_pairs, contains, focused_pairs, unique_codes
 from reconcile.comparison import PairLevels, compare_pairs
 from reconcile.family import context_levels, group_pairs
+from reconcile.name_counts import NameCounts
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
 from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, load_reranker
@@ -114,6 +115,7 @@ def link_tables(
     prepared_right: tuple[RunSpaces, PreparedList] | None = None,
     focus: Focus | None = None,
     u: dict[str, FloatArray] | None = None,
+    name_counts: NameCounts | None = None,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
@@ -126,7 +128,8 @@ def link_tables(
     every candidate of those (`blocking.focused_pairs`), so that scores, family context,
     competition and the second stage are the run's; only pairs with a record in focus may
     become links. `u`: an earlier linking's of the same lists (`Scorer.u`), instead of
-    sampling random pairs again."""
+    sampling random pairs again. `name_counts`: the right records are a preselection of whole
+    lists with these names (a verification's candidates): names weigh by their rarity there."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
@@ -152,7 +155,9 @@ def link_tables(
         codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
     clock.done("blocking", 0.5)
     pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
-    scorer = Scorer.build(parameters, spaces, left, right, u=u, population=population)
+    scorer = Scorer.build(
+        parameters, spaces, left, right, u=u, population=population, name_counts=name_counts
+    )
     clock.done("comparison", 0.8)
     weights = scorer.field_weights(pairs)
     log_odds = scorer.total(weights, len(pairs))

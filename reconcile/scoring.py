@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from reconcile.levels import AGREEING_NAME
 from reconcile.parameters import FloatArray, ModelParameters, log2_prior_odds
 from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.spaces import IntArray
+
+if TYPE_CHECKING:  # name_counts counts as this module does
+    from reconcile.name_counts import NameCounts
 
 RANDOM_PAIRS = 200_000  # pairs sampled to estimate u on the lists being linked
 U_PSEUDO_PAIRS = 5_000.0  # weight of the trained u when blending with the sample
@@ -79,12 +83,15 @@ class Scorer:
         right: PreparedList,
         u: dict[str, FloatArray] | None = None,
         population: tuple[int, int] | None = None,
+        name_counts: NameCounts | None = None,
     ) -> Scorer:
         """`population`: the sizes of the lists the records were drawn from, when they are a
         preselection (a verification's candidates) rather than whole lists. Names are weighed
         by their rarity only between lists large enough to count them in (a verification's
         candidates are a sample drawn by birth date, too small to say a name is rare:
-        docs/reconciliation.md); incremental linking links whole lists (engine `focus`)."""
+        docs/reconciliation.md); incremental linking links whole lists (engine `focus`).
+        `name_counts`: the names of the whole lists the right records were drawn from (a
+        verification's candidates), by which names are then weighed."""
         sizes = population or (len(left), len(right))
         large = min(len(left), len(right)) >= MIN_LIST_FOR_SAMPLED_U
         if u is None and large:
@@ -100,12 +107,16 @@ class Scorer:
                 # field; with u observed here, a list without districts would lose 20 bits a pair
                 weights[name][levels.index("missing")] = 0.0
             # name rarity needs lists large enough to count names in; else the average weight
-            if name in NAME_FIELDS and large:
+            if name in NAME_FIELDS and (large or name_counts is not None):
                 agreeing = slice(0, AGREEING_NAME + 1)
                 share = u[name][agreeing] / u[name][agreeing].sum()
                 agree_base[name] = np.log2(m[agreeing]) - np.log2(share)
-                counts = skeleton_counts(spaces, name, (left, right))
-                rarity[name] = rarity_bits(counts, parameters.max_name_bits)
+                if name_counts is None:
+                    counts, total = skeleton_counts(spaces, name, (left, right)), None
+                else:
+                    counts = name_counts.in_space(spaces, name)
+                    total = name_counts.total(name)
+                rarity[name] = rarity_bits(counts, parameters.max_name_bits, total)
         prior = log2_prior_odds(parameters, *sizes)
         return cls(parameters, prior, weights, agree_base, rarity, u)
 
@@ -139,12 +150,13 @@ class Scorer:
         return probability
 
 
-def rarity_bits(counts: IntArray, cap: float) -> FloatArray:
+def rarity_bits(counts: IntArray, cap: float, total: int | None = None) -> FloatArray:
     """Bits of each skeleton string id, as NameFrequencies.part_bits gives them from these
     counts (-log2 of its share); unseen ones count as seen once, i.e. as rare as a name can be
-    in these lists. One array operation: a loop over the distinct names of a 1.3-million-record
-    list cost 0.2 s for each record linked against it."""
-    total = int(counts.sum())
+    in these lists. `total`: of the whole lists, where `counts` covers only some skeletons.
+    One array operation: a loop over the distinct names of a 1.3-million-record list cost
+    0.2 s for each record linked against it."""
+    total = int(counts.sum()) if total is None else total
     ceiling = min(cap, math.log2(total)) if total else 0.0
     bits = np.full(len(counts), ceiling)
     seen = counts > 0

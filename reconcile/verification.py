@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence, reason
+from reconcile.name_counts import NameCounts
 from reconcile.parameters import ModelParameters
 from reconcile.table import RecordTable
 
@@ -30,13 +31,15 @@ def score_person_claim(
     candidates: Sequence[Mapping[str, object]],
     searched_records: int,
     parameters: ModelParameters | None = None,
+    name_counts: NameCounts | None = None,
 ) -> list[ScoredCandidate]:
     """Candidates at or above the review threshold, most probable first (at most one of them
     `accepted`); when none is accepted because several fit equally well, those too, as `review`
     with their probability as if alone. `claim` has exchange fields (given_name, father_name,
     dob, dob_calendar, family_name, ...); `candidates` are exchange rows with a `record_id`;
     `searched_records` is the size of the lists they were drawn from (it sets the prior odds of
-    a chance match)."""
+    a chance match); `name_counts`, their names, by which the claim's names weigh (without
+    them, every agreeing name weighs the average)."""
     if not candidates:
         return []
     left = RecordTable.from_rows([{**claim, "record_id": CLAIM_ID}])
@@ -47,6 +50,7 @@ def score_person_claim(
         parameters,
         population=(1, max(searched_records, len(candidates))),
         keep_candidates=True,
+        name_counts=name_counts,
     )
     links = result.links
     scored = [

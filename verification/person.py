@@ -1,12 +1,14 @@
 """A checkpoint's claim by name + father's name + date of birth, decided by the same scorer that
 links lists (`reconcile.verification`): `Shafiq s/o Abdul Ghafoor, 1984` finds `Shafeeq s/o
 Abdul Ghafur, 1363 SH`. Candidates are the reachable pipeline records born near the claimed
-date; the scorer's competition keeps namesakes from being resolved by a guess."""
+date; names weigh by their rarity in the whole lists searched, as in a run; the scorer's
+competition keeps namesakes from being resolved by a guess."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +16,8 @@ from auth.access import AccessContext
 from database.prepared import DriverChannel
 from matching.dates import parse_birth_date
 from problems import ProblemError
+from reconcile.name_counts import NameCounts
+from reconcile.table import RecordTable
 from reconcile.verification import score_person_claim
 from schemas.verification import PersonClaim
 from verification import repository
@@ -49,6 +53,34 @@ def _candidate_row(record: ReachableRecord) -> dict[str, object]:
     return {"record_id": record.record_id, **{k: v for k, v in values if v is not None}}
 
 
+class _ListNames:
+    """Name counts of the pipeline lists claims are searched in, each kept until its list
+    changes (counting 25,000 records' names takes about a third of a second); the most recently
+    used CAPACITY lists. Counts only: no name is kept with a record."""
+
+    CAPACITY = 16
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[str, tuple[tuple[int, int], NameCounts]] = OrderedDict()
+
+    async def of(self, driver: DriverChannel, lists: list[repository.SearchedList]) -> NameCounts:
+        parts = []
+        for searched in lists:
+            held = self._counts.get(searched.list_id)
+            if held is None or held[0] != searched.state:
+                rows = await repository.list_names(driver, searched.list_id)
+                counted = await asyncio.to_thread(NameCounts.of, RecordTable.from_rows(rows))
+                held = self._counts[searched.list_id] = (searched.state, counted)
+            self._counts.move_to_end(searched.list_id)
+            parts.append(held[1])
+        while len(self._counts) > self.CAPACITY:
+            self._counts.popitem(last=False)
+        return NameCounts.merged(parts)
+
+
+_NAME_COUNTS = _ListNames()
+
+
 async def match_person(
     driver: DriverChannel,
     access: AccessContext,
@@ -68,11 +100,13 @@ async def match_person(
         return PersonAnswer({}, ambiguous=False)
     if len(found) > MAX_PERSON_CANDIDATES:  # a date this common cannot single anyone out
         return PersonAnswer({}, ambiguous=True)
-    searched = await repository.reachable_size(driver, agency_id, now)
+    searched = await repository.reachable_lists(driver, agency_id, now)
+    names = await _NAME_COUNTS.of(driver, searched)
     claim = person.model_dump(exclude_none=True)
     rows = [_candidate_row(record) for record in candidates]
+    size = sum(found.size for found in searched)
     # numpy work of a few milliseconds: off the event loop
-    scored = await asyncio.to_thread(score_person_claim, claim, rows, searched)
+    scored = await asyncio.to_thread(score_person_claim, claim, rows, size, None, names)
     by_id = {record.record_id: record for record in candidates}
     if scored and scored[0].decision == "accepted":
         return PersonAnswer({scored[0].record_id: by_id[scored[0].record_id]}, ambiguous=False)

@@ -130,8 +130,21 @@ BY_PERSON = _reachable(
     *(_record[name] for name in PERSON_FIELDS),
     limit=MAX_PERSON_CANDIDATES + 1,
 )
-# The size of the pipeline lists a claim searched: it sets the prior odds of a chance match.
-REACHABLE_SIZE = _in_reachable_lists(select(func.count()).select_from(_record_table))
+# The pipeline lists a claim searches, each with its size (which sets the prior odds of a
+# chance match) and what changes whenever a record is added, corrected or withdrawn (which says
+# when the names counted in it are out of date).
+REACHABLE_LISTS = _in_reachable_lists(
+    select(
+        _record.list_id,
+        func.count(),
+        func.coalesce(func.sum(_record.version), 0),
+        func.count(_record.withdrawn_at),
+    ).select_from(_record_table)
+).group_by(_record.list_id)
+# The names of a list's active records, for their counts (reconcile.name_counts).
+LIST_NAMES = select(*(_record[name] for name in PERSON_FIELDS[:4])).where(
+    _record.list_id == bindparam("list_id"), _record.withdrawn_at.is_(None)
+)
 
 
 async def reachable_records(
@@ -157,6 +170,24 @@ async def reachable_records(
     ]
 
 
-async def reachable_size(driver: DriverChannel, agency_id: str, at: dt.datetime) -> int:
-    rows = await driver.fetch(driver.prepare(REACHABLE_SIZE), {"agency_id": agency_id, "at": at})
-    return int(rows[0][0])
+@dataclass(frozen=True, slots=True)
+class SearchedList:
+    list_id: str
+    size: int
+    state: tuple[int, int]  # (summed record versions, withdrawn records): moves on any change
+
+
+async def reachable_lists(
+    driver: DriverChannel, agency_id: str, at: dt.datetime
+) -> list[SearchedList]:
+    rows = await driver.fetch(driver.prepare(REACHABLE_LISTS), {"agency_id": agency_id, "at": at})
+    return [SearchedList(row[0], int(row[1]), (int(row[2]), int(row[3]))) for row in rows]
+
+
+async def list_names(driver: DriverChannel, list_id: str) -> list[dict[str, Any]]:
+    """Every active record's names (given, family, father's, native) as exchange fields."""
+    rows = await driver.fetch(driver.prepare(LIST_NAMES), {"list_id": list_id})
+    return [
+        {"record_id": str(k), **dict(zip(PERSON_FIELDS[:4], row, strict=True))}
+        for k, row in enumerate(rows)
+    ]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 
+from reconcile.name_counts import NameCounts
 from tests.conftest import World
 from tests.helpers import shared_pipeline
+from verification import person
 
 MINIMAL_KEYS = {
     "verification_id",
@@ -165,3 +169,34 @@ async def test_namesakes_are_not_resolved_by_a_guess(
     assert response.json()["ambiguous"] is True
     assert response.json()["in_pipeline"] is False
     assert response.json()["letters"] == []
+
+
+async def test_a_claim_weighs_names_by_the_lists_searched_as_they_are_now(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scorer gets the name counts of the whole lists searched, and counts that follow a
+    later import (kept between claims, they must not go stale)."""
+    list_id = await shared_pipeline(client, world)
+    seen: list[NameCounts | None] = []
+    score = person.score_person_claim
+
+    def spy(*args: Any) -> Any:
+        seen.append(args[-1])
+        return score(*args)
+
+    monkeypatch.setattr(person, "score_person_claim", spy)
+    claim = {"given_name": "Jawad", "father_name": "Qasim", "dob": "1991"}
+    us = await world.headers("us_mission")
+    for batch, count in (("first", 1), ("brothers", 3)):
+        rows = "".join(f"{batch}{i},Jawad,Qasem,1991-0{i + 1}-04\n" for i in range(count))
+        imported = await client.post(
+            f"/v1/lists/{list_id}/imports",
+            content=("record_id,given_name,father_name,dob\n" + rows).encode(),
+            headers={**us, "Content-Type": "text/csv", "Idempotency-Key": batch},
+        )
+        assert imported.status_code == 201, imported.text
+        assert (await _verify(client, world, {"person": claim})).status_code == 200
+    before, after = seen
+    assert before is not None and after is not None
+    jawad = max(after.counts["given"], key=lambda skeleton: after.counts["given"][skeleton])
+    assert after.counts["given"][jawad] == before.counts["given"][jawad] + 3

@@ -4,6 +4,8 @@ and three-way conflicts as pure functions; the generator is deterministic."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -195,6 +197,34 @@ def test_a_person_claim_fitting_twins_names_both_for_review() -> None:
     assert {s.decision for s in scored} == {"review"}
     alone = score_person_claim(claim, [candidates[0], candidates[2]], searched_records=25_000)
     assert [(s.record_id, s.decision) for s in alone] == [("T1", "accepted")]
+
+
+def test_a_person_claim_weighs_names_by_their_rarity_in_the_lists_searched() -> None:
+    """A checkpoint's claim is scored against the few records born near the claimed date; its
+    names must weigh what the whole lists searched make them, as in a run: a unique given name
+    more than the list's commonest, which without those counts weigh the same."""
+    from reconcile.name_counts import NameCounts
+    from reconcile.verification import score_person_claim
+
+    pipeline = generate_world(WorldConfig(pipeline_size=3_000, gop_size=10, unhcr_size=10), 3)
+    given = Counter(row.get("given_name") for row in pipeline.pipeline)
+    commonest = next(name for name, _ in given.most_common() if name)
+    claims = {
+        "common": {"given_name": commonest, "father_name": "Abdul Wali", "dob": "1979"},
+        "rare": {"given_name": "Zarghunshah", "father_name": "Abdul Wali", "dob": "1979"},
+    }
+    searched = [*pipeline.pipeline, *({"record_id": k, **c} for k, c in claims.items())]
+    counts = NameCounts.of(RecordTable.from_rows(searched))
+    assert counts.counts["given"]  # and the claim's names are among them
+
+    def probability(key: str, names: NameCounts | None) -> float:
+        candidate = [row for row in searched if row["record_id"] == key]
+        scored = score_person_claim(claims[key], candidate, len(searched), None, names)
+        return scored[0].probability
+
+    assert probability("rare", None) == probability("common", None)
+    assert probability("rare", counts) > probability("common", counts)
+    assert probability("rare", counts) > probability("rare", None)
 
 
 def test_three_lists_link_pairwise_with_conflicts_counted(world: SyntheticWorld) -> None:
