@@ -1,15 +1,16 @@
 """Incremental linking benchmark: how fast and how well records that arrive after a run (new
-Pakistani records, half of them pipeline members, half not) are linked against it by
-`reconcile.incremental.relink_pair`, next to a full rerun that includes them.
+Pakistani records, half of them pipeline members, half not) are linked against it as the
+worker links them (`reconcile.incremental`, both lists held prepared between polls), next to
+a full rerun that includes them.
 
     python -m bench.incremental_bench [--pipeline 25000] [--gop 200000] [--late 40] [--seed 7]
 
 Prints the full run's time, the incremental time, and for the late records: links made, how
 many are true (ground truth of the generator), members whose true record was missed, standing
-links displaced, and agreement with the full rerun's links of the same records. Then corrected
+links displaced, and agreement with the full rerun's links of the same records; the time to
+hold the Pakistani list once and to bring it up to date with the late records. Then corrected
 pipeline records, each compared with the whole Pakistani list: prepared afresh for each (as
-before session 8) and against the list held prepared between polls (reconcile.held_lists),
-with the time to hold it once and to bring it up to date with the late records. Last, pipeline
+before session 8) and against the lists held prepared (reconcile.held_lists). Last, pipeline
 records relinked one at a time unchanged, as the worker would after a correction: how often it
 accepts what the full run accepts (`--relinked`)."""
 
@@ -23,7 +24,14 @@ from typing import Any
 from reconcile.assignment import ACCEPTED
 from reconcile.engine import LinkResult, link_tables
 from reconcile.held_lists import HeldList, HeldLists
-from reconcile.incremental import PairContext, Relinked, StandingLink, relink_left, relink_pair
+from reconcile.incremental import (
+    PairContext,
+    Relinked,
+    StandingLink,
+    relink_left,
+    relink_pair,
+    relink_right,
+)
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
 
@@ -62,10 +70,19 @@ def main() -> None:
     run = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(earlier))
     full_seconds = time.perf_counter() - started
     standing = _standing(run)
+    held = HeldLists(3)
+    held.hold("pipeline", RecordTable.from_rows(world.pipeline), 0)
     started = time.perf_counter()
-    found = relink_pair(
-        world.pipeline, earlier + late, ("pipeline", "gop"), ((), late_ids), standing, {}
-    )
+    held.hold("gop", RecordTable.from_rows(earlier), 0)
+    hold_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    gop = held.update("gop", late, (), 1)
+    update_seconds = time.perf_counter() - started
+    # as the worker links them: both lists held, the late records among the Pakistani ones
+    started = time.perf_counter()
+    pipeline = held.update("pipeline", [], (), 0).prepared.table
+    context = PairContext(("pipeline", "gop"), standing, {})
+    found = relink_right(context, pipeline, (gop.spaces, gop.prepared), late_ids)
     incremental_seconds = time.perf_counter() - started
     accepted = {
         row["right_record_id"]: row["left_record_id"]
@@ -82,12 +99,12 @@ def main() -> None:
         f"{len(late)} late records ({len(late_members)} pipeline members) linked incrementally "
         f"in {incremental_seconds:.2f} s: {len(accepted)} accepted, {true} true, "
         f"{missed} members missed, {len(found.displaced)} standing links displaced; "
-        f"same accepted partner (or none) as a full rerun for {agree}/{len(late)}"
+        f"same accepted partner (or none) as a full rerun for {agree}/{len(late)}; holding "
+        f"the Pakistani list took {hold_seconds:.1f} s once, adding the late records to it "
+        f"{update_seconds:.2f} s"
     )
-
-    report, kept = _corrections(world.pipeline, earlier, late, standing, args.corrections)
-    print(report)
-    print(_relinked_alone(world.pipeline, full, kept, truth, args.relinked))
+    print(_corrections(world.pipeline, earlier + late, standing, args.corrections, held))
+    print(_relinked_alone(world.pipeline, full, held, truth, args.relinked))
 
 
 def _standing(result: LinkResult) -> list[StandingLink]:
@@ -114,42 +131,32 @@ def _relink_alone(
 
 def _corrections(
     pipeline: list[dict[str, Any]],
-    earlier: list[dict[str, Any]],
-    late: list[dict[str, Any]],
+    gop: list[dict[str, Any]],
     standing: list[StandingLink],
     count: int,
-) -> tuple[str, HeldLists]:
-    """Seconds to relink one corrected pipeline record against the whole Pakistani list, and
-    both lists as the worker holds them."""
-    gop = earlier + late
+    held: HeldLists,
+) -> str:
+    """Seconds to relink one corrected pipeline record against the whole Pakistani list, as
+    rows prepared afresh and as the worker holds both lists."""
     lists = ("pipeline", "gop")
     corrected = [{**row, "district": "Quetta"} for row in pipeline[:count]]
     started = time.perf_counter()
     relink_pair(pipeline, gop, lists, ({corrected[0]["record_id"]}, ()), standing, {})
     afresh = time.perf_counter() - started
-    held = HeldLists(3)
-    held.hold("pipeline", RecordTable.from_rows(pipeline), 0)
-    started = time.perf_counter()
-    held.hold("gop", RecordTable.from_rows(earlier), 0)
-    hold_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    kept = held.update("gop", late, (), 1)
-    update_seconds = time.perf_counter() - started
+    kept = held.get("gop")
+    assert kept is not None
     seconds = []
     for row in corrected:
         started = time.perf_counter()
         _relink_alone(row, standing, held, kept)
         seconds.append(time.perf_counter() - started)
-    report = (
-        f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
-        f"with the list prepared afresh; held prepared: median {statistics.median(seconds):.2f} s"
-        f", max {max(seconds):.2f} s over {count} records; holding the list took "
-        f"{hold_seconds:.1f} s once, adding the {len(late)} late records to it "
-        f"{update_seconds:.2f} s"
-    )
     for row in pipeline[:count]:  # the corrections undone
         held.update("pipeline", [row], (), 0)
-    return report, held
+    return (
+        f"a corrected pipeline record against {len(gop):,} Pakistani records: {afresh:.1f} s "
+        f"with the list prepared afresh; held prepared: median {statistics.median(seconds):.2f} s"
+        f", max {max(seconds):.2f} s over {count} records"
+    )
 
 
 def _relinked_alone(

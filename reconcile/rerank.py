@@ -32,8 +32,9 @@ MIN_LOG_ODDS = -8.0
 # Training reads from further down: the hard non-matches between -12 and -8 teach the trees
 # (fitted from -8 alone, held-out F1 fell from 0.9467 to 0.9455).
 TRAINING_FLOOR = -12.0
-# Competition features mean what they meant in training only between whole lists; a new
-# record or a verification's handful of candidates keeps the first stage.
+# Competition features mean what they meant in training only between whole lists of some size
+# (incremental linking links whole lists, engine `focus`); a verification's handful of
+# candidates, or lists this small, keep the first stage.
 MIN_LIST = 200
 
 
