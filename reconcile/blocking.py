@@ -379,17 +379,16 @@ def focused_pairs(
     found_by = dict.fromkeys((rule.name for rule in rules), 0)
 
     def of(only_left: IntArray, only_right: IntArray) -> IntArray:
+        """The pairs of these left records and of these right records."""
         codes = [np.zeros(0, np.int64)]
         for rule in rules:
-            for found in (
-                rule_pairs(rule, left, right, spaces, only_left) if len(only_left) else None,
-                rule_pairs_of_right(rule, left, right, spaces, only_right)
-                if len(only_right)
-                else None,
-            ):
-                if found is not None:
-                    found_by[rule.name] += len(found)
-                    codes.append(found)
+            found = []
+            if len(only_left):
+                found.append(rule_pairs(rule, left, right, spaces, only_left))
+            if len(only_right):
+                found.append(rule_pairs_of_right(rule, left, right, spaces, only_right))
+            found_by[rule.name] += sum(map(len, found))
+            codes += found
         return unique_codes(np.concatenate(codes))
 
     near = of(focus.left, focus.right)
