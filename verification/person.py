@@ -62,6 +62,8 @@ class _ListNames:
 
     def __init__(self) -> None:
         self._counts: OrderedDict[str, tuple[tuple[int, int], NameCounts]] = OrderedDict()
+        # the last merge, by the lists and states merged: most claims search the same lists
+        self._merged: tuple[object, NameCounts] | None = None
 
     async def of(self, driver: DriverChannel, lists: list[repository.SearchedList]) -> NameCounts:
         parts = []
@@ -75,7 +77,10 @@ class _ListNames:
             parts.append(held[1])
         while len(self._counts) > self.CAPACITY:
             self._counts.popitem(last=False)
-        return NameCounts.merged(parts)
+        key = sorted((searched.list_id, searched.state) for searched in lists)
+        if self._merged is None or self._merged[0] != key:
+            self._merged = (key, NameCounts.merged(parts))
+        return self._merged[1]
 
 
 _NAME_COUNTS = _ListNames()
