@@ -113,6 +113,7 @@ def link_tables(
     population: tuple[int, int] | None = None,
     rerank: bool = True,
     prepared_right: tuple[RunSpaces, PreparedList] | None = None,
+    prepared_left: PreparedList | None = None,
     focus: Focus | None = None,
     u: dict[str, FloatArray] | None = None,
     name_counts: NameCounts | None = None,
@@ -122,7 +123,8 @@ def link_tables(
     the first stage alone (training it, or measuring the second stage's gain); `keep_features`
     keeps the second stage's inputs down to its training floor (training it). `prepared_right`:
     the right list prepared already in those spaces (an earlier result's `spaces` and `right`),
-    so that linking other left records against a large list does not prepare it again.
+    so that linking other left records against a large list does not prepare it again;
+    `prepared_left`: the left list too, prepared in those spaces (linking it again).
     `focus`: both lists are whole, but only links of these records are wanted (records changed
     after a run): their relatives (groups) join them, and blocking finds their candidates and
     every candidate of those (`blocking.focused_pairs`), so that scores, family context,
@@ -141,7 +143,13 @@ def link_tables(
     else:
         spaces, right = prepared_right
         assert right.table is right_table, "prepared_right must be right_table prepared"
-    left = prepare(spaces, left_table)
+    if prepared_left is None:
+        left = prepare(spaces, left_table)
+    else:
+        left = prepared_left
+        assert left.table is left_table and prepared_right, (
+            "prepared_left: in prepared_right's spaces"
+        )
     clock.done("prepare", 0.3)
     if focus is None:
         candidates = candidate_pairs(left, right, spaces)

@@ -103,16 +103,17 @@ class PairContext:
         focus: tuple[Collection[str], Collection[str]],
     ) -> LinkResult:
         """The whole left list against the whole right list (rows, prepared already, or as an
-        earlier result prepared it, whose u it then reuses), around the records in `focus`
-        (left ids, right ids)."""
+        earlier linking of these lists prepared both, whose u it then reuses too), around the
+        records in `focus` (left ids, right ids)."""
         table, prepared = _right_list(right)
-        u = right.scorer.u if isinstance(right, LinkResult) else None
+        again = right if isinstance(right, LinkResult) and right.left.table is left else None
         return link_tables(
             left,
             table,
             decisions=self.decisions,
             prepared_right=prepared,
-            u=u,
+            prepared_left=again.left if again else None,
+            u=again.scorer.u if again else None,
             focus=Focus(_positions(left, focus[0]), _positions(table, focus[1])),
         )
 
