@@ -290,3 +290,19 @@ def test_a_prepared_right_list_links_as_one_prepared_afresh(
     assert len(reused.links) and reused.links.left.tolist() == fresh.links.left.tolist()
     assert reused.links.right.tolist() == fresh.links.right.tolist()
     assert np.allclose(reused.links.probability, fresh.links.probability)
+
+
+def test_both_lists_prepared_and_u_reused_link_as_afresh(
+    world: SyntheticWorld, linked: LinkResult
+) -> None:
+    # a change's second linking reuses the first one's prepared lists and u
+    again = link_tables(
+        linked.left.table,
+        linked.right.table,
+        prepared_right=(linked.spaces, linked.right),
+        prepared_left=linked.left,
+        u=linked.scorer.u,
+    )
+    assert len(again.links) == len(linked.links)
+    assert again.links.right.tolist() == linked.links.right.tolist()
+    assert np.array_equal(again.links.probability, linked.links.probability)
