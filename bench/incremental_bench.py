@@ -80,7 +80,7 @@ def main() -> None:
     update_seconds = time.perf_counter() - started
     # as the worker links them: both lists held, the late records among the Pakistani ones
     started = time.perf_counter()
-    pipeline = held.update("pipeline", [], (), 0).prepared.table
+    pipeline = held.in_spaces_of("pipeline", "gop")
     context = PairContext(("pipeline", "gop"), standing, {})
     found = relink_right(context, pipeline, (gop.spaces, gop.prepared), late_ids)
     incremental_seconds = time.perf_counter() - started
@@ -123,7 +123,8 @@ def _relink_alone(
     does: the held pipeline list takes the changed version, the other records' links stand and
     compete."""
     mine = row["record_id"]
-    pipeline = held.update("pipeline", [row], (), 0).prepared.table
+    held.update("pipeline", [row], (), 0)
+    pipeline = held.in_spaces_of("pipeline", "gop")
     others = [s for s in standing if s.left_record_id != mine]
     context = PairContext(("pipeline", "gop"), others, {})
     return relink_left(context, pipeline, {mine}, (gop.spaces, gop.prepared))

@@ -34,6 +34,11 @@ class HeldList:
     prepared: PreparedList
     # the change feed position it holds the list at: changes numbered after it are to apply
     watermark: int
+    # the list prepared again in other held lists' spaces (by their key, with those spaces): a
+    # change is linked within both lists of a pair, in the right one's spaces
+    elsewhere: dict[Hashable, tuple[RunSpaces, PreparedList]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 def replace_records(
@@ -104,5 +109,17 @@ class HeldLists:
         if changed or gone:
             rows = RecordTable.from_rows(changed)
             held.prepared = replace_records(held.spaces, held.prepared, rows, gone)
+            for other, (spaces, prepared) in held.elsewhere.items():
+                held.elsewhere[other] = (spaces, replace_records(spaces, prepared, rows, gone))
         held.watermark = max(held.watermark, watermark)
         return held
+
+    def in_spaces_of(self, key: Hashable, other: Hashable) -> PreparedList:
+        """The list held under `key` prepared in the spaces of the one held under `other`, in
+        the same record order, kept and brought up to date with it: preparing a large list
+        (UNHCR's, say) again at every change to link it against another costs seconds."""
+        held, spaces = self._held[key], self._held[other].spaces
+        found = held.elsewhere.get(other)
+        if found is None or found[0] is not spaces:  # first use, or `other` held afresh
+            found = held.elsewhere[other] = (spaces, prepare(spaces, held.prepared.table))
+        return found[1]

@@ -38,6 +38,8 @@ Row = dict[str, Any]
 Prepared = tuple[RunSpaces, PreparedList]
 # the other list of a pair: engine rows, or prepared
 Right = Sequence[Row] | Prepared
+# the whole left list: a table, or prepared in the right list's spaces
+Left = RecordTable | PreparedList
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,23 +100,27 @@ class PairContext:
 
     def link(
         self,
-        left: RecordTable,
+        left: Left,
         right: Right | LinkResult,
         focus: tuple[Collection[str], Collection[str]],
     ) -> LinkResult:
-        """The whole left list against the whole right list (rows, prepared already, or as an
-        earlier linking of these lists prepared both, whose u it then reuses too), around the
-        records in `focus` (left ids, right ids)."""
+        """The whole left list (a table, or prepared in the right list's spaces) against the
+        whole right list (rows, prepared already, or as an earlier linking of these lists
+        prepared both, whose u it then reuses too), around the records in `focus` (left ids,
+        right ids)."""
         table, prepared = _right_list(right)
-        again = right if isinstance(right, LinkResult) and right.left.table is left else None
+        again = (
+            right if isinstance(right, LinkResult) and right.left.table is _table(left) else None
+        )
+        prepared_left = again.left if again else left if isinstance(left, PreparedList) else None
         return link_tables(
-            left,
+            _table(left),
             table,
             decisions=self.decisions,
             prepared_right=prepared,
-            prepared_left=again.left if again else None,
+            prepared_left=prepared_left,
             u=again.scorer.u if again else None,
-            focus=Focus(_positions(left, focus[0]), _positions(table, focus[1])),
+            focus=Focus(_positions(_table(left), focus[0]), _positions(table, focus[1])),
         )
 
     def take(self, result: LinkResult, side: _Side, out: Relinked) -> None:
@@ -125,6 +131,21 @@ class PairContext:
                 out.links.append(link_row(result, k, *self.lists))
                 if (gone := side.displaced(mine, theirs)) is not None:
                     out.displaced.append(gone)
+
+
+def _table(left: Left) -> RecordTable:
+    return left.table if isinstance(left, PreparedList) else left
+
+
+def unchanged(left: Left, changed: Collection[str]) -> Left:
+    """The left list without the changed records (a changed right record is linked against
+    the rest: the changed left ones are linked first, on their own)."""
+    if not changed:
+        return left
+    ids = set(changed)
+    keep = [i for i, rid in enumerate(_table(left).record_ids) if rid not in ids]
+    at = np.asarray(keep, np.intp)
+    return left.take(at) if isinstance(left, PreparedList) else left.subset(at)
 
 
 def _positions(table: RecordTable, ids: Collection[str]) -> IntArray:
@@ -152,7 +173,7 @@ def _taken(result: LinkResult, changed: set[str], is_left: bool) -> set[str]:
 
 
 def relink_left(
-    context: PairContext, left: RecordTable, changed: Collection[str], right: Right
+    context: PairContext, left: Left, changed: Collection[str], right: Right
 ) -> Relinked:
     """Changed left records (in `left`, the whole left list as it is now) against the whole
     right list. First alone, to find what they could take; then, where that is a record the run
@@ -170,14 +191,14 @@ def relink_left(
 
 
 def relink_right(
-    context: PairContext, left: RecordTable, right: Right, changed: Collection[str]
+    context: PairContext, left: Left, right: Right, changed: Collection[str]
 ) -> Relinked:
     """Changed right records (in `right`, the whole right list as it is now) against the left
     list (its unchanged records): first alone, then with the standing partners of the left
     records they could take, which they take only from a weaker standing partner."""
     out = Relinked()
     changed = set(changed)
-    if changed and len(left):
+    if changed and len(_table(left)):
         of_left = context.by_left()
         first = context.link(left, right, ((), changed))
         taken = _taken(first, changed, False)
@@ -201,8 +222,7 @@ def relink_pair(
     run's links between records that did not change; `held`: its confirmed pairs of changed
     records."""
     context = PairContext(lists, standing, decisions, frozenset(held))
-    changed_left = set(changed[0])
-    out = relink_left(context, RecordTable.from_rows(left), changed_left, right)
-    unchanged = [row for row in left if row["record_id"] not in changed_left]
-    more = relink_right(context, RecordTable.from_rows(unchanged), right, changed[1])
+    whole_left = RecordTable.from_rows(left)
+    out = relink_left(context, whole_left, changed[0], right)
+    more = relink_right(context, unchanged(whole_left, changed[0]), right, changed[1])
     return Relinked(out.links + more.links, out.displaced + more.displaced)

@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import numpy as np
-
-from reconcile.incremental import PairContext, Relinked, StandingLink, relink_left, relink_right
+from reconcile.incremental import (
+    PairContext,
+    Relinked,
+    StandingLink,
+    relink_left,
+    relink_right,
+    unchanged,
+)
 from reconcile.run_records import RunRecords
-from reconcile.table import RecordTable
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
 
@@ -49,30 +53,22 @@ async def relink_changed(
             mine_right = {r["id"] for r in changed if r["list_id"] == right}
             if not (mine_left or mine_right):
                 continue
-            # both whole lists, held between polls and brought up to date (changes included)
-            whole_left = (await records.prepared(left))[1].table
+            # both whole lists, held between polls and brought up to date (changes included),
+            # the left one also in the right one's spaces
+            whole_left = await records.prepared_in(left, right)
             whole_right = await records.prepared(right)
             parts = [
                 await asyncio.to_thread(relink_left, context, whole_left, mine_left, whole_right)
             ]
             if mine_right:
-                unchanged = _without(whole_left, mine_left)
+                rest = unchanged(whole_left, mine_left)
                 parts.append(
-                    await asyncio.to_thread(
-                        relink_right, context, unchanged, whole_right, mine_right
-                    )
+                    await asyncio.to_thread(relink_right, context, rest, whole_right, mine_right)
                 )
             for part in parts:
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
     return out
-
-
-def _without(table: RecordTable, ids: set[str]) -> RecordTable:
-    if not ids:
-        return table
-    keep = [i for i, rid in enumerate(table.record_ids) if rid not in ids]
-    return table.subset(np.asarray(keep, np.intp))
 
 
 def freed_partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:

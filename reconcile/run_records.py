@@ -17,6 +17,7 @@ from exchange.visibility import ListView
 from reconcile import repository
 from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import Prepared
+from reconcile.prepare import PreparedList
 from reconcile.table import RecordTable
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
@@ -107,6 +108,14 @@ class RunRecords:
             current = await self.engine(list_id, active(found))
             await asyncio.to_thread(self._held.update, key, current, withdrawn_ids(found), head)
         return held.spaces, held.prepared
+
+    async def prepared_in(self, list_id: str, other_id: str) -> PreparedList:
+        """The whole list brought up to date as `prepared` does, and prepared in the spaces of
+        the other list (held too), where a change is linked within both."""
+        await self.prepared(list_id)
+        await self.prepared(other_id)
+        keys = self._keys[list_id], self._keys[other_id]
+        return await asyncio.to_thread(self._held.in_spaces_of, *keys)
 
     async def _hold(self, list_id: str, key: Hashable) -> HeldList:
         # the head before the read: changes after it are applied at the next use (again, if

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from reconcile.engine import LinkResult, link_tables
 from reconcile.held_lists import HeldList, HeldLists
+from reconcile.prepare import prepare
 from reconcile.spaces import NameSpace
 from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
 from reconcile.table import RecordTable
@@ -175,3 +176,25 @@ def test_a_name_space_grown_in_steps_derives_what_a_fresh_one_does(
     assert texts[prefixes].tolist() == fresh_texts[fresh_prefixes].tolist()
     assert [a.tolist() for a in grown.text_arrays()] == [a.tolist() for a in fresh.text_arrays()]
     assert grown.skeleton_lengths().tolist() == fresh.skeleton_lengths().tolist()
+
+
+def test_a_held_list_prepared_in_another_s_spaces_follows_its_changes(
+    world: SyntheticWorld,
+) -> None:
+    held = HeldLists()
+    held.hold("pipeline", RecordTable.from_rows(world.pipeline), T0)
+    held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0)
+    first = held.in_spaces_of("pipeline", "gop")
+    assert held.in_spaces_of("pipeline", "gop") is first  # kept, not prepared again
+    corrected = [{**row, "given_name": row["given_name"] + " Jan"} for row in world.pipeline[:5]]
+    gone = {world.pipeline[7]["record_id"]}
+    held.update("pipeline", corrected, gone, T0 + 1)
+    kept = held.in_spaces_of("pipeline", "gop")
+    table = held.get("pipeline").prepared.table  # type: ignore[union-attr]
+    spaces = held.get("gop").spaces  # type: ignore[union-attr]
+    afresh = prepare(spaces, table)
+    assert kept.table.record_ids == table.record_ids
+    for name in ("given", "family", "father", "dob", "documents", "sex", "district", "group"):
+        assert np.array_equal(getattr(kept, name), getattr(afresh, name)), name
+    held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0 + 2)  # new spaces
+    assert held.in_spaces_of("pipeline", "gop") is not kept
