@@ -392,11 +392,8 @@ def focused_pairs(
         return unique_codes(np.concatenate(codes))
 
     near = of(focus.left, focus.right)
-    reached_right = np.setdiff1d(
-        np.unique(near[contains(focus.left, near // size)] % size), focus.right
-    )
-    reached_left = np.setdiff1d(
-        np.unique(near[contains(focus.right, near % size)] // size), focus.left
-    )
+    # setdiff1d gives them sorted and distinct, as Focus wants them
+    reached_right = np.setdiff1d(near[contains(focus.left, near // size)] % size, focus.right)
+    reached_left = np.setdiff1d(near[contains(focus.right, near % size)] // size, focus.left)
     codes = unique_codes(np.concatenate([near, of(reached_left, reached_right)]))
     return CandidatePairs(codes // size, codes % size, found_by)

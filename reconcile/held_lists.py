@@ -90,11 +90,18 @@ class HeldLists:
         spaces = RunSpaces.new()
         held = HeldList(spaces, prepare(spaces, table), watermark)
         expand_keys(held.prepared, spaces)
-        self._held.pop(key, None)
+        self._forget(key)
         while len(self._held) >= self._capacity:
-            self._held.popitem(last=False)
+            self._forget(next(iter(self._held)))
         self._held[key] = held
         return held
+
+    def _forget(self, key: Hashable) -> None:
+        """Drop a list, and the other lists' copies prepared in its spaces: they would keep
+        its spaces (most of what a held list retains) alive."""
+        self._held.pop(key, None)
+        for held in self._held.values():
+            held.elsewhere.pop(key, None)
 
     def update(
         self,

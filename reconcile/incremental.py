@@ -14,9 +14,9 @@ stage are the run's. Only the changed records' pairs, and their rivals', may bec
 
 Changed left records are linked first (`relink_left`), then changed right records against the
 unchanged left records (`relink_right`). The whole lists may come prepared already (a worker
-holds them between polls, reconcile.held_lists): the right one is linked against as held, the
-left one's table is prepared again in the right one's spaces. `relink_pair` runs both steps
-on lists held in memory as rows."""
+holds them between polls, reconcile.held_lists): the right one as held, the left one prepared
+in the right one's spaces (`HeldLists.in_spaces_of`). `relink_pair` runs both steps on lists
+in memory as rows."""
 
 from __future__ import annotations
 

@@ -55,8 +55,7 @@ async def relink_changed(
                 continue
             # both whole lists, held between polls and brought up to date (changes included),
             # the left one also in the right one's spaces
-            whole_left = await records.prepared_in(left, right)
-            whole_right = await records.prepared(right)
+            whole_left, whole_right = await records.pair(left, right)
             parts = [
                 await asyncio.to_thread(relink_left, context, whole_left, mine_left, whole_right)
             ]

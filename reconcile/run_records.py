@@ -109,13 +109,13 @@ class RunRecords:
             await asyncio.to_thread(self._held.update, key, current, withdrawn_ids(found), head)
         return held.spaces, held.prepared
 
-    async def prepared_in(self, list_id: str, other_id: str) -> PreparedList:
-        """The whole list brought up to date as `prepared` does, and prepared in the spaces of
-        the other list (held too), where a change is linked within both."""
-        await self.prepared(list_id)
-        await self.prepared(other_id)
-        keys = self._keys[list_id], self._keys[other_id]
-        return await asyncio.to_thread(self._held.in_spaces_of, *keys)
+    async def pair(self, left_id: str, right_id: str) -> tuple[PreparedList, Prepared]:
+        """Both whole lists brought up to date as `prepared` does: the right one as held, the
+        left one prepared in its spaces, where a change is linked within both."""
+        await self.prepared(left_id)
+        right = await self.prepared(right_id)
+        keys = self._keys[left_id], self._keys[right_id]
+        return await asyncio.to_thread(self._held.in_spaces_of, *keys), right
 
     async def _hold(self, list_id: str, key: Hashable) -> HeldList:
         # the head before the read: changes after it are applied at the next use (again, if

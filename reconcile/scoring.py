@@ -92,7 +92,6 @@ class Scorer:
         docs/reconciliation.md); incremental linking links whole lists (engine `focus`).
         `name_counts`: the names of the whole lists the right records were drawn from (a
         verification's candidates), by which names are then weighed."""
-        sizes = population or (len(left), len(right))
         large = min(len(left), len(right)) >= MIN_LIST_FOR_SAMPLED_U
         if u is None and large:
             u = observed_u(parameters, random_pair_levels(spaces, left, right, RANDOM_PAIRS))
@@ -117,6 +116,7 @@ class Scorer:
                     counts = name_counts.in_space(spaces, name)
                     total = name_counts.total(name)
                 rarity[name] = rarity_bits(counts, parameters.max_name_bits, total)
+        sizes = population or (len(left), len(right))
         prior = log2_prior_odds(parameters, *sizes)
         return cls(parameters, prior, weights, agree_base, rarity, u)
 

@@ -198,3 +198,9 @@ def test_a_held_list_prepared_in_another_s_spaces_follows_its_changes(
         assert np.array_equal(getattr(kept, name), getattr(afresh, name)), name
     held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0 + 2)  # new spaces
     assert held.in_spaces_of("pipeline", "gop") is not kept
+    # once Pakistan's list is evicted, its spaces are not kept alive through the copy
+    pipeline = held.get("pipeline")  # now the most recently used
+    assert pipeline is not None and "gop" in pipeline.elsewhere
+    for key in ("a", "b"):
+        held.hold(key, RecordTable.from_rows(world.gop[:20]), T0)
+    assert held.get("gop") is None and "gop" not in pipeline.elsewhere
