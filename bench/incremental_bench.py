@@ -121,13 +121,17 @@ def _relink_alone(
 ) -> Relinked:
     """One changed pipeline record relinked against the held Pakistani list, as the worker
     does: the held pipeline list takes the changed version, the other records' links stand and
-    compete."""
+    compete, and the u sampled by an earlier change is reused."""
     mine = row["record_id"]
     held.update("pipeline", [row], (), 0)
     pipeline = held.in_spaces_of("pipeline", "gop")
     others = [s for s in standing if s.left_record_id != mine]
-    context = PairContext(("pipeline", "gop"), others, {})
-    return relink_left(context, pipeline, {mine}, (gop.spaces, gop.prepared))
+    u = held.sampled_u("pipeline", "gop")
+    context = PairContext(("pipeline", "gop"), others, {}, u=u)
+    found = relink_left(context, pipeline, {mine}, (gop.spaces, gop.prepared))
+    if found.u is not None:
+        held.keep_u("pipeline", "gop", found.u)
+    return found
 
 
 def _corrections(

@@ -5,6 +5,7 @@ rows to store. The worker (reconcile.worker) decides when, and stores them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from reconcile.incremental import (
@@ -42,28 +43,32 @@ async def relink_changed(
                 for s in standing
                 if (s["left_list_id"], s["right_list_id"]) == (left, right)
             ]
+            mine_left = {r["id"] for r in changed if r["list_id"] == left}
+            mine_right = {r["id"] for r in changed if r["list_id"] == right}
+            if not (mine_left or mine_right):
+                continue
+            # both whole lists, held between polls and brought up to date (changes included),
+            # the left one also in the right one's spaces, and the u sampled for them before
+            whole_left, whole_right = await records.pair(left, right)
             touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
             context = PairContext(
                 (left, right),
                 [s for s in links if s not in touched],
                 decisions,
                 frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
+                records.sampled_u(left, right),
             )
-            mine_left = {r["id"] for r in changed if r["list_id"] == left}
-            mine_right = {r["id"] for r in changed if r["list_id"] == right}
-            if not (mine_left or mine_right):
-                continue
-            # both whole lists, held between polls and brought up to date (changes included),
-            # the left one also in the right one's spaces
-            whole_left, whole_right = await records.pair(left, right)
             parts = [
                 await asyncio.to_thread(relink_left, context, whole_left, mine_left, whole_right)
             ]
+            records.keep_u(left, right, parts[0].u)
             if mine_right:
                 rest = unchanged(whole_left, mine_left)
+                context = dataclasses.replace(context, u=records.sampled_u(left, right))
                 parts.append(
                     await asyncio.to_thread(relink_right, context, rest, whole_right, mine_right)
                 )
+                records.keep_u(left, right, parts[1].u)
             for part in parts:
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))

@@ -17,6 +17,7 @@ from exchange.visibility import ListView
 from reconcile import repository
 from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import Prepared
+from reconcile.parameters import FloatArray
 from reconcile.prepare import PreparedList
 from reconcile.table import RecordTable
 from reconcile.visible import engine_row, spec_fields
@@ -116,6 +117,14 @@ class RunRecords:
         right = await self.prepared(right_id)
         keys = self._keys[left_id], self._keys[right_id]
         return await asyncio.to_thread(self._held.in_spaces_of, *keys), right
+
+    def sampled_u(self, left_id: str, right_id: str) -> dict[str, FloatArray] | None:
+        """The u an earlier change's linking of these two lists sampled, while it holds."""
+        return self._held.sampled_u(self._keys[left_id], self._keys[right_id])
+
+    def keep_u(self, left_id: str, right_id: str, u: dict[str, FloatArray] | None) -> None:
+        if u is not None:
+            self._held.keep_u(self._keys[left_id], self._keys[right_id], u)
 
     async def _hold(self, list_id: str, key: Hashable) -> HeldList:
         # the head before the read: changes after it are applied at the next use (again, if

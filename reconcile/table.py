@@ -111,8 +111,26 @@ class RecordTable:
         return cls(record_ids, columns)
 
     def append(self, other: RecordTable) -> RecordTable:
-        """This table's records followed by `other`'s (`concat`)."""
-        return RecordTable.concat([self, other])
+        """This table's records followed by `other`'s, as `concat` gives them, at a cost that
+        follows `other`: a held list of 1.3 million records takes a few changed records at
+        every poll, and indexing its million distinct document values for that took 0.4 s."""
+        columns = {}
+        for name, column in self.columns.items():
+            added = other.columns[name]
+            code_of = dict.fromkeys(added.values, -1)
+            # the scan runs in C (a dict's own method over a list); values are distinct
+            present = np.fromiter(
+                map(code_of.__contains__, column.values), np.bool_, len(column.values)
+            )
+            for code in np.flatnonzero(present).tolist():
+                code_of[column.values[code]] = code
+            new = [value for value, code in code_of.items() if code < 0]
+            for code, value in enumerate(new, start=len(column.values)):
+                code_of[value] = code
+            remap = np.fromiter(map(code_of.__getitem__, added.values), np.int32, len(added.values))
+            values = column.values + new if new else column.values
+            columns[name] = Column(np.concatenate([column.codes, remap[added.codes]]), values)
+        return RecordTable(self.record_ids + other.record_ids, columns)
 
     @classmethod
     def concat(cls, tables: Sequence[RecordTable]) -> RecordTable:
@@ -139,7 +157,7 @@ class RecordTable:
     def subset(self, indices: npt.NDArray[np.intp]) -> RecordTable:
         """The records at `indices`, sharing this table's value lists."""
         return RecordTable(
-            [self.record_ids[int(i)] for i in indices],
+            [self.record_ids[i] for i in indices.tolist()],
             {name: Column(col.codes[indices], col.values) for name, col in self.columns.items()},
         )
 

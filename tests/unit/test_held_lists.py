@@ -1,6 +1,7 @@
 """A list held prepared between incremental polls and brought up to date with later changes
 links as the same list prepared afresh; tables appended keep one code per value; a name space
-that lives on (a held list's) derives the same arrays as a fresh one."""
+that lives on (a held list's) derives the same arrays as a fresh one; a pair's u is kept while
+the lists change little."""
 
 from __future__ import annotations
 
@@ -136,11 +137,18 @@ def test_concatenated_tables_hold_the_rows_of_all_with_one_code_per_value(
     assert [joined.row(i) for i in range(len(joined))] == [whole.row(i) for i in range(len(whole))]
     for column in joined.columns.values():
         assert len(set(column.values)) == len(column.values)
-    # appending keeps the first table's codes
-    a = RecordTable.from_rows(parts[0])
-    appended = a.append(RecordTable.from_rows(parts[1]))
+    # appending gives the same rows, keeps the first table's codes and one code per value, also
+    # after a subset (which keeps values no record holds any more)
+    a = RecordTable.from_rows(parts[0] + parts[1]).subset(np.arange(len(parts[0])))
+    appended = a.append(RecordTable.from_rows(parts[2]))
+    rows = [*parts[0], *parts[2]]
+    assert appended.record_ids == [row["record_id"] for row in rows]
+    assert [appended.row(i) for i in range(len(appended))] == [
+        whole.row(whole.record_ids.index(row["record_id"])) for row in rows
+    ]
     for name, column in a.columns.items():
         assert appended.columns[name].codes[: len(a)].tolist() == column.codes.tolist()
+        assert len(set(appended.columns[name].values)) == len(appended.columns[name].values)
 
 
 _names = st.lists(
@@ -178,12 +186,18 @@ def test_a_name_space_grown_in_steps_derives_what_a_fresh_one_does(
     assert grown.skeleton_lengths().tolist() == fresh.skeleton_lengths().tolist()
 
 
-def test_a_held_list_prepared_in_another_s_spaces_follows_its_changes(
-    world: SyntheticWorld,
-) -> None:
+def _pair_held(world: SyntheticWorld) -> HeldLists:
+    """The pipeline list and 2,000 Pakistani records, held."""
     held = HeldLists()
     held.hold("pipeline", RecordTable.from_rows(world.pipeline), T0)
     held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0)
+    return held
+
+
+def test_a_held_list_prepared_in_another_s_spaces_follows_its_changes(
+    world: SyntheticWorld,
+) -> None:
+    held = _pair_held(world)
     first = held.in_spaces_of("pipeline", "gop")
     assert held.in_spaces_of("pipeline", "gop") is first  # kept, not prepared again
     corrected = [{**row, "given_name": row["given_name"] + " Jan"} for row in world.pipeline[:5]]
@@ -204,3 +218,29 @@ def test_a_held_list_prepared_in_another_s_spaces_follows_its_changes(
     for key in ("a", "b"):
         held.hold(key, RecordTable.from_rows(world.gop[:20]), T0)
     assert held.get("gop") is None and "gop" not in pipeline.elsewhere
+
+
+def test_a_pair_s_u_is_reused_until_a_list_is_held_afresh_or_one_record_in_100_replaced(
+    world: SyntheticWorld,
+) -> None:
+    held = _pair_held(world)
+    assert held.sampled_u("pipeline", "gop") is None
+    u = {"given": np.array([0.5, 0.5])}
+    held.keep_u("pipeline", "gop", u)
+    assert held.sampled_u("pipeline", "gop") is u
+    assert held.sampled_u("gop", "pipeline") is None  # a pair is ordered
+    # 20 of 2,000 Pakistani records replaced: 1 %, kept; kept again, it keeps its age
+    held.update("gop", world.gop[:15], (), T0 + 1)
+    held.keep_u("pipeline", "gop", u)
+    held.update("gop", world.gop[15:20], (), T0 + 1)
+    assert held.sampled_u("pipeline", "gop") is u
+    held.update("gop", (), {world.gop[20]["record_id"]}, T0 + 2)  # one more: sampled again
+    assert held.sampled_u("pipeline", "gop") is None
+    held.keep_u("pipeline", "gop", u)
+    held.update("pipeline", world.pipeline[:3], (), T0 + 3)  # 1 % of 300 records
+    assert held.sampled_u("pipeline", "gop") is u
+    held.update("pipeline", world.pipeline[3:4], (), T0 + 3)
+    assert held.sampled_u("pipeline", "gop") is None
+    held.keep_u("pipeline", "gop", u)
+    held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0 + 4)  # held afresh
+    assert held.sampled_u("pipeline", "gop") is None

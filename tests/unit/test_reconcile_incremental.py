@@ -9,10 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from reconcile.engine import link_tables
-from reconcile.incremental import StandingLink, relink_pair
+import numpy as np
+import pytest
+
+from reconcile import scoring
+from reconcile.engine import LinkResult, link_tables
+from reconcile.incremental import PairContext, StandingLink, relink_left, relink_pair
 from reconcile.runs import link_row
-from reconcile.synthetic import WorldConfig, generate_world
+from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
 from reconcile.table import RecordTable
 from reconcile.worker import newest_runs
 from schemas.reconciliation import Reconciliation
@@ -161,11 +165,22 @@ def test_a_changed_left_record_weighs_names_by_their_rarity_in_the_whole_list() 
     assert abs((relinked["LR"] - relinked["LC"]) - (in_run["LR"] - in_run["LC"])) < 0.5
 
 
-def test_records_relinked_unchanged_get_the_run_s_links_second_stage_and_all() -> None:
-    # whole lists large enough for the second stage: a record relinked alone must be judged
-    # with the run's competition, family context and trees, not by the first stage
+@pytest.fixture(scope="module")
+def whole_world() -> tuple[SyntheticWorld, LinkResult]:
+    """Whole lists large enough for the second stage and for u sampled from random pairs, and
+    the run over them."""
     world = generate_world(WorldConfig(pipeline_size=300, gop_size=6_000, unhcr_size=10), 11)
-    run = link_tables(RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop))
+    return world, link_tables(
+        RecordTable.from_rows(world.pipeline), RecordTable.from_rows(world.gop)
+    )
+
+
+def test_records_relinked_unchanged_get_the_run_s_links_second_stage_and_all(
+    whole_world: tuple[SyntheticWorld, LinkResult],
+) -> None:
+    # a record relinked alone must be judged with the run's competition, family context and
+    # trees, not by the first stage
+    world, run = whole_world
     in_run = {
         row["left_record_id"]: (row["right_record_id"], row["probability"])
         for row in (link_row(run, k, *LISTS) for k in range(len(run.links)))
@@ -183,3 +198,25 @@ def test_records_relinked_unchanged_get_the_run_s_links_second_stage_and_all() -
     assert relinked == {k: v for k, v in in_run.items() if k in relinked}
     assert set(relinked) == {row["record_id"] for row in world.pipeline[:12]} & set(in_run)
     assert len(relinked) >= 8
+
+
+def test_a_u_sampled_before_is_reused_and_links_as_sampling_it_again(
+    whole_world: tuple[SyntheticWorld, LinkResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = whole_world
+    pipeline = RecordTable.from_rows(world.pipeline)
+    mine = {world.pipeline[0]["record_id"]}
+    sampled = relink_left(PairContext(LISTS, [], {}), pipeline, mine, world.gop)
+    assert sampled.u is not None and sampled.links
+    samplings: list[int] = []
+    sample = scoring.random_pair_levels
+    monkeypatch.setattr(
+        scoring, "random_pair_levels", lambda *a, **k: samplings.append(1) or sample(*a, **k)
+    )
+    reused = relink_left(PairContext(LISTS, [], {}, u=sampled.u), pipeline, mine, world.gop)
+    assert samplings == [] and reused.u is sampled.u
+    assert reused.links == sampled.links
+    # the u is what the links are weighed with: another u gives other probabilities
+    other = {name: np.roll(u, 1) for name, u in sampled.u.items()}
+    elsewhere = relink_left(PairContext(LISTS, [], {}, u=other), pipeline, mine, world.gop)
+    assert [r["probability"] for r in elsewhere.links] != [r["probability"] for r in sampled.links]
