@@ -10,7 +10,8 @@ many are true (ground truth of the generator), members whose true record was mis
 links displaced, and agreement with the full rerun's links of the same records; the time to
 hold the Pakistani list once and to bring it up to date with the late records. Then corrected
 pipeline records, each compared with the whole Pakistani list: prepared afresh for each (as
-before session 8) and against the lists held prepared (reconcile.held_lists). Last, pipeline
+before session 8) and against the lists held prepared (reconcile.held_lists); new Pakistani
+records arriving one at a time (`--new`). Last, pipeline
 records relinked one at a time unchanged, as the worker would after a correction: how often it
 accepts what the full run accepts (`--relinked`)."""
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from reconcile.assignment import ACCEPTED
@@ -34,6 +37,8 @@ from reconcile.incremental import (
 )
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
+
+LISTS = ("pipeline", "gop")
 
 
 def _accepted(result: LinkResult) -> dict[str, str]:
@@ -55,6 +60,7 @@ def main() -> None:
     parser.add_argument("--late", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corrections", type=int, default=10)
+    parser.add_argument("--new", type=int, default=5, help="new records, one at a time")
     parser.add_argument("--relinked", type=int, default=300, help="records relinked unchanged")
     args = parser.parse_args()
     world = generate_world(WorldConfig(pipeline_size=args.pipeline, gop_size=args.gop), args.seed)
@@ -75,14 +81,18 @@ def main() -> None:
     started = time.perf_counter()
     held.hold("gop", RecordTable.from_rows(earlier), 0)
     hold_seconds = time.perf_counter() - started
+    held.keep_u(*LISTS, run.scorer.u, as_held=True)  # as the worker takes it from the run
     started = time.perf_counter()
     gop = held.update("gop", late, (), 1)
     update_seconds = time.perf_counter() - started
     # as the worker links them: both lists held, the late records among the Pakistani ones
     started = time.perf_counter()
-    pipeline = held.in_spaces_of("pipeline", "gop")
-    context = PairContext(("pipeline", "gop"), standing, {})
-    found = relink_right(context, pipeline, (gop.spaces, gop.prepared), late_ids)
+    pipeline = held.in_spaces_of(*LISTS)
+    found = _with_kept_u(
+        held,
+        standing,
+        partial(relink_right, left=pipeline, right=(gop.spaces, gop.prepared), changed=late_ids),
+    )
     incremental_seconds = time.perf_counter() - started
     accepted = {
         row["right_record_id"]: row["left_record_id"]
@@ -104,7 +114,19 @@ def main() -> None:
         f"{update_seconds:.2f} s"
     )
     print(_corrections(world.pipeline, earlier + late, standing, args.corrections, held))
+    print(_new_records(earlier, standing, args.new, held))
     print(_relinked_alone(world.pipeline, full, held, truth, args.relinked))
+
+
+def _with_kept_u(
+    held: HeldLists, standing: list[StandingLink], link: Callable[[PairContext], Relinked]
+) -> Relinked:
+    """A relinking as the worker makes it: with the u kept (the run's, until the lists have
+    changed by 1 %), keeping the one it used."""
+    found = link(PairContext(LISTS, standing, {}, u=held.sampled_u(*LISTS)))
+    if found.u is not None:
+        held.keep_u(*LISTS, found.u)
+    return found
 
 
 def _standing(result: LinkResult) -> list[StandingLink]:
@@ -124,14 +146,42 @@ def _relink_alone(
     compete, and the u sampled by an earlier change is reused."""
     mine = row["record_id"]
     held.update("pipeline", [row], (), 0)
-    pipeline = held.in_spaces_of("pipeline", "gop")
+    pipeline = held.in_spaces_of(*LISTS)
     others = [s for s in standing if s.left_record_id != mine]
-    u = held.sampled_u("pipeline", "gop")
-    context = PairContext(("pipeline", "gop"), others, {}, u=u)
-    found = relink_left(context, pipeline, {mine}, (gop.spaces, gop.prepared))
-    if found.u is not None:
-        held.keep_u("pipeline", "gop", found.u)
-    return found
+    return _with_kept_u(
+        held,
+        others,
+        partial(relink_left, left=pipeline, changed={mine}, right=(gop.spaces, gop.prepared)),
+    )
+
+
+def _new_records(
+    gop: list[dict[str, Any]], standing: list[StandingLink], count: int, held: HeldLists
+) -> str:
+    """Seconds per new Pakistani record arriving on its own (a second record of someone the
+    list holds, under a new id), as the worker takes it: the held list brought up to date, then
+    the record linked within both whole lists."""
+    updates, links = [], []
+    for k in range(count):
+        row = {**gop[k * 7919 % len(gop)], "record_id": f"NEW-{k}"}
+        started = time.perf_counter()
+        right = held.update("gop", [row], (), 0)
+        updated = time.perf_counter()
+        link = partial(
+            relink_right,
+            left=held.in_spaces_of(*LISTS),
+            right=(right.spaces, right.prepared),
+            changed={row["record_id"]},
+        )
+        _with_kept_u(held, standing, link)
+        links.append(time.perf_counter() - updated)
+        updates.append(updated - started)
+    held.update("gop", (), {f"NEW-{k}" for k in range(count)}, 0)  # withdrawn again
+    return (
+        f"{count} new Pakistani records, one at a time: the held list brought up to date in "
+        f"{statistics.median(updates):.2f} s median ({max(updates):.2f} s max), the record "
+        f"linked in {statistics.median(links):.2f} s median ({max(links):.2f} s max)"
+    )
 
 
 def _corrections(
@@ -143,10 +193,9 @@ def _corrections(
 ) -> str:
     """Seconds to relink one corrected pipeline record against the whole Pakistani list, as
     rows prepared afresh and as the worker holds both lists."""
-    lists = ("pipeline", "gop")
     corrected = [{**row, "district": "Quetta"} for row in pipeline[:count]]
     started = time.perf_counter()
-    relink_pair(pipeline, gop, lists, ({corrected[0]["record_id"]}, ()), standing, {})
+    relink_pair(pipeline, gop, LISTS, ({corrected[0]["record_id"]}, ()), standing, {})
     afresh = time.perf_counter() - started
     kept = held.get("gop")
     assert kept is not None

@@ -155,10 +155,7 @@ def _positions(table: RecordTable, ids: Collection[str]) -> IntArray:
     """Where the records are in the table, sorted."""
     if not ids:
         return np.zeros(0, np.int64)
-    wanted = set(ids)
-    # a set's own method mapped in C: a Python loop over 1.3 million ids took 0.1 s
-    found = np.fromiter(map(wanted.__contains__, table.record_ids), np.bool_, len(table))
-    return np.flatnonzero(found).astype(np.int64)
+    return np.flatnonzero(table.among(ids)).astype(np.int64)
 
 
 def _right_list(right: Right | LinkResult) -> tuple[RecordTable, Prepared | None]:

@@ -136,6 +136,7 @@ class ReconciliationRunner:
                     "counts": output.counts,
                     "conflicts": output.conflicts,
                     "histogram": output.histogram,
+                    "pair_u": output.pair_u,
                     "finished_at": now,
                 },
             )

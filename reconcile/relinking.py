@@ -56,7 +56,7 @@ async def relink_changed(
                 [s for s in links if s not in touched],
                 decisions,
                 frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
-                records.sampled_u(left, right),
+                await records.u(left, right),
             )
             parts = [
                 await asyncio.to_thread(relink_left, context, whole_left, mine_left, whole_right)
@@ -64,7 +64,7 @@ async def relink_changed(
             records.keep_u(left, right, parts[0].u)
             if mine_right:
                 rest = unchanged(whole_left, mine_left)
-                context = dataclasses.replace(context, u=records.sampled_u(left, right))
+                context = dataclasses.replace(context, u=await records.u(left, right))
                 parts.append(
                     await asyncio.to_thread(relink_right, context, rest, whole_right, mine_right)
                 )

@@ -41,13 +41,22 @@ async def update_run(session: AsyncSession, run_id: str, values: dict[str, Any])
     await session.execute(update(Reconciliation).where(_run.id == run_id).values(**values))
 
 
+async def pair_u(session: AsyncSession, run_id: str) -> object:
+    """The u each pair of the run's lists was linked with (left id -> right id -> u), or None."""
+    return await session.scalar(select(_run.pair_u).where(_run.id == run_id))
+
+
 async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
     """Completed runs without their conflicts and histogram (the incremental worker reads
     this every second)."""
     query = (
         select(Reconciliation)
         .where(_run.status == "completed")
-        .options(defer(Reconciliation.conflicts), defer(Reconciliation.histogram))  # type: ignore[arg-type]
+        .options(
+            defer(Reconciliation.conflicts),  # type: ignore[arg-type]
+            defer(Reconciliation.histogram),  # type: ignore[arg-type]
+            defer(Reconciliation.pair_u),  # type: ignore[arg-type]
+        )
     )
     return list((await session.execute(query)).scalars().all())
 

@@ -19,6 +19,7 @@ from reconcile.held_lists import HeldList, HeldLists
 from reconcile.incremental import Prepared
 from reconcile.parameters import FloatArray
 from reconcile.prepare import PreparedList
+from reconcile.scoring import u_from_json
 from reconcile.table import RecordTable
 from reconcile.visible import engine_row, spec_fields
 from schemas.lists import ExchangeList
@@ -85,6 +86,7 @@ class RunRecords:
         holding: Mapping[Hashable, asyncio.Task[None]] | None = None,
     ) -> None:
         self._session = session
+        self._run_id = run.id
         self._views = {lid: _spec_view(lid, dict(spec)) for lid, spec in run.views.items()}
         self._keys = {lid: held_key(run, lid) for lid in run.views}
         self._held = held
@@ -118,9 +120,19 @@ class RunRecords:
         keys = self._keys[left_id], self._keys[right_id]
         return await asyncio.to_thread(self._held.in_spaces_of, *keys), right
 
-    def sampled_u(self, left_id: str, right_id: str) -> dict[str, FloatArray] | None:
-        """The u an earlier change's linking of these two lists sampled, while it holds."""
-        return self._held.sampled_u(self._keys[left_id], self._keys[right_id])
+    async def u(self, left_id: str, right_id: str) -> dict[str, FloatArray] | None:
+        """The u to link these two held lists with while it holds: the run's own at first (as
+        if sampled when the lists were held), then what a later linking sampled; None: sample
+        one. The run's is the draw its links were weighed with: another draw, taken after a
+        change reordered the lists, moved a few records across a threshold."""
+        keys = self._keys[left_id], self._keys[right_id]
+        if not self._held.has_u(*keys):
+            stored = await repository.pair_u(self._session, self._run_id)
+            by_right = stored.get(left_id) if isinstance(stored, dict) else None
+            run_u = u_from_json(by_right.get(right_id)) if isinstance(by_right, dict) else None
+            if run_u is not None:
+                self._held.keep_u(*keys, run_u, as_held=True)
+        return self._held.sampled_u(*keys)
 
     def keep_u(self, left_id: str, right_id: str, u: dict[str, FloatArray] | None) -> None:
         if u is not None:

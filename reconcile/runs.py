@@ -15,6 +15,7 @@ from reconcile.assignment import ACCEPTED, CONFIRMED, DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.parameters import ModelParameters
+from reconcile.scoring import u_as_json
 from reconcile.table import RecordTable
 from reconcile.three_way import transitive_conflicts
 
@@ -36,6 +37,8 @@ class RunOutput:
     counts: dict[str, object] = field(default_factory=dict)
     conflicts: list[dict[str, object]] = field(default_factory=list)
     histogram: list[int] = field(default_factory=list)
+    # left list id -> right list id -> the u that pair was linked with (scoring.u_as_json)
+    pair_u: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
 
 
 def link_row(result: LinkResult, k: int, left_list: str, right_list: str) -> dict[str, Any]:
@@ -84,6 +87,8 @@ def reconcile_lists(
 
         result = link_tables(tables[i], tables[j], parameters, decisions=reviews, progress=report)
         by_pair[(i, j)] = link_rows(result, inputs[i].list_id, inputs[j].list_id)
+        u = u_as_json(result.scorer.u)
+        output.pair_u.setdefault(inputs[i].list_id, {})[inputs[j].list_id] = u
         output.links.extend(by_pair[(i, j)])
     if len(inputs) == 3:
         found = transitive_conflicts(

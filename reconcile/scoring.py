@@ -47,6 +47,22 @@ def observed_u(parameters: ModelParameters, sample: PairLevels) -> dict[str, Flo
     return result
 
 
+def u_as_json(u: dict[str, FloatArray]) -> dict[str, list[float]]:
+    """A u as stored with a run (reconciliation.pair_u)."""
+    return {name: [float(p) for p in values] for name, values in u.items()}
+
+
+def u_from_json(stored: object) -> dict[str, FloatArray] | None:
+    """A stored u, or None when it does not fit the model's fields and levels (stored by a run
+    before the model was retrained with other levels: it is sampled again then)."""
+    if not isinstance(stored, dict) or set(stored) != set(FIELD_LEVELS):
+        return None
+    u = {name: np.asarray(stored[name], dtype=np.float64) for name in FIELD_LEVELS}
+    if any(u[name].shape != (len(levels),) for name, levels in FIELD_LEVELS.items()):
+        return None
+    return u
+
+
 def skeleton_counts(spaces: RunSpaces, field: str, lists: tuple[PreparedList, ...]) -> IntArray:
     """How often each string id occurs as the field's name skeleton over the lists (index 0,
     the empty name, counts nothing)."""

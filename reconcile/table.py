@@ -5,7 +5,7 @@ per distinct value (names, dates and places repeat massively)."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,12 @@ class RecordTable:
 
     def __len__(self) -> int:
         return len(self.record_ids)
+
+    def among(self, ids: Collection[str]) -> npt.NDArray[np.bool_]:
+        """Whether each record's id is one of `ids`."""
+        wanted = ids if isinstance(ids, set | frozenset) else set(ids)
+        # a set's own method mapped in C: a Python loop over 1.3 million ids took 0.1 s
+        return np.fromiter(map(wanted.__contains__, self.record_ids), np.bool_, len(self))
 
     def value(self, field: str, index: int) -> str:
         return self.columns[field].value(index)

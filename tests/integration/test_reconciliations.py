@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from reconcile import jobs, repository, worker
+from reconcile import jobs, relinking, repository, scoring, worker
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, shared_pipeline
 
@@ -432,3 +432,30 @@ async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
         headers=await world.headers("unhcr", purpose=RECONCILE),
     )
     assert same.status_code == 422
+
+
+async def test_the_worker_weighs_a_change_with_the_u_the_run_linked_with(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given: list[Any] = []
+    relink = relinking.relink_right
+
+    def spy(context: Any, *rest: Any) -> Any:
+        given.append(context.u)
+        return relink(context, *rest)
+
+    monkeypatch.setattr(relinking, "relink_right", spy)
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    async with app.state.services.sessions() as session:
+        stored = await repository.pair_u(session, run_id)
+    assert isinstance(stored, dict) and set(stored) == {pipeline}
+    run_u = scoring.u_from_json(stored[pipeline][registrations])
+    assert run_u is not None
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    u4 = await _relinked(client, headers, run_id, "R4", set())
+    assert u4 is not None and given, "the late record was not relinked"
+    # the run's own draw, not one taken again after the change reordered the held lists
+    assert given[0] is not None
+    assert {name: u.tolist() for name, u in given[0].items()} == {
+        name: u.tolist() for name, u in run_u.items()
+    }

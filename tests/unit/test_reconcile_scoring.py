@@ -1,8 +1,9 @@
 """Name rarity of a run as one array operation (reconcile.scoring.rarity_bits) gives what the
-reference NameFrequencies gives name by name."""
+reference NameFrequencies gives name by name; a run's u is stored and read back exactly."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching.frequency import NameFrequencies
-from reconcile.scoring import rarity_bits
+from reconcile.comparison import FIELD_LEVELS
+from reconcile.scoring import rarity_bits, u_as_json, u_from_json
 
 
 @given(
@@ -26,3 +28,17 @@ def test_rarity_bits_are_the_reference_part_bits_capped(counts: list[int], cap: 
     expected = [ceiling if not n else bits for n, bits in zip(counts, expected, strict=True)]
     bits = rarity_bits(np.asarray(counts, np.int64), cap)
     assert np.allclose(bits, expected)
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_a_stored_u_reads_back_exactly_and_only_when_it_fits_the_model(seed: int) -> None:
+    draw = np.random.default_rng(seed)
+    u = {name: draw.dirichlet(np.ones(len(levels))) for name, levels in FIELD_LEVELS.items()}
+    stored = json.loads(json.dumps(u_as_json(u)))  # as the database keeps it
+    back = u_from_json(stored)
+    assert back is not None
+    assert all(back[name].tolist() == u[name].tolist() for name in FIELD_LEVELS)
+    field = next(iter(FIELD_LEVELS))
+    assert u_from_json({**stored, field: stored[field][:-1]}) is None  # other levels
+    assert u_from_json({k: v for k, v in stored.items() if k != field}) is None
+    assert u_from_json(None) is None and u_from_json([1.0]) is None
