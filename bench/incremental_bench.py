@@ -81,7 +81,7 @@ def main() -> None:
     started = time.perf_counter()
     held.hold("gop", RecordTable.from_rows(earlier), 0)
     hold_seconds = time.perf_counter() - started
-    held.keep_u(*LISTS, run.scorer.u, as_held=True)  # as the worker takes it from the run
+    held.keep_u(*LISTS, run.scorer.u)  # as the worker takes it from the run
     started = time.perf_counter()
     gop = held.update("gop", late, (), 1)
     update_seconds = time.perf_counter() - started

@@ -90,7 +90,7 @@ U_KEPT_WHILE_REPLACED = 0.01
 class _SampledU:
     u: dict[str, FloatArray]
     lists: tuple[HeldList, HeldList]  # as held when sampled (a list held afresh samples again)
-    replaced: tuple[int, int]
+    replaced: tuple[int, int]  # the lists' `replaced` counts when it was drawn
 
 
 class HeldLists:
@@ -162,15 +162,19 @@ class HeldLists:
         return sampled.u
 
     def keep_u(
-        self, left: Hashable, right: Hashable, u: dict[str, FloatArray], *, as_held: bool = False
+        self,
+        left: Hashable,
+        right: Hashable,
+        u: dict[str, FloatArray],
+        age: tuple[int, int] = (0, 0),
     ) -> None:
         """Keep the u a linking of these two held lists used (`sampled_u`); the one kept
-        already keeps its age. `as_held`: a u from before the lists were held (the run's),
-        aged from when they were held."""
+        already keeps its age. `age`: how many records of each list changed since the u was
+        drawn (a run's u, drawn before the lists were held and brought up to date)."""
         if self.sampled_u(left, right) is not u:
             lists = self._pair(left, right)
-            age = (0, 0) if as_held else (lists[0].replaced, lists[1].replaced)
-            self._u[left, right] = _SampledU(u, lists, age)
+            drawn = (lists[0].replaced - age[0], lists[1].replaced - age[1])
+            self._u[left, right] = _SampledU(u, lists, drawn)
 
     def has_u(self, left: Hashable, right: Hashable) -> bool:
         """Whether a u was kept for these two lists since they were held, spent or not."""

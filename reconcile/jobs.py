@@ -60,25 +60,24 @@ class ReconciliationRunner:
 
     async def _inputs(
         self, run_id: str, agency_id: str, views: list[ListView]
-    ) -> tuple[list[ListInput], dict[tuple[str, str], bool]]:
-        """The lists as the caller may see them, and the agency's decisions. The change feed's
-        head is kept first: the incremental linker relinks whatever changed after it, also
-        while this run was linking."""
+    ) -> tuple[list[ListInput], dict[tuple[str, str], bool], int]:
+        """The lists as the caller may see them, the agency's decisions, and the change feed's
+        head, kept first: the incremental linker relinks whatever changed after it, also while
+        this run was linking."""
         async with self._sessions() as session:
-            await repository.update_run(
-                session, run_id, {"feed_seq": await repository.feed_head(session)}
-            )
+            head = await repository.feed_head(session)
+            await repository.update_run(session, run_id, {"feed_seq": head})
             await session.commit()
             inputs = [
                 ListInput(view.list_id, await read_engine_table(session, view)) for view in views
             ]
             reviews = await repository.reviews_of_agency(session, agency_id)
-        return inputs, reviews_as_decisions(reviews)
+        return inputs, reviews_as_decisions(reviews), head
 
     async def _run(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
         try:
             await self._set(run_id, status="running", stage="loading", progress=0.0)
-            inputs, decisions = await self._inputs(run_id, agency_id, views)
+            inputs, decisions, read_at = await self._inputs(run_id, agency_id, views)
             state = {"stage": "prepare", "progress": 0.0}
 
             def progress(stage: str, fraction: float) -> None:
@@ -93,7 +92,7 @@ class ReconciliationRunner:
                     run_id, stage=str(state["stage"]), progress=float(str(state["progress"])) * 0.95
                 )
             output: RunOutput = work.result()
-            await self._store(run_id, output)
+            await self._store(run_id, output, read_at)
             log.info(
                 "reconciliation_completed",
                 run_id=run_id,
@@ -112,7 +111,7 @@ class ReconciliationRunner:
                 finished_at=utcnow(),
             )
 
-    async def _store(self, run_id: str, output: RunOutput) -> None:
+    async def _store(self, run_id: str, output: RunOutput, read_at: int) -> None:
         async with self._sessions() as session:
             now = utcnow()
             rows = [
@@ -136,7 +135,9 @@ class ReconciliationRunner:
                     "counts": output.counts,
                     "conflicts": output.conflicts,
                     "histogram": output.histogram,
-                    "pair_u": output.pair_u,
+                    # the run's feed_seq moves on as changes are linked; its u stays the
+                    # u of the lists as read at `read_at`
+                    "pair_u": {"read_at": read_at, "pairs": output.pair_u},
                     "finished_at": now,
                 },
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlmodel import SQLModel
@@ -42,7 +42,8 @@ async def update_run(session: AsyncSession, run_id: str, values: dict[str, Any])
 
 
 async def pair_u(session: AsyncSession, run_id: str) -> object:
-    """The u each pair of the run's lists was linked with (left id -> right id -> u), or None."""
+    """Where the run read its lists and the u each pair of them was linked with ({"read_at":
+    feed position, "pairs": left id -> right id -> u}), or None."""
     return await session.scalar(select(_run.pair_u).where(_run.id == run_id))
 
 
@@ -104,6 +105,18 @@ async def changed_record_ids(
         .distinct()
     )
     return [str(row[0]) for row in (await session.execute(query)).all() if row[0]]
+
+
+async def count_changed_records(session: AsyncSession, list_id: str, after: int, upto: int) -> int:
+    """How many of the list's records changes numbered in (after, upto] created, corrected or
+    withdrawn."""
+    query = select(func.count(distinct(_event.record_id))).where(
+        _event.list_id == list_id,
+        _event.seq > after,
+        _event.seq <= upto,
+        _event.type.in_(RECORD_EVENT_TYPES),
+    )
+    return int(await session.scalar(query) or 0)
 
 
 async def changed_records(

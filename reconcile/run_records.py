@@ -73,6 +73,16 @@ def _spec_view(list_id: str, spec: dict[str, object]) -> ListView:
     )
 
 
+def _run_u(stored: object, left_id: str, right_id: str) -> tuple[dict[str, FloatArray] | None, int]:
+    """The run's u of a pair of its lists (stored as {"read_at": …, "pairs": …}), and the feed
+    position it read them at."""
+    if not isinstance(stored, dict) or not isinstance(read_at := stored.get("read_at"), int):
+        return None, 0
+    pairs = stored.get("pairs")
+    by_right = pairs.get(left_id) if isinstance(pairs, dict) else None
+    return (u_from_json(by_right.get(right_id)) if isinstance(by_right, dict) else None), read_at
+
+
 class RunRecords:
     """A run's records as the engine reads them, loaded on demand (see the module). `holding`:
     lists being held ahead in the background (the worker's); a list among them is waited for
@@ -121,17 +131,23 @@ class RunRecords:
         return await asyncio.to_thread(self._held.in_spaces_of, *keys), right
 
     async def u(self, left_id: str, right_id: str) -> dict[str, FloatArray] | None:
-        """The u to link these two held lists with while it holds: the run's own at first (as
-        if sampled when the lists were held), then what a later linking sampled; None: sample
-        one. The run's is the draw its links were weighed with: another draw, taken after a
-        change reordered the lists, moved a few records across a threshold."""
+        """The u to link these two held lists with while it holds (`HeldLists.sampled_u`): the
+        run's own at first, aged by the records changed since the run read the lists, then what
+        a later linking drew; None: draw one. The run's is the draw its links were weighed
+        with: another, drawn after a change reordered the lists, moved a few records across a
+        threshold."""
         keys = self._keys[left_id], self._keys[right_id]
         if not self._held.has_u(*keys):
             stored = await repository.pair_u(self._session, self._run_id)
-            by_right = stored.get(left_id) if isinstance(stored, dict) else None
-            run_u = u_from_json(by_right.get(right_id)) if isinstance(by_right, dict) else None
-            if run_u is not None:
-                self._held.keep_u(*keys, run_u, as_held=True)
+            run_u, read_at = _run_u(stored, left_id, right_id)
+            lists = [self._held.get(key) for key in keys]
+            if run_u is not None and lists[0] is not None and lists[1] is not None:
+                count = repository.count_changed_records
+                age = (
+                    await count(self._session, left_id, read_at, lists[0].watermark),
+                    await count(self._session, right_id, read_at, lists[1].watermark),
+                )
+                self._held.keep_u(*keys, run_u, age)
         return self._held.sampled_u(*keys)
 
     def keep_u(self, left_id: str, right_id: str, u: dict[str, FloatArray] | None) -> None:

@@ -48,8 +48,9 @@ class Reconciliation(SQLModel, table=True):
     feed_seq: int | None = Field(
         default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite")
     )
-    # per pair of lists (left id -> right id -> field -> per level), the u the run weighed
-    # evidence with: the incremental linker weighs later changes with it (never shown)
+    # the u the run weighed evidence with, per pair of lists ({"read_at": the feed position it
+    # read them at, "pairs": left id -> right id -> field -> per level}): the incremental
+    # linker weighs later changes with it while the lists changed little (never shown)
     pair_u: dict[str, object] | None = Field(
         default=None, sa_column=Column(PortableJSON, nullable=True)
     )

@@ -31,6 +31,16 @@ SECOND_R2_ROW = "U7,Freshta,Ahmadzai,Gul Mohammad,1988,,F,,PSH-7\n"
 # R2's own passport: a stronger record of R2 than U2, which the run linked to her
 STRONGER_ROW = "U5,Freshta,Ahmadzai,Gul Mohammad,1988,,F,passport:P01234568,PSH-1\n"
 RECONCILE = "reconciliation"
+# 150 registrations of strangers to the pipeline
+_FILLER_ROWS = "".join(
+    f"UF{i},{given},,{father},{1950 + i % 40}-0{1 + i % 9}-1{i % 10},,F,,PSH-F{i}\n"
+    for i, (given, father) in enumerate(
+        (g, f)
+        for g in ("Zarghuna", "Mursal", "Parwana", "Shabana", "Nazia", "Gulalai")
+        for f in ("Sher Ali", "Mir Hamza", "Abdul Wali", "Habibullah", "Sayed Jamal")
+        for _ in range(5)
+    )
+)
 
 
 async def _unhcr_list(client: httpx.AsyncClient, world: World, csv_text: str) -> str:
@@ -434,9 +444,15 @@ async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
     assert same.status_code == 422
 
 
-async def test_the_worker_weighs_a_change_with_the_u_the_run_linked_with(
-    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _u_of_first_relinking(
+    client: httpx.AsyncClient,
+    world: World,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    late_rows: str,
+) -> tuple[Any, dict[str, Any] | None]:
+    """The u the worker gave its first relinking of registrations added after a run (over 150
+    more than UNHCR_CSV's), and the u the run stored for that pair."""
     given: list[Any] = []
     relink = relinking.relink_right
 
@@ -445,17 +461,33 @@ async def test_the_worker_weighs_a_change_with_the_u_the_run_linked_with(
         return relink(context, *rest)
 
     monkeypatch.setattr(relinking, "relink_right", spy)
-    pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV + _FILLER_ROWS)
+    run_id, headers = await _run(client, world, [pipeline, registrations])
     async with app.state.services.sessions() as session:
         stored = await repository.pair_u(session, run_id)
-    assert isinstance(stored, dict) and set(stored) == {pipeline}
-    run_u = scoring.u_from_json(stored[pipeline][registrations])
+    assert isinstance(stored, dict) and isinstance(stored["read_at"], int)
+    assert set(stored["pairs"]) == {pipeline}
+    run_u = scoring.u_from_json(stored["pairs"][pipeline][registrations])
     assert run_u is not None
-    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + LATE_ROW)
+    await _import(client, world, registrations, UNHCR_CSV.splitlines()[0] + "\n" + late_rows)
     u4 = await _relinked(client, headers, run_id, "R4", set())
     assert u4 is not None and given, "the late record was not relinked"
+    return given[0], {name: u.tolist() for name, u in run_u.items()}
+
+
+async def test_the_worker_weighs_a_change_with_the_u_the_run_linked_with(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used, run_u = await _u_of_first_relinking(client, world, app, monkeypatch, LATE_ROW)
     # the run's own draw, not one taken again after the change reordered the held lists
-    assert given[0] is not None
-    assert {name: u.tolist() for name, u in given[0].items()} == {
-        name: u.tolist() for name, u in run_u.items()
-    }
+    assert used is not None and {name: u.tolist() for name, u in used.items()} == run_u
+
+
+async def test_a_run_s_u_is_not_used_once_its_lists_changed_by_more_than_1_percent(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two new records in 156: counted from when the run read the list, however it was held
+    late = LATE_ROW + "U8,Mursal,Hotak,Sher Ali,1990,,F,,PSH-8\n"
+    used, _ = await _u_of_first_relinking(client, world, app, monkeypatch, late)
+    assert used is None

@@ -244,11 +244,11 @@ def test_a_pair_s_u_is_reused_until_a_list_is_held_afresh_or_one_record_in_100_r
     held.keep_u("pipeline", "gop", u)
     held.hold("gop", RecordTable.from_rows(world.gop[:2_000]), T0 + 4)  # held afresh
     assert held.sampled_u("pipeline", "gop") is None and not held.has_u("pipeline", "gop")
-    # a run's u, from before the lists were held, is aged from the hold: 2 of 300 pipeline
-    # records were replaced since, so two more spend it (4 > 1 % of 300)
+    # a run's u, drawn before the lists were held: 2 of 300 pipeline records changed since the
+    # run read them, so two more spend it (4 > 1 % of 300)
     held.hold("pipeline", RecordTable.from_rows(world.pipeline), T0 + 5)
-    held.update("pipeline", world.pipeline[:2], (), T0 + 6)
-    held.keep_u("pipeline", "gop", u, as_held=True)
+    held.update("pipeline", world.pipeline[:1], (), T0 + 6)  # one of the two, after the hold
+    held.keep_u("pipeline", "gop", u, (2, 0))
     assert held.sampled_u("pipeline", "gop") is u and held.has_u("pipeline", "gop")
     held.update("pipeline", world.pipeline[2:4], (), T0 + 7)
     assert held.sampled_u("pipeline", "gop") is None and held.has_u("pipeline", "gop")
