@@ -93,8 +93,8 @@ class PairContext:
     # confirmed pairs of changed records that the run holds already: kept as people left them,
     # never stored a second time
     held: frozenset[tuple[str, str]] = frozenset()
-    # u sampled by an earlier linking of these lists (HeldLists.sampled_u), instead of sampling
-    # random pairs again
+    # the u to weigh evidence with (the run's, or an earlier linking's of these lists:
+    # HeldLists.sampled_u) instead of sampling random pairs again
     u: dict[str, FloatArray] | None = None
 
     def by_left(self) -> dict[str, StandingLink]:
