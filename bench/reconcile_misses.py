@@ -11,8 +11,9 @@ member, stayed candidates below the review threshold, or never became candidates
 for accepted links that are false, whether Pakistan holds the member at all and whether the
 wrong record is a relative (same household) or a stranger; then, field by field, the share of
 each level among the true pairs below review next to all true pairs, and the same for the true
-pairs where one name is only in Arabic script. docs/reconciliation.md ("What limits it") reads
-these figures. The last line sums up."""
+pairs where one name is only in Arabic script; and how many true pairs below review have a
+rival scored at least as high for the same pipeline record (a namesake).
+docs/reconciliation.md ("What limits it") reads these figures. The last line sums up."""
 
 from __future__ import annotations
 
@@ -95,6 +96,21 @@ def classify(world: World, result: LinkResult) -> tuple[Counter[str], Counter[st
     return outcomes, false_links, below_review
 
 
+def with_rivals(world: World, result: LinkResult, left: list[int]) -> int:
+    """How many of these left records' true pairs have a rival: another Pakistani record that
+    the first stage scores at least as high for the same pipeline record (a namesake the
+    evidence does not tell apart, or prefers)."""
+    assert result.candidate_pairs is not None
+    c_left, c_right, log_odds = result.candidate_pairs
+    mine = np.isin(c_left, np.asarray(left, np.int64))
+    c_left, c_right, log_odds = c_left[mine], c_right[mine], log_odds[mine]
+    true_right = np.asarray([world.true_right[int(i)] for i in c_left.tolist()], np.int64)
+    is_true = c_right == true_right
+    true_score = dict(zip(c_left[is_true].tolist(), log_odds[is_true].tolist(), strict=True))
+    bar = np.asarray([true_score.get(int(i), np.inf) for i in c_left.tolist()])
+    return len(set(c_left[~is_true & (log_odds >= bar)].tolist()))
+
+
 def level_shares(
     world: World, result: LinkResult, left: Iterable[int]
 ) -> dict[str, dict[str, float]]:
@@ -141,6 +157,11 @@ def main() -> None:
     print(f"accepted false links {sum(false_links.values()):,}")
     for kind, count in false_links.most_common():
         print(f"  {kind:44s}{count:7,}")
+    rivalled = with_rivals(world, result, below_review)
+    print(
+        f"true pairs below review with a stranger scored at least as high: {rivalled:,} of "
+        f"{len(below_review):,} ({rivalled / max(len(below_review), 1):.0%})"
+    )
     every = sorted(true_right)
     arabic = [i for i, j in true_right.items() if _arabic_only(pipeline, i) or _arabic_only(gop, j)]
     arabic_below = sorted(set(arabic) & set(below_review))
