@@ -96,10 +96,11 @@ def classify(world: World, result: LinkResult) -> tuple[Counter[str], Counter[st
     return outcomes, false_links, below_review
 
 
-def with_rivals(world: World, result: LinkResult, left: list[int]) -> int:
+def with_rivals(world: World, result: LinkResult, left: list[int]) -> tuple[int, int]:
     """How many of these left records' true pairs have a rival: another Pakistani record that
     the first stage scores at least as high for the same pipeline record (a namesake the
-    evidence does not tell apart, or prefers)."""
+    evidence does not tell apart, or prefers); and how many of those have a relative among
+    their rivals."""
     assert result.candidate_pairs is not None
     c_left, c_right, log_odds = result.candidate_pairs
     mine = np.isin(c_left, np.asarray(left, np.int64))
@@ -108,7 +109,14 @@ def with_rivals(world: World, result: LinkResult, left: list[int]) -> int:
     is_true = c_right == true_right
     true_score = dict(zip(c_left[is_true].tolist(), log_odds[is_true].tolist(), strict=True))
     bar = np.asarray([true_score.get(int(i), np.inf) for i in c_left.tolist()])
-    return len(set(c_left[~is_true & (log_odds >= bar)].tolist()))
+    rival = ~is_true & (log_odds >= bar)
+    left_ids, right_ids = world.pipeline.record_ids, world.gop.record_ids
+    kin = {
+        a
+        for a, b in zip(c_left[rival].tolist(), c_right[rival].tolist(), strict=True)
+        if world.related(left_ids[a], right_ids[b])
+    }
+    return len(set(c_left[rival].tolist())), len(kin)
 
 
 def level_shares(
@@ -157,10 +165,11 @@ def main() -> None:
     print(f"accepted false links {sum(false_links.values()):,}")
     for kind, count in false_links.most_common():
         print(f"  {kind:44s}{count:7,}")
-    rivalled = with_rivals(world, result, below_review)
+    rivalled, by_kin = with_rivals(world, result, below_review)
     print(
-        f"true pairs below review with a stranger scored at least as high: {rivalled:,} of "
-        f"{len(below_review):,} ({rivalled / max(len(below_review), 1):.0%})"
+        f"true pairs below review with another record scored at least as high: {rivalled:,} of "
+        f"{len(below_review):,} ({rivalled / max(len(below_review), 1):.0%}; a relative among "
+        f"the rivals for {by_kin:,})"
     )
     every = sorted(true_right)
     arabic = [i for i, j in true_right.items() if _arabic_only(pipeline, i) or _arabic_only(gop, j)]
