@@ -1,13 +1,14 @@
-"""Reconciliation through HTTP: a run over the US pipeline list and UNHCR's registration list,
-its links with evidence cut to UNHCR's agreement and disclosed to the audit, decisions that
-hold in later runs, discrepancies, the report, incremental linking and refusals."""
+"""Reconciliation through HTTP: a run over the US pipeline list and UNHCR's registration list
+(and Pakistan's status list), its links with evidence cut to UNHCR's agreement and disclosed to
+the audit, decisions that hold in later runs, discrepancies, the report, incremental linking
+with the run's u, and refusals."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 
 from reconcile import jobs, relinking, repository, scoring, worker
 from tests.conftest import World
-from tests.helpers import UNHCR_FIELDS, shared_pipeline
+from tests.helpers import UNHCR_FIELDS, agreement_body, shared_pipeline
 
 # UNHCR's own registrations of three pipeline members, spelt its way (and one stranger).
 UNHCR_CSV = """record_id,given_name,family_name,father_name,dob,dob_calendar,sex,documents,group_id
@@ -31,15 +32,19 @@ SECOND_R2_ROW = "U7,Freshta,Ahmadzai,Gul Mohammad,1988,,F,,PSH-7\n"
 # R2's own passport: a stronger record of R2 than U2, which the run linked to her
 STRONGER_ROW = "U5,Freshta,Ahmadzai,Gul Mohammad,1988,,F,passport:P01234568,PSH-1\n"
 RECONCILE = "reconciliation"
+_FATHERS = ("Sher Ali", "Mir Hamza", "Abdul Wali", "Habibullah", "Sayed Jamal")
+
+
+def _strangers(row: Callable[[int, str, str], str], given_names: tuple[str, ...]) -> str:
+    """150 CSV rows of people outside the pipeline: `row` of the i-th, given and father's name."""
+    people = [(g, f) for g in given_names for f in _FATHERS for _ in range(5)]
+    return "".join(row(i, g, f) for i, (g, f) in enumerate(people))
+
+
 # 150 registrations of strangers to the pipeline
-_FILLER_ROWS = "".join(
-    f"UF{i},{given},,{father},{1950 + i % 40}-0{1 + i % 9}-1{i % 10},,F,,PSH-F{i}\n"
-    for i, (given, father) in enumerate(
-        (g, f)
-        for g in ("Zarghuna", "Mursal", "Parwana", "Shabana", "Nazia", "Gulalai")
-        for f in ("Sher Ali", "Mir Hamza", "Abdul Wali", "Habibullah", "Sayed Jamal")
-        for _ in range(5)
-    )
+_FILLER_ROWS = _strangers(
+    lambda i, g, f: f"UF{i},{g},,{f},{1950 + i % 40}-0{1 + i % 9}-1{i % 10},,F,,PSH-F{i}\n",
+    ("Zarghuna", "Mursal", "Parwana", "Shabana", "Nazia", "Gulalai"),
 )
 
 
@@ -54,8 +59,15 @@ async def _unhcr_list(client: httpx.AsyncClient, world: World, csv_text: str) ->
     return list_id
 
 
-async def _import(client: httpx.AsyncClient, world: World, list_id: str, csv_text: str) -> None:
-    headers = await world.headers("unhcr", purpose=RECONCILE)
+async def _import(
+    client: httpx.AsyncClient,
+    world: World,
+    list_id: str,
+    csv_text: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """An import into the list, by UNHCR unless `headers` say who."""
+    headers = headers or await world.headers("unhcr", purpose=RECONCILE)
     imported = await client.post(
         f"/v1/lists/{list_id}/imports",
         content=csv_text.encode(),
@@ -491,3 +503,65 @@ async def test_a_run_s_u_is_not_used_once_its_lists_changed_by_more_than_1_perce
     late = LATE_ROW + "U8,Mursal,Hotak,Sher Ali,1990,,F,,PSH-8\n"
     used, _ = await _u_of_first_relinking(client, world, app, monkeypatch, late)
     assert used is None
+
+
+GOP_HEADER = "record_id,given_name,father_name,dob,sex,documents,status\n"
+# Pakistan's records of 150 people outside the pipeline
+_GOP_FILLER = _strangers(
+    lambda i, g, f: f"GF{i},{g},{f},{1950 + i % 40},M,,documented\n",
+    ("Obaidullah", "Nasir", "Hamidullah", "Wahidullah", "Zabihullah", "Rahmatullah"),
+)
+
+
+async def _detention_list(client: httpx.AsyncClient, world: World) -> str:
+    """Pakistan's status list, shared with UNHCR for reconciliation."""
+    gop = await world.headers("gop", purpose="protection-verification")
+    made = await client.post(
+        "/v1/lists", json={"name": "detentions", "kind": "status"}, headers=gop
+    )
+    assert made.status_code == 201, made.text
+    list_id: str = made.json()["id"]
+    await _import(client, world, list_id, GOP_HEADER + _GOP_FILLER, gop)
+    fields = ["given_name", "father_name", "dob", "sex", "documents", "status"]
+    shared = await client.post(
+        "/v1/agreements",
+        json=agreement_body(list_id, world.unhcr, fields, [RECONCILE]),
+        headers=gop,
+    )
+    assert shared.status_code == 201, shared.text
+    return list_id
+
+
+async def test_a_three_list_run_links_a_late_record_in_both_its_pairs_with_the_run_s_u(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given: list[tuple[tuple[str, str], Any]] = []
+    relink = relinking.relink_right
+
+    def spy(context: Any, *rest: Any) -> Any:
+        given.append((context.lists, context.u))
+        return relink(context, *rest)
+
+    monkeypatch.setattr(relinking, "relink_right", spy)
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, UNHCR_CSV)
+    detentions = await _detention_list(client, world)
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    async with app.state.services.sessions() as session:
+        stored = await repository.pair_u(session, run_id)
+    assert isinstance(stored, dict)
+    assert {left: set(rights) for left, rights in stored["pairs"].items()} == {
+        pipeline: {registrations, detentions},
+        registrations: {detentions},
+    }
+    # R4 (Yusuf son of Syed Ahmad), detained after the run: linked within both pairs it is in
+    late = GOP_HEADER + "G4,Yusuf,Syed Ahmad,1979,M,acc:ACC-0099-1122,detained\n"
+    gop = await world.headers("gop", purpose="protection-verification")
+    await _import(client, world, detentions, late, gop)
+    r4 = await _relinked(client, headers, run_id, "R4", set())
+    assert r4 is not None and r4["right"]["record_id"] == "G4" and r4["incremental"]
+    assert {lists for lists, _ in given} == {(pipeline, detentions), (registrations, detentions)}
+    for (left, right), u in given:
+        run_u = scoring.u_from_json(stored["pairs"][left][right])
+        assert u is not None and run_u is not None
+        assert {k: v.tolist() for k, v in u.items()} == {k: v.tolist() for k, v in run_u.items()}
