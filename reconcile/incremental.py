@@ -147,7 +147,7 @@ def unchanged(left: Left, changed: Collection[str]) -> Left:
     the rest: the changed left ones are linked first, on their own)."""
     if not changed:
         return left
-    at = np.setdiff1d(np.arange(len(_table(left))), _positions(_table(left), changed))
+    at = np.flatnonzero(~_table(left).among(changed))
     return left.take(at) if isinstance(left, PreparedList) else left.subset(at)
 
 

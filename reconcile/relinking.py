@@ -64,7 +64,9 @@ async def relink_changed(
             records.keep_u(left, right, parts[0].u)
             if mine_right:
                 rest = unchanged(whole_left, mine_left)
-                context = dataclasses.replace(context, u=await records.u(left, right))
+                # the u the left records were just linked with (kept by now), if they were
+                u = context.u if parts[0].u is None else parts[0].u
+                context = dataclasses.replace(context, u=u)
                 parts.append(
                     await asyncio.to_thread(relink_right, context, rest, whole_right, mine_right)
                 )
