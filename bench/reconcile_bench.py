@@ -34,7 +34,7 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
         return {row["record_id"]: row for row in csv.DictReader(handle)}
 
 
-def _truth(path: Path) -> dict[str, int]:
+def read_truth(path: Path) -> dict[str, int]:
     with path.open(newline="", encoding="utf-8") as handle:
         return {row["record_id"]: int(row["person_id"]) for row in csv.DictReader(handle)}
 
@@ -88,7 +88,7 @@ def _subsample(workdir: Path, size: int, seed: int) -> tuple[Path, Path]:
     record of those people plus a random share of everyone else."""
     out = workdir / f"sub{size}"
     out.mkdir(exist_ok=True)
-    truth = _truth(workdir / "truth.csv")
+    truth = read_truth(workdir / "truth.csv")
     with (workdir / "pipeline.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
@@ -144,7 +144,7 @@ def _child(method: str, left: Path, right: Path, out: Path) -> None:
     print(json.dumps({"wall_s": wall, "cpu_s": time.process_time() - cpu, "peak_mb": peak}))
 
 
-def _line(name: str, figures: dict[str, float]) -> str:
+def figures_line(name: str, figures: dict[str, float]) -> str:
     return (
         f"{name:<22} P {figures['precision']:.4f}  R {figures['recall']:.4f}  "
         f"F1 {figures['f1']:.4f}  R(no docs) {figures['recall_no_documents']:.4f}  "
@@ -182,7 +182,7 @@ def main() -> None:
             f"generated {args.pipeline:,} pipeline + {args.gop:,} Pakistani records "
             f"(seed {args.seed}, noise x{args.noise}) in {time.perf_counter() - started:.0f} s"
         )
-    truth = _truth(work / "truth.csv")
+    truth = read_truth(work / "truth.csv")
     full = (work / "pipeline.csv", work / "gop.csv")
     runs: dict[str, dict[str, float]] = {}
     sample = args.splink_pipeline if 0 < args.splink_pipeline < args.pipeline else 0
@@ -193,13 +193,13 @@ def main() -> None:
         figures = run_method(method, left, right, work / f"links-{method}.csv")
         figures.update(evaluate(work / f"links-{method}.csv", left, right, truth))
         runs[label] = figures
-        print(_line(label, figures), flush=True)
+        print(figures_line(label, figures), flush=True)
     if sample and "splink" in args.methods:
         left, right = _subsample(work, sample, args.seed)
         figures = run_method("sanad", left, right, work / "links-sanad-sub.csv")
         figures.update(evaluate(work / "links-sanad-sub.csv", left, right, truth))
         runs[f"sanad (subsample {sample:,})"] = figures
-        print(_line(f"sanad (subsample {sample:,})", figures), flush=True)
+        print(figures_line(f"sanad (subsample {sample:,})", figures), flush=True)
     ours = runs.get("sanad", {})
     others = " | ".join(
         f"{k}: F1 {v['f1']:.4f} {v['wall_s']:.1f} s" for k, v in runs.items() if k != "sanad"

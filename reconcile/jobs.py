@@ -69,7 +69,12 @@ class ReconciliationRunner:
             await repository.update_run(session, run_id, {"feed_seq": head})
             await session.commit()
             inputs = [
-                ListInput(view.list_id, await read_engine_table(session, view)) for view in views
+                ListInput(
+                    view.list_id,
+                    await read_engine_table(session, view),
+                    view.fields - set(view.coarsen),
+                )
+                for view in views
             ]
             reviews = await repository.reviews_of_agency(session, agency_id)
         return inputs, reviews_as_decisions(reviews), head

@@ -42,7 +42,7 @@ def histogram_svg(counts: list[int]) -> str:
 def _rows(counts: dict[str, object]) -> str:
     rows = []
     for key, value in counts.items():
-        if key == "views":
+        if key in ("views", "missing_fields"):
             continue
         if isinstance(value, dict):
             for list_id, count in value.items():
@@ -56,6 +56,28 @@ def _rows(counts: dict[str, object]) -> str:
     return "".join(rows)
 
 
+def _missing_fields(counts: dict[str, object]) -> str:
+    """Per list, how many records lack each field that finds a person, and how many of those
+    the run left without a link."""
+    per_list = counts.get("missing_fields")
+    if not isinstance(per_list, dict) or not per_list:
+        return ""
+    rows = []
+    for list_id, gaps in per_list.items():
+        for gap, figures in gaps.items():
+            rows.append(
+                f"<tr><td>list {escape(str(list_id))}</td><td>{escape(gap.replace('_', ' '))}</td>"
+                f"<td>{int(figures['records'])}</td><td>{int(figures['unmatched'])}</td></tr>"
+            )
+    return f"""<h2>Records lacking what finds a person</h2>
+<p>Records without a card or document number, a birth date to the day, a father's or family
+name, or a name in Latin script are the hardest to find in another agency's list; completing
+them finds more people than any change to matching. Fields the run could not see are not
+counted.</p>
+<table><tr><td></td><td>missing</td><td>records</td><td>of them unlinked</td></tr>
+{"".join(rows)}</table>"""
+
+
 def render_report(run: ReconciliationPublic, histogram: list[int]) -> str:
     finished = run.finished_at.isoformat() if run.finished_at else "—"
     return f"""<!doctype html>
@@ -67,6 +89,7 @@ table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:.3rem .6rem}}
 <table>{_rows(run.counts)}</table>
 <h2>Links by match probability</h2>
 {histogram_svg(histogram)}
+{_missing_fields(run.counts)}
 <p>Links at or above the acceptance threshold are linked automatically; those below wait for a
 person's review. Conflicts are three-way disagreements (A↔B and B↔C but not A↔C).</p>
 </body></html>"""

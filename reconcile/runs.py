@@ -14,9 +14,10 @@ import numpy as np
 from reconcile.assignment import ACCEPTED, CONFIRMED, DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
+from reconcile.gaps import missing_fields
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
-from reconcile.table import RecordTable
+from reconcile.table import LINK_FIELDS, RecordTable
 from reconcile.three_way import transitive_conflicts
 
 HISTOGRAM_BINS = 20
@@ -25,10 +26,13 @@ Progress = Callable[[str, float], None]
 
 @dataclass(slots=True)
 class ListInput:
-    """One list's active records as the caller may see them; record ids are the records' ids."""
+    """One list's active records as the caller may see them; record ids are the records' ids.
+    `shown`: the fields the caller sees as recorded (visible and not coarsened), whose blanks
+    are the record's own."""
 
     list_id: str
     table: RecordTable
+    shown: frozenset[str] = frozenset(LINK_FIELDS)
 
 
 @dataclass(slots=True)
@@ -102,7 +106,7 @@ def reconcile_lists(
                 and {row["left_record_id"], row["right_record_id"]} & in_conflict
             ):
                 row["decision"] = "review"  # a person decides which reading is right
-    output.counts = _counts([item.list_id for item in inputs], tables, output)
+    output.counts = _counts(inputs, output)
     probabilities = np.asarray([row["probability"] for row in output.links], dtype=float)
     output.histogram = np.histogram(probabilities, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[
         0
@@ -110,20 +114,20 @@ def reconcile_lists(
     return output
 
 
-def _counts(
-    list_ids: Sequence[str], tables: Sequence[RecordTable], output: RunOutput
-) -> dict[str, object]:
-    linked = {r["left_record_id"] for r in output.links} | {
+def _counts(inputs: Sequence[ListInput], output: RunOutput) -> dict[str, object]:
+    linked_ids = {r["left_record_id"] for r in output.links} | {
         r["right_record_id"] for r in output.links
     }
+    linked = {item.list_id: item.table.among(linked_ids) for item in inputs}
     decisions = [r["decision"] for r in output.links]
     return {
         "linked": sum(d in ("accepted", "confirmed") for d in decisions),
         "needs_review": decisions.count("review"),
         "conflicts": len(output.conflicts),
-        "records": {lid: len(table) for lid, table in zip(list_ids, tables, strict=True)},
-        "unmatched": {
-            lid: sum(rid not in linked for rid in table.record_ids)
-            for lid, table in zip(list_ids, tables, strict=True)
+        "records": {item.list_id: len(item.table) for item in inputs},
+        "unmatched": {item.list_id: int((~linked[item.list_id]).sum()) for item in inputs},
+        "missing_fields": {
+            item.list_id: missing_fields(item.table, linked[item.list_id], item.shown)
+            for item in inputs
         },
     }

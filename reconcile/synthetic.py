@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -76,15 +76,18 @@ class WorldConfig:
     unhcr_noise: AgencyNoise = UNHCR_NOISE
 
 
-def scaled_config(config: WorldConfig, noise_factor: float) -> WorldConfig:
-    """The same world with every agency's noise rates multiplied by `noise_factor`."""
+def scaled_config(
+    config: WorldConfig, noise_factor: float, only: Collection[str] | None = None
+) -> WorldConfig:
+    """The same world with every agency's noise rates (or those named in `only`) multiplied by
+    `noise_factor`."""
     from dataclasses import replace
 
     return replace(
         config,
-        pipeline_noise=config.pipeline_noise.scaled(noise_factor),
-        gop_noise=config.gop_noise.scaled(noise_factor),
-        unhcr_noise=config.unhcr_noise.scaled(noise_factor),
+        pipeline_noise=config.pipeline_noise.scaled(noise_factor, only),
+        gop_noise=config.gop_noise.scaled(noise_factor, only),
+        unhcr_noise=config.unhcr_noise.scaled(noise_factor, only),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from matching.solar_hijri import gregorian_to_solar_hijri
@@ -31,6 +32,11 @@ _SPELLING_SWAPS = (
 _ARABIC_LETTER_VARIANTS = (("\u06cc", "\u064a"), ("\u06a9", "\u0643"), ("\u0647", "\u0629"))
 
 
+STRUCTURAL = frozenset(
+    {"native_too", "document_listed", "dob_solar_hijri_unmarked", "detention_other_district"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AgencyNoise:
     """Rates (0..1) at which one agency's records deviate from the person's true data."""
@@ -52,17 +58,24 @@ class AgencyNoise:
     sex_miscoded: float = 0.01
     sex_unknown: float = 0.02
     other_district: float = 0.3  # moved, or detained away from home
+    # an encounter is written where the police met the person, mostly not where they live
+    detention_other_district: float = 0.7
     document_listed: float = 1.0  # share of the person's documents this agency records
     document_mistyped: float = 0.02  # one character wrong in a recorded number
 
-    def scaled(self, factor: float) -> AgencyNoise:
-        """Every noise rate times `factor` (capped at 1); structural shares stay as they are."""
-        kept = {"native_too", "document_listed", "dob_solar_hijri_unmarked"}
-        changes = {
-            f.name: min(1.0, getattr(self, f.name) * factor)
-            for f in dataclasses.fields(self)
-            if f.name not in kept
-        }
+    def scaled(self, factor: float, only: Collection[str] | None = None) -> AgencyNoise:
+        """Every noise rate (or those named in `only`) times `factor`, capped at 1. Structural
+        shares stay as they are unless named: how much each agency records, and where police
+        meet the people they detain."""
+        rates = (
+            set(only)
+            if only is not None
+            else {f.name for f in dataclasses.fields(self)} - STRUCTURAL
+        )
+        unknown = rates - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"no such noise rate: {', '.join(sorted(unknown))}")
+        changes = {name: min(1.0, getattr(self, name) * factor) for name in rates}
         return dataclasses.replace(self, **changes)
 
 

@@ -140,7 +140,7 @@ def gop_row(
     record, written where the police met the person."""
     carded = "por" in person.documents or "acc" in person.documents
     status = rng.choice(_GOP_STATUSES) if carded else "detained"
-    moved = noise.other_district if carded else 0.7
+    moved = noise.other_district if carded else noise.detention_other_district
     return {
         **_common(rng, person, record_id, noise),
         "documents": _documents(rng, person, noise, _GOP_ALWAYS),

@@ -115,7 +115,14 @@ class ReconciliationPublic(SQLModel):
     stage: str
     progress: float
     list_ids: list[str]
-    counts: dict[str, object]
+    counts: dict[str, object] = Field(
+        description=(
+            "linked, needs_review, conflicts; per list id: records, unmatched, and"
+            " missing_fields (per gap - document, birth_date_to_the_day, father_name,"
+            " family_name, latin_script_name - how many records lack it and how many of those"
+            " have no link; only fields the caller sees as recorded)"
+        )
+    )
     conflicts: list[dict[str, object]]
     created_at: dt.datetime
     finished_at: dt.datetime | None

@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from reconcile import jobs, relinking, repository, scoring, worker
+from reconcile.gaps import GAPS
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, agreement_body, shared_pipeline
 
@@ -130,9 +131,16 @@ def _pairs(links: list[dict[str, Any]]) -> dict[str, str]:
 async def test_a_run_links_explains_and_shows_only_agreed_fields(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline, _registrations, run_id, headers = await _linked_run(client, world)
+    pipeline, registrations, run_id, headers = await _linked_run(client, world)
     status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
     assert status["counts"]["linked"] >= 3
+    # what UNHCR's records lack: U2 and U9 a card, U2 (1 January) and U3 (a year) the day;
+    # U9, a stranger, stays unlinked
+    gaps = status["counts"]["missing_fields"]
+    assert gaps[registrations]["document"] == {"records": 2, "unmatched": 1}
+    assert gaps[registrations]["birth_date_to_the_day"] == {"records": 2, "unmatched": 0}
+    assert gaps[registrations]["father_name"] == {"records": 0, "unmatched": 0}
+    assert set(gaps[pipeline]) == set(GAPS)  # every field it reads is in UNHCR's agreement
     links = await _links(client, headers, run_id)
     assert {"R1": "U1", "R2": "U2", "R3": "U3"}.items() <= _pairs(links).items()
     allowed = set(UNHCR_FIELDS) | {"record_id", "list_id"}
@@ -184,6 +192,7 @@ async def test_decisions_hold_in_later_runs_and_filters_work(
     assert "R2" not in _pairs(await _links(client, headers, again))
     report = await client.get(f"/v1/reconciliations/{again}/report", headers=headers)
     assert report.status_code == 200 and "<svg" in report.text
+    assert "Records lacking what finds a person" in report.text
     assert "Mohammad" not in report.text
 
 
