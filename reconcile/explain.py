@@ -18,8 +18,9 @@ REASON_FIELDS = 4  # phrases in the one-line reason
 # A link's lead over its best rival, in bits, from which it reads as a clear lead: 6 bits make
 # the link 64 times likelier than any other candidate of either record on the evidence.
 CLEAR_LEAD = 6.0
-# Evidence that quotes no record's values (a margin in bits): shown whatever the caller's view.
-DERIVED_FIELDS = frozenset({"competition"})
+# Evidence that quotes no record's values (a margin in bits, a link through the third list):
+# shown whatever the caller's view.
+DERIVED_FIELDS = frozenset({"competition", "transitive"})
 # The record field each evidence field reads: shown only where the caller may see it.
 SOURCE_FIELDS = {
     "given": ("given_name", "name_native"),
@@ -123,8 +124,8 @@ def competition(lead: float) -> Evidence:
     return Evidence("competition", "behind", 0.0, f"a rival {-lead:.1f} bits stronger")
 
 
-def evidence(result: LinkResult, k: int) -> list[Evidence]:
-    """Evidence for the k-th link of the result, weightiest first, then its competition."""
+def field_evidence(result: LinkResult, k: int) -> list[Evidence]:
+    """Evidence of each field for the k-th link of the result, weightiest first."""
     links = result.links
     a, b = int(links.left[k]), int(links.right[k])
     items = []
@@ -132,8 +133,23 @@ def evidence(result: LinkResult, k: int) -> list[Evidence]:
         level = _LEVEL_NAMES[field][int(codes[k])]
         weight = round(float(links.weights[field][k]), 2) if field in links.weights else 0.0
         items.append(Evidence(field, level, weight, _phrase(result, field, level, a, b)))
-    ranked = sorted(items, key=lambda e: -abs(e.weight))
-    return [*ranked, competition(float(links.lead[k]))]
+    return sorted(items, key=lambda e: -abs(e.weight))
+
+
+def evidence(result: LinkResult, k: int) -> list[Evidence]:
+    """Evidence for the k-th link of the result, weightiest first, then its competition."""
+    return [*field_evidence(result, k), competition(float(result.links.lead[k]))]
+
+
+def through_third_list(first: float, second: float) -> Evidence:
+    """A link two others imply (three_way.implied_links): both records are linked to one
+    record of the third list, with these probabilities. It quotes no record's values."""
+    return Evidence(
+        "transitive",
+        "through third list",
+        0.0,
+        f"both linked to one record of the third list ({first:.2f} and {second:.2f})",
+    )
 
 
 def reason(items: list[Evidence]) -> str:

@@ -15,6 +15,7 @@ from reconcile.assignment import ACCEPTED, CONFIRMED, DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
+from reconcile.implied import add_implied_links
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
 from reconcile.table import LINK_FIELDS, RecordTable
@@ -78,11 +79,13 @@ def reconcile_lists(
     parameters: ModelParameters | None = None,
     progress: Progress | None = None,
 ) -> RunOutput:
-    """Link each pair of lists (in the order given), then check three-way consistency."""
+    """Link each pair of lists (in the order given); of three lists, add the links implied
+    through the third list, then check three-way consistency."""
     tables = [item.table for item in inputs]
     pairs = list(combinations(range(len(inputs)), 2))
     output = RunOutput()
     by_pair: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    results: dict[tuple[int, int], LinkResult] = {}
     for n, (i, j) in enumerate(pairs):
 
         def report(stage: str, fraction: float, n: int = n) -> None:
@@ -93,7 +96,12 @@ def reconcile_lists(
         by_pair[(i, j)] = link_rows(result, inputs[i].list_id, inputs[j].list_id)
         u = u_as_json(result.scorer.u)
         output.pair_u.setdefault(inputs[i].list_id, {})[inputs[j].list_id] = u
-        output.links.extend(by_pair[(i, j)])
+        results[(i, j)] = result
+    if len(inputs) == 3:
+        add_implied_links(results, by_pair, [item.list_id for item in inputs], reviews)
+    results.clear()
+    for pair in pairs:
+        output.links.extend(by_pair[pair])
     if len(inputs) == 3:
         found = transitive_conflicts(
             _accepted(by_pair[(0, 1)]), _accepted(by_pair[(1, 2)]), _accepted(by_pair[(0, 2)])

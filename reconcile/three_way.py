@@ -1,13 +1,52 @@
-"""Transitive linking across three lists: links A↔B, B↔C and A↔C should agree. Where they
-do not (A↔B and B↔C but A↔C' or no A↔C), the conflict is surfaced for review, never resolved by
-a guess."""
+"""Transitive linking across three lists: links A↔B, B↔C and A↔C should agree. Two links
+through one record of the third list imply the third link where that pair of lists has none
+for either record (`implied_links`): UNHCR's registration links a pipeline member to a PoR
+card that the pipeline record lacks. Where links disagree (A↔B and B↔C but A↔C' or no A↔C),
+the conflict is surfaced for review, never resolved by a guess."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 Pairs = Mapping[str, str]  # left record id -> right record id (accepted or confirmed links)
+Link = tuple[str, str]  # (left record id, right record id) as its pair of lists stores it
+# the three pairs of lists A, B, C by position: (0, 1), (1, 2) and (0, 2)
+LIST_PAIRS = ((0, 1), (1, 2), (0, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class ImpliedLink:
+    """`left` (of list pair[0]) and `right` (of list pair[1]) are both linked to `via`, a
+    record of the third list: `legs` are those two links as (left id, right id) of their own
+    pairs of lists, in the order left to via, via to right."""
+
+    pair: tuple[int, int]
+    left: str
+    right: str
+    via: str
+    legs: tuple[Link, Link]
+
+
+def _edge(links: Mapping[tuple[int, int], Pairs], x: int, y: int) -> dict[str, tuple[str, Link]]:
+    """List x's records -> (the linked record of list y, the link as its pair stores it)."""
+    if (x, y) in links:
+        return {a: (b, (a, b)) for a, b in links[(x, y)].items()}
+    return {b: (a, (a, b)) for a, b in links[(y, x)].items()}
+
+
+def implied_links(links: Mapping[tuple[int, int], Pairs]) -> Iterator[ImpliedLink]:
+    """For each pair of the three lists (keyed by LIST_PAIRS), the links that its records'
+    links through the third list imply where that pair links neither record."""
+    for i, j in LIST_PAIRS:
+        k = 3 - i - j
+        to_third, from_third = _edge(links, i, k), _edge(links, k, j)
+        linked_left, linked_right = _edge(links, i, j), _edge(links, j, i)
+        for left, (via, first) in sorted(to_third.items()):
+            found = from_third.get(via)
+            if found is None or left in linked_left or found[0] in linked_right:
+                continue
+            yield ImpliedLink((i, j), left, found[0], via, (first, found[1]))
 
 
 @dataclass(frozen=True, slots=True)

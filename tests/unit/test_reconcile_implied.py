@@ -1,0 +1,144 @@
+"""Links implied through the third list of a three-list run: which links two others imply, how
+the run adds them (probability, decision, evidence, one to one), that two records contradicting
+each other are left to a person, and that a person's rejection of such a pair holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconcile.engine import link_tables
+from reconcile.implied import IMPLIED_ACCEPT, add_implied_links
+from reconcile.runs import ListInput, RunOutput, link_rows, reconcile_lists
+from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
+from reconcile.table import RecordTable
+from reconcile.three_way import LIST_PAIRS, ImpliedLink, implied_links
+
+
+def test_two_links_through_the_third_list_imply_the_third_where_it_is_free() -> None:
+    links = {
+        (0, 1): {"a1": "b1", "a2": "b2", "a7": "b4"},
+        (1, 2): {"b1": "c1", "b2": "c2", "b3": "c3", "b4": "c4"},
+        (0, 2): {"a2": "c2", "a3": "c3", "a9": "c4"},
+    }
+    assert list(implied_links(links)) == [
+        # a3 and c3 are linked, c3 and b3 too: a3 and b3 are one person
+        ImpliedLink((0, 1), "a3", "b3", "c3", (("a3", "c3"), ("b3", "c3"))),
+        ImpliedLink((0, 2), "a1", "c1", "b1", (("a1", "b1"), ("b1", "c1"))),
+        # not a9 and b4 through c4: b4 has its link in that pair (to a7), as c4 has (to a9);
+        # a2's three links agree
+    ]
+    links[(0, 2)]["a8"] = "c1"  # c1 already has its link in that pair: nothing implied for it
+    assert [(link.left, link.right) for link in implied_links(links)] == [("a3", "b3")]
+
+
+def _run(world: SyntheticWorld, reviews: dict[tuple[str, str], bool]) -> RunOutput:
+    inputs = [
+        ListInput("pipeline", RecordTable.from_rows(world.pipeline)),
+        ListInput("unhcr", RecordTable.from_rows(world.unhcr)),
+        ListInput("gop", RecordTable.from_rows(world.gop)),
+    ]
+    return reconcile_lists(inputs, reviews)
+
+
+@pytest.fixture(scope="module")
+def world() -> SyntheticWorld:
+    return generate_world(WorldConfig(pipeline_size=600, gop_size=20_000, unhcr_size=2_000), 7)
+
+
+@pytest.fixture(scope="module")
+def output(world: SyntheticWorld) -> RunOutput:
+    return _run(world, {})
+
+
+def _implied(output: RunOutput) -> list[dict[str, Any]]:
+    return [r for r in output.links if r["evidence"][-1]["field"] == "transitive"]
+
+
+def test_a_three_list_run_adds_the_links_its_links_imply(
+    world: SyntheticWorld, output: RunOutput
+) -> None:
+    implied = _implied(output)
+    assert len(implied) >= 5
+    probability = {(r["left_record_id"], r["right_record_id"]): r for r in output.links}
+    by_record: dict[str, list[dict[str, Any]]] = {}
+    for row in output.links:
+        by_record.setdefault(row["left_record_id"], []).append(row)
+        by_record.setdefault(row["right_record_id"], []).append(row)
+    for row in implied:
+        left, right = row["left_record_id"], row["right_record_id"]
+        # the two legs through the third list, whichever pair stores them
+        legs = [
+            link
+            for link in by_record[left]
+            if link is not row and link["right_list_id"] != row["right_list_id"]
+        ]
+        assert len(legs) == 1
+        via = ({legs[0]["left_record_id"], legs[0]["right_record_id"]} - {left}).pop()
+        second = probability.get((via, right)) or probability[(right, via)]
+        product = legs[0]["probability"] * second["probability"]
+        assert row["probability"] == pytest.approx(product, abs=1e-5)
+        fields = {item["field"] for item in row["evidence"]}
+        assert {"given", "dob", "documents"} <= fields  # the direct comparison, field by field
+        contradicted = any(
+            item["field"] in ("documents", "dob") and item["level"] == "different"
+            for item in row["evidence"]
+        )
+        accepted = product >= IMPLIED_ACCEPT and not contradicted
+        assert row["decision"] == ("accepted" if accepted else "review")
+        if accepted:
+            assert world.truth[left] == world.truth[right]
+    assert any(row["decision"] == "accepted" for row in implied)
+    for pair in {(r["left_list_id"], r["right_list_id"]) for r in output.links}:
+        rows = [r for r in output.links if (r["left_list_id"], r["right_list_id"]) == pair]
+        assert len({r["left_record_id"] for r in rows}) == len(rows)  # still one to one
+        assert len({r["right_record_id"] for r in rows}) == len(rows)
+
+
+def test_a_pair_a_person_rejected_is_not_implied_again(
+    world: SyntheticWorld, output: RunOutput
+) -> None:
+    row = next(r for r in _implied(output) if r["decision"] == "accepted")
+    pair = (row["left_record_id"], row["right_record_id"])
+    again = _run(world, {pair: False, pair[::-1]: False})
+    assert pair not in {(r["left_record_id"], r["right_record_id"]) for r in again.links}
+    assert len(_implied(again)) == len(_implied(output)) - 1
+
+
+def _person(record_id: str, documents: str) -> dict[str, str]:
+    return {
+        "record_id": record_id,
+        "given_name": "Zabihullah",
+        "father_name": "Sher Ali",
+        "dob": "1980-05-05",
+        "sex": "M",
+        "documents": documents,
+    }
+
+
+def _implied_between(gop_documents: str) -> dict[str, Any]:
+    """One person in three lists, linked pairwise by documents; the direct pipeline-Pakistan
+    link taken away, as when the direct comparison alone is too weak: the implied link."""
+    tables = [
+        RecordTable.from_rows([_person("A1", "unhcr:123-45-67890;tazkira:1400-0101-11111")]),
+        RecordTable.from_rows([_person("B1", "unhcr:123-45-67890;por:PK-0012-3456789")]),
+        RecordTable.from_rows([_person("C1", gop_documents)]),
+    ]
+    results = {(i, j): link_tables(tables[i], tables[j]) for i, j in LIST_PAIRS}
+    rows = {pair: link_rows(result, str(pair[0]), str(pair[1])) for pair, result in results.items()}
+    assert all(row["decision"] == "accepted" for pair in rows for row in rows[pair])
+    rows[(0, 2)] = []
+    assert add_implied_links(results, rows, ["0", "1", "2"], {}) == 1
+    (row,) = rows[(0, 2)]
+    assert (row["left_record_id"], row["right_record_id"]) == ("A1", "C1")
+    return row
+
+
+def test_an_implied_link_between_records_that_contradict_each_other_waits_for_review() -> None:
+    agreeing = _implied_between("por:PK-0012-3456789;tazkira:1400-0101-11111")
+    assert agreeing["probability"] >= IMPLIED_ACCEPT and agreeing["decision"] == "accepted"
+    # the same person's Pakistani record with another tazkira number
+    differing = _implied_between("por:PK-0012-3456789;tazkira:1400-0101-22222")
+    assert differing["probability"] >= IMPLIED_ACCEPT and differing["decision"] == "review"
+    assert any(e["level"] == "different" for e in differing["evidence"])
