@@ -1,7 +1,7 @@
 """Reconciliation through HTTP: a run over the US pipeline list and UNHCR's registration list
 (and Pakistan's status list), its links with evidence cut to UNHCR's agreement and disclosed to
 the audit, decisions that hold in later runs, discrepancies, the report, incremental linking
-with the run's u, and refusals."""
+with the run's u, a link implied through the third list, and refusals."""
 
 from __future__ import annotations
 
@@ -574,3 +574,37 @@ async def test_a_three_list_run_links_a_late_record_in_both_its_pairs_with_the_r
         run_u = scoring.u_from_json(stored["pairs"][left][right])
         assert u is not None and run_u is not None
         assert {k: v.tolist() for k, v in u.items()} == {k: v.tolist() for k, v in run_u.items()}
+
+
+async def test_a_three_list_run_links_through_the_third_list_what_the_view_cannot_link(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    # UNHCR holds R2's PoR card; Pakistan's record of her carries that card and her name only
+    # in Arabic script, which Pakistan's agreement with UNHCR does not share: compared
+    # directly, a birth year and sex are all the caller sees of her
+    with_card = UNHCR_CSV.replace(
+        ",1988-01-01,,F,,PSH-1", ",1988-01-01,,F,por:PK-5555-1234567,PSH-1"
+    )
+    registrations = await _unhcr_list(client, world, with_card)
+    detentions = await _detention_list(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    await _import(
+        client,
+        world,
+        detentions,
+        "record_id,name_native,dob,sex,documents,status\n"
+        "G2,فرشته,1988,F,por:PK-5555-1234567,documented\n",
+        gop,
+    )
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    links = await _links(client, headers, run_id)
+    by_records = {(x["left"]["record_id"], x["right"]["record_id"]): x for x in links}
+    # R2 and U2 are linked (one household), U2 and G2 (one card): R2 and G2 are one person
+    assert by_records[("R2", "U2")]["decision"] == by_records[("U2", "G2")]["decision"]
+    assert by_records[("U2", "G2")]["decision"] == "accepted"
+    implied = by_records[("R2", "G2")]
+    assert implied["decision"] == "accepted"
+    assert implied["evidence"][-1]["field"] == "transitive"
+    assert "third list" in implied["evidence"][-1]["phrase"]
+    assert "name_native" not in implied["right"]  # cut to the view, as every link is
