@@ -57,7 +57,7 @@ def add_implied_links(
     implied = list(implied_links({pair: _accepted(rows[pair]) for pair in LIST_PAIRS}))
     added = 0
     for pair in LIST_PAIRS:
-        pending = {(r["left_record_id"], r["right_record_id"]): r for r in rows[pair]}
+        pending = {(r["left_record_id"], r["right_record_id"]): k for k, r in enumerate(rows[pair])}
         busy = {record for link in pending for record in link}
         found = [
             link
@@ -70,11 +70,12 @@ def add_implied_links(
             continue
         legs = [(probability[link.legs[0]], probability[link.legs[1]]) for link in found]
         for link, row in zip(found, _rows(results[pair], list_ids, found, legs), strict=True):
-            earlier = pending.get((link.left, link.right))
-            if earlier is not None:
-                row["probability"] = max(row["probability"], earlier["probability"])
-                rows[pair].remove(earlier)
-            rows[pair].append(row)
+            at = pending.get((link.left, link.right))
+            if at is None:
+                rows[pair].append(row)
+            else:  # the pending link itself, which gains the evidence
+                row["probability"] = max(row["probability"], rows[pair][at]["probability"])
+                rows[pair][at] = row
         added += len(found)
     return added
 

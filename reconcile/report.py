@@ -71,9 +71,8 @@ def _missing_fields(counts: dict[str, object]) -> str:
             )
     return f"""<h2>Records lacking what finds a person</h2>
 <p>Records without a card or document number, a birth date to the day, a father's or family
-name, or a name in Latin script are the hardest to find in another agency's list; completing
-them finds more people than any change to matching. Fields the run could not see are not
-counted.</p>
+name, or a name in Latin script are the hardest to find in another agency's list: completing
+them helps find the people they describe. Fields the run could not see are not counted.</p>
 <table><tr><td></td><td>missing</td><td>records</td><td>of them unlinked</td></tr>
 {"".join(rows)}</table>"""
 

@@ -117,9 +117,10 @@ def _person(record_id: str, documents: str) -> dict[str, str]:
     }
 
 
-def _implied_between(gop_documents: str) -> dict[str, Any]:
+def _implied_between(gop_documents: str, pending: bool = False) -> dict[str, Any]:
     """One person in three lists, linked pairwise by documents; the direct pipeline-Pakistan
-    link taken away, as when the direct comparison alone is too weak: the implied link."""
+    link taken away, as when the direct comparison alone is too weak (or, `pending`, left
+    waiting for review at a low probability): the implied link."""
     tables = [
         RecordTable.from_rows([_person("A1", "unhcr:123-45-67890;tazkira:1400-0101-11111")]),
         RecordTable.from_rows([_person("B1", "unhcr:123-45-67890;por:PK-0012-3456789")]),
@@ -128,7 +129,10 @@ def _implied_between(gop_documents: str) -> dict[str, Any]:
     results = {(i, j): link_tables(tables[i], tables[j]) for i, j in LIST_PAIRS}
     rows = {pair: link_rows(result, str(pair[0]), str(pair[1])) for pair, result in results.items()}
     assert all(row["decision"] == "accepted" for pair in rows for row in rows[pair])
-    rows[(0, 2)] = []
+    if pending:
+        rows[(0, 2)][0].update(decision="review", probability=0.3)
+    else:
+        rows[(0, 2)] = []
     assert add_implied_links(results, rows, ["0", "1", "2"], {}) == 1
     (row,) = rows[(0, 2)]
     assert (row["left_record_id"], row["right_record_id"]) == ("A1", "C1")
@@ -142,3 +146,9 @@ def test_an_implied_link_between_records_that_contradict_each_other_waits_for_re
     differing = _implied_between("por:PK-0012-3456789;tazkira:1400-0101-22222")
     assert differing["probability"] >= IMPLIED_ACCEPT and differing["decision"] == "review"
     assert any(e["level"] == "different" for e in differing["evidence"])
+
+
+def test_a_pending_link_that_is_also_implied_gains_the_evidence() -> None:
+    row = _implied_between("por:PK-0012-3456789;tazkira:1400-0101-11111", pending=True)
+    assert row["decision"] == "accepted" and row["probability"] >= IMPLIED_ACCEPT
+    assert row["evidence"][-1]["field"] == "transitive"
