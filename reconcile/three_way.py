@@ -52,23 +52,34 @@ def implied_links(links: Mapping[tuple[int, int], Pairs]) -> Iterator[ImpliedLin
 @dataclass(frozen=True, slots=True)
 class Conflict:
     kind: str  # "different third record" | "missing third link"
-    records: tuple[str, ...]  # a, b, c as linked through b, and c' when A links elsewhere
+    records: tuple[str, ...]  # the linked records, ordered by list (A, B, C), then by id
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "records": list(self.records)}
 
 
 def transitive_conflicts(ab: Pairs, bc: Pairs, ac: Pairs) -> list[Conflict]:
-    """Conflicts among the links of lists A, B and C (each map is left -> right)."""
+    """Conflicts among the links of lists A, B and C (each map is left -> right): records
+    linked together, directly or through others, that cannot be one person, whichever list
+    they pass through. Two records of one list among them: "different third record"; one
+    record of each list with only two of their three links: "missing third link"."""
+    list_of = {x: 0 for x in (*ab, *ac)} | {x: 1 for x in (*ab.values(), *bc)}
+    list_of |= {x: 2 for x in (*bc.values(), *ac.values())}
     conflicts = []
-    c_of_a_via_b = {a: bc[b] for a, b in ab.items() if b in bc}
-    for a, c in sorted(c_of_a_via_b.items()):
-        direct = ac.get(a)
-        if direct is None:
-            conflicts.append(Conflict("missing third link", (a, ab[a], c)))
-        elif direct != c:
-            conflicts.append(Conflict("different third record", (a, ab[a], c, direct)))
-    return conflicts
+    for group in clusters(ab, bc, ac):
+        lists = [list_of[x] for x in group]
+        if len(set(lists)) < len(lists):
+            kind = "different third record"
+        elif len(group) == 3 and sum(_linked_within(group, links) for links in (ab, bc, ac)) < 3:
+            kind = "missing third link"
+        else:
+            continue
+        conflicts.append(Conflict(kind, tuple(sorted(group, key=lambda x: (list_of[x], x)))))
+    return sorted(conflicts, key=lambda c: c.records)
+
+
+def _linked_within(group: set[str], links: Pairs) -> int:
+    return sum(1 for x in group if links.get(x) in group)
 
 
 def clusters(ab: Pairs, bc: Pairs, ac: Pairs) -> list[set[str]]:

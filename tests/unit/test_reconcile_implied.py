@@ -1,19 +1,22 @@
 """Links implied through the third list of a three-list run: which links two others imply, how
 the run adds them (probability, decision, evidence, one to one), that two records contradicting
-each other are left to a person, and that a person's rejection of such a pair holds."""
+each other are left to a person, that a person's rejection of such a pair holds; and conflicts
+among three lists' links, whichever list they pass through."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconcile.engine import link_tables
 from reconcile.implied import IMPLIED_ACCEPT, add_implied_links
 from reconcile.runs import ListInput, RunOutput, link_rows, reconcile_lists
 from reconcile.synthetic import SyntheticWorld, WorldConfig, generate_world
 from reconcile.table import RecordTable
-from reconcile.three_way import LIST_PAIRS, ImpliedLink, implied_links
+from reconcile.three_way import LIST_PAIRS, ImpliedLink, implied_links, transitive_conflicts
 
 
 def test_two_links_through_the_third_list_imply_the_third_where_it_is_free() -> None:
@@ -152,3 +155,34 @@ def test_a_pending_link_that_is_also_implied_gains_the_evidence() -> None:
     row = _implied_between("por:PK-0012-3456789;tazkira:1400-0101-11111", pending=True)
     assert row["decision"] == "accepted" and row["probability"] >= IMPLIED_ACCEPT
     assert row["evidence"][-1]["field"] == "transitive"
+
+
+def test_a_missing_link_is_a_conflict_whichever_list_the_others_pass_through() -> None:
+    # a1 and c1 linked, c1 and b1 too, a1 and b1 not: seen only through list C
+    found = transitive_conflicts({}, {"b1": "c1"}, {"a1": "c1"})
+    assert [(c.kind, c.records) for c in found] == [("missing third link", ("a1", "b1", "c1"))]
+    found = transitive_conflicts({"a1": "b1"}, {"b2": "c1"}, {"a1": "c1"})
+    assert [(c.kind, c.records) for c in found] == [
+        ("different third record", ("a1", "b1", "b2", "c1"))
+    ]
+
+
+@given(st.lists(st.sets(st.sampled_from((0, 1, 2)), min_size=1), max_size=30), st.data())
+def test_people_linked_in_full_have_no_conflict_and_one_link_less_makes_one(
+    people: list[set[int]], data: st.DataObject
+) -> None:
+    links: dict[tuple[int, int], dict[str, str]] = {pair: {} for pair in LIST_PAIRS}
+    for n, held in enumerate(people):  # person n's record in list k is "k-n"
+        for i, j in LIST_PAIRS:
+            if {i, j} <= held:
+                links[(i, j)][f"{i}-{n}"] = f"{j}-{n}"
+    assert transitive_conflicts(links[(0, 1)], links[(1, 2)], links[(0, 2)]) == []
+    in_all = [n for n, held in enumerate(people) if held == {0, 1, 2}]
+    if in_all:
+        n = data.draw(st.sampled_from(in_all))
+        i, j = data.draw(st.sampled_from(LIST_PAIRS))
+        del links[(i, j)][f"{i}-{n}"]
+        found = transitive_conflicts(links[(0, 1)], links[(1, 2)], links[(0, 2)])
+        assert [(c.kind, c.records) for c in found] == [
+            ("missing third link", (f"0-{n}", f"1-{n}", f"2-{n}"))
+        ]
