@@ -3,7 +3,8 @@ pipeline list, UNHCR's registrations and Pakistan's list, each pair linked, link
 through the third list added, conflicts surfaced. Prints per pair of lists precision, recall
 and F1 of accepted links with and without the implied ones (and, for pipeline and Pakistan,
 recall on pairs without a shared document), how many links were implied and how many of those
-accepted are right, the conflicts, wall time and peak memory.
+accepted are right, the conflicts, wall time and peak memory, and how long finding implied
+links takes among all the run's links and around a few records, as the worker does.
 
     python -m bench.three_list_bench [--pipeline 25000] [--unhcr 200000] [--gop 400000]
         [--seed 2026] [--workdir /tmp/sanad-three-list-bench]
@@ -17,15 +18,19 @@ import argparse
 import csv
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.reconcile_bench import read_truth
+from reconcile.implied import find_implied
 from reconcile.runs import ListInput, reconcile_lists
 from reconcile.synthetic import WorldConfig, write_world
 from reconcile.table import RecordTable
+from reconcile.three_way import LIST_PAIRS
 
 LISTS = ("pipeline", "unhcr", "gop")
 Link = tuple[str, str]
@@ -52,7 +57,36 @@ def _child(work: Path) -> None:
                 ]
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall_s": wall, "peak_mb": peak, "conflicts": len(output.conflicts)}))
+    print(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "peak_mb": peak,
+                "conflicts": len(output.conflicts),
+                **_search_times(output.links),
+            }
+        )
+    )
+
+
+def _search_times(links: list[dict[str, Any]]) -> dict[str, float]:
+    """How long finding implied links takes among all the run's links, and around ten records
+    as the worker does after a change (median of 5)."""
+    pair_of = {(LISTS[i], LISTS[j]): (i, j) for i, j in LIST_PAIRS}
+    rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
+    for row in links:
+        rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
+    some = {row["left_record_id"] for row in links[:: max(1, len(links) // 10)]}
+    times = {}
+    for name, involving in (("search_all_s", None), ("search_around_10_s", some)):
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            find_implied(rows, {}, involving)
+            runs.append(time.perf_counter() - started)
+        times[name] = statistics.median(runs)
+    times["links"] = float(len(links))
+    return times
 
 
 def _documents(path: Path) -> dict[str, set[str]]:
@@ -133,6 +167,11 @@ def main() -> None:
     measured = json.loads(child.stdout.strip().splitlines()[-1])
     lines = evaluate(work)
     print("\n".join(lines))
+    print(
+        f"implied links searched among all {measured['links']:,.0f} links in "
+        f"{measured['search_all_s']:.2f} s, around 10 records (as after a change) in "
+        f"{measured['search_around_10_s']:.3f} s"
+    )
     print(
         f"SUMMARY three lists {args.pipeline:,} / {args.unhcr:,} / {args.gop:,} "
         f"(seed {args.seed}): "

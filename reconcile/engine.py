@@ -46,6 +46,11 @@ class Links:
     def __len__(self) -> int:
         return len(self.left)
 
+    @classmethod
+    def empty(cls) -> Links:
+        none = np.zeros(0, np.int64)
+        return cls(none, none, np.zeros(0), np.zeros(0, np.int8), {}, {}, np.zeros(0))
+
 
 @dataclass(slots=True)
 class LinkResult:

@@ -10,8 +10,8 @@ comparison alone may be too weak to link them (docs/reconciliation.md, "Three li
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,9 +32,79 @@ Row = dict[str, Any]
 Pair = tuple[int, int]
 
 
-def _accepted(rows: Sequence[Row]) -> dict[str, str]:
+def accepted_pairs(rows: Sequence[Row]) -> dict[str, str]:
+    """Left record id -> right record id of the accepted and confirmed link rows."""
     kept = (DECISIONS[ACCEPTED], DECISIONS[CONFIRMED])
     return {r["left_record_id"]: r["right_record_id"] for r in rows if r["decision"] in kept}
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An implied link to add, with its legs' probabilities and whether the pair has a link of
+    these two records waiting for review."""
+
+    link: ImpliedLink
+    legs: tuple[float, float]
+    pending: bool
+
+
+def find_implied(
+    rows: Mapping[Pair, Sequence[Row]],
+    reviews: Mapping[tuple[str, str], bool],
+    involving: Collection[str] | None = None,
+) -> dict[Pair, list[Found]]:
+    """Per pair (keyed by LIST_PAIRS), the links the others imply among the pairs' link rows.
+    A pair a person rejected is not implied again; a record with a link waiting for review in
+    that pair is left to the person, unless that pending link is the implied one. `involving`:
+    only links whose records or whose record of the third list are among these (the records a
+    change relinked)."""
+    if involving is not None:
+        rows = _near(rows, set(involving))
+    probability = {
+        (r["left_record_id"], r["right_record_id"]): float(r["probability"])
+        for pair in LIST_PAIRS
+        for r in rows[pair]
+    }
+    # one pass over the links as linked pairwise: a record an implied link joins had no link
+    # in that pair, so no implied link can make or unmake another
+    implied = list(implied_links({pair: accepted_pairs(rows[pair]) for pair in LIST_PAIRS}))
+    wanted = None if involving is None else set(involving)
+    found: dict[Pair, list[Found]] = {}
+    for pair in LIST_PAIRS:
+        pending = {(r["left_record_id"], r["right_record_id"]) for r in rows[pair]}
+        busy = {record for link in pending for record in link}
+        for link in implied:
+            ends = (link.left, link.right)
+            if (
+                link.pair != pair
+                or reviews.get(ends) is False
+                or (ends not in pending and bool(set(ends) & busy))
+                or (wanted is not None and not {*ends, link.via} & wanted)
+            ):
+                continue
+            legs = (probability[link.legs[0]], probability[link.legs[1]])
+            found.setdefault(pair, []).append(Found(link, legs, ends in pending))
+    return found
+
+
+def _near(rows: Mapping[Pair, Sequence[Row]], records: set[str]) -> dict[Pair, list[Row]]:
+    """The rows of records within two links of `records`: every link an implied link of theirs
+    rests on or competes with (its legs, and its ends' other links in the pair). A change
+    relinks a few records of a run that holds hundreds of thousands of links: finding implied
+    links among them all took 2.5 s."""
+    near = set(records)
+    every = [r for pair in LIST_PAIRS for r in rows[pair]]
+    for _ in range(2):
+        near |= {
+            end
+            for r in every
+            if r["left_record_id"] in near or r["right_record_id"] in near
+            for end in (r["left_record_id"], r["right_record_id"])
+        }
+    return {
+        pair: [r for r in rows[pair] if r["left_record_id"] in near or r["right_record_id"] in near]
+        for pair in LIST_PAIRS
+    }
 
 
 def add_implied_links(
@@ -44,50 +114,29 @@ def add_implied_links(
     reviews: Mapping[tuple[str, str], bool],
 ) -> int:
     """Add to `rows` (each pair's link rows, keyed by LIST_PAIRS) the links implied through the
-    third list, and return how many. A pair a person rejected is not implied again; a record
-    with a link waiting for review in that pair is left to the person, unless that pending
-    link is the implied one, which then gains the evidence."""
-    probability = {
-        (r["left_record_id"], r["right_record_id"]): float(r["probability"])
-        for pair in LIST_PAIRS
-        for r in rows[pair]
-    }
-    # one pass over the links as linked pairwise: a record an implied link joins had no link
-    # in that pair, so no implied link can make or unmake another
-    implied = list(implied_links({pair: _accepted(rows[pair]) for pair in LIST_PAIRS}))
+    third list (`find_implied`), and return how many. A pending link that is implied gains the
+    evidence in place."""
     added = 0
-    for pair in LIST_PAIRS:
-        pending = {(r["left_record_id"], r["right_record_id"]): k for k, r in enumerate(rows[pair])}
-        busy = {record for link in pending for record in link}
-        found = [
-            link
-            for link in implied
-            if link.pair == pair
-            and reviews.get((link.left, link.right)) is not False
-            and ((link.left, link.right) in pending or not {link.left, link.right} & busy)
-        ]
-        if not found:
-            continue
-        legs = [(probability[link.legs[0]], probability[link.legs[1]]) for link in found]
-        for link, row in zip(found, _rows(results[pair], list_ids, found, legs), strict=True):
-            at = pending.get((link.left, link.right))
-            if at is None:
+    for pair, found in find_implied(rows, reviews).items():
+        at = {(r["left_record_id"], r["right_record_id"]): k for k, r in enumerate(rows[pair])}
+        for item, row in zip(found, implied_rows(results[pair], list_ids, found), strict=True):
+            k = at.get((item.link.left, item.link.right))
+            if k is None:
                 rows[pair].append(row)
-            else:  # the pending link itself, which gains the evidence
-                row["probability"] = max(row["probability"], rows[pair][at]["probability"])
-                rows[pair][at] = row
+            else:
+                row["probability"] = max(row["probability"], rows[pair][k]["probability"])
+                rows[pair][k] = row
         added += len(found)
     return added
 
 
-def _rows(
-    result: LinkResult,
-    list_ids: Sequence[str],
-    found: Sequence[ImpliedLink],
-    legs: Sequence[tuple[float, float]],
-) -> list[Row]:
-    left = _positions(result.left.table.record_ids, [link.left for link in found])
-    right = _positions(result.right.table.record_ids, [link.right for link in found])
+def implied_rows(result: LinkResult, list_ids: Sequence[str], found: Sequence[Found]) -> list[Row]:
+    """Link rows of the implied links of one pair of lists: `result` holds both lists prepared
+    (a run's linking of them, or a held pair with a scorer), `list_ids` the run's lists."""
+    links_found = [item.link for item in found]
+    legs = [item.legs for item in found]
+    left = _positions(result.left.table.record_ids, [link.left for link in links_found])
+    right = _positions(result.right.table.record_ids, [link.right for link in links_found])
     implied = np.asarray([first * second for first, second in legs])
     levels = compare_pairs(result.spaces, result.left, result.right, left, right)
     # the two records themselves disagree on a card number or a birth year: a person decides
@@ -105,7 +154,7 @@ def _rows(
         weights=result.scorer.field_weights(levels),
         lead=np.zeros(len(found)),
     )
-    compared = dataclasses.replace(result, links=links)
+    compared = replace(result, links=links)
     return [
         {
             "left_list_id": list_ids[link.pair[0]],
@@ -119,7 +168,7 @@ def _rows(
                 for item in [*field_evidence(compared, k), through_third_list(*legs[k])]
             ],
         }
-        for k, link in enumerate(found)
+        for k, link in enumerate(links_found)
     ]
 
 

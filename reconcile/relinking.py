@@ -1,6 +1,7 @@
 """Relinking one reconciliation run around records that changed after it: each pair of its
-lists through reconcile.incremental, reading through run_records.RunRecords, with the link
-rows to store. The worker (reconcile.worker) decides when, and stores them."""
+lists through reconcile.incremental, reading through run_records.RunRecords, then, in a run of
+three lists, the links the change implies through the third list (reconcile.implied), with the
+link rows to store. The worker (reconcile.worker) decides when, and stores them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from reconcile.engine import LinkResult, Links
+from reconcile.implied import Found, find_implied, implied_rows
 from reconcile.incremental import (
     PairContext,
     Relinked,
@@ -16,7 +19,11 @@ from reconcile.incremental import (
     relink_right,
     unchanged,
 )
+from reconcile.parameters import FloatArray, load_parameters
+from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.run_records import RunRecords
+from reconcile.scoring import Scorer
+from reconcile.three_way import LIST_PAIRS
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
 
@@ -74,7 +81,68 @@ async def relink_changed(
             for part in parts:
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
+    if len(run.list_ids) == 3:
+        usable = [s for s in standing if not {s["left_record_id"], s["right_record_id"]} & gone]
+        out.links.extend(await _implied(run, records, usable, out, changed_ids, decisions))
     return out
+
+
+async def _implied(
+    run: Reconciliation,
+    records: RunRecords,
+    standing: list[dict[str, Any]],
+    out: Relinked,
+    changed_ids: set[str],
+    decisions: dict[tuple[str, str], bool],
+) -> list[dict[str, Any]]:
+    """The links implied through the third list (reconcile.implied) that the change makes: of
+    the records relinked, or through them. Each pair's lists as the worker holds them, scored
+    with the u it links that pair with. `standing`: the run's links but a withdrawn record's."""
+    displaced = set(out.displaced)
+    kept = [
+        s
+        for s in standing
+        if s["id"] not in displaced
+        and not (
+            s["decision"] != "confirmed"
+            and {s["left_record_id"], s["right_record_id"]} & changed_ids
+        )
+    ]
+    pair_of = {(run.list_ids[i], run.list_ids[j]): (i, j) for i, j in LIST_PAIRS}
+    rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
+    for row in [*kept, *out.links]:
+        rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
+    involving = changed_ids | {
+        r for row in out.links for r in (row["left_record_id"], row["right_record_id"])
+    }
+    made = []
+    for (i, j), every in find_implied(rows, decisions, involving).items():
+        # a link of these two records waiting for review stays the person's to decide
+        found = [item for item in every if not item.pending]
+        if not found:
+            continue
+        left, right = run.list_ids[i], run.list_ids[j]
+        whole_left, (spaces, whole_right) = await records.pair(left, right)
+        u = await records.u(left, right)
+        made.extend(
+            await asyncio.to_thread(
+                _implied_rows, run.list_ids, whole_left, spaces, whole_right, u, found
+            )
+        )
+    return _stored(run, made)
+
+
+def _implied_rows(
+    list_ids: list[str],
+    left: PreparedList,
+    spaces: RunSpaces,
+    right: PreparedList,
+    u: dict[str, FloatArray] | None,
+    found: list[Found],
+) -> list[dict[str, Any]]:
+    scorer = Scorer.build(load_parameters(), spaces, left, right, u=u)
+    result = LinkResult(left, right, spaces, scorer, Links.empty(), 0, {})
+    return implied_rows(result, list_ids, found)
 
 
 def freed_partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:

@@ -172,6 +172,7 @@ async def standing_links(session: AsyncSession, run_id: str) -> list[Row]:
         _link.right_list_id,
         _link.right_record_id,
         _link.decision,
+        _link.probability,
     ).where(_link.reconciliation_id == run_id, _link.decision != "rejected")
     return [dict(row) for row in (await session.execute(query)).mappings()]
 

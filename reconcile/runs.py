@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from reconcile.assignment import ACCEPTED, CONFIRMED, DECISIONS
+from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
-from reconcile.implied import add_implied_links
+from reconcile.implied import accepted_pairs, add_implied_links
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
 from reconcile.table import LINK_FIELDS, RecordTable
@@ -65,14 +65,6 @@ def link_rows(result: LinkResult, left_list: str, right_list: str) -> list[dict[
     return [link_row(result, k, left_list, right_list) for k in range(len(result.links))]
 
 
-def _accepted(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
-    return {
-        r["left_record_id"]: r["right_record_id"]
-        for r in rows
-        if r["decision"] in (DECISIONS[ACCEPTED], DECISIONS[CONFIRMED])
-    }
-
-
 def reconcile_lists(
     inputs: Sequence[ListInput],
     reviews: Mapping[tuple[str, str], bool],
@@ -104,7 +96,9 @@ def reconcile_lists(
         output.links.extend(by_pair[pair])
     if len(inputs) == 3:
         found = transitive_conflicts(
-            _accepted(by_pair[(0, 1)]), _accepted(by_pair[(1, 2)]), _accepted(by_pair[(0, 2)])
+            accepted_pairs(by_pair[(0, 1)]),
+            accepted_pairs(by_pair[(1, 2)]),
+            accepted_pairs(by_pair[(0, 2)]),
         )
         output.conflicts = [c.as_dict() for c in found]
         in_conflict = {record for c in found for record in c.records}

@@ -576,29 +576,19 @@ async def test_a_three_list_run_links_a_late_record_in_both_its_pairs_with_the_r
         assert {k: v.tolist() for k, v in u.items()} == {k: v.tolist() for k, v in run_u.items()}
 
 
-async def test_a_three_list_run_links_through_the_third_list_what_the_view_cannot_link(
-    client: httpx.AsyncClient, world: World
-) -> None:
-    pipeline = await shared_pipeline(client, world)
-    # UNHCR holds R2's PoR card; Pakistan's record of her carries that card and her name only
-    # in Arabic script, which Pakistan's agreement with UNHCR does not share: compared
-    # directly, a birth year and sex are all the caller sees of her
-    with_card = UNHCR_CSV.replace(
-        ",1988-01-01,,F,,PSH-1", ",1988-01-01,,F,por:PK-5555-1234567,PSH-1"
-    )
-    registrations = await _unhcr_list(client, world, with_card)
-    detentions = await _detention_list(client, world)
-    gop = await world.headers("gop", purpose="protection-verification")
-    await _import(
-        client,
-        world,
-        detentions,
-        "record_id,name_native,dob,sex,documents,status\n"
-        "G2,فرشته,1988,F,por:PK-5555-1234567,documented\n",
-        gop,
-    )
-    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
-    links = await _links(client, headers, run_id)
+# UNHCR holds R2's PoR card; Pakistan's record of her carries that card and her name only in
+# Arabic script, which Pakistan's agreement with UNHCR does not share: compared directly, a birth
+# year and sex are all the caller sees of her
+_UNHCR_WITH_R2_CARD = UNHCR_CSV.replace(
+    ",1988-01-01,,F,,PSH-1", ",1988-01-01,,F,por:PK-5555-1234567,PSH-1"
+)
+_G2 = (
+    "record_id,name_native,dob,sex,documents,status\n"
+    "G2,فرشته,1988,F,por:PK-5555-1234567,documented\n"
+)
+
+
+def _assert_implied_r2_g2(links: list[dict[str, Any]]) -> dict[str, Any]:
     by_records = {(x["left"]["record_id"], x["right"]["record_id"]): x for x in links}
     # R2 and U2 are linked (one household), U2 and G2 (one card): R2 and G2 are one person
     assert by_records[("R2", "U2")]["decision"] == by_records[("U2", "G2")]["decision"]
@@ -608,3 +598,26 @@ async def test_a_three_list_run_links_through_the_third_list_what_the_view_canno
     assert implied["evidence"][-1]["field"] == "transitive"
     assert "third list" in implied["evidence"][-1]["phrase"]
     assert "name_native" not in implied["right"]  # cut to the view, as every link is
+    return implied
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["in-the-run", "added-after-it"])
+async def test_a_three_list_run_links_through_the_third_list_what_the_view_cannot_link(
+    client: httpx.AsyncClient, world: World, late: bool
+) -> None:
+    """G2 before the run (the run implies R2-G2) or after it (the worker does)."""
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
+    detentions = await _detention_list(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    if not late:
+        await _import(client, world, detentions, _G2, gop)
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    if late:
+        await _import(client, world, detentions, _G2, gop)
+    for _ in range(150):
+        links = await _links(client, headers, run_id)
+        if ("R2", "G2") in {(x["left"]["record_id"], x["right"]["record_id"]) for x in links}:
+            break
+        await asyncio.sleep(0.1)
+    assert _assert_implied_r2_g2(links)["incremental"] == late

@@ -186,3 +186,37 @@ def test_people_linked_in_full_have_no_conflict_and_one_link_less_makes_one(
         assert [(c.kind, c.records) for c in found] == [
             ("missing third link", (f"0-{n}", f"1-{n}", f"2-{n}"))
         ]
+
+
+@st.composite
+def _link_rows(draw: st.DrawFn) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Random one-to-one links among five records per list, accepted or for review."""
+    rows: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for i, j in LIST_PAIRS:
+        lefts = draw(st.permutations(range(5)))
+        rights = draw(st.permutations(range(5)))
+        size = draw(st.integers(0, 5))
+        rows[(i, j)] = [
+            {
+                "left_record_id": f"{i}-{a}",
+                "right_record_id": f"{j}-{b}",
+                "decision": draw(st.sampled_from(("accepted", "accepted", "review"))),
+                "probability": draw(st.floats(0.5, 1.0)),
+            }
+            for a, b in zip(lefts[:size], rights[:size], strict=True)
+        ]
+    return rows
+
+
+@given(_link_rows(), st.sets(st.sampled_from([f"{k}-{n}" for k in range(3) for n in range(5)])))
+def test_implied_links_of_some_records_are_those_of_all_that_involve_them(
+    rows: dict[tuple[int, int], list[dict[str, Any]]], involving: set[str]
+) -> None:
+    from reconcile.implied import find_implied
+
+    every = find_implied(rows, {})
+    expected = {
+        pair: [f for f in found if {f.link.left, f.link.right, f.link.via} & involving]
+        for pair, found in every.items()
+    }
+    assert find_implied(rows, {}, involving) == {k: v for k, v in expected.items() if v}
