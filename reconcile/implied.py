@@ -91,7 +91,8 @@ def _near(rows: Mapping[Pair, Sequence[Row]], records: set[str]) -> dict[Pair, l
     """The rows of records within two links of `records`: every link an implied link of theirs
     rests on or competes with (its legs, and its ends' other links in the pair). A change
     relinks a few records of a run that holds hundreds of thousands of links: finding implied
-    links among them all took 2.5 s."""
+    links among all 220,000 of the three-list benchmark's run takes 1.5 s, around ten records
+    0.18 s."""
     near = set(records)
     every = [r for pair in LIST_PAIRS for r in rows[pair]]
     for _ in range(2):
