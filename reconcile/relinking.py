@@ -145,6 +145,31 @@ def _implied_rows(
     return implied_rows(result, list_ids, found)
 
 
+def resting_on(standing: list[dict[str, Any]], changed: set[str]) -> list[str]:
+    """The records of undecided links that may rest on a changed record: both ends of a link
+    whose two records are each linked to one changed record, as a link implied through it is
+    (reconcile.implied). Relinked with the change, such a link is implied again only if the
+    changed record still links both; else it goes, instead of standing on links that left."""
+    partners: dict[str, set[str]] = {}
+    for link in standing:
+        left, right = link["left_record_id"], link["right_record_id"]
+        if left in changed:
+            partners.setdefault(left, set()).add(right)
+        if right in changed:
+            partners.setdefault(right, set()).add(left)
+    through: dict[str, set[str]] = {}
+    for via, linked in partners.items():
+        for record in linked:
+            through.setdefault(record, set()).add(via)
+    found: list[str] = []
+    for link in standing:
+        left, right = link["left_record_id"], link["right_record_id"]
+        undecided = link["decision"] in ("accepted", "review")
+        if undecided and any(right in partners[via] for via in through.get(left, ())):
+            found.extend((left, right))
+    return found
+
+
 def freed_partners(standing: list[dict[str, Any]], gone: frozenset[str]) -> list[str]:
     """The records whose undecided links are with a withdrawn record."""
     found = []

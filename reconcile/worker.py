@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reconcile import repository
 from reconcile.held_lists import HeldLists
 from reconcile.jobs import reviews_as_decisions
-from reconcile.relinking import freed_partners, relink_changed
+from reconcile.relinking import freed_partners, relink_changed, resting_on
 from reconcile.run_records import EPOCH, RunRecords, active, held_key, withdrawn_ids
 from schemas.reconciliation import Reconciliation
 
@@ -193,9 +193,12 @@ class IncrementalLinker:
         gone = frozenset(withdrawn_ids(changed))
         async with self._sessions() as session:
             standing = await repository.standing_links(session, run.id)
-            # a withdrawn record's undecided partners are free again: relink them too
-            partners = await repository.records_by_ids(session, freed_partners(standing, gone))
             ids = {row["id"] for row in changed}
+            # relinked too: a withdrawn record's undecided partners, free again, and the records
+            # of a link that may rest on a changed one (implied through it)
+            partners = await repository.records_by_ids(
+                session, freed_partners(standing, gone) + resting_on(standing, ids)
+            )
             changed = changed + [r for r in partners.values() if r["id"] not in ids]
             current = active(changed)
             decisions = reviews_as_decisions(

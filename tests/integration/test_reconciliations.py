@@ -621,3 +621,35 @@ async def test_a_three_list_run_links_through_the_third_list_what_the_view_canno
             break
         await asyncio.sleep(0.1)
     assert _assert_implied_r2_g2(links)["incremental"] == late
+
+
+async def test_a_link_implied_through_a_record_goes_when_that_record_no_longer_links_both(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
+    detentions = await _detention_list(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    await _import(client, world, detentions, _G2, gop)
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    _assert_implied_r2_g2(await _links(client, headers, run_id))
+    # UNHCR corrects U2: the card was another person's. U2 no longer links G2, so nothing
+    # implies R2-G2 any more, and compared directly they share a birth year and sex
+    unhcr = await world.headers("unhcr", purpose=RECONCILE)
+    corrected = await client.patch(
+        f"/v1/lists/{registrations}/records/U2",
+        json={"documents": []},
+        headers={**unhcr, "If-Match": '"v1"'},
+    )
+    assert corrected.status_code == 200, corrected.text
+    for _ in range(150):
+        pairs = {
+            (x["left"]["record_id"], x["right"]["record_id"])
+            for x in await _links(client, headers, run_id)
+        }
+        if ("U2", "G2") not in pairs and ("R2", "G2") not in pairs:
+            break
+        await asyncio.sleep(0.1)
+    assert ("U2", "G2") not in pairs
+    assert ("R2", "G2") not in pairs
+    assert ("R2", "U2") in pairs  # one household still

@@ -220,3 +220,16 @@ def test_implied_links_of_some_records_are_those_of_all_that_involve_them(
         for pair, found in every.items()
     }
     assert find_implied(rows, {}, involving) == {k: v for k, v in expected.items() if v}
+
+
+def test_the_records_of_a_link_through_a_changed_record_are_relinked_with_it() -> None:
+    from reconcile.relinking import resting_on
+
+    def link(left: str, right: str, decision: str = "accepted") -> dict[str, str]:
+        return {"left_record_id": left, "right_record_id": right, "decision": decision}
+
+    standing = [link("a1", "b1"), link("b1", "c1"), link("a1", "c1"), link("a2", "c2")]
+    assert resting_on(standing, {"b1"}) == ["a1", "c1"]  # a1-c1 may be implied through b1
+    assert resting_on(standing, {"b2"}) == []
+    standing[2] = link("a1", "c1", "confirmed")  # a person's decision stands on its own
+    assert resting_on(standing, {"b1"}) == []
