@@ -6,7 +6,9 @@ direct comparison of A and C, field by field, and the two links it rests on.
 
 Why: a pipeline record without documents can be linked to UNHCR's registration of the same
 household, which holds the PoR card number that finds the person in Pakistan's list; the direct
-comparison alone may be too weak to link them (docs/reconciliation.md, "Three lists")."""
+comparison alone may be too weak to link them (docs/reconciliation.md, "Three lists").
+Also the three-way conflicts around a few records (`conflicts_around`), as a change needs
+them read again."""
 
 from __future__ import annotations
 
@@ -22,7 +24,13 @@ from reconcile.engine import LinkResult, Links
 from reconcile.explain import field_evidence, through_third_list
 from reconcile.levels import DATE, DOC
 from reconcile.spaces import IntArray
-from reconcile.three_way import LIST_PAIRS, ImpliedLink, implied_links
+from reconcile.three_way import (
+    LIST_PAIRS,
+    Conflict,
+    ImpliedLink,
+    implied_links,
+    transitive_conflicts,
+)
 
 # Both links' probabilities multiplied: at or above this, the implied link is accepted. On a
 # generated three-list world (seed 105, never the benchmark's) every implied link above it
@@ -106,6 +114,17 @@ def _near(rows: Mapping[Pair, Sequence[Row]], records: set[str]) -> dict[Pair, l
         pair: [r for r in rows[pair] if r["left_record_id"] in near or r["right_record_id"] in near]
         for pair in LIST_PAIRS
     }
+
+
+def conflicts_around(
+    rows: Mapping[Pair, Sequence[Row]], records: Collection[str]
+) -> list[Conflict]:
+    """The three-way conflicts (three_way) that involve any of `records`, read off the links
+    within two of them: after a change, the run's conflicts around it."""
+    wanted = set(records)
+    near = _near(rows, wanted)
+    found = transitive_conflicts(*(accepted_pairs(near[pair]) for pair in LIST_PAIRS))
+    return [c for c in found if set(c.records) & wanted]
 
 
 def add_implied_links(

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from reconcile.engine import LinkResult, Links
-from reconcile.implied import Found, find_implied, implied_rows
+from reconcile.implied import Found, conflicts_around, find_implied, implied_rows
 from reconcile.incremental import (
     PairContext,
     Relinked,
@@ -82,39 +82,67 @@ async def relink_changed(
                 out.displaced.extend(part.displaced)
                 out.links.extend(_stored(run, part.links))
     if len(run.list_ids) == 3:
-        usable = [s for s in standing if not {s["left_record_id"], s["right_record_id"]} & gone]
-        out.links.extend(await _implied(run, records, usable, out, changed_ids, decisions))
+        await _three_way(run, records, standing, out, (changed_ids, gone), decisions)
     return out
 
 
-async def _implied(
+async def _three_way(
     run: Reconciliation,
     records: RunRecords,
     standing: list[dict[str, Any]],
     out: Relinked,
-    changed_ids: set[str],
+    changes: tuple[set[str], frozenset[str]],
     decisions: dict[tuple[str, str], bool],
-) -> list[dict[str, Any]]:
-    """The links implied through the third list (reconcile.implied) that the change makes: of
-    the records relinked, or through them. Each pair's lists as the worker holds them, scored
-    with the u it links that pair with. `standing`: the run's links but a withdrawn record's."""
+) -> None:
+    """After a change to a run of three lists: the links it implies through the third list,
+    then the conflicts around it (reconcile.implied), as a run makes both. Accepted links in
+    a conflict go to review, new ones in `out.links`, standing ones in `out.to_review`.
+    `changes`: the records relinked (withdrawn ones included), and the withdrawn ones."""
+    changed_ids, gone = changes
     displaced = set(out.displaced)
+    # the run's links as the change leaves them: a withdrawn record's go, a changed record's
+    # undecided ones were replaced
     kept = [
         s
         for s in standing
         if s["id"] not in displaced
-        and not (
-            s["decision"] != "confirmed"
-            and {s["left_record_id"], s["right_record_id"]} & changed_ids
-        )
+        and not (_ends(s) & changed_ids and s["decision"] != "confirmed")
+        and not _ends(s) & gone
     ]
     pair_of = {(run.list_ids[i], run.list_ids[j]): (i, j) for i, j in LIST_PAIRS}
     rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
     for row in [*kept, *out.links]:
         rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
-    involving = changed_ids | {
-        r for row in out.links for r in (row["left_record_id"], row["right_record_id"])
-    }
+    involving = changed_ids | {r for row in out.links for r in _ends(row)}
+    for row in await _implied(run, records, rows, involving, decisions):
+        rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
+        out.links.append(row)
+        involving |= _ends(row)
+    conflicts = conflicts_around(rows, involving)
+    in_conflict = {record for conflict in conflicts for record in conflict.records}
+    for row in out.links:
+        if row["decision"] == "accepted" and _ends(row) & in_conflict:
+            row["decision"] = "review"  # a person decides which reading is right
+    out.to_review = [
+        s["id"] for s in kept if s["decision"] == "accepted" and _ends(s) & in_conflict
+    ]
+    out.conflicts = (involving, [conflict.as_dict() for conflict in conflicts])
+
+
+def _ends(link: dict[str, Any]) -> set[str]:
+    return {link["left_record_id"], link["right_record_id"]}
+
+
+async def _implied(
+    run: Reconciliation,
+    records: RunRecords,
+    rows: dict[tuple[int, int], list[dict[str, Any]]],
+    involving: set[str],
+    decisions: dict[tuple[str, str], bool],
+) -> list[dict[str, Any]]:
+    """The links implied through the third list (reconcile.implied) that the change makes: of
+    the records relinked, or through them. Each pair's lists as the worker holds them, scored
+    with the u it links that pair with."""
     made = []
     for (i, j), every in find_implied(rows, decisions, involving).items():
         # a link of these two records waiting for review stays the person's to decide

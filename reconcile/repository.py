@@ -143,6 +143,25 @@ async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str,
     return found
 
 
+async def send_links_to_review(session: AsyncSession, run_id: str, link_ids: Sequence[str]) -> None:
+    """Accepted links a conflict found after the run puts in a person's hands."""
+    for start in range(0, len(link_ids), CHUNK):
+        await session.execute(
+            update(ReconciliationLink)
+            .where(
+                _link.reconciliation_id == run_id,
+                _link.decision == "accepted",
+                _link.id.in_(link_ids[start : start + CHUNK]),
+            )
+            .values(decision="review")
+        )
+
+
+async def run_conflicts(session: AsyncSession, run_id: str) -> list[dict[str, Any]]:
+    conflicts = await session.scalar(select(_run.conflicts).where(_run.id == run_id))
+    return list(conflicts or [])
+
+
 async def insert_links(session: AsyncSession, rows: Sequence[Row]) -> None:
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(ReconciliationLink), list(rows[start : start + CHUNK]))

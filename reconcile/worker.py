@@ -209,6 +209,9 @@ class IncrementalLinker:
             await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
+            await repository.send_links_to_review(session, run.id, relinked.to_review)
+            if relinked.conflicts is not None:
+                await _replace_conflicts(session, run, *relinked.conflicts)
             if advance is not None and not await repository.advance_feed_seq(
                 session, run.id, *advance
             ):
@@ -225,6 +228,19 @@ class IncrementalLinker:
             displaced=len(relinked.displaced),
         )
         return True
+
+
+async def _replace_conflicts(
+    session: AsyncSession, run: Reconciliation, around: set[str], found: list[dict[str, Any]]
+) -> None:
+    """The run's conflicts that involve the records a change relinked, read again."""
+    stored = await repository.run_conflicts(session, run.id)
+    kept = [c for c in stored if not set(map(str, c["records"])) & around]
+    if kept + found != stored:
+        run.counts = {**run.counts, "conflicts": len(kept) + len(found)}
+        await repository.update_run(
+            session, run.id, {"conflicts": kept + found, "counts": run.counts}
+        )
 
 
 def newest_runs(runs: list[Reconciliation]) -> list[Reconciliation]:

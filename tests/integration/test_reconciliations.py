@@ -653,3 +653,34 @@ async def test_a_link_implied_through_a_record_goes_when_that_record_no_longer_l
     assert ("U2", "G2") not in pairs
     assert ("R2", "G2") not in pairs
     assert ("R2", "U2") in pairs  # one household still
+
+
+async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
+    detentions = await _detention_list(client, world)
+    gop = await world.headers("gop", purpose="protection-verification")
+    await _import(client, world, detentions, _G2, gop)
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    assert (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()[
+        "conflicts"
+    ] == []
+    # a detention record with R2's passport: R2 links it, while UNHCR's U2 links G2 by card
+    late = GOP_HEADER + "G7,Freshta,Gul Mohammad,1988,F,passport:P01234568,detained\n"
+    await _import(client, world, detentions, late, gop)
+    for _ in range(150):
+        status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
+        if status["conflicts"]:
+            break
+        await asyncio.sleep(0.1)
+    (conflict,) = status["conflicts"]  # R2, U2 and two Pakistani records: G2 and G7
+    assert conflict["kind"] == "different third record" and len(conflict["records"]) == 4
+    assert status["counts"]["conflicts"] == 1
+    by_records = {
+        (x["left"]["record_id"], x["right"]["record_id"]): x
+        for x in await _links(client, headers, run_id)
+    }
+    for pair in (("R2", "G7"), ("R2", "U2"), ("U2", "G2")):
+        assert by_records[pair]["decision"] == "review", pair  # a person decides
