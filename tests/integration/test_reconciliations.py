@@ -601,19 +601,30 @@ def _assert_implied_r2_g2(links: list[dict[str, Any]]) -> dict[str, Any]:
     return implied
 
 
+async def _three_lists_of_r2(
+    client: httpx.AsyncClient, world: World, with_g2: bool = True
+) -> tuple[str, dict[str, str], str, str]:
+    """The pipeline, UNHCR's registrations (U2 with R2's card) and Pakistan's detentions (G2
+    with that card, unless not `with_g2`), reconciled: the run, UNHCR's headers, the UNHCR
+    and detention lists."""
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
+    detentions = await _detention_list(client, world)
+    if with_g2:
+        gop = await world.headers("gop", purpose="protection-verification")
+        await _import(client, world, detentions, _G2, gop)
+    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    return run_id, headers, registrations, detentions
+
+
 @pytest.mark.parametrize("late", [False, True], ids=["in-the-run", "added-after-it"])
 async def test_a_three_list_run_links_through_the_third_list_what_the_view_cannot_link(
     client: httpx.AsyncClient, world: World, late: bool
 ) -> None:
     """G2 before the run (the run implies R2-G2) or after it (the worker does)."""
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
-    detentions = await _detention_list(client, world)
-    gop = await world.headers("gop", purpose="protection-verification")
-    if not late:
-        await _import(client, world, detentions, _G2, gop)
-    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    run_id, headers, _registrations, detentions = await _three_lists_of_r2(client, world, not late)
     if late:
+        gop = await world.headers("gop", purpose="protection-verification")
         await _import(client, world, detentions, _G2, gop)
     for _ in range(150):
         links = await _links(client, headers, run_id)
@@ -626,12 +637,7 @@ async def test_a_three_list_run_links_through_the_third_list_what_the_view_canno
 async def test_a_link_implied_through_a_record_goes_when_that_record_no_longer_links_both(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
-    detentions = await _detention_list(client, world)
-    gop = await world.headers("gop", purpose="protection-verification")
-    await _import(client, world, detentions, _G2, gop)
-    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    run_id, headers, registrations, _detentions = await _three_lists_of_r2(client, world)
     _assert_implied_r2_g2(await _links(client, headers, run_id))
     # UNHCR corrects U2: the card was another person's. U2 no longer links G2, so nothing
     # implies R2-G2 any more, and compared directly they share a birth year and sex
@@ -658,17 +664,13 @@ async def test_a_link_implied_through_a_record_goes_when_that_record_no_longer_l
 async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, _UNHCR_WITH_R2_CARD)
-    detentions = await _detention_list(client, world)
-    gop = await world.headers("gop", purpose="protection-verification")
-    await _import(client, world, detentions, _G2, gop)
-    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    run_id, headers, _registrations, detentions = await _three_lists_of_r2(client, world)
     assert (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()[
         "conflicts"
     ] == []
     # a detention record with R2's passport: R2 links it, while UNHCR's U2 links G2 by card
     late = GOP_HEADER + "G7,Freshta,Gul Mohammad,1988,F,passport:P01234568,detained\n"
+    gop = await world.headers("gop", purpose="protection-verification")
     await _import(client, world, detentions, late, gop)
     for _ in range(150):
         status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
