@@ -29,7 +29,7 @@ from bench.reconcile_methods import METHODS, write_links
 from reconcile.synthetic import EXCHANGE_COLUMNS, WorldConfig, scaled_config, write_world
 
 
-def _rows(path: Path) -> dict[str, dict[str, str]]:
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return {row["record_id"]: row for row in csv.DictReader(handle)}
 
@@ -39,7 +39,7 @@ def read_truth(path: Path) -> dict[str, int]:
         return {row["record_id"]: int(row["person_id"]) for row in csv.DictReader(handle)}
 
 
-def _doc_types(row: dict[str, str]) -> set[str]:
+def document_types(row: dict[str, str]) -> set[str]:
     return {entry.split(":", 1)[0].strip() for entry in row["documents"].split(";") if ":" in entry}
 
 
@@ -50,11 +50,13 @@ def _arabic_only(row: dict[str, str]) -> bool:
 def evaluate(
     links_path: Path, left_path: Path, right_path: Path, truth: dict[str, int]
 ) -> dict[str, float]:
-    left, right = _rows(left_path), _rows(right_path)
+    left, right = read_rows(left_path), read_rows(right_path)
     person_right = {truth[rid]: rid for rid in right}
     pairs = {lid: person_right[truth[lid]] for lid in left if truth[lid] in person_right}
     no_docs = {
-        lid for lid, rid in pairs.items() if not _doc_types(left[lid]) & _doc_types(right[rid])
+        lid
+        for lid, rid in pairs.items()
+        if not document_types(left[lid]) & document_types(right[rid])
     }
     arabic = {
         lid for lid, rid in pairs.items() if _arabic_only(left[lid]) or _arabic_only(right[rid])

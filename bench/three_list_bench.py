@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.reconcile_bench import read_truth
+from bench.reconcile_bench import document_types, read_rows, read_truth
 from reconcile.implied import find_implied
 from reconcile.runs import ListInput, reconcile_lists
 from reconcile.synthetic import WorldConfig, write_world
@@ -90,11 +90,8 @@ def _search_times(links: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _documents(path: Path) -> dict[str, set[str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {
-            row["record_id"]: {e.split(":", 1)[0] for e in row["documents"].split(";") if ":" in e}
-            for row in csv.DictReader(handle)
-        }
+    """Record id -> the types of the documents the record lists."""
+    return {rid: document_types(row) for rid, row in read_rows(path).items()}
 
 
 def _scores(accepted: dict[str, str], truth: dict[str, str]) -> tuple[float, float, float]:
@@ -105,12 +102,14 @@ def _scores(accepted: dict[str, str], truth: dict[str, str]) -> tuple[float, flo
 
 def evaluate(work: Path) -> list[str]:
     person = read_truth(work / "truth.csv")
-    ids = {name: list(_documents(work / f"{name}.csv")) for name in LISTS}
+    documents = {name: _documents(work / f"{name}.csv") for name in LISTS}
     rows = list(csv.DictReader((work / "links.csv").open(newline="", encoding="utf-8")))
     lines = []
     for left_list, right_list in (("pipeline", "unhcr"), ("unhcr", "gop"), ("pipeline", "gop")):
-        record_of = {person[rid]: rid for rid in ids[right_list]}
-        truth = {lid: record_of[person[lid]] for lid in ids[left_list] if person[lid] in record_of}
+        record_of = {person[rid]: rid for rid in documents[right_list]}
+        truth = {
+            lid: record_of[person[lid]] for lid in documents[left_list] if person[lid] in record_of
+        }
         pair = [r for r in rows if (r["left_list"], r["right_list"]) == (left_list, right_list)]
         accepted = [r for r in pair if r["decision"] in ("accepted", "confirmed")]
         direct = {r["left"]: r["right"] for r in accepted if r["implied"] == "0"}
@@ -128,10 +127,7 @@ def evaluate(work: Path) -> list[str]:
             f"{implied_right} of them right)"
         )
         if right_list == "gop":
-            left_docs, right_docs = (
-                _documents(work / f"{left_list}.csv"),
-                _documents(work / "gop.csv"),
-            )
+            left_docs, right_docs = documents[left_list], documents[right_list]
             bare = {lid: rid for lid, rid in truth.items() if not left_docs[lid] & right_docs[rid]}
             bare_alone = _scores({k: v for k, v in direct.items() if k in bare}, bare)[1]
             bare_implied = _scores({k: v for k, v in both.items() if k in bare}, bare)[1]

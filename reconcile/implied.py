@@ -12,7 +12,7 @@ them read again."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +24,7 @@ from reconcile.engine import LinkResult, Links
 from reconcile.explain import field_evidence, through_third_list
 from reconcile.levels import DATE, DOC
 from reconcile.spaces import IntArray
+from reconcile.table import RecordTable
 from reconcile.three_way import (
     LIST_PAIRS,
     Conflict,
@@ -127,6 +128,18 @@ def conflicts_around(
     return [c for c in found if set(c.records) & wanted]
 
 
+def accepted_in_conflict(rows: Iterable[Row], conflicts: Sequence[Conflict]) -> list[Row]:
+    """The accepted link rows that join a record of one of the conflicts: they go to review,
+    for a person to decide which reading is right."""
+    records = {record for conflict in conflicts for record in conflict.records}
+    return [
+        row
+        for row in rows
+        if row["decision"] == DECISIONS[ACCEPTED]
+        and {row["left_record_id"], row["right_record_id"]} & records
+    ]
+
+
 def add_implied_links(
     results: Mapping[Pair, LinkResult],
     rows: Mapping[Pair, list[Row]],
@@ -155,8 +168,8 @@ def implied_rows(result: LinkResult, list_ids: Sequence[str], found: Sequence[Fo
     (a run's linking of them, or a held pair with a scorer), `list_ids` the run's lists."""
     links_found = [item.link for item in found]
     legs = [item.legs for item in found]
-    left = _positions(result.left.table.record_ids, [link.left for link in links_found])
-    right = _positions(result.right.table.record_ids, [link.right for link in links_found])
+    left = _positions(result.left.table, [link.left for link in links_found])
+    right = _positions(result.right.table, [link.right for link in links_found])
     implied = np.asarray([first * second for first, second in legs])
     levels = compare_pairs(result.spaces, result.left, result.right, left, right)
     # the two records themselves disagree on a card number or a birth year: a person decides
@@ -192,9 +205,8 @@ def implied_rows(result: LinkResult, list_ids: Sequence[str], found: Sequence[Fo
     ]
 
 
-def _positions(record_ids: Sequence[str], wanted: Sequence[str]) -> IntArray:
-    index = dict.fromkeys(wanted, -1)
-    for position, record_id in enumerate(record_ids):
-        if record_id in index:
-            index[record_id] = position
-    return np.asarray([index[record_id] for record_id in wanted], np.int64)
+def _positions(table: RecordTable, wanted: Sequence[str]) -> IntArray:
+    """Where each wanted record is in the table, in the order wanted."""
+    found = np.flatnonzero(table.among(wanted))
+    at = {table.record_ids[k]: k for k in found.tolist()}
+    return np.asarray([at[record_id] for record_id in wanted], np.int64)

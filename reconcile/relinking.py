@@ -10,7 +10,13 @@ import dataclasses
 from typing import Any
 
 from reconcile.engine import LinkResult, Links
-from reconcile.implied import Found, conflicts_around, find_implied, implied_rows
+from reconcile.implied import (
+    Found,
+    accepted_in_conflict,
+    conflicts_around,
+    find_implied,
+    implied_rows,
+)
 from reconcile.incremental import (
     PairContext,
     Relinked,
@@ -119,13 +125,9 @@ async def _three_way(
         out.links.append(row)
         involving |= _ends(row)
     conflicts = conflicts_around(rows, involving)
-    in_conflict = {record for conflict in conflicts for record in conflict.records}
-    for row in out.links:
-        if row["decision"] == "accepted" and _ends(row) & in_conflict:
-            row["decision"] = "review"  # a person decides which reading is right
-    out.to_review = [
-        s["id"] for s in kept if s["decision"] == "accepted" and _ends(s) & in_conflict
-    ]
+    for row in accepted_in_conflict(out.links, conflicts):
+        row["decision"] = "review"
+    out.to_review = [s["id"] for s in accepted_in_conflict(kept, conflicts)]
     out.conflicts = (involving, [conflict.as_dict() for conflict in conflicts])
 
 

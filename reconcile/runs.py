@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations
 from typing import Any
 
 import numpy as np
@@ -15,11 +15,11 @@ from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
-from reconcile.implied import accepted_pairs, add_implied_links
+from reconcile.implied import accepted_in_conflict, accepted_pairs, add_implied_links
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
 from reconcile.table import LINK_FIELDS, RecordTable
-from reconcile.three_way import transitive_conflicts
+from reconcile.three_way import LIST_PAIRS, transitive_conflicts
 
 HISTOGRAM_BINS = 20
 Progress = Callable[[str, float], None]
@@ -91,23 +91,13 @@ def reconcile_lists(
         results[(i, j)] = result
     if len(inputs) == 3:
         add_implied_links(results, by_pair, [item.list_id for item in inputs], reviews)
+        found = transitive_conflicts(*(accepted_pairs(by_pair[pair]) for pair in LIST_PAIRS))
+        output.conflicts = [c.as_dict() for c in found]
+        for row in accepted_in_conflict(chain.from_iterable(by_pair.values()), found):
+            row["decision"] = "review"
     results.clear()
     for pair in pairs:
         output.links.extend(by_pair[pair])
-    if len(inputs) == 3:
-        found = transitive_conflicts(
-            accepted_pairs(by_pair[(0, 1)]),
-            accepted_pairs(by_pair[(1, 2)]),
-            accepted_pairs(by_pair[(0, 2)]),
-        )
-        output.conflicts = [c.as_dict() for c in found]
-        in_conflict = {record for c in found for record in c.records}
-        for row in output.links:
-            if (
-                row["decision"] == "accepted"
-                and {row["left_record_id"], row["right_record_id"]} & in_conflict
-            ):
-                row["decision"] = "review"  # a person decides which reading is right
     output.counts = _counts(inputs, output)
     probabilities = np.asarray([row["probability"] for row in output.links], dtype=float)
     output.histogram = np.histogram(probabilities, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[
