@@ -91,6 +91,9 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "list_reconciliation_discrepancies": _op(
         Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
     ),
+    "list_reconciliation_conflicts": _op(
+        Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE
+    ),
     "reconciliation_report": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
     "decide_link": _op(Scope.RECONCILE_REVIEW, personal_data=True, purposes=_RECONCILE),
     # administration of the caller's own agency

@@ -240,6 +240,24 @@ async def links_page(
     return list((await session.execute(query)).scalars().all())
 
 
+async def links_among(
+    session: AsyncSession, run_id: str, record_ids: Sequence[str]
+) -> list[ReconciliationLink]:
+    """A run's links whose two records are both among `record_ids` (a page of conflicts),
+    most probable first."""
+    found: list[ReconciliationLink] = []
+    unique = sorted(set(record_ids))
+    for start in range(0, len(unique), CHUNK):
+        chunk = unique[start : start + CHUNK]
+        query = select(ReconciliationLink).where(
+            _link.reconciliation_id == run_id,
+            _link.left_record_id.in_(chunk),
+            _link.right_record_id.in_(unique),
+        )
+        found.extend((await session.execute(query)).scalars().all())
+    return sorted(found, key=lambda link: (-link.probability, link.id))
+
+
 async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
     query = (
         select(_link.decision, func.count())

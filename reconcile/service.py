@@ -22,6 +22,7 @@ from reconcile.discrepancies import discrepancy_kinds
 from reconcile.explain import reason
 from reconcile.visible import view_spec, visible_evidence
 from schemas.reconciliation import (
+    ConflictPublic,
     DiscrepancyPublic,
     LinkDecision,
     LinkDecisionCreate,
@@ -132,23 +133,35 @@ def _shown_record(
     return shown
 
 
+def _encode(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _bad_cursor() -> ProblemError:
+    return ProblemError(
+        "validation-failed",
+        "invalid: cursor",
+        invalid_params=[{"name": "cursor", "reason": "not a cursor this service issued"}],
+    )
+
+
+def _decode(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise _bad_cursor() from None
+
+
 def encode_cursor(probability: float, link_id: str) -> str:
-    raw = json.dumps([probability, link_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _encode([probability, link_id])
 
 
 def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
-        probability, link_id = json.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
+        probability, link_id = _decode(cursor)
         return float(probability), str(link_id)
     except (ValueError, TypeError):
-        raise ProblemError(
-            "validation-failed",
-            "invalid: cursor",
-            invalid_params=[{"name": "cursor", "reason": "not a cursor this service issued"}],
-        ) from None
+        raise _bad_cursor() from None
 
 
 async def _shown_links(
@@ -286,6 +299,52 @@ async def discrepancies(
         after = (page[-1].probability, page[-1].id)
     next_cursor = encode_cursor(last.probability, last.id) if last is not None else None
     return found, next_cursor
+
+
+def _conflict_key(conflict: Mapping[str, Any]) -> list[str]:
+    return [str(record) for record in conflict["records"]]
+
+
+async def conflicts(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    run_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ConflictPublic], str | None]:
+    """A run's conflicts, each with the links among its records: the agency's record ids,
+    cut to the caller's view and disclosed like any link, so a reviewer can decide them."""
+    run = await _own_run(session, access, run_id)
+    views = await _views(session, access, run)
+    stored = sorted(await repository.run_conflicts(session, run.id), key=_conflict_key)
+    if cursor is not None:
+        after = _decode(cursor)
+        if not isinstance(after, list) or not all(isinstance(x, str) for x in after):
+            raise _bad_cursor()
+        stored = [conflict for conflict in stored if _conflict_key(conflict) > after]
+    page = stored[:limit]
+    conflict_of = {record: n for n, c in enumerate(page) for record in _conflict_key(c)}
+    # a link that joins two conflicts (one a person rejected) belongs to neither: not shown
+    links = [
+        link
+        for link in await repository.links_among(session, run.id, list(conflict_of))
+        if conflict_of[link.left_record_id] == conflict_of[link.right_record_id]
+    ]
+    shown = await _shown_links(session, audit, views, links)
+    items = [
+        ConflictPublic(
+            kind=conflict["kind"],
+            links=[
+                link_public(link, left, right, evidence)
+                for link, left, right, evidence in shown
+                if conflict_of[link.left_record_id] == n
+            ],
+        )
+        for n, conflict in enumerate(page)
+    ]
+    more = len(stored) > limit
+    return items, _encode(_conflict_key(page[-1])) if more else None
 
 
 async def decide(

@@ -123,7 +123,12 @@ class ReconciliationPublic(SQLModel):
             " have no link; only fields the caller sees as recorded)"
         )
     )
-    conflicts: list[dict[str, object]]
+    conflicts: list[dict[str, object]] = Field(
+        description=(
+            "kind and the records (Sanad's internal record ids) of each conflict;"
+            " GET .../conflicts shows each with its links and the agency's record ids"
+        )
+    )
     created_at: dt.datetime
     finished_at: dt.datetime | None
     error: str | None = None
@@ -169,4 +174,18 @@ class DiscrepancyPublic(SQLModel):
 
 class DiscrepancyPage(SQLModel):
     items: list[DiscrepancyPublic]
+    next_cursor: str | None
+
+
+class ConflictPublic(SQLModel):
+    """Records linked together, directly or through others, that cannot be one person."""
+
+    kind: Literal["different third record", "missing third link"]
+    links: list[LinkPublic] = Field(
+        description="the run's links among the conflict's records, likeliest first"
+    )
+
+
+class ConflictPage(SQLModel):
+    items: list[ConflictPublic]
     next_cursor: str | None

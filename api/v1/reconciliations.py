@@ -1,5 +1,6 @@
-"""Reconciliation routes: start a run, follow it, page through links and discrepancies, read
-the report, and confirm or reject links. Thin: parse, authorise, call reconcile.service."""
+"""Reconciliation routes: start a run, follow it, page through links, discrepancies and
+conflicts, read the report, and confirm or reject links. Thin: parse, authorise, call
+reconcile.service."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from problems import ProblemError
 from reconcile import service
 from reconcile.report import render_report
 from schemas.reconciliation import (
+    ConflictPage,
     DiscrepancyPage,
     LinkDecisionCreate,
     LinkPage,
@@ -109,6 +111,27 @@ async def list_reconciliation_discrepancies(
         session, access, audit, reconciliation_id, cursor, limit
     )
     return DiscrepancyPage(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/reconciliations/{reconciliation_id}/conflicts",
+    name="list_reconciliation_conflicts",
+    response_model=ConflictPage,
+    responses=problem_responses(401, 403, 404),
+)
+async def list_reconciliation_conflicts(
+    reconciliation_id: str,
+    access: Access,
+    session: SessionDep,
+    audit: AuditDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ConflictPage:
+    """Records linked together that cannot be one person, each with the links among them."""
+    items, next_cursor = await service.conflicts(
+        session, access, audit, reconciliation_id, cursor, limit
+    )
+    return ConflictPage(items=items, next_cursor=next_cursor)
 
 
 @router.get(

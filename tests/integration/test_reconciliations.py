@@ -686,3 +686,74 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     }
     for pair in (("R2", "G7"), ("R2", "U2"), ("U2", "G2")):
         assert by_records[pair]["decision"] == "review", pair  # a person decides
+    # the conflict as a reviewer reads it: the agency's record ids, the links to decide
+    page = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=headers)
+    assert page.status_code == 200, page.text
+    (shown,) = page.json()["items"]
+    assert shown["kind"] == "different third record" and page.json()["next_cursor"] is None
+    pairs = [(x["left"]["record_id"], x["right"]["record_id"]) for x in shown["links"]]
+    assert sorted(pairs) == [("R2", "G7"), ("R2", "U2"), ("U2", "G2")]
+    assert {x["link_id"] for x in shown["links"]} == {by_records[pair]["link_id"] for pair in pairs}
+    assert [x["probability"] for x in shown["links"]] == sorted(
+        (x["probability"] for x in shown["links"]), reverse=True
+    )
+    for link in shown["links"]:  # cut to the view: UNHCR's agreement hides Pakistan's script
+        assert link["right"]["list_id"] != detentions or "name_native" not in link["right"]
+    audit = await world.headers("unhcr", purpose="audit")
+    seen = await client.get(
+        "/v1/audit/disclosures", params={"list_id": detentions, "record_id": "G7"}, headers=audit
+    )
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["items"]
+
+
+async def test_conflicts_page_by_cursor_and_show_only_the_links_within_each(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    _pipeline, _registrations, run_id, headers = await _linked_run(client, world)
+    links = {x["left"]["record_id"]: x["link_id"] for x in await _links(client, headers, run_id)}
+    async with app.state.services.sessions() as session:
+        ids = {}
+        for key in ("R1", "R2", "R3"):
+            link = await repository.get_link(session, links[key])
+            assert link is not None
+            ids[key], ids["U" + key[1:]] = link.left_record_id, link.right_record_id
+        # two conflicts as a run stores them; R3-U3 joins them, so it belongs to neither
+        stored = [
+            {"kind": "missing third link", "records": sorted([ids["R1"], ids["U1"], ids["R3"]])},
+            {
+                "kind": "different third record",
+                "records": sorted([ids["R2"], ids["U2"], ids["U3"]]),
+            },
+        ]
+        await repository.update_run(session, run_id, {"conflicts": stored})
+        await session.commit()
+    seen, cursor = [], None
+    for _ in range(3):
+        page = await client.get(
+            f"/v1/reconciliations/{run_id}/conflicts",
+            params={"limit": 1, **({"cursor": cursor} if cursor else {})},
+            headers=headers,
+        )
+        assert page.status_code == 200, page.text
+        seen += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 2 and cursor is None
+    whole = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=headers)
+    assert whole.json()["items"] == seen
+    by_kind = {c["kind"]: [x["left"]["record_id"] for x in c["links"]] for c in seen}
+    assert by_kind == {"missing third link": ["R1"], "different third record": ["R2"]}
+    assert [c["kind"] for c in seen] == [
+        c["kind"] for c in sorted(stored, key=lambda c: c["records"])
+    ]
+    bad = await client.get(
+        f"/v1/reconciliations/{run_id}/conflicts",
+        params={"cursor": "bm90IGEgY3Vyc29y"},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and bad.json()["invalid_params"][0]["name"] == "cursor"
+    gop = await world.headers("gop", purpose=RECONCILE)
+    hidden = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=gop)
+    assert hidden.status_code == 404, hidden.text
