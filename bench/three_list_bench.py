@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.reconcile_bench import document_types, read_rows, read_truth
-from reconcile.implied import find_implied
+from reconcile.implied import conflicts_around, find_implied, release_around
 from reconcile.runs import ListInput, reconcile_lists
 from reconcile.synthetic import WorldConfig, write_world
 from reconcile.table import RecordTable
@@ -71,7 +71,8 @@ def _child(work: Path) -> None:
 
 def _search_times(links: list[dict[str, Any]]) -> dict[str, float]:
     """How long finding implied links takes among all the run's links, and around ten records
-    as the worker does after a change (median of 5)."""
+    as the worker does after a change; and reading the conflicts around those ten again, held
+    links released first, as the worker does (medians of 5)."""
     pair_of = {(LISTS[i], LISTS[j]): (i, j) for i, j in LIST_PAIRS}
     rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
     for row in links:
@@ -85,6 +86,14 @@ def _search_times(links: list[dict[str, Any]]) -> dict[str, float]:
             find_implied(rows, {}, involving)
             runs.append(time.perf_counter() - started)
         times[name] = statistics.median(runs)
+    runs = []
+    for _ in range(5):
+        fresh = {pair: [dict(row) for row in pair_rows] for pair, pair_rows in rows.items()}
+        started = time.perf_counter()
+        _released, around = release_around(fresh, some)
+        conflicts_around(fresh, some | around)
+        runs.append(time.perf_counter() - started)
+    times["conflicts_around_10_s"] = statistics.median(runs)
     times["links"] = float(len(links))
     return times
 
@@ -166,7 +175,8 @@ def main() -> None:
     print(
         f"implied links searched among all {measured['links']:,.0f} links in "
         f"{measured['search_all_s']:.2f} s, around 10 records (as after a change) in "
-        f"{measured['search_around_10_s']:.3f} s"
+        f"{measured['search_around_10_s']:.3f} s; conflicts read again around them in "
+        f"{measured['conflicts_around_10_s']:.3f} s"
     )
     print(
         f"SUMMARY three lists {args.pipeline:,} / {args.unhcr:,} / {args.gop:,} "

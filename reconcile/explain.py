@@ -20,7 +20,7 @@ REASON_FIELDS = 4  # phrases in the one-line reason
 CLEAR_LEAD = 6.0
 # Evidence that quotes no record's values (a margin in bits, a link through the third list):
 # shown whatever the caller's view.
-DERIVED_FIELDS = frozenset({"competition", "transitive"})
+DERIVED_FIELDS = frozenset({"competition", "transitive", "conflict"})
 # The record field each evidence field reads: shown only where the caller may see it.
 SOURCE_FIELDS = {
     "given": ("given_name", "name_native"),
@@ -150,6 +150,12 @@ def through_third_list(first: float, second: float) -> Evidence:
         0.0,
         f"both linked to one record of the third list ({first:.2f} and {second:.2f})",
     )
+
+
+def held_by_conflict() -> Evidence:
+    """A link accepted on its evidence that a three-way conflict holds for review
+    (implied.hold_in_conflict): why a strong link waits for a person."""
+    return Evidence("conflict", "held", 0.0, "held for review by a three-way conflict")
 
 
 def reason(items: list[Evidence]) -> str:

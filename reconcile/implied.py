@@ -8,7 +8,8 @@ Why: a pipeline record without documents can be linked to UNHCR's registration o
 household, which holds the PoR card number that finds the person in Pakistan's list; the direct
 comparison alone may be too weak to link them (docs/reconciliation.md, "Three lists").
 Also the three-way conflicts around a few records (`conflicts_around`), as a change needs
-them read again."""
+them read again, and the links a conflict holds for review (`hold_in_conflict`,
+`release_around`)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def accepted_pairs(rows: Sequence[Row]) -> dict[str, str]:
     """Left record id -> right record id of the accepted and confirmed link rows."""
     kept = (DECISIONS[ACCEPTED], DECISIONS[CONFIRMED])
     return {r["left_record_id"]: r["right_record_id"] for r in rows if r["decision"] in kept}
+
+
+def is_held(row: Row) -> bool:
+    """An accepted link a three-way conflict holds for review (`hold_in_conflict`)."""
+    return bool(row.get("held_for_conflict")) and row["decision"] == DECISIONS[REVIEW]
+
+
+def conflict_pairs(rows: Sequence[Row]) -> dict[str, str]:
+    """The links conflicts are read from: accepted and confirmed ones, and those a conflict
+    holds for review. Why the held ones: read without them, a conflict vanished at the next
+    change near it (its links were all in review), or came back as another kind."""
+    return accepted_pairs(rows) | {
+        r["left_record_id"]: r["right_record_id"] for r in rows if is_held(r)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,24 +135,71 @@ def _near(rows: Mapping[Pair, Sequence[Row]], records: set[str]) -> dict[Pair, l
 def conflicts_around(
     rows: Mapping[Pair, Sequence[Row]], records: Collection[str]
 ) -> list[Conflict]:
-    """The three-way conflicts (three_way) that involve any of `records`, read off the links
-    within two of them: after a change, the run's conflicts around it."""
+    """The three-way conflicts (three_way) that involve any of `records`, read off the whole
+    groups of linked records they are in: after a change, the run's conflicts around it."""
     wanted = set(records)
-    near = _near(rows, wanted)
-    found = transitive_conflicts(*(accepted_pairs(near[pair]) for pair in LIST_PAIRS))
+    found = transitive_conflicts(*_groups_of(rows, wanted).values())
     return [c for c in found if set(c.records) & wanted]
 
 
-def accepted_in_conflict(rows: Iterable[Row], conflicts: Sequence[Conflict]) -> list[Row]:
-    """The accepted link rows that join a record of one of the conflicts: they go to review,
-    for a person to decide which reading is right."""
+def _groups_of(rows: Mapping[Pair, Sequence[Row]], records: set[str]) -> dict[Pair, dict[str, str]]:
+    """Per pair, the links (`conflict_pairs`) of the groups of linked records that hold any of
+    `records`, each group whole. Why not the links within two of them (`_near`): a group can
+    be a longer chain, and read in part it looks like another conflict or none."""
+    links = {pair: conflict_pairs(rows[pair]) for pair in LIST_PAIRS}
+    neighbours: dict[str, list[str]] = {}
+    for pair_links in links.values():
+        for left, right in pair_links.items():
+            neighbours.setdefault(left, []).append(right)
+            neighbours.setdefault(right, []).append(left)
+    seen, todo = set(records), list(records)
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return {
+        pair: {left: right for left, right in pair_links.items() if left in seen}
+        for pair, pair_links in links.items()
+    }
+
+
+def hold_in_conflict(rows: Iterable[Row], conflicts: Sequence[Conflict]) -> list[Row]:
+    """Put the accepted link rows that join a record of one of the conflicts in review, held
+    by the conflict, for a person to decide which reading is right; return them."""
     records = {record for conflict in conflicts for record in conflict.records}
-    return [
+    held = [
         row
         for row in rows
         if row["decision"] == DECISIONS[ACCEPTED]
         and {row["left_record_id"], row["right_record_id"]} & records
     ]
+    for row in held:
+        row["decision"], row["held_for_conflict"] = DECISIONS[REVIEW], True
+    return held
+
+
+def release_around(
+    rows: Mapping[Pair, Sequence[Row]], records: Collection[str]
+) -> tuple[list[Row], set[str]]:
+    """Accept again the held links of the groups of linked records around `records`, so that
+    a change reads their conflicts afresh, as a run would (`hold_in_conflict` then holds those
+    still in one); return them and the records of those groups."""
+    around = {
+        record
+        for pair_links in _groups_of(rows, set(records)).values()
+        for link in pair_links.items()
+        for record in link
+    }
+    released = [
+        row
+        for pair in LIST_PAIRS
+        for row in rows[pair]
+        if is_held(row) and row["left_record_id"] in around
+    ]
+    for row in released:
+        row["decision"], row["held_for_conflict"] = DECISIONS[ACCEPTED], False
+    return released, around
 
 
 def add_implied_links(

@@ -58,9 +58,11 @@ class Relinked:
     links: list[Row] = field(default_factory=list)  # link rows (runs.link_row) of changed records
     displaced: list[str] = field(default_factory=list)  # ids of standing links taken over
     u: dict[str, FloatArray] | None = None  # the u it linked with, to reuse (PairContext.u)
-    # of three lists: accepted standing links sent to review by a conflict the change made,
-    # and the records whose conflicts were read again, with the conflicts that involve them
+    # of three lists: accepted standing links a conflict the change made holds for review,
+    # held ones no conflict holds any more, and the records whose conflicts were read again,
+    # with the conflicts that involve them
     to_review: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     conflicts: tuple[set[str], list[dict[str, object]]] | None = None
 
 

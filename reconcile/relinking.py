@@ -12,10 +12,11 @@ from typing import Any
 from reconcile.engine import LinkResult, Links
 from reconcile.implied import (
     Found,
-    accepted_in_conflict,
     conflicts_around,
     find_implied,
+    hold_in_conflict,
     implied_rows,
+    release_around,
 )
 from reconcile.incremental import (
     PairContext,
@@ -120,14 +121,19 @@ async def _three_way(
     for row in [*kept, *out.links]:
         rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
     involving = changed_ids | {r for row in out.links for r in _ends(row)}
+    # the links conflicts hold around the change count as accepted again until the conflicts
+    # are read afresh: what is still in one is held again, what is not stays accepted
+    released, around = release_around(rows, involving)
+    involving |= around
     for row in await _implied(run, records, rows, involving, decisions):
         rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
         out.links.append(row)
         involving |= _ends(row)
     conflicts = conflicts_around(rows, involving)
-    for row in accepted_in_conflict(out.links, conflicts):
-        row["decision"] = "review"
-    out.to_review = [s["id"] for s in accepted_in_conflict(kept, conflicts)]
+    hold_in_conflict(out.links, conflicts)
+    was_held = {s["id"] for s in released}
+    out.to_review = [s["id"] for s in hold_in_conflict(kept, conflicts) if s["id"] not in was_held]
+    out.released = [s["id"] for s in released if not s["held_for_conflict"]]
     out.conflicts = (involving, [conflict.as_dict() for conflict in conflicts])
 
 

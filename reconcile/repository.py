@@ -143,17 +143,36 @@ async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str,
     return found
 
 
-async def send_links_to_review(session: AsyncSession, run_id: str, link_ids: Sequence[str]) -> None:
+async def hold_links_for_conflict(
+    session: AsyncSession, run_id: str, link_ids: Sequence[str]
+) -> None:
     """Accepted links a conflict found after the run puts in a person's hands."""
+    await _set_held(session, run_id, link_ids, held=True)
+
+
+async def release_held_links(session: AsyncSession, run_id: str, link_ids: Sequence[str]) -> None:
+    """Links a conflict held for review, accepted again once no conflict holds them (a person's
+    decision in between stands)."""
+    await _set_held(session, run_id, link_ids, held=False)
+
+
+async def _set_held(
+    session: AsyncSession, run_id: str, link_ids: Sequence[str], held: bool
+) -> None:
+    was = (
+        (_link.decision == "accepted")
+        if held
+        else (_link.held_for_conflict & (_link.decision == "review"))
+    )
     for start in range(0, len(link_ids), CHUNK):
         await session.execute(
             update(ReconciliationLink)
             .where(
                 _link.reconciliation_id == run_id,
-                _link.decision == "accepted",
+                was,
                 _link.id.in_(link_ids[start : start + CHUNK]),
             )
-            .values(decision="review")
+            .values(decision="review" if held else "accepted", held_for_conflict=held)
         )
 
 
@@ -192,6 +211,7 @@ async def standing_links(session: AsyncSession, run_id: str) -> list[Row]:
         _link.right_record_id,
         _link.decision,
         _link.probability,
+        _link.held_for_conflict,
     ).where(_link.reconciliation_id == run_id, _link.decision != "rejected")
     return [dict(row) for row in (await session.execute(query)).mappings()]
 

@@ -15,7 +15,7 @@ from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
-from reconcile.implied import accepted_in_conflict, accepted_pairs, add_implied_links
+from reconcile.implied import add_implied_links, conflict_pairs, hold_in_conflict
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
 from reconcile.table import LINK_FIELDS, RecordTable
@@ -57,6 +57,7 @@ def link_row(result: LinkResult, k: int, left_list: str, right_list: str) -> dic
         "probability": round(float(links.probability[k]), 6),
         "decision": DECISIONS[int(links.decision[k])],
         "evidence": [item.as_dict() for item in evidence(result, k)],
+        "held_for_conflict": False,
     }
 
 
@@ -91,10 +92,9 @@ def reconcile_lists(
         results[(i, j)] = result
     if len(inputs) == 3:
         add_implied_links(results, by_pair, [item.list_id for item in inputs], reviews)
-        found = transitive_conflicts(*(accepted_pairs(by_pair[pair]) for pair in LIST_PAIRS))
+        found = transitive_conflicts(*(conflict_pairs(by_pair[pair]) for pair in LIST_PAIRS))
         output.conflicts = [c.as_dict() for c in found]
-        for row in accepted_in_conflict(chain.from_iterable(by_pair.values()), found):
-            row["decision"] = "review"
+        hold_in_conflict(chain.from_iterable(by_pair.values()), found)
     results.clear()
     for pair in pairs:
         output.links.extend(by_pair[pair])

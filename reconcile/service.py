@@ -19,7 +19,7 @@ from exchange.visibility import ListView, disclosed, shape_fields
 from problems import ProblemError
 from reconcile import repository
 from reconcile.discrepancies import discrepancy_kinds
-from reconcile.explain import reason
+from reconcile.explain import held_by_conflict, reason
 from reconcile.visible import view_spec, visible_evidence
 from schemas.reconciliation import (
     ConflictPublic,
@@ -222,6 +222,8 @@ def link_public(
     right: dict[str, object],
     items: list[dict[str, object]],
 ) -> LinkPublic:
+    if link.held_for_conflict:
+        items = [*items, held_by_conflict().as_dict()]
     return LinkPublic(
         link_id=link.id,
         decision=cast(LinkDecision, link.decision),
@@ -231,6 +233,7 @@ def link_public(
         left=left,
         right=right,
         incremental=link.incremental,
+        held_for_conflict=link.held_for_conflict,
     )
 
 
@@ -361,6 +364,7 @@ async def decide(
         raise ProblemError("not-found", "no such link is visible to the caller")
     views = await _views(session, access, run)
     link.decision = "confirmed" if body.decision == "confirm" else "rejected"
+    link.held_for_conflict = False  # a person decided: no conflict holds it any more
     session.add(link)
     agency = access.principal.agency_id
     review = await repository.find_review(

@@ -209,7 +209,8 @@ class IncrementalLinker:
             await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
-            await repository.send_links_to_review(session, run.id, relinked.to_review)
+            await repository.hold_links_for_conflict(session, run.id, relinked.to_review)
+            await repository.release_held_links(session, run.id, relinked.released)
             if relinked.conflicts is not None:
                 await _replace_conflicts(session, run, *relinked.conflicts)
             if advance is not None and not await repository.advance_feed_seq(

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import ConfigDict
 from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
@@ -79,6 +80,9 @@ class ReconciliationLink(SQLModel, table=True):
     decision: str = Field(max_length=16)
     evidence: list[dict[str, object]] = Field(sa_column=Column(PortableJSON, nullable=False))
     incremental: bool = False  # found after the run, when a record was added or changed
+    # an accepted link a three-way conflict put in review: it still counts as a link when
+    # conflicts are read again, and is accepted again once none holds it
+    held_for_conflict: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -150,6 +154,13 @@ class LinkPublic(SQLModel):
     left: dict[str, object]
     right: dict[str, object]
     incremental: bool = False
+    held_for_conflict: bool = Field(
+        default=False,
+        description=(
+            "in review because a three-way conflict holds it, not for its score: accepted"
+            " again when the conflict is settled (GET .../conflicts)"
+        ),
+    )
 
 
 class LinkPage(SQLModel):

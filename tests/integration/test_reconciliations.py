@@ -277,11 +277,17 @@ async def test_a_confirmed_link_of_a_corrected_record_stays_single(
 
 
 async def _corrected(
-    client: httpx.AsyncClient, world: World, pipeline: str, key: str, change: dict[str, str]
+    client: httpx.AsyncClient,
+    world: World,
+    list_id: str,
+    key: str,
+    change: dict[str, str],
+    agency: str = "us_mission",
 ) -> None:
-    us = await world.headers("us_mission")
+    purpose = RECONCILE if agency == "unhcr" else "resettlement-processing"
+    owner = await world.headers(agency, purpose=purpose)
     corrected = await client.patch(
-        f"/v1/lists/{pipeline}/records/{key}", json=change, headers={**us, "If-Match": '"v1"'}
+        f"/v1/lists/{list_id}/records/{key}", json=change, headers={**owner, "If-Match": '"v1"'}
     )
     assert corrected.status_code == 200, corrected.text
 
@@ -661,38 +667,65 @@ async def test_a_link_implied_through_a_record_goes_when_that_record_no_longer_l
     assert ("R2", "U2") in pairs  # one household still
 
 
-async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
+# the links of the conflict over G7: each went to review for a person to decide
+_HELD = (("R2", "G7"), ("R2", "U2"), ("U2", "G2"))
+
+
+async def _conflict_over_g7(
     client: httpx.AsyncClient, world: World
-) -> None:
-    run_id, headers, _registrations, detentions = await _three_lists_of_r2(client, world)
+) -> tuple[str, dict[str, str], str, str, dict[str, Any]]:
+    """The three lists of R2 reconciled, then a detention record G7 with R2's passport: R2
+    links it, while UNHCR's U2 links G2 by card. The run, UNHCR's headers, the UNHCR and
+    detention lists, and the run's status once the worker found the conflict."""
+    run_id, headers, registrations, detentions = await _three_lists_of_r2(client, world)
     assert (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()[
         "conflicts"
     ] == []
-    # a detention record with R2's passport: R2 links it, while UNHCR's U2 links G2 by card
     late = GOP_HEADER + "G7,Freshta,Gul Mohammad,1988,F,passport:P01234568,detained\n"
     gop = await world.headers("gop", purpose="protection-verification")
     await _import(client, world, detentions, late, gop)
+    status = await _status_when(client, headers, run_id, lambda s: bool(s["conflicts"]))
+    return run_id, headers, registrations, detentions, status
+
+
+async def _status_when(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    run_id: str,
+    done: Callable[[dict[str, Any]], bool],
+) -> dict[str, Any]:
     for _ in range(150):
-        status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
-        if status["conflicts"]:
+        status: dict[str, Any] = (
+            await client.get(f"/v1/reconciliations/{run_id}", headers=headers)
+        ).json()
+        if done(status):
             break
         await asyncio.sleep(0.1)
+    return status
+
+
+def _by_records(links: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(x["left"]["record_id"], x["right"]["record_id"]): x for x in links}
+
+
+async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    run_id, headers, _registrations, detentions, status = await _conflict_over_g7(client, world)
     (conflict,) = status["conflicts"]  # R2, U2 and two Pakistani records: G2 and G7
     assert conflict["kind"] == "different third record" and len(conflict["records"]) == 4
     assert status["counts"]["conflicts"] == 1
-    by_records = {
-        (x["left"]["record_id"], x["right"]["record_id"]): x
-        for x in await _links(client, headers, run_id)
-    }
-    for pair in (("R2", "G7"), ("R2", "U2"), ("U2", "G2")):
+    by_records = _by_records(await _links(client, headers, run_id))
+    for pair in _HELD:
         assert by_records[pair]["decision"] == "review", pair  # a person decides
+        assert "three-way conflict" in by_records[pair]["reason"]
     # the conflict as a reviewer reads it: the agency's record ids, the links to decide
     page = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=headers)
     assert page.status_code == 200, page.text
     (shown,) = page.json()["items"]
     assert shown["kind"] == "different third record" and page.json()["next_cursor"] is None
     pairs = [(x["left"]["record_id"], x["right"]["record_id"]) for x in shown["links"]]
-    assert sorted(pairs) == [("R2", "G7"), ("R2", "U2"), ("U2", "G2")]
+    assert sorted(pairs) == sorted(_HELD)
     assert {x["link_id"] for x in shown["links"]} == {by_records[pair]["link_id"] for pair in pairs}
     assert [x["probability"] for x in shown["links"]] == sorted(
         (x["probability"] for x in shown["links"]), reverse=True
@@ -705,6 +738,54 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     )
     assert seen.status_code == 200, seen.text
     assert seen.json()["items"]
+
+
+async def test_a_conflict_stands_through_a_change_to_one_of_its_records(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    run_id, headers, registrations, _detentions, _status = await _conflict_over_g7(client, world)
+    before = _by_records(await _links(client, headers, run_id))
+    # UNHCR respells U2's name: U2 is relinked, but nothing about the conflict changed
+    await _corrected(client, world, registrations, "U2", {"given_name": "Fereshta"}, "unhcr")
+    for _ in range(150):
+        now = _by_records(await _links(client, headers, run_id))
+        if (
+            now.get(("R2", "U2"), before[("R2", "U2")])["link_id"]
+            != before[("R2", "U2")]["link_id"]
+        ):
+            break
+        await asyncio.sleep(0.1)
+    status = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()
+    (conflict,) = status["conflicts"]  # the same conflict, not another reading of it
+    assert conflict["kind"] == "different third record" and len(conflict["records"]) == 4
+    assert status["counts"]["conflicts"] == 1
+    assert {pair: now[pair]["decision"] for pair in _HELD} == dict.fromkeys(_HELD, "review")
+    assert all(now[pair]["held_for_conflict"] for pair in _HELD)
+
+
+async def test_a_conflict_settles_when_its_record_goes_and_frees_the_links_it_held(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    run_id, headers, _registrations, detentions, _status = await _conflict_over_g7(client, world)
+    # Pakistan withdraws G7 (another woman's record): the conflict is settled, and the links
+    # it held for review are accepted again, with what they imply
+    gop = await world.headers("gop", purpose="protection-verification")
+    withdrawn = await client.post(
+        f"/v1/lists/{detentions}/records/G7/withdrawal", json={"reason": "error"}, headers=gop
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    status = await _status_when(client, headers, run_id, lambda s: not s["conflicts"])
+    assert status["conflicts"] == [] and status["counts"]["conflicts"] == 0
+    for _ in range(150):
+        now = _by_records(await _links(client, headers, run_id))
+        if now.get(("U2", "G2"), {}).get("decision") == "accepted":
+            break
+        await asyncio.sleep(0.1)
+    assert ("R2", "G7") not in now
+    for pair in (("R2", "U2"), ("U2", "G2")):
+        assert now[pair]["decision"] == "accepted" and not now[pair]["held_for_conflict"]
+        assert "three-way conflict" not in now[pair]["reason"]
+    _assert_implied_r2_g2(list(now.values()))  # implied through U2 again
 
 
 async def test_conflicts_page_by_cursor_and_show_only_the_links_within_each(

@@ -233,3 +233,85 @@ def test_the_records_of_a_link_through_a_changed_record_are_relinked_with_it() -
     assert resting_on(standing, {"b2"}) == []
     standing[2] = link("a1", "c1", "confirmed")  # a person's decision stands on its own
     assert resting_on(standing, {"b1"}) == []
+
+
+def _row(left: str, right: str, decision: str = "accepted", held: bool = False) -> dict[str, Any]:
+    return {
+        "left_record_id": left,
+        "right_record_id": right,
+        "decision": decision,
+        "held_for_conflict": held,
+    }
+
+
+def test_links_a_conflict_holds_still_count_when_its_conflicts_are_read_again() -> None:
+    from reconcile.implied import conflicts_around
+
+    rows = {
+        (0, 1): [_row("a1", "b1")],
+        (1, 2): [_row("b1", "c1", "review", held=True)],
+        (0, 2): [_row("a1", "c2")],
+    }
+    # without b1-c1 this would read as another conflict: a1, b1 and c2 missing a link
+    (conflict,) = conflicts_around(rows, {"a1"})
+    assert (conflict.kind, conflict.records) == ("different third record", ("a1", "b1", "c1", "c2"))
+    rows[(1, 2)][0]["held_for_conflict"] = False  # in review for its score: not a link
+    (conflict,) = conflicts_around(rows, {"a1"})
+    assert (conflict.kind, conflict.records) == ("missing third link", ("a1", "b1", "c2"))
+
+
+def test_holding_and_releasing_links_touches_only_the_groups_around_the_records() -> None:
+    from reconcile.implied import hold_in_conflict, release_around
+    from reconcile.three_way import Conflict
+
+    rows = {
+        (0, 1): [_row("a1", "b1"), _row("a5", "b5", "confirmed")],
+        (1, 2): [_row("b1", "c1"), _row("b5", "c5")],
+        (0, 2): [_row("a1", "c2"), _row("a5", "c6")],
+    }
+    every = [row for pair in LIST_PAIRS for row in rows[pair]]
+    conflicts = [
+        Conflict("different third record", ("a1", "b1", "c1", "c2")),
+        Conflict("different third record", ("a5", "b5", "c5", "c6")),
+    ]
+    held = hold_in_conflict(every, conflicts)
+    # a person's confirmation stands; every accepted link of a conflict waits for review
+    assert sorted((r["left_record_id"], r["right_record_id"]) for r in held) == [
+        ("a1", "b1"),
+        ("a1", "c2"),
+        ("a5", "c6"),
+        ("b1", "c1"),
+        ("b5", "c5"),
+    ]
+    assert rows[(0, 1)][1]["decision"] == "confirmed" and not rows[(0, 1)][1]["held_for_conflict"]
+    assert all(r["decision"] == "review" and r["held_for_conflict"] for r in held)
+    released, around = release_around(rows, {"c2"})
+    assert around == {"a1", "b1", "c1", "c2"}
+    assert sorted((r["left_record_id"], r["right_record_id"]) for r in released) == [
+        ("a1", "b1"),
+        ("a1", "c2"),
+        ("b1", "c1"),
+    ]
+    assert all(r["decision"] == "accepted" and not r["held_for_conflict"] for r in released)
+    assert rows[(1, 2)][1]["held_for_conflict"]  # the other conflict's links stay held
+    # a7's only link waits for review for its score: it joins a7 to no group, and the held
+    # links two steps away through it belong to another conflict
+    rows[(0, 2)].append(_row("a7", "c5", "review"))
+    assert release_around(rows, {"a7"}) == ([], set())
+
+
+@given(_link_rows(), st.sets(st.sampled_from([f"{k}-{n}" for k in range(3) for n in range(5)])))
+def test_reading_conflicts_again_where_nothing_changed_leaves_links_as_the_run_left_them(
+    rows: dict[tuple[int, int], list[dict[str, Any]]], involving: set[str]
+) -> None:
+    from reconcile.implied import conflict_pairs, conflicts_around, hold_in_conflict, release_around
+
+    every = [row for pair in LIST_PAIRS for row in rows[pair]]
+    found = transitive_conflicts(*(conflict_pairs(rows[pair]) for pair in LIST_PAIRS))
+    hold_in_conflict(every, found)  # as a run leaves them
+    before = [dict(row) for row in every]
+    _released, around = release_around(rows, involving)
+    again = conflicts_around(rows, involving | around)
+    hold_in_conflict(every, again)
+    assert every == before
+    assert set(again) == {c for c in found if set(c.records) & (involving | around)}
