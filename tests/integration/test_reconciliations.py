@@ -738,6 +738,15 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     )
     assert seen.status_code == 200, seen.text
     assert seen.json()["items"]
+    # a person decides one: the conflict no longer holds it
+    decided = await client.post(
+        f"/v1/links/{by_records[('R2', 'U2')]['link_id']}/decisions",
+        json={"decision": "confirm", "note": "one household"},
+        headers=headers,
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decision"] == "confirmed" and not decided.json()["held_for_conflict"]
+    assert "three-way conflict" not in decided.json()["reason"]
 
 
 async def test_a_conflict_stands_through_a_change_to_one_of_its_records(
