@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await services.transparency.start()
         if services.webhooks.settings.enabled:
             services.webhooks.start()
-        services.reconciliation_runner = ReconciliationRunner(services.sessions)
+        services.reconciliation_runner = ReconciliationRunner(
+            services.sessions, settings.reconcile_memory_mb
+        )
         services.incremental_linker = IncrementalLinker(services.sessions)
         services.incremental_linker.start()
         try:

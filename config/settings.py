@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     bulk_read_agreement_daily_limit: int = Field(default=20_000, ge=1)
     bulk_read_block: bool = False  # also refuse (429) the request that would cross a limit
     bulk_read_resync_seconds: float = Field(default=60.0, gt=0)
+    # the most memory a reconciliation run's process may hold, in MB; unset: 70 % of the
+    # machine's (reconcile/memory.py). A larger run fails with an error saying so.
+    reconcile_memory_mb: int | None = Field(default=None, ge=1)
     log_level: str = "INFO"
     sql_echo: bool = False
     # How long a thread may hold the GIL before another that waits gets it (Python: 5 ms). The

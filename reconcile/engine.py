@@ -16,6 +16,7 @@ from reconcile.assignment import assign_one_to_one, compete, decide
 from reconcile.blocking import Focus, candidate_pairs, contains, focused_pairs, unique_codes
 from reconcile.comparison import PairLevels, compare_pairs
 from reconcile.family import context_levels, group_pairs
+from reconcile.memory import MemoryBudget
 from reconcile.name_counts import NameCounts
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
@@ -122,6 +123,7 @@ def link_tables(
     focus: Focus | None = None,
     u: dict[str, FloatArray] | None = None,
     name_counts: NameCounts | None = None,
+    budget: MemoryBudget | None = None,
 ) -> LinkResult:
     """Links between two lists, best first, each record at most once, above the review
     threshold; confirmed pairs are kept and rejected ones never are. `rerank=False` decides on
@@ -136,7 +138,9 @@ def link_tables(
     competition and the second stage are the run's; only pairs with a record in focus may
     become links. `u`: an earlier linking's of the same lists (`Scorer.u`), instead of
     sampling random pairs again. `name_counts`: the right records are a preselection of whole
-    lists with these names (a verification's candidates): names weigh by their rarity there."""
+    lists with these names (a verification's candidates): names weigh by their rarity there.
+    `budget`: raise memory.RunTooLargeError, before comparing, if the candidate pairs would take
+    more memory than it allows."""
     parameters = parameters or load_parameters()
     reranker = load_reranker() if rerank else None
     if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
@@ -166,6 +170,8 @@ def link_tables(
     codes = _pair_codes(candidates.left, candidates.right, len(right))
     if len(d_left):
         codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
+    if budget is not None:
+        budget.check(len(codes))
     clock.done("blocking", 0.5)
     pairs = compare_pairs(spaces, left, right, codes // len(right), codes % len(right))
     scorer = Scorer.build(

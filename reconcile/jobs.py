@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.visibility import ListView
 from reconcile import repository
+from reconcile.memory import MemoryBudget, RunTooLargeError, default_budget_mb
 from reconcile.run_records import read_engine_table
 from reconcile.runs import ListInput, RunOutput, reconcile_lists
 from schemas.types import utcnow
@@ -33,9 +34,17 @@ def reviews_as_decisions(reviews: Iterable[Any]) -> dict[tuple[str, str], bool]:
 
 
 class ReconciliationRunner:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Runs one reconciliation at a time (the others wait, queued): each holds its lists'
+    candidate pairs in memory, and on two cores a second run in parallel would only share
+    them. A run that would take more memory than `memory_mb` fails with a clear error."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], memory_mb: int | None = None
+    ) -> None:
         self._sessions = sessions
         self._tasks: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Semaphore(1)
+        self._budget = MemoryBudget(memory_mb if memory_mb is not None else default_budget_mb())
 
     def submit(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
         task = asyncio.get_running_loop().create_task(self._run(run_id, agency_id, views))
@@ -80,6 +89,10 @@ class ReconciliationRunner:
         return inputs, reviews_as_decisions(reviews), head
 
     async def _run(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
+        async with self._one_at_a_time:
+            await self._link(run_id, agency_id, views)
+
+    async def _link(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
         try:
             await self._set(run_id, status="running", stage="loading", progress=0.0)
             inputs, decisions, read_at = await self._inputs(run_id, agency_id, views)
@@ -89,7 +102,7 @@ class ReconciliationRunner:
                 state.update(stage=stage, progress=fraction)
 
             work = asyncio.ensure_future(
-                asyncio.to_thread(reconcile_lists, inputs, decisions, None, progress)
+                asyncio.to_thread(reconcile_lists, inputs, decisions, None, progress, self._budget)
             )
             while not work.done():
                 await asyncio.wait({work}, timeout=PROGRESS_EVERY_S)
@@ -108,12 +121,11 @@ class ReconciliationRunner:
             raise
         except Exception as exc:
             log.error("reconciliation_failed", run_id=run_id, error=type(exc).__name__)
+            # a refusal says what to change; other errors only their kind (a message could
+            # quote a record)
+            error = str(exc) if isinstance(exc, RunTooLargeError) else type(exc).__name__
             await self._set(
-                run_id,
-                status="failed",
-                stage="failed",
-                error=type(exc).__name__,
-                finished_at=utcnow(),
+                run_id, status="failed", stage="failed", error=error[:200], finished_at=utcnow()
             )
 
     async def _store(self, run_id: str, output: RunOutput, read_at: int) -> None:

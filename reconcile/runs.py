@@ -16,6 +16,7 @@ from reconcile.engine import LinkResult, link_tables
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
 from reconcile.implied import add_implied_links, conflict_pairs, hold_in_conflict
+from reconcile.memory import MemoryBudget
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
 from reconcile.table import LINK_FIELDS, RecordTable
@@ -71,9 +72,11 @@ def reconcile_lists(
     reviews: Mapping[tuple[str, str], bool],
     parameters: ModelParameters | None = None,
     progress: Progress | None = None,
+    budget: MemoryBudget | None = None,
 ) -> RunOutput:
     """Link each pair of lists (in the order given); of three lists, add the links implied
-    through the third list, then check three-way consistency."""
+    through the third list, then check three-way consistency. `budget`: each pair's linking
+    fails with memory.RunTooLargeError rather than take more memory than it allows."""
     tables = [item.table for item in inputs]
     pairs = list(combinations(range(len(inputs)), 2))
     output = RunOutput()
@@ -85,7 +88,9 @@ def reconcile_lists(
             if progress is not None:
                 progress(stage, (n + fraction) / len(pairs))
 
-        result = link_tables(tables[i], tables[j], parameters, decisions=reviews, progress=report)
+        result = link_tables(
+            tables[i], tables[j], parameters, decisions=reviews, progress=report, budget=budget
+        )
         by_pair[(i, j)] = link_rows(result, inputs[i].list_id, inputs[j].list_id)
         u = u_as_json(result.scorer.u)
         output.pair_u.setdefault(inputs[i].list_id, {})[inputs[j].list_id] = u

@@ -847,3 +847,31 @@ async def test_conflicts_page_by_cursor_and_show_only_the_links_within_each(
     gop = await world.headers("gop", purpose=RECONCILE)
     hidden = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=gop)
     assert hidden.status_code == 404, hidden.text
+
+
+async def test_a_run_too_large_for_the_memory_it_may_use_fails_saying_so(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    services = app.state.services
+    services.reconciliation_runner = jobs.ReconciliationRunner(services.sessions, memory_mb=1)
+    try:
+        pipeline = await shared_pipeline(client, world)
+        registrations = await _unhcr_list(client, world, UNHCR_CSV)
+        headers = await world.headers("unhcr", purpose=RECONCILE)
+        started = await client.post(
+            "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=headers
+        )
+        assert started.status_code == 202, started.text
+        for _ in range(200):
+            status = (
+                await client.get(f"/v1/reconciliations/{started.json()['id']}", headers=headers)
+            ).json()
+            if status["status"] == "failed":
+                break
+            await asyncio.sleep(0.05)
+        assert status["status"] == "failed"
+        assert "too large for this server" in status["error"]
+        assert "SANAD_RECONCILE_MEMORY_MB" in status["error"]
+        assert (await client.get("/healthz")).status_code == 200  # the service goes on
+    finally:
+        await services.reconciliation_runner.stop()
