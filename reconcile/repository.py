@@ -279,12 +279,19 @@ async def links_among(
 
 
 async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
+    """A run's links per decision, and (`held_for_conflict`) how many of those in review a
+    three-way conflict holds there."""
     query = (
-        select(_link.decision, func.count())
+        select(_link.decision, _link.held_for_conflict, func.count())
         .where(_link.reconciliation_id == run_id)
-        .group_by(_link.decision)
+        .group_by(_link.decision, _link.held_for_conflict)
     )
-    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+    counts: dict[str, int] = {}
+    for decision, held, count in (await session.execute(query)).all():
+        counts[decision] = counts.get(decision, 0) + count
+        if held and decision == "review":
+            counts["held_for_conflict"] = count
+    return counts
 
 
 async def get_link(session: AsyncSession, link_id: str) -> ReconciliationLink | None:

@@ -104,6 +104,7 @@ async def get(session: AsyncSession, access: AccessContext, run_id: str) -> Reco
             **run.counts,
             "linked": counts.get("accepted", 0) + counts.get("confirmed", 0),
             "needs_review": counts.get("review", 0),
+            "held_for_conflict": counts.get("held_for_conflict", 0),
             "rejected": counts.get("rejected", 0),
         }
     return public(run)

@@ -121,7 +121,8 @@ class ReconciliationPublic(SQLModel):
     list_ids: list[str]
     counts: dict[str, object] = Field(
         description=(
-            "linked, needs_review, conflicts; per list id: records, unmatched, and"
+            "linked, needs_review (held_for_conflict of them held there by a three-way"
+            " conflict), conflicts; per list id: records, unmatched, and"
             " missing_fields (per gap - document, birth_date_to_the_day, father_name,"
             " family_name, latin_script_name - how many records lack it and how many of those"
             " have no link; only fields the caller sees as recorded)"

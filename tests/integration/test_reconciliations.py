@@ -715,6 +715,7 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     (conflict,) = status["conflicts"]  # R2, U2 and two Pakistani records: G2 and G7
     assert conflict["kind"] == "different third record" and len(conflict["records"]) == 4
     assert status["counts"]["conflicts"] == 1
+    assert status["counts"]["held_for_conflict"] == len(_HELD) == status["counts"]["needs_review"]
     by_records = _by_records(await _links(client, headers, run_id))
     for pair in _HELD:
         assert by_records[pair]["decision"] == "review", pair  # a person decides
@@ -747,6 +748,8 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     assert decided.status_code == 200, decided.text
     assert decided.json()["decision"] == "confirmed" and not decided.json()["held_for_conflict"]
     assert "three-way conflict" not in decided.json()["reason"]
+    counts = (await client.get(f"/v1/reconciliations/{run_id}", headers=headers)).json()["counts"]
+    assert counts["held_for_conflict"] == len(_HELD) - 1
 
 
 async def test_a_conflict_stands_through_a_change_to_one_of_its_records(
