@@ -27,11 +27,30 @@ def compete(
     certain. `unmatched` weighs the hypothesis that the record has no match at all: 1 treats
     each pair's odds as independent; the engine uses the share of left records expected
     without a match (1 - expected overlap), which a pair's odds do not already count."""
-    odds = probability / np.maximum(1.0 - probability, 1e-12)
-    left_total = np.bincount(left, weights=odds, minlength=left_size)
-    right_total = np.bincount(right, weights=odds, minlength=right_size)
-    competed: FloatArray = odds / (unmatched + left_total[left] + right_total[right] - odds)
-    return competed
+    odds = odds_of(probability)
+    left_total = np.asarray(np.bincount(left, weights=odds, minlength=left_size), np.float64)
+    right_total = np.asarray(np.bincount(right, weights=odds, minlength=right_size), np.float64)
+    return competed(odds, left_total[left], right_total[right], unmatched)
+
+
+def odds_of(probability: FloatArray) -> FloatArray:
+    odds: FloatArray = probability / np.maximum(1.0 - probability, 1e-12)
+    return odds
+
+
+def competed(
+    odds: FloatArray, left_total: FloatArray, right_total: FloatArray, unmatched: float
+) -> FloatArray:
+    """`compete` of pairs with these odds, given the summed odds of every candidate of each
+    pair's left and right record (theirs included): a list linked in slices sums per slice."""
+    result: FloatArray = odds / (unmatched + left_total + right_total - odds)
+    return result
+
+
+def least_odds(probability: float, unmatched: float) -> float:
+    """The odds below which no pair competes to `probability` (its own odds count in both
+    totals, so at best it has o / (unmatched + o))."""
+    return unmatched * probability / (1.0 - probability)
 
 
 def assign_one_to_one(

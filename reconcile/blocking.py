@@ -359,12 +359,15 @@ def candidate_pairs(
     right: PreparedList,
     spaces: RunSpaces,
     rules: tuple[BlockingRule, ...] = RULES,
+    only_left: IntArray | None = None,
 ) -> CandidatePairs:
+    """Every candidate pair of the two lists; `only_left`: those of these left records, the
+    same as the whole lists give them (a left record's blocks depend on the right list only)."""
     size = len(right)
     found = []
     found_by: dict[str, int] = {}
     for rule in rules:
-        codes = rule_pairs(rule, RuleKeys(left, right, spaces))
+        codes = rule_pairs(rule, RuleKeys(left, right, spaces), only_left)
         found_by[rule.name] = len(codes)
         found.append(codes)
     codes = unique_codes(np.concatenate(found)) if found else np.zeros(0, np.int64)

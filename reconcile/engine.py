@@ -20,7 +20,7 @@ from reconcile.memory import MemoryBudget
 from reconcile.name_counts import NameCounts
 from reconcile.parameters import FloatArray, ModelParameters, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces, prepare
-from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, load_reranker
+from reconcile.rerank import MIN_LOG_ODDS, TRAINING_FLOOR, Reranker, load_reranker
 from reconcile.rerank_features import Competition, candidate_features, record_features
 from reconcile.scoring import Scorer, family_context_weights
 from reconcile.spaces import IntArray
@@ -86,7 +86,7 @@ class _Clock:
         self.progress(stage, fraction)
 
 
-def _decided_pairs(
+def decided_pairs(
     left: RecordTable, right: RecordTable, decisions: HumanDecisions
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
     at_left = {rid: i for i, rid in enumerate(left.record_ids)}
@@ -102,7 +102,7 @@ def _decided_pairs(
     return np.asarray(li, np.int64), np.asarray(ri, np.int64), np.asarray(ok, np.bool_)
 
 
-def _pair_codes(left: IntArray, right: IntArray, right_size: int) -> IntArray:
+def pair_codes(left: IntArray, right: IntArray, right_size: int) -> IntArray:
     codes: IntArray = left * right_size + right
     return codes
 
@@ -165,11 +165,11 @@ def link_tables(
     else:
         focus = focus.with_relatives(left, right)
         candidates = focused_pairs(left, right, spaces, focus)
-    d_left, d_right, d_ok = _decided_pairs(left_table, right_table, decisions or {})
+    d_left, d_right, d_ok = decided_pairs(left_table, right_table, decisions or {})
     # candidate codes come sorted and distinct; decided pairs join them when there are any
-    codes = _pair_codes(candidates.left, candidates.right, len(right))
+    codes = pair_codes(candidates.left, candidates.right, len(right))
     if len(d_left):
-        codes = unique_codes(np.concatenate([codes, _pair_codes(d_left, d_right, len(right))]))
+        codes = unique_codes(np.concatenate([codes, pair_codes(d_left, d_right, len(right))]))
     if budget is not None:
         budget.check(len(codes))
     clock.done("blocking", 0.5)
@@ -188,12 +188,12 @@ def link_tables(
     linked_left, linked_right = pairs.left[kept], pairs.right[kept]
     # family context, and the group-level key: members of groups that share a link
     extra_left, extra_right = group_pairs(left, right, linked_left, linked_right)
-    extra = unique_codes(_pair_codes(extra_left, extra_right, len(right)))
+    extra = unique_codes(pair_codes(extra_left, extra_right, len(right)))
     extra = extra[~contains(codes, extra)]
     if len(extra):
         codes = np.concatenate([codes, extra])
         more = compare_pairs(spaces, left, right, extra // len(right), extra % len(right))
-        pairs = _concat(pairs, more)
+        pairs = concat_levels(pairs, more)
         more_weights = scorer.field_weights(more)
         log_odds = np.concatenate([log_odds, scorer.total(more_weights, len(more))])
         weights = {k: np.concatenate([v, more_weights[k]]) for k, v in weights.items()}
@@ -201,44 +201,16 @@ def link_tables(
     weights["family_context"] = family_context_weights(scorer.parameters, family)
     log_odds = log_odds + weights["family_context"]
     probability = scorer.probability(log_odds)
-    forced, rejected = _human(codes, d_left, d_right, d_ok, len(right))
+    forced, rejected = human_marks(codes, d_left, d_right, d_ok, len(right))
     probability[rejected] = 0.0
     final = compete(probability, pairs.left, pairs.right, len(left), len(right), unmatched)
-    thresholds = parameters.thresholds
     competition = Competition.of(pairs, log_odds, (len(left), len(right)))
-    features = None
-    if reranker is not None or keep_features:
-        rarity = scorer.rarity
-        records = (
-            functools.partial(record_features, spaces, left, rarity),
-            functools.partial(record_features, spaces, right, rarity),
-        )
-        floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
-        features = candidate_features(
-            pairs, weights, log_odds, final, family, competition, records, floor
-        )
-    if reranker is not None:
-        assert features is not None
-        final = reranker.rescore(*features, final)
-        final[rejected] = 0.0
-        thresholds = reranker.thresholds
-    if focus is not None:
-        # the other pairs are there for their competition: whether those records would take
-        # them depends on candidates this linking did not look at
-        final[~focus.touches(pairs.left, pairs.right)] = 0.0
-    final[forced] = 1.0
-    kept = assign_one_to_one(final, pairs.left, pairs.right, thresholds.review, forced)
-    links = Links(
-        left=pairs.left[kept],
-        right=pairs.right[kept],
-        probability=final[kept],
-        decision=decide(final[kept], thresholds, forced[kept]),
-        levels={
-            **{k: v[kept] for k, v in pairs.levels.items()},
-            "family_context": family[kept].astype(np.int8),
-        },
-        weights={k: v[kept] for k, v in weights.items()},
-        lead=competition.lead()[kept],
+    scored = Scored(pairs, weights, log_odds, family, forced, rejected)
+    # of a focus, the other pairs are there for their competition: whether those records
+    # would take them depends on candidates this linking did not look at
+    linkable = None if focus is None else focus.touches(pairs.left, pairs.right)
+    links, features = settle_links(
+        scored, final, competition, (spaces, left, right), scorer, reranker, keep_features, linkable
     )
     clock.done("scoring", 1.0)
     result = LinkResult(left, right, spaces, scorer, links, len(codes), candidates.found_by)
@@ -251,7 +223,71 @@ def link_tables(
     return result
 
 
-def _concat(a: PairLevels, b: PairLevels) -> PairLevels:
+@dataclass(slots=True)
+class Scored:
+    """Candidate pairs as scored before the last competition: their levels, each field's
+    weight (family context included), log2 odds, family context level, and whether a person
+    confirmed (`forced`) or rejected them."""
+
+    pairs: PairLevels
+    weights: dict[str, FloatArray]
+    log_odds: FloatArray
+    family: IntArray
+    forced: npt.NDArray[np.bool_]
+    rejected: npt.NDArray[np.bool_]
+
+
+def settle_links(
+    scored: Scored,
+    competed: FloatArray,
+    competition: Competition,
+    lists: tuple[RunSpaces, PreparedList, PreparedList],
+    scorer: Scorer,
+    reranker: Reranker | None,
+    keep_features: bool = False,
+    linkable: npt.NDArray[np.bool_] | None = None,
+) -> tuple[Links, tuple[IntArray, npt.NDArray[np.float64]] | None]:
+    """From competed probabilities to links: the second stage where it applies, people's
+    decisions, one-to-one assignment above the review threshold, and each link's decision and
+    evidence; with the second stage's inputs when it ran or `keep_features`. `linkable`: only
+    these pairs may become links (unless a person confirmed them)."""
+    pairs, weights, log_odds, family = scored.pairs, scored.weights, scored.log_odds, scored.family
+    final, thresholds, features = competed.copy(), scorer.parameters.thresholds, None
+    if reranker is not None or keep_features:
+        spaces, left, right = lists
+        records = (
+            functools.partial(record_features, spaces, left, scorer.rarity),
+            functools.partial(record_features, spaces, right, scorer.rarity),
+        )
+        floor = TRAINING_FLOOR if keep_features else MIN_LOG_ODDS
+        features = candidate_features(
+            pairs, weights, log_odds, competed, family, competition, records, floor
+        )
+    if reranker is not None:
+        assert features is not None
+        final = reranker.rescore(*features, competed)
+        final[scored.rejected] = 0.0
+        thresholds = reranker.thresholds
+    if linkable is not None:
+        final[~linkable] = 0.0
+    final[scored.forced] = 1.0
+    kept = assign_one_to_one(final, pairs.left, pairs.right, thresholds.review, scored.forced)
+    links = Links(
+        left=pairs.left[kept],
+        right=pairs.right[kept],
+        probability=final[kept],
+        decision=decide(final[kept], thresholds, scored.forced[kept]),
+        levels={
+            **{k: v[kept] for k, v in pairs.levels.items()},
+            "family_context": family[kept].astype(np.int8),
+        },
+        weights={k: v[kept] for k, v in weights.items()},
+        lead=competition.lead()[kept],
+    )
+    return links, features
+
+
+def concat_levels(a: PairLevels, b: PairLevels) -> PairLevels:
     return PairLevels(
         np.concatenate([a.left, b.left]),
         np.concatenate([a.right, b.right]),
@@ -260,10 +296,10 @@ def _concat(a: PairLevels, b: PairLevels) -> PairLevels:
     )
 
 
-def _human(
+def human_marks(
     codes: IntArray, d_left: IntArray, d_right: IntArray, d_ok: npt.NDArray[np.bool_], size: int
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    decided = _pair_codes(d_left, d_right, size)
+    decided = pair_codes(d_left, d_right, size)
     forced = contains(unique_codes(decided[d_ok]), codes)
     rejected = contains(unique_codes(decided[~d_ok]), codes)
     return forced, rejected

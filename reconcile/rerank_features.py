@@ -60,22 +60,63 @@ def _lead(key: IntArray, value: FloatArray, size: int) -> tuple[FloatArray, Floa
     the number of pairs of its key, and its rank among them (0 = best)."""
     if not len(key):  # no candidates at all (a verification that found nobody)
         return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
+    top = TopTwo.of(key, value, size)
+    rank = ranks(key, value)
+    return top.gap(key, value, rank), top.count[key].astype(np.float64), rank
+
+
+def ranks(key: IntArray, value: FloatArray) -> IntArray:
+    """Each pair's rank among the pairs of its key (0 = best; ties in the order given)."""
     order = np.lexsort((-value, key))
     keys = key[order]
     starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
     counts = np.diff(np.r_[starts, len(keys)])
-    best = np.full(size, -np.inf)
-    second = np.full(size, -np.inf)
-    best[keys[starts]] = value[order[starts]]
-    several = counts > 1
-    second[keys[starts[several]]] = value[order[starts[several] + 1]]
     rank = np.empty(len(key), np.int64)
     rank[order] = np.arange(len(keys)) - np.repeat(starts, counts)
-    rival = np.where(rank == 0, second[key], best[key])
-    gap = np.clip(np.nan_to_num(value - rival, posinf=GAP_CAP), -GAP_CAP, GAP_CAP)
-    per_key = np.zeros(size, np.int64)
-    per_key[keys[starts]] = counts
-    return gap, per_key[key].astype(np.float64), rank
+    return rank
+
+
+@dataclass(slots=True)
+class TopTwo:
+    """Per key: the best and second-best value of its pairs, and how many pairs it has. Of
+    pairs seen in parts (a list linked in slices), the parts' TopTwo `merge` into the whole's."""
+
+    best: FloatArray
+    second: FloatArray
+    count: IntArray
+
+    @classmethod
+    def empty(cls, size: int) -> TopTwo:
+        return cls(np.full(size, -np.inf), np.full(size, -np.inf), np.zeros(size, np.int64))
+
+    @classmethod
+    def of(cls, key: IntArray, value: FloatArray, size: int) -> TopTwo:
+        top = cls.empty(size)
+        if not len(key):
+            return top
+        order = np.lexsort((-value, key))
+        keys = key[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
+        counts = np.diff(np.r_[starts, len(keys)])
+        top.best[keys[starts]] = value[order[starts]]
+        several = counts > 1
+        top.second[keys[starts[several]]] = value[order[starts[several] + 1]]
+        top.count[keys[starts]] = counts
+        return top
+
+    def merge(self, other: TopTwo) -> TopTwo:
+        best = np.maximum(self.best, other.best)
+        second = np.maximum(
+            np.minimum(self.best, other.best), np.maximum(self.second, other.second)
+        )
+        return TopTwo(best, second, self.count + other.count)
+
+    def gap(self, key: IntArray, value: FloatArray, rank: IntArray) -> FloatArray:
+        """Each pair's value minus the best of its key's other pairs (the second best for the
+        best pair), clipped to GAP_CAP; GAP_CAP when it has no other."""
+        rival = np.where(rank == 0, self.second[key], self.best[key])
+        gap: FloatArray = np.clip(np.nan_to_num(value - rival, posinf=GAP_CAP), -GAP_CAP, GAP_CAP)
+        return gap
 
 
 # a list's RECORD_FEATURES rows for the given record indices

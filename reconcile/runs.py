@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from reconcile.assignment import DECISIONS
-from reconcile.engine import LinkResult, link_tables
+from reconcile.engine import LinkResult
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
 from reconcile.implied import add_implied_links, conflict_pairs, hold_in_conflict
 from reconcile.memory import MemoryBudget
 from reconcile.parameters import ModelParameters
 from reconcile.scoring import u_as_json
+from reconcile.sliced import link_lists
 from reconcile.table import LINK_FIELDS, RecordTable
 from reconcile.three_way import LIST_PAIRS, transitive_conflicts
 
@@ -75,8 +76,9 @@ def reconcile_lists(
     budget: MemoryBudget | None = None,
 ) -> RunOutput:
     """Link each pair of lists (in the order given); of three lists, add the links implied
-    through the third list, then check three-way consistency. `budget`: each pair's linking
-    fails with memory.RunTooLargeError rather than take more memory than it allows."""
+    through the third list, then check three-way consistency. `budget`: a pair whose
+    candidate pairs would not fit in the memory it leaves is linked in slices of its left list
+    (reconcile.sliced), and a slice that still would not fails with memory.RunTooLargeError."""
     tables = [item.table for item in inputs]
     pairs = list(combinations(range(len(inputs)), 2))
     output = RunOutput()
@@ -88,7 +90,7 @@ def reconcile_lists(
             if progress is not None:
                 progress(stage, (n + fraction) / len(pairs))
 
-        result = link_tables(
+        result = link_lists(
             tables[i], tables[j], parameters, decisions=reviews, progress=report, budget=budget
         )
         by_pair[(i, j)] = link_rows(result, inputs[i].list_id, inputs[j].list_id)

@@ -1,0 +1,349 @@
+"""Linking two lists in slices of the left list, for lists whose candidate pairs would not fit
+in memory at once: the same links `engine.link_tables` makes, holding one slice's pairs at a
+time, at the cost of comparing every pair twice.
+
+Why it can be exact: a left record's candidates depend on the right list only
+(`blocking.candidate_pairs(only_left=...)`), and everything the engine reads across a record's
+candidates decomposes into per-record sums and maxima that slices add up: competition's summed
+odds (`assignment.competed`), and the best and second-best log odds and candidate counts of the
+second stage's competition features (`rerank_features.TopTwo`). Each pass keeps per record
+those, and of the pairs only the ones that can matter. The first pass keeps the pairs whose
+odds could compete to 0.5 (`assignment.least_odds`): its one-to-one links give the family
+context. The second, with family context known, keeps the pairs the second stage reads
+(above its floor; every pair ranked above a kept one is kept, so ranks stay exact) and any
+that could still reach review. The rest of the engine (`engine.settle_links`) then runs on
+those. docs/reconciliation.md, "Runs, one at a time, within a memory budget"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from reconcile.assignment import assign_one_to_one, competed, least_odds, odds_of
+from reconcile.blocking import candidate_pairs, contains, unique_codes
+from reconcile.comparison import PairLevels, compare_pairs
+from reconcile.engine import (
+    HumanDecisions,
+    LinkResult,
+    Progress,
+    Scored,
+    concat_levels,
+    decided_pairs,
+    human_marks,
+    link_tables,
+    pair_codes,
+    settle_links,
+)
+from reconcile.family import context_levels, group_pairs
+from reconcile.memory import BYTES_PER_CANDIDATE, MemoryBudget, resident_mb
+from reconcile.parameters import FloatArray, ModelParameters, load_parameters
+from reconcile.prepare import PreparedList, RunSpaces, prepare
+from reconcile.rerank import MIN_LOG_ODDS, load_reranker
+from reconcile.rerank_features import Competition, TopTwo, ranks
+from reconcile.scoring import Scorer, family_context_weights
+from reconcile.spaces import IntArray
+from reconcile.table import RecordTable
+
+Bool = npt.NDArray[np.bool_]
+# left records blocked to estimate how many candidate pairs the whole list has
+ESTIMATE_SAMPLE = 20_000
+# of the memory a run may still take, the share its pairs may: each slice's pairs are freed
+# when the next is made, but what the passes keep (the pairs that matter, per-record totals)
+# grows with the slices
+ROOM_FOR_PAIRS = 0.6
+MIN_SLICE = 1_000
+
+
+@dataclass(slots=True)
+class _Totals:
+    """Per record of each list, over every pair seen so far: summed odds, and the best and
+    second-best log odds with the number of pairs."""
+
+    odds: tuple[FloatArray, FloatArray]
+    top: tuple[TopTwo, TopTwo]
+
+    @classmethod
+    def new(cls, sizes: tuple[int, int]) -> _Totals:
+        return cls(
+            (np.zeros(sizes[0]), np.zeros(sizes[1])),
+            (TopTwo.empty(sizes[0]), TopTwo.empty(sizes[1])),
+        )
+
+    def add(
+        self, left: IntArray, right: IntArray, odds: FloatArray, log_odds: FloatArray | None
+    ) -> None:
+        """Count these pairs in; `log_odds` None: their odds only (the first pass's)."""
+        sizes = (len(self.odds[0]), len(self.odds[1]))
+        self.odds = (
+            self.odds[0] + np.bincount(left, weights=odds, minlength=sizes[0]),
+            self.odds[1] + np.bincount(right, weights=odds, minlength=sizes[1]),
+        )
+        if log_odds is not None:
+            self.top = (
+                self.top[0].merge(TopTwo.of(left, log_odds, sizes[0])),
+                self.top[1].merge(TopTwo.of(right, log_odds, sizes[1])),
+            )
+
+    def competed(
+        self, left: IntArray, right: IntArray, odds: FloatArray, unmatched: float
+    ) -> FloatArray:
+        return competed(odds, self.odds[0][left], self.odds[1][right], unmatched)
+
+    def competition(self, left: IntArray, right: IntArray, log_odds: FloatArray) -> Competition:
+        """The second stage's competition features of these pairs, which hold every pair
+        ranked above any of them."""
+        rank_left, rank_right = ranks(left, log_odds), ranks(right, log_odds)
+        return Competition(
+            self.top[0].gap(left, log_odds, rank_left),
+            self.top[0].count[left].astype(np.float64),
+            rank_left,
+            self.top[1].gap(right, log_odds, rank_right),
+            self.top[1].count[right].astype(np.float64),
+            rank_right,
+        )
+
+
+@dataclass(slots=True)
+class _Kept:
+    """The pairs a pass keeps, in the order the whole lists' linking holds them."""
+
+    parts: list[tuple[PairLevels, dict[str, FloatArray], FloatArray, IntArray, Bool, Bool]] = field(
+        default_factory=list
+    )
+
+    def add(self, scored: Scored, keep: Bool) -> None:
+        self.parts.append(
+            (
+                _subset(scored.pairs, keep),
+                {k: v[keep] for k, v in scored.weights.items()},
+                scored.log_odds[keep],
+                scored.family[keep],
+                scored.forced[keep],
+                scored.rejected[keep],
+            )
+        )
+
+    def scored(self) -> Scored:
+        levels, weights, log_odds, family, forced, rejected = zip(*self.parts, strict=True)
+        merged = levels[0]
+        for more in levels[1:]:
+            merged = concat_levels(merged, more)
+        return Scored(
+            merged,
+            {k: np.concatenate([w[k] for w in weights]) for k in weights[0]},
+            np.concatenate(log_odds),
+            np.concatenate(family),
+            np.concatenate(forced),
+            np.concatenate(rejected),
+        )
+
+
+def _subset(pairs: PairLevels, keep: Bool) -> PairLevels:
+    return PairLevels(
+        pairs.left[keep],
+        pairs.right[keep],
+        {k: v[keep] for k, v in pairs.levels.items()},
+        {k: v[keep] for k, v in pairs.agreed_skeleton.items()},
+    )
+
+
+@dataclass(slots=True)
+class _Lists:
+    spaces: RunSpaces
+    left: PreparedList
+    right: PreparedList
+    scorer: Scorer
+    decided: tuple[IntArray, IntArray, Bool]
+
+    def slice_codes(self, records: IntArray) -> IntArray:
+        """The candidate pairs of these left records and the pairs people decided of them,
+        sorted: the part of the whole lists' pairs that these records hold."""
+        found = candidate_pairs(self.left, self.right, self.spaces, only_left=records)
+        codes = pair_codes(found.left, found.right, len(self.right))
+        d_left, d_right, _ = self.decided
+        mine = contains(records, d_left)
+        return unique_codes(
+            np.concatenate([codes, pair_codes(d_left[mine], d_right[mine], len(self.right))])
+        )
+
+    def compare(self, codes: IntArray) -> tuple[PairLevels, dict[str, FloatArray], FloatArray]:
+        size = len(self.right)
+        pairs = compare_pairs(self.spaces, self.left, self.right, codes // size, codes % size)
+        weights = self.scorer.field_weights(pairs)
+        return pairs, weights, self.scorer.total(weights, len(pairs))
+
+
+Prepared = tuple[RunSpaces, PreparedList, PreparedList]  # spaces, left, right
+
+
+def link_lists(
+    left_table: RecordTable,
+    right_table: RecordTable,
+    parameters: ModelParameters | None = None,
+    *,
+    decisions: HumanDecisions | None = None,
+    progress: Progress | None = None,
+    budget: MemoryBudget | None = None,
+    sample: int = ESTIMATE_SAMPLE,
+) -> LinkResult:
+    """`engine.link_tables`, or `link_in_slices` where the whole lists' candidate pairs would
+    take more memory than `budget` leaves: estimated by blocking `sample` left records spread
+    over the list (all of them in a shorter list)."""
+    if budget is None:
+        return link_tables(
+            left_table, right_table, parameters, decisions=decisions, progress=progress or _silent
+        )
+    spaces = RunSpaces.new()
+    right = prepare(spaces, right_table)
+    left = prepare(spaces, left_table)
+    size = len(left)
+    some = (
+        np.unique(np.linspace(0, size - 1, min(size, sample)).astype(np.int64))
+        if size
+        else np.zeros(0, np.int64)
+    )
+    found = len(candidate_pairs(left, right, spaces, only_left=some).left)
+    estimated_mb = found * size / max(len(some), 1) * BYTES_PER_CANDIDATE / 2**20
+    room_mb = (budget.limit_mb - resident_mb()) * ROOM_FOR_PAIRS
+    if estimated_mb <= room_mb:
+        return link_tables(
+            left_table,
+            right_table,
+            parameters,
+            decisions=decisions,
+            progress=progress or _silent,
+            prepared_right=(spaces, right),
+            prepared_left=left,
+            budget=budget,
+        )
+    slice_size = max(MIN_SLICE, int(size * max(room_mb, 0.0) / estimated_mb))
+    return link_in_slices(
+        left_table,
+        right_table,
+        slice_size,
+        parameters,
+        decisions=decisions,
+        progress=progress,
+        budget=budget,
+        prepared=(spaces, left, right),
+    )
+
+
+def link_in_slices(
+    left_table: RecordTable,
+    right_table: RecordTable,
+    slice_size: int,
+    parameters: ModelParameters | None = None,
+    *,
+    decisions: HumanDecisions | None = None,
+    progress: Progress | None = None,
+    budget: MemoryBudget | None = None,
+    prepared: Prepared | None = None,
+) -> LinkResult:
+    """`engine.link_tables(left_table, right_table, ...)`, `slice_size` left records at a
+    time. `budget`: each slice's pairs are weighed against it as a whole linking's are.
+    `prepared`: both lists prepared already, in one run's spaces."""
+    parameters = parameters or load_parameters()
+    reranker = load_reranker()
+    if reranker is not None and not reranker.applies(len(left_table), len(right_table)):
+        reranker = None
+    if prepared is None:
+        spaces = RunSpaces.new()
+        right = prepare(spaces, right_table)
+        left = prepare(spaces, left_table)
+    else:
+        spaces, left, right = prepared
+    scorer = Scorer.build(parameters, spaces, left, right)
+    lists = _Lists(
+        spaces, left, right, scorer, decided_pairs(left_table, right_table, decisions or {})
+    )
+    sizes = (len(left), len(right))
+    slices = [
+        np.arange(start, min(start + slice_size, sizes[0]))
+        for start in range(0, sizes[0], slice_size)
+    ]
+    unmatched = parameters.unmatched_odds()
+    report = progress or _silent
+
+    # first pass: the links family context is read from, and the group-level key's pairs
+    first = _Totals.new(sizes)
+    strong: list[tuple[IntArray, IntArray, FloatArray]] = []
+    candidates = 0
+    for n, (_records, codes) in enumerate(_slices(lists, slices, budget)):
+        pairs, _weights, log_odds = lists.compare(codes)
+        odds = odds_of(scorer.probability(log_odds))
+        first.add(pairs.left, pairs.right, odds, None)
+        keep = odds >= least_odds(0.5, unmatched)
+        strong.append((pairs.left[keep], pairs.right[keep], odds[keep]))
+        candidates += len(codes)
+        report("comparison", 0.5 * (n + 1) / len(slices))
+    s_left, s_right, s_odds = (np.concatenate(parts) for parts in zip(*strong, strict=True))
+    kept = assign_one_to_one(
+        first.competed(s_left, s_right, s_odds, unmatched), s_left, s_right, 0.5
+    )
+    linked = (s_left[kept], s_right[kept])
+    extra_left, extra_right = group_pairs(left, right, *linked)
+    extra = unique_codes(pair_codes(extra_left, extra_right, sizes[1]))
+
+    # second pass: with family context, what the rest of the engine reads
+    review = min(parameters.thresholds.review, reranker.thresholds.review if reranker else 1.0)
+    second = _Totals.new(sizes)
+    from_candidates, from_groups = _Kept(), _Kept()
+    grouped = 0
+    for n, (records, codes) in enumerate(_slices(lists, slices, budget)):
+        mine = extra[contains(records, extra // sizes[1])]
+        mine = mine[~contains(codes, mine)]
+        grouped += len(mine)
+        for kept_into, part in ((from_candidates, codes), (from_groups, mine)):
+            scored = _score(lists, part, linked)
+            plain = odds_of(scorer.probability(scored.log_odds))
+            odds = np.where(scored.rejected, 0.0, plain)
+            second.add(scored.pairs.left, scored.pairs.right, odds, scored.log_odds)
+            kept_into.add(scored, _wanted(lists, scored, plain, least_odds(review, unmatched)))
+        report("scoring", 0.5 + 0.5 * (n + 1) / len(slices))
+    both = _Kept(from_candidates.parts + from_groups.parts).scored()
+    pairs = both.pairs
+    odds = np.where(both.rejected, 0.0, odds_of(scorer.probability(both.log_odds)))
+    final = second.competed(pairs.left, pairs.right, odds, unmatched)
+    competition = second.competition(pairs.left, pairs.right, both.log_odds)
+    links, _ = settle_links(both, final, competition, (spaces, left, right), scorer, reranker)
+    found_by = {"slices": len(slices), "family group": grouped}
+    return LinkResult(left, right, spaces, scorer, links, candidates + grouped, found_by)
+
+
+def _slices(
+    lists: _Lists, slices: list[IntArray], budget: MemoryBudget | None
+) -> Iterator[tuple[IntArray, IntArray]]:
+    for records in slices:
+        codes = lists.slice_codes(records)
+        if budget is not None:
+            budget.check(len(codes))
+        yield records, codes
+
+
+def _score(lists: _Lists, codes: IntArray, linked: tuple[IntArray, IntArray]) -> Scored:
+    """These pairs as the engine scores them before the last competition."""
+    pairs, weights, log_odds = lists.compare(codes)
+    family = context_levels(lists.spaces, lists.left, lists.right, pairs.left, pairs.right, *linked)
+    weights["family_context"] = family_context_weights(lists.scorer.parameters, family)
+    forced, rejected = human_marks(codes, *lists.decided, len(lists.right))
+    return Scored(pairs, weights, log_odds + weights["family_context"], family, forced, rejected)
+
+
+def _wanted(lists: _Lists, scored: Scored, odds: FloatArray, least: float) -> Bool:
+    """The pairs the rest of the engine reads: those the second stage reads (above its floor),
+    those whose odds (before a rejection) could compete to review, and every pair of a record
+    a person decided a pair of. Both bounds rise with the log odds, so every pair ranked above
+    a kept one is kept: the competition features' ranks are those among all pairs."""
+    d_left, d_right, _ = lists.decided
+    pairs = scored.pairs
+    decided = contains(np.unique(d_left), pairs.left) | contains(np.unique(d_right), pairs.right)
+    wanted: Bool = (scored.log_odds > MIN_LOG_ODDS) | (odds >= least) | decided
+    return wanted
+
+
+def _silent(stage: str, fraction: float) -> None:
+    del stage, fraction
