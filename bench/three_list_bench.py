@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.reconcile_bench import document_types, read_rows, read_truth
 from reconcile.implied import conflicts_around, find_implied, release_around
+from reconcile.memory import MemoryBudget
 from reconcile.runs import ListInput, reconcile_lists
 from reconcile.synthetic import WorldConfig, write_world
 from reconcile.table import RecordTable
@@ -36,10 +37,11 @@ LISTS = ("pipeline", "unhcr", "gop")
 Link = tuple[str, str]
 
 
-def _child(work: Path) -> None:
+def _child(work: Path, memory_mb: int | None) -> None:
     started = time.perf_counter()
     inputs = [ListInput(name, RecordTable.from_csv(work / f"{name}.csv")) for name in LISTS]
-    output = reconcile_lists(inputs, {})
+    budget = MemoryBudget(memory_mb) if memory_mb else None
+    output = reconcile_lists(inputs, {}, budget=budget)
     wall = time.perf_counter() - started
     with (work / "links.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -152,17 +154,30 @@ def main() -> None:
     parser.add_argument("--gop", type=int, default=400_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sanad-three-list-bench"))
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        help="link within this memory budget, as the service does (SANAD_RECONCILE_MEMORY_MB):"
+        " a pair whose candidate pairs would not fit is linked in slices",
+    )
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
-        _child(args.run)
+        _child(args.run, args.memory_mb)
         return
     work = args.workdir / f"p{args.pipeline}-u{args.unhcr}-g{args.gop}-s{args.seed}"
     if not (work / "truth.csv").exists():
         config = WorldConfig(pipeline_size=args.pipeline, gop_size=args.gop, unhcr_size=args.unhcr)
         write_world(work, config, args.seed)
     child = subprocess.run(
-        [sys.executable, "-m", "bench.three_list_bench", "--run", str(work)],
+        [
+            sys.executable,
+            "-m",
+            "bench.three_list_bench",
+            "--run",
+            str(work),
+            *(["--memory-mb", str(args.memory_mb)] if args.memory_mb else []),
+        ],
         capture_output=True,
         text=True,
         check=False,

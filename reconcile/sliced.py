@@ -152,6 +152,9 @@ def _subset(pairs: PairLevels, keep: Bool) -> PairLevels:
 
 @dataclass(slots=True)
 class _Lists:
+    """The two lists prepared in one run's spaces, the scorer and people's decided pairs:
+    what each slice is blocked, compared and weighed with."""
+
     spaces: RunSpaces
     left: PreparedList
     right: PreparedList
@@ -208,7 +211,7 @@ def link_lists(
     found = len(candidate_pairs(left, right, spaces, only_left=some).left)
     estimated_mb = found * size / max(len(some), 1) * BYTES_PER_CANDIDATE / 2**20
     room_mb = (budget.limit_mb - resident_mb()) * ROOM_FOR_PAIRS
-    if estimated_mb <= room_mb:
+    if estimated_mb <= room_mb or size == 0:
         return link_tables(
             left_table,
             right_table,
@@ -264,7 +267,7 @@ def link_in_slices(
     slices = [
         np.arange(start, min(start + slice_size, sizes[0]))
         for start in range(0, sizes[0], slice_size)
-    ]
+    ] or [np.zeros(0, np.int64)]
     unmatched = parameters.unmatched_odds()
     report = progress or _silent
 
