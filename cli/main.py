@@ -99,11 +99,15 @@ def reconcile(
     right: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="exchange-format CSV")],
     out: Annotated[Path, typer.Option("--out", help="links CSV to write")] = Path("links.csv"),
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    memory_mb: Annotated[
+        int | None,
+        typer.Option(min=1, help="most memory to use, in MB (default 70 % of the machine's)"),
+    ] = None,
 ) -> None:
     """Link two exchange-format CSV files offline with the reconciliation engine."""
     from cli.reconcile import run_reconcile
 
-    summary = run_reconcile(left, right, out, quiet)
+    summary = run_reconcile(left, right, out, quiet, memory_mb)
     typer.echo(json.dumps(summary, indent=2))
 
 

@@ -1,6 +1,7 @@
 """`sanad reconcile LEFT.csv RIGHT.csv --out links.csv`: link two exchange-format files offline
-with the service's engine, with a progress bar. Writes left_record_id, right_record_id,
-probability, decision, reason (the reason quotes names: treat the output as personal data)."""
+with the service's engine, with a progress bar, within a memory budget as a run is. Writes
+left_record_id, right_record_id, probability, decision, reason (the reason quotes names: treat
+the output as personal data)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reconcile.assignment import DECISIONS
-from reconcile.engine import LinkResult, link_tables
+from reconcile.engine import LinkResult
 from reconcile.explain import evidence, reason
+from reconcile.memory import MemoryBudget, default_budget_mb
+from reconcile.sliced import link_lists
 from reconcile.table import RecordTable
 
 HEADER = ("left_record_id", "right_record_id", "probability", "decision", "reason")
@@ -36,7 +39,12 @@ def write_links(result: LinkResult, out: Path) -> int:
     return len(links)
 
 
-def run_reconcile(left: Path, right: Path, out: Path, quiet: bool = False) -> dict[str, object]:
+def run_reconcile(
+    left: Path, right: Path, out: Path, quiet: bool = False, memory_mb: int | None = None
+) -> dict[str, object]:
+    """Link the two files within `memory_mb` (default: reconcile.memory's share of the
+    machine): lists whose candidate pairs would not fit are linked in slices, with the same
+    links (reconcile.sliced)."""
     with Progress(
         TextColumn("{task.description:<12}"),
         BarColumn(),
@@ -52,7 +60,8 @@ def run_reconcile(left: Path, right: Path, out: Path, quiet: bool = False) -> di
         def progress(stage: str, fraction: float) -> None:
             bar.update(task, description=stage, completed=0.05 + 0.85 * fraction)
 
-        result = link_tables(left_table, right_table, progress=progress)
+        budget = MemoryBudget(memory_mb or default_budget_mb())
+        result = link_lists(left_table, right_table, progress=progress, budget=budget)
         bar.update(task, description="explaining", completed=0.9)
         written = write_links(result, out)
         bar.update(task, description="done", completed=1.0)
@@ -64,4 +73,5 @@ def run_reconcile(left: Path, right: Path, out: Path, quiet: bool = False) -> di
         "accepted": decisions.count(0) + decisions.count(2),
         "needs_review": decisions.count(1),
         "timings_s": result.timings,
+        "slices": result.found_by.get("slices", 1),
     }

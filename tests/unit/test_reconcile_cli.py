@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from reconcile import memory, sliced
 from reconcile.synthetic import WorldConfig, write_world
 
 
@@ -30,3 +33,22 @@ def test_reconcile_command_writes_links(tmp_path: Path) -> None:
     right = sum(truth[r[0]] == truth[r[1]] for r in accepted)
     assert right / len(accepted) >= 0.97
     assert all(0 <= float(r[2]) <= 1 and r[4] for r in rows[1:])
+
+
+def test_reconcile_command_links_in_slices_within_a_small_memory_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same links whole and in slices: the budget is all the pairs' (what the process
+    holds already counted as nothing) and too small for the whole lists' pairs."""
+    monkeypatch.setattr(memory, "resident_mb", lambda: 0.0)
+    monkeypatch.setattr(sliced, "resident_mb", lambda: 0.0)
+    paths = write_world(tmp_path, WorldConfig(pipeline_size=600, gop_size=20_000), 12)
+    runs = {}
+    for memory_mb in ("1000", "1"):
+        out = tmp_path / f"links-{memory_mb}.csv"
+        args = [str(paths["gop"]), str(paths["pipeline"]), "--out", str(out), "--quiet"]
+        result = CliRunner().invoke(app, ["reconcile", *args, "--memory-mb", memory_mb])
+        assert result.exit_code == 0, result.output
+        runs[memory_mb] = (json.loads(result.output)["slices"], out.read_text("utf-8"))
+    assert runs["1000"][0] == 1 and runs["1"][0] > 1
+    assert runs["1"][1] == runs["1000"][1]
