@@ -239,11 +239,14 @@ async def links_page(
     max_probability: float | None,
     after: tuple[float, str] | None,
     limit: int,
+    held_for_conflict: bool | None = None,
 ) -> list[ReconciliationLink]:
     """Links of a run, most probable first, then by id (the cursor is the last pair seen)."""
     query = select(ReconciliationLink).where(_link.reconciliation_id == run_id)
     if decision is not None:
         query = query.where(_link.decision == decision)
+    if held_for_conflict is not None:
+        query = query.where(_link.held_for_conflict == held_for_conflict)
     if min_probability is not None:
         query = query.where(_link.probability >= min_probability)
     if max_probability is not None:

@@ -195,6 +195,7 @@ async def links(
     max_probability: float | None,
     cursor: str | None,
     limit: int,
+    held_for_conflict: bool | None = None,
 ) -> tuple[list[LinkPublic], str | None]:
     run = await _own_run(session, access, run_id)
     views = await _views(session, access, run)
@@ -206,6 +207,7 @@ async def links(
         max_probability=max_probability,
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
+        held_for_conflict=held_for_conflict,
     )
     more = len(page) > limit
     page = page[:limit]

@@ -76,6 +76,10 @@ async def list_reconciliation_links(
     decision: Literal["accepted", "review", "confirmed", "rejected"] | None = None,
     min_probability: Probability = None,
     max_probability: Probability = None,
+    held_for_conflict: Annotated[
+        bool | None,
+        Query(description="only links a three-way conflict holds for review (true) or not"),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> LinkPage:
@@ -89,6 +93,7 @@ async def list_reconciliation_links(
         max_probability=max_probability,
         cursor=cursor,
         limit=limit,
+        held_for_conflict=held_for_conflict,
     )
     return LinkPage(items=items, next_cursor=next_cursor)
 

@@ -720,6 +720,11 @@ async def test_a_conflict_a_later_record_makes_is_surfaced_without_a_new_run(
     for pair in _HELD:
         assert by_records[pair]["decision"] == "review", pair  # a person decides
         assert "three-way conflict" in by_records[pair]["reason"]
+    held = await _links(client, headers, run_id, held_for_conflict="true")
+    assert sorted((x["left"]["record_id"], x["right"]["record_id"]) for x in held) == sorted(_HELD)
+    others = await _links(client, headers, run_id, held_for_conflict="false")
+    assert not {x["link_id"] for x in others} & {x["link_id"] for x in held}
+    assert len(others) + len(held) == len(by_records)
     # the conflict as a reviewer reads it: the agency's record ids, the links to decide
     page = await client.get(f"/v1/reconciliations/{run_id}/conflicts", headers=headers)
     assert page.status_code == 200, page.text
