@@ -60,20 +60,39 @@ def _lead(key: IntArray, value: FloatArray, size: int) -> tuple[FloatArray, Floa
     the number of pairs of its key, and its rank among them (0 = best)."""
     if not len(key):  # no candidates at all (a verification that found nobody)
         return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
-    top = TopTwo.of(key, value, size)
-    rank = ranks(key, value)
+    ranked = _Ranked.of(key, value)
+    top, rank = TopTwo.of_ranked(ranked, value, size), ranked.ranks()
     return top.gap(key, value, rank), top.count[key].astype(np.float64), rank
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """Pairs sorted by key, best value first within a key (ties in the order given): where
+    each key's pairs start and how many it has. One sort serves ranks and the best two."""
+
+    order: IntArray
+    keys: IntArray
+    starts: IntArray
+    counts: IntArray
+
+    @classmethod
+    def of(cls, key: IntArray, value: FloatArray) -> _Ranked:
+        order = np.lexsort((-value, key))
+        keys = key[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
+        return cls(order, keys, starts, np.diff(np.r_[starts, len(keys)]))
+
+    def ranks(self) -> IntArray:
+        rank = np.empty(len(self.order), np.int64)
+        rank[self.order] = np.arange(len(self.keys)) - np.repeat(self.starts, self.counts)
+        return rank
 
 
 def ranks(key: IntArray, value: FloatArray) -> IntArray:
     """Each pair's rank among the pairs of its key (0 = best; ties in the order given)."""
-    order = np.lexsort((-value, key))
-    keys = key[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
-    counts = np.diff(np.r_[starts, len(keys)])
-    rank = np.empty(len(key), np.int64)
-    rank[order] = np.arange(len(keys)) - np.repeat(starts, counts)
-    return rank
+    if not len(key):
+        return np.zeros(0, np.int64)
+    return _Ranked.of(key, value).ranks()
 
 
 @dataclass(slots=True)
@@ -91,13 +110,14 @@ class TopTwo:
 
     @classmethod
     def of(cls, key: IntArray, value: FloatArray, size: int) -> TopTwo:
-        top = cls.empty(size)
         if not len(key):
-            return top
-        order = np.lexsort((-value, key))
-        keys = key[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
-        counts = np.diff(np.r_[starts, len(keys)])
+            return cls.empty(size)
+        return cls.of_ranked(_Ranked.of(key, value), value, size)
+
+    @classmethod
+    def of_ranked(cls, ranked: _Ranked, value: FloatArray, size: int) -> TopTwo:
+        top = cls.empty(size)
+        keys, starts, counts, order = ranked.keys, ranked.starts, ranked.counts, ranked.order
         top.best[keys[starts]] = value[order[starts]]
         several = counts > 1
         top.second[keys[starts[several]]] = value[order[starts[several] + 1]]
