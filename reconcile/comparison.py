@@ -5,9 +5,11 @@ documents, sex and place."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from matching.evidence import DateLevel, DocumentLevel, NameLevel
 from reconcile.levels import (
@@ -50,12 +52,27 @@ class PairLevels:
     def __len__(self) -> int:
         return len(self.left)
 
-    def subset(self, keep: IntArray) -> PairLevels:
+    def subset(self, keep: IntArray | npt.NDArray[np.bool_]) -> PairLevels:
+        """The pairs at these positions, or where `keep` is true."""
         return PairLevels(
             self.left[keep],
             self.right[keep],
             {name: values[keep] for name, values in self.levels.items()},
             {name: values[keep] for name, values in self.agreed_skeleton.items()},
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[PairLevels]) -> PairLevels:
+        """The pairs of every part, in order."""
+        first = parts[0]
+        return cls(
+            np.concatenate([part.left for part in parts]),
+            np.concatenate([part.right for part in parts]),
+            {k: np.concatenate([part.levels[k] for part in parts]) for k in first.levels},
+            {
+                k: np.concatenate([part.agreed_skeleton[k] for part in parts])
+                for k in first.agreed_skeleton
+            },
         )
 
 

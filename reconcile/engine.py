@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,7 +69,7 @@ class LinkResult:
     candidate_features: tuple[IntArray, npt.NDArray[np.float64]] | None = None
 
 
-def _silent(stage: str, fraction: float) -> None:
+def no_progress(stage: str, fraction: float) -> None:
     del stage, fraction
 
 
@@ -113,7 +113,7 @@ def link_tables(
     parameters: ModelParameters | None = None,
     *,
     decisions: HumanDecisions | None = None,
-    progress: Progress = _silent,
+    progress: Progress = no_progress,
     keep_candidates: bool = False,
     keep_features: bool = False,
     population: tuple[int, int] | None = None,
@@ -193,7 +193,7 @@ def link_tables(
     if len(extra):
         codes = np.concatenate([codes, extra])
         more = compare_pairs(spaces, left, right, extra // len(right), extra % len(right))
-        pairs = concat_levels(pairs, more)
+        pairs = PairLevels.concat([pairs, more])
         more_weights = scorer.field_weights(more)
         log_odds = np.concatenate([log_odds, scorer.total(more_weights, len(more))])
         weights = {k: np.concatenate([v, more_weights[k]]) for k, v in weights.items()}
@@ -235,6 +235,28 @@ class Scored:
     family: IntArray
     forced: npt.NDArray[np.bool_]
     rejected: npt.NDArray[np.bool_]
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> Scored:
+        return Scored(
+            self.pairs.subset(keep),
+            {k: v[keep] for k, v in self.weights.items()},
+            self.log_odds[keep],
+            self.family[keep],
+            self.forced[keep],
+            self.rejected[keep],
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Scored]) -> Scored:
+        """The pairs of every part, in order."""
+        return cls(
+            PairLevels.concat([part.pairs for part in parts]),
+            {k: np.concatenate([part.weights[k] for part in parts]) for k in parts[0].weights},
+            np.concatenate([part.log_odds for part in parts]),
+            np.concatenate([part.family for part in parts]),
+            np.concatenate([part.forced for part in parts]),
+            np.concatenate([part.rejected for part in parts]),
+        )
 
 
 def settle_links(
@@ -285,15 +307,6 @@ def settle_links(
         lead=competition.lead()[kept],
     )
     return links, features
-
-
-def concat_levels(a: PairLevels, b: PairLevels) -> PairLevels:
-    return PairLevels(
-        np.concatenate([a.left, b.left]),
-        np.concatenate([a.right, b.right]),
-        {k: np.concatenate([v, b.levels[k]]) for k, v in a.levels.items()},
-        {k: np.concatenate([v, b.agreed_skeleton[k]]) for k, v in a.agreed_skeleton.items()},
-    )
 
 
 def human_marks(

@@ -17,7 +17,7 @@ those. docs/reconciliation.md, "Runs, one at a time, within a memory budget"."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,10 +30,10 @@ from reconcile.engine import (
     LinkResult,
     Progress,
     Scored,
-    concat_levels,
     decided_pairs,
     human_marks,
     link_tables,
+    no_progress,
     pair_codes,
     settle_links,
 )
@@ -107,50 +107,6 @@ class _Totals:
 
 
 @dataclass(slots=True)
-class _Kept:
-    """The pairs a pass keeps, in the order the whole lists' linking holds them."""
-
-    parts: list[tuple[PairLevels, dict[str, FloatArray], FloatArray, IntArray, Bool, Bool]] = field(
-        default_factory=list
-    )
-
-    def add(self, scored: Scored, keep: Bool) -> None:
-        self.parts.append(
-            (
-                _subset(scored.pairs, keep),
-                {k: v[keep] for k, v in scored.weights.items()},
-                scored.log_odds[keep],
-                scored.family[keep],
-                scored.forced[keep],
-                scored.rejected[keep],
-            )
-        )
-
-    def scored(self) -> Scored:
-        levels, weights, log_odds, family, forced, rejected = zip(*self.parts, strict=True)
-        merged = levels[0]
-        for more in levels[1:]:
-            merged = concat_levels(merged, more)
-        return Scored(
-            merged,
-            {k: np.concatenate([w[k] for w in weights]) for k in weights[0]},
-            np.concatenate(log_odds),
-            np.concatenate(family),
-            np.concatenate(forced),
-            np.concatenate(rejected),
-        )
-
-
-def _subset(pairs: PairLevels, keep: Bool) -> PairLevels:
-    return PairLevels(
-        pairs.left[keep],
-        pairs.right[keep],
-        {k: v[keep] for k, v in pairs.levels.items()},
-        {k: v[keep] for k, v in pairs.agreed_skeleton.items()},
-    )
-
-
-@dataclass(slots=True)
 class _Lists:
     """The two lists prepared in one run's spaces, the scorer and people's decided pairs:
     what each slice is blocked, compared and weighed with."""
@@ -188,7 +144,7 @@ def link_lists(
     parameters: ModelParameters | None = None,
     *,
     decisions: HumanDecisions | None = None,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     budget: MemoryBudget | None = None,
     sample: int = ESTIMATE_SAMPLE,
 ) -> LinkResult:
@@ -197,7 +153,7 @@ def link_lists(
     over the list (all of them in a shorter list)."""
     if budget is None:
         return link_tables(
-            left_table, right_table, parameters, decisions=decisions, progress=progress or _silent
+            left_table, right_table, parameters, decisions=decisions, progress=progress
         )
     spaces = RunSpaces.new()
     right = prepare(spaces, right_table)
@@ -217,7 +173,7 @@ def link_lists(
             right_table,
             parameters,
             decisions=decisions,
-            progress=progress or _silent,
+            progress=progress,
             prepared_right=(spaces, right),
             prepared_left=left,
             budget=budget,
@@ -242,7 +198,7 @@ def link_in_slices(
     parameters: ModelParameters | None = None,
     *,
     decisions: HumanDecisions | None = None,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     budget: MemoryBudget | None = None,
     prepared: Prepared | None = None,
 ) -> LinkResult:
@@ -269,7 +225,6 @@ def link_in_slices(
         for start in range(0, sizes[0], slice_size)
     ] or [np.zeros(0, np.int64)]
     unmatched = parameters.unmatched_odds()
-    report = progress or _silent
 
     # first pass: the links family context is read from, and the group-level key's pairs
     first = _Totals.new(sizes)
@@ -282,7 +237,7 @@ def link_in_slices(
         keep = odds >= least_odds(0.5, unmatched)
         strong.append((pairs.left[keep], pairs.right[keep], odds[keep]))
         candidates += len(codes)
-        report("comparison", 0.5 * (n + 1) / len(slices))
+        progress("comparison", 0.5 * (n + 1) / len(slices))
     s_left, s_right, s_odds = (np.concatenate(parts) for parts in zip(*strong, strict=True))
     kept = assign_one_to_one(
         first.competed(s_left, s_right, s_odds, unmatched), s_left, s_right, 0.5
@@ -294,7 +249,10 @@ def link_in_slices(
     # second pass: with family context, what the rest of the engine reads
     review = min(parameters.thresholds.review, reranker.thresholds.review if reranker else 1.0)
     second = _Totals.new(sizes)
-    from_candidates, from_groups = _Kept(), _Kept()
+    # the pairs kept, in the order the whole lists' linking holds them: candidates, then the
+    # group-level key's pairs
+    from_candidates: list[Scored] = []
+    from_groups: list[Scored] = []
     grouped = 0
     for n, (records, codes) in enumerate(_slices(lists, slices, budget)):
         mine = extra[contains(records, extra // sizes[1])]
@@ -305,9 +263,11 @@ def link_in_slices(
             plain = odds_of(scorer.probability(scored.log_odds))
             odds = np.where(scored.rejected, 0.0, plain)
             second.add(scored.pairs.left, scored.pairs.right, odds, scored.log_odds)
-            kept_into.add(scored, _wanted(lists, scored, plain, least_odds(review, unmatched)))
-        report("scoring", 0.5 + 0.5 * (n + 1) / len(slices))
-    both = _Kept(from_candidates.parts + from_groups.parts).scored()
+            kept_into.append(
+                scored.subset(_wanted(lists, scored, plain, least_odds(review, unmatched)))
+            )
+        progress("scoring", 0.5 + 0.5 * (n + 1) / len(slices))
+    both = Scored.concat(from_candidates + from_groups)
     pairs = both.pairs
     odds = np.where(both.rejected, 0.0, odds_of(scorer.probability(both.log_odds)))
     final = second.competed(pairs.left, pairs.right, odds, unmatched)
@@ -346,7 +306,3 @@ def _wanted(lists: _Lists, scored: Scored, odds: FloatArray, least: float) -> Bo
     decided = contains(np.unique(d_left), pairs.left) | contains(np.unique(d_right), pairs.right)
     wanted: Bool = (scored.log_odds > MIN_LOG_ODDS) | (odds >= least) | decided
     return wanted
-
-
-def _silent(stage: str, fraction: float) -> None:
-    del stage, fraction
