@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class _Side:
 
     changed: set[str]
     is_left: bool
-    standing_by_other: dict[str, StandingLink]
+    standing_by_other: Mapping[str, StandingLink]
 
     def ids(self, result: LinkResult, k: int) -> tuple[str, str]:
         """(changed-side record id, other-side record id) of the k-th link."""
@@ -89,12 +89,21 @@ class _Side:
         return held.link_id if partner != mine else None
 
 
+class StandingPair(Protocol):
+    """The run's standing links of a pair looked up by record (reconcile.standing holds them
+    between polls), where a sequence of them would be scanned whole at every change."""
+
+    def by_left(self) -> Mapping[str, StandingLink]: ...
+
+    def by_right(self) -> Mapping[str, StandingLink]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PairContext:
     """What every step of relinking one pair of lists shares."""
 
     lists: tuple[str, str]
-    standing: Sequence[StandingLink]
+    standing: Sequence[StandingLink] | StandingPair
     decisions: Mapping[tuple[str, str], bool]
     # confirmed pairs of changed records that the run holds already: kept as people left them,
     # never stored a second time
@@ -103,11 +112,15 @@ class PairContext:
     # HeldLists.sampled_u) instead of sampling random pairs again
     u: dict[str, FloatArray] | None = None
 
-    def by_left(self) -> dict[str, StandingLink]:
-        return {s.left_record_id: s for s in self.standing}
+    def by_left(self) -> Mapping[str, StandingLink]:
+        if isinstance(self.standing, Sequence):
+            return {s.left_record_id: s for s in self.standing}
+        return self.standing.by_left()
 
-    def by_right(self) -> dict[str, StandingLink]:
-        return {s.right_record_id: s for s in self.standing}
+    def by_right(self) -> Mapping[str, StandingLink]:
+        if isinstance(self.standing, Sequence):
+            return {s.right_record_id: s for s in self.standing}
+        return self.standing.by_right()
 
     def link(
         self,

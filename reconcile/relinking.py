@@ -21,7 +21,6 @@ from reconcile.implied import (
 from reconcile.incremental import (
     PairContext,
     Relinked,
-    StandingLink,
     relink_left,
     relink_right,
     unchanged,
@@ -30,6 +29,7 @@ from reconcile.parameters import FloatArray, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.run_records import RunRecords
 from reconcile.scoring import Scorer
+from reconcile.standing import StandingLinks
 from reconcile.three_way import LIST_PAIRS
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
@@ -39,7 +39,7 @@ async def relink_changed(
     run: Reconciliation,
     records: RunRecords,
     changed: list[dict[str, Any]],
-    standing: list[dict[str, Any]],
+    standing: StandingLinks,
     decisions: dict[tuple[str, str], bool],
     gone: frozenset[str] = frozenset(),
 ) -> Relinked:
@@ -48,15 +48,9 @@ async def relink_changed(
     records) neither stand nor compete."""
     out = Relinked()
     changed_ids = {row["id"] for row in changed} | gone
+    of_changed = standing.of_records(changed_ids)
     for i, left in enumerate(run.list_ids):
         for right in run.list_ids[i + 1 :]:
-            links = [
-                StandingLink(
-                    s["id"], s["left_record_id"], s["right_record_id"], s["decision"] == "confirmed"
-                )
-                for s in standing
-                if (s["left_list_id"], s["right_list_id"]) == (left, right)
-            ]
             mine_left = {r["id"] for r in changed if r["list_id"] == left}
             mine_right = {r["id"] for r in changed if r["list_id"] == right}
             if not (mine_left or mine_right):
@@ -64,12 +58,14 @@ async def relink_changed(
             # both whole lists, held between polls and brought up to date (changes included),
             # the left one also in the right one's spaces, and the u sampled for them before
             whole_left, whole_right = await records.pair(left, right)
-            touched = [s for s in links if {s.left_record_id, s.right_record_id} & changed_ids]
+            touched = [
+                s for s in of_changed if (s["left_list_id"], s["right_list_id"]) == (left, right)
+            ]
             context = PairContext(
                 (left, right),
-                [s for s in links if s not in touched],
+                standing.pair((left, right), {s["id"] for s in touched}),
                 decisions,
-                frozenset((s.left_record_id, s.right_record_id) for s in touched if s.decided),
+                frozenset(_ends_of(s) for s in touched if s["decision"] == "confirmed"),
                 await records.u(left, right),
             )
             parts = [
@@ -96,7 +92,7 @@ async def relink_changed(
 async def _three_way(
     run: Reconciliation,
     records: RunRecords,
-    standing: list[dict[str, Any]],
+    standing: StandingLinks,
     out: Relinked,
     changes: tuple[set[str], frozenset[str]],
     decisions: dict[tuple[str, str], bool],
@@ -106,21 +102,22 @@ async def _three_way(
     a conflict go to review, new ones in `out.links`, standing ones in `out.to_review`.
     `changes`: the records relinked (withdrawn ones included), and the withdrawn ones."""
     changed_ids, gone = changes
-    displaced = set(out.displaced)
     # the run's links as the change leaves them: a withdrawn record's go, a changed record's
-    # undecided ones were replaced
-    kept = [
-        s
-        for s in standing
-        if s["id"] not in displaced
-        and not (_ends(s) & changed_ids and s["decision"] != "confirmed")
-        and not _ends(s) & gone
-    ]
+    # undecided ones were replaced, displaced ones were taken over
+    removed = set(out.displaced) | {
+        s["id"]
+        for s in standing.of_records(changed_ids)
+        if s["decision"] != "confirmed" or _ends(s) & gone
+    }
+    involving = changed_ids | {r for row in out.links for r in _ends(row)}
+    # every step below reads only the groups of linked records around the change
+    group = standing.group(involving, removed, out.links)
+    new_ids = {row["id"] for row in out.links}
+    kept = [row for row in group if row["id"] not in new_ids]
     pair_of = {(run.list_ids[i], run.list_ids[j]): (i, j) for i, j in LIST_PAIRS}
     rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
-    for row in [*kept, *out.links]:
+    for row in group:
         rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
-    involving = changed_ids | {r for row in out.links for r in _ends(row)}
     # the links conflicts hold around the change count as accepted again until the conflicts
     # are read afresh: what is still in one is held again, what is not stays accepted
     released, around = release_around(rows, involving)
@@ -139,6 +136,10 @@ async def _three_way(
 
 def _ends(link: dict[str, Any]) -> set[str]:
     return {link["left_record_id"], link["right_record_id"]}
+
+
+def _ends_of(link: dict[str, Any]) -> tuple[str, str]:
+    return link["left_record_id"], link["right_record_id"]
 
 
 async def _implied(

@@ -201,19 +201,58 @@ async def delete_links_of_records(
         )
 
 
+_STANDING = (
+    _link.id,
+    _link.left_list_id,
+    _link.left_record_id,
+    _link.right_list_id,
+    _link.right_record_id,
+    _link.decision,
+    _link.probability,
+    _link.held_for_conflict,
+)
+
+
 async def standing_links(session: AsyncSession, run_id: str) -> list[Row]:
     """The run's links in effect (not rejected): what incremental linking competes against."""
-    query = select(
-        _link.id,
-        _link.left_list_id,
-        _link.left_record_id,
-        _link.right_list_id,
-        _link.right_record_id,
-        _link.decision,
-        _link.probability,
-        _link.held_for_conflict,
-    ).where(_link.reconciliation_id == run_id, _link.decision != "rejected")
+    query = select(*_STANDING).where(
+        _link.reconciliation_id == run_id, _link.decision != "rejected"
+    )
     return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+async def standing_links_of_records(
+    session: AsyncSession, run_id: str, record_ids: Sequence[str]
+) -> list[Row]:
+    """The run's links in effect that join any of the records (each once)."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(record_ids), CHUNK):
+        chunk = record_ids[start : start + CHUNK]
+        query = select(*_STANDING).where(
+            _link.reconciliation_id == run_id,
+            _link.decision != "rejected",
+            or_(_link.left_record_id.in_(chunk), _link.right_record_id.in_(chunk)),
+        )
+        found.update({row["id"]: dict(row) for row in (await session.execute(query)).mappings()})
+    return list(found.values())
+
+
+async def links_version(session: AsyncSession, run_id: str) -> int:
+    """How many transactions changed the run's links after it (`raise_links_version`)."""
+    return int(await session.scalar(select(_run.links_version).where(_run.id == run_id)) or 0)
+
+
+async def raise_links_version(session: AsyncSession, run_id: str) -> int:
+    """Count one more change to the run's links, in the transaction that makes it; returns the
+    new count. One UPDATE, so that concurrent writers each get their own number (a writer that
+    finds another's in between knows the links changed under it)."""
+    query = (
+        update(_tables["reconciliation"])
+        .where(_run.id == run_id)
+        .values(links_version=_run.links_version + 1)
+        .returning(_run.links_version)
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def delete_undecided_links(

@@ -384,6 +384,8 @@ async def decide(
     review.decided_by_client_id, review.decided_at = access.principal.client_id, utcnow()
     repository.add(session, review)
     await session.flush()
+    # the incremental linker holds the run's links between polls: tell it they changed
+    await repository.raise_links_version(session, run.id)
     ((_, left, right, items),) = await _shown_links(session, audit, views, [link])
     await commit_with_audit(session, audit, 200)
     return link_public(link, left, right, items)

@@ -55,6 +55,13 @@ class Reconciliation(SQLModel, table=True):
     pair_u: dict[str, object] | None = Field(
         default=None, sa_column=Column(PortableJSON, nullable=True)
     )
+    # raised by every transaction that changes the run's links after it (a person's decision,
+    # the incremental linker): the linker holds the links between polls while it is unchanged
+    links_version: int = Field(
+        default=0,
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+        sa_column_kwargs={"server_default": "0"},
+    )
 
 
 class ReconciliationLink(SQLModel, table=True):

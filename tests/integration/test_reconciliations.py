@@ -861,6 +861,7 @@ async def test_a_run_too_large_for_the_memory_it_may_use_fails_saying_so(
     client: httpx.AsyncClient, world: World, app: FastAPI
 ) -> None:
     services = app.state.services
+    runner = services.reconciliation_runner
     services.reconciliation_runner = jobs.ReconciliationRunner(services.sessions, memory_mb=1)
     try:
         pipeline = await shared_pipeline(client, world)
@@ -883,3 +884,4 @@ async def test_a_run_too_large_for_the_memory_it_may_use_fails_saying_so(
         assert (await client.get("/healthz")).status_code == 200  # the service goes on
     finally:
         await services.reconciliation_runner.stop()
+        services.reconciliation_runner = runner  # the app is shared by every test
