@@ -24,7 +24,6 @@ from tests.integration.test_reconciliations import (
     _three_lists_of_r2,
 )
 
-
 # read before any test counts the worker's reads
 _stored_links = repository.standing_links
 
