@@ -1,6 +1,7 @@
 """Linking two lists in slices of the left list, for lists whose candidate pairs would not fit
 in memory at once: the same links `engine.link_tables` makes, holding one slice's pairs at a
-time, at the cost of comparing every pair twice.
+time. The first pass stores each slice's pair codes and log odds on disk (16 bytes a pair);
+the second reads them back and compares again only the few pairs it keeps.
 
 Why it can be exact: a left record's candidates depend on the right list only
 (`blocking.candidate_pairs(only_left=...)`), and everything the engine reads across a record's
@@ -16,8 +17,10 @@ those. docs/reconciliation.md, "Runs, one at a time, within a memory budget"."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -224,14 +227,38 @@ def link_in_slices(
         np.arange(start, min(start + slice_size, sizes[0]))
         for start in range(0, sizes[0], slice_size)
     ] or [np.zeros(0, np.int64)]
-    unmatched = parameters.unmatched_odds()
+    review = min(parameters.thresholds.review, reranker.thresholds.review if reranker else 1.0)
+    with tempfile.TemporaryDirectory(prefix="sanad-slices-") as kept_dir:
+        # each slice's pairs and log odds, kept on disk for the second pass (16 bytes a pair,
+        # where comparing them again took a third of the time)
+        store = _SliceStore(Path(kept_dir))
+        linked, candidates = _first_pass(lists, slices, budget, store, progress)
+        both, second, grouped = _second_pass(lists, slices, store, linked, review, progress)
+    pairs = both.pairs
+    odds = np.where(both.rejected, 0.0, odds_of(scorer.probability(both.log_odds)))
+    final = second.competed(pairs.left, pairs.right, odds, parameters.unmatched_odds())
+    competition = second.competition(pairs.left, pairs.right, both.log_odds)
+    links, _ = settle_links(both, final, competition, (spaces, left, right), scorer, reranker)
+    found_by = {"slices": len(slices), "family group": grouped}
+    return LinkResult(left, right, spaces, scorer, links, candidates + grouped, found_by)
 
-    # first pass: the links family context is read from, and the group-level key's pairs
-    first = _Totals.new(sizes)
+
+def _first_pass(
+    lists: _Lists,
+    slices: list[IntArray],
+    budget: MemoryBudget | None,
+    store: _SliceStore,
+    progress: Progress,
+) -> tuple[tuple[IntArray, IntArray], int]:
+    """Every slice's pairs compared and stored: the one-to-one links family context is read
+    from, and how many pairs there were."""
+    scorer, unmatched = lists.scorer, lists.scorer.parameters.unmatched_odds()
+    first = _Totals.new((len(lists.left), len(lists.right)))
     strong: list[tuple[IntArray, IntArray, FloatArray]] = []
     candidates = 0
     for n, (_records, codes) in enumerate(_slices(lists, slices, budget)):
         pairs, _weights, log_odds = lists.compare(codes)
+        store.put(n, codes, log_odds)
         odds = odds_of(scorer.probability(log_odds))
         first.add(pairs.left, pairs.right, odds, None)
         keep = odds >= least_odds(0.5, unmatched)
@@ -242,39 +269,46 @@ def link_in_slices(
     kept = assign_one_to_one(
         first.competed(s_left, s_right, s_odds, unmatched), s_left, s_right, 0.5
     )
-    linked = (s_left[kept], s_right[kept])
-    extra_left, extra_right = group_pairs(left, right, *linked)
-    extra = unique_codes(pair_codes(extra_left, extra_right, sizes[1]))
+    return (s_left[kept], s_right[kept]), candidates
 
-    # second pass: with family context, what the rest of the engine reads
-    review = min(parameters.thresholds.review, reranker.thresholds.review if reranker else 1.0)
-    second = _Totals.new(sizes)
-    # the pairs kept, in the order the whole lists' linking holds them: candidates, then the
-    # group-level key's pairs
+
+def _second_pass(
+    lists: _Lists,
+    slices: list[IntArray],
+    store: _SliceStore,
+    linked: tuple[IntArray, IntArray],
+    review: float,
+    progress: Progress,
+) -> tuple[Scored, _Totals, int]:
+    """With family context: the pairs the rest of the engine reads (candidates, then the
+    group-level key's pairs, in the order the whole lists' linking holds them), the totals over
+    every pair, and how many pairs the group-level key added."""
+    scorer, unmatched = lists.scorer, lists.scorer.parameters.unmatched_odds()
+    size = len(lists.right)
+    extra_left, extra_right = group_pairs(lists.left, lists.right, *linked)
+    extra = unique_codes(pair_codes(extra_left, extra_right, size))
+    least = least_odds(review, unmatched)
+    second = _Totals.new((len(lists.left), size))
     from_candidates: list[Scored] = []
     from_groups: list[Scored] = []
     grouped = 0
-    for n, (records, codes) in enumerate(_slices(lists, slices, budget)):
-        mine = extra[contains(records, extra // sizes[1])]
+    for n, records in enumerate(slices):
+        codes, log_odds = store.get(n)
+        mine = extra[contains(records, extra // size)]
         mine = mine[~contains(codes, mine)]
         grouped += len(mine)
-        for kept_into, part in ((from_candidates, codes), (from_groups, mine)):
-            scored = _score(lists, part, linked)
-            plain = odds_of(scorer.probability(scored.log_odds))
-            odds = np.where(scored.rejected, 0.0, plain)
-            second.add(scored.pairs.left, scored.pairs.right, odds, scored.log_odds)
-            kept_into.append(
-                scored.subset(_wanted(lists, scored, plain, least_odds(review, unmatched)))
-            )
+        parts = ((from_candidates, codes, log_odds), (from_groups, mine, None))
+        for kept_into, part, part_log_odds in parts:
+            if part_log_odds is None:
+                part_log_odds = lists.compare(part)[2]
+            with_family = _with_family(lists, part, part_log_odds, linked)
+            plain = odds_of(scorer.probability(with_family.log_odds))
+            odds = np.where(with_family.rejected, 0.0, plain)
+            second.add(with_family.left, with_family.right, odds, with_family.log_odds)
+            wanted = _wanted(lists, with_family, plain, least)
+            kept_into.append(_scored(lists, part, with_family, wanted))
         progress("scoring", 0.5 + 0.5 * (n + 1) / len(slices))
-    both = Scored.concat(from_candidates + from_groups)
-    pairs = both.pairs
-    odds = np.where(both.rejected, 0.0, odds_of(scorer.probability(both.log_odds)))
-    final = second.competed(pairs.left, pairs.right, odds, unmatched)
-    competition = second.competition(pairs.left, pairs.right, both.log_odds)
-    links, _ = settle_links(both, final, competition, (spaces, left, right), scorer, reranker)
-    found_by = {"slices": len(slices), "family group": grouped}
-    return LinkResult(left, right, spaces, scorer, links, candidates + grouped, found_by)
+    return Scored.concat(from_candidates + from_groups), second, grouped
 
 
 def _slices(
@@ -287,22 +321,70 @@ def _slices(
         yield records, codes
 
 
-def _score(lists: _Lists, codes: IntArray, linked: tuple[IntArray, IntArray]) -> Scored:
-    """These pairs as the engine scores them before the last competition."""
-    pairs, weights, log_odds = lists.compare(codes)
-    family = context_levels(lists.spaces, lists.left, lists.right, pairs.left, pairs.right, *linked)
-    weights["family_context"] = family_context_weights(lists.scorer.parameters, family)
-    forced, rejected = human_marks(codes, *lists.decided, len(lists.right))
-    return Scored(pairs, weights, log_odds + weights["family_context"], family, forced, rejected)
+class _SliceStore:
+    """Each slice's candidate pair codes and first-pass log odds, in files."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def put(self, n: int, codes: IntArray, log_odds: FloatArray) -> None:
+        np.save(self._directory / f"{n}.codes.npy", codes)
+        np.save(self._directory / f"{n}.log_odds.npy", log_odds)
+
+    def get(self, n: int) -> tuple[IntArray, FloatArray]:
+        return (
+            np.load(self._directory / f"{n}.codes.npy"),
+            np.load(self._directory / f"{n}.log_odds.npy"),
+        )
 
 
-def _wanted(lists: _Lists, scored: Scored, odds: FloatArray, least: float) -> Bool:
+@dataclass(frozen=True, slots=True)
+class _WithFamily:
+    """Pairs' log odds with family context, before their fields are compared again for the
+    few the rest of the engine reads."""
+
+    left: IntArray
+    right: IntArray
+    log_odds: FloatArray  # family context included
+    family: IntArray
+    family_weight: FloatArray
+    forced: Bool
+    rejected: Bool
+
+
+def _with_family(
+    lists: _Lists, codes: IntArray, log_odds: FloatArray, linked: tuple[IntArray, IntArray]
+) -> _WithFamily:
+    """These pairs (their first-pass log odds) as the engine weighs them before the last
+    competition."""
+    size = len(lists.right)
+    left, right = codes // size, codes % size
+    family = context_levels(lists.spaces, lists.left, lists.right, left, right, *linked)
+    weight = family_context_weights(lists.scorer.parameters, family)
+    forced, rejected = human_marks(codes, *lists.decided, size)
+    return _WithFamily(left, right, log_odds + weight, family, weight, forced, rejected)
+
+
+def _scored(lists: _Lists, codes: IntArray, pairs: _WithFamily, wanted: Bool) -> Scored:
+    """The wanted pairs with their fields compared again: what a whole linking holds of them."""
+    levels, weights, _log_odds = lists.compare(codes[wanted])
+    weights["family_context"] = pairs.family_weight[wanted]
+    return Scored(
+        levels,
+        weights,
+        pairs.log_odds[wanted],
+        pairs.family[wanted],
+        pairs.forced[wanted],
+        pairs.rejected[wanted],
+    )
+
+
+def _wanted(lists: _Lists, pairs: _WithFamily, odds: FloatArray, least: float) -> Bool:
     """The pairs the rest of the engine reads: those the second stage reads (above its floor),
     those whose odds (before a rejection) could compete to review, and every pair of a record
     a person decided a pair of. Both bounds rise with the log odds, so every pair ranked above
     a kept one is kept: the competition features' ranks are those among all pairs."""
     d_left, d_right, _ = lists.decided
-    pairs = scored.pairs
     decided = contains(np.unique(d_left), pairs.left) | contains(np.unique(d_right), pairs.right)
-    wanted: Bool = (scored.log_odds > MIN_LOG_ODDS) | (odds >= least) | decided
+    wanted: Bool = (pairs.log_odds > MIN_LOG_ODDS) | (odds >= least) | decided
     return wanted
