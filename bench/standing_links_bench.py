@@ -37,7 +37,7 @@ from bench.servers import fresh_database
 from database.engine import make_async_engine
 from database.migrations import upgrade_to_head
 from reconcile import repository
-from reconcile.implied import conflicts_around, find_implied, release_around
+from reconcile.implied import conflicts_around, find_implied, release_around, rows_by_pair
 from reconcile.incremental import StandingLink
 from reconcile.standing import StandingLinks
 from reconcile.three_way import LIST_PAIRS
@@ -76,16 +76,8 @@ def _timed(step: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _by_pair(rows: list[Row]) -> dict[tuple[int, int], list[Row]]:
-    pair_of = {(LISTS[i], LISTS[j]): (i, j) for i, j in LIST_PAIRS}
-    found: dict[tuple[int, int], list[Row]] = {pair: [] for pair in LIST_PAIRS}
-    for row in rows:
-        found[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
-    return found
-
-
 def _steps(rows: list[Row], involving: set[str]) -> None:
-    by_pair = _by_pair(rows)
+    by_pair = rows_by_pair(rows, LISTS)
     _released, around = release_around(by_pair, involving)
     find_implied(by_pair, {}, involving | around)
     conflicts_around(by_pair, involving | around)

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.reconcile_bench import document_types, read_rows, read_truth
-from reconcile.implied import conflicts_around, find_implied, release_around
+from reconcile.implied import conflicts_around, find_implied, release_around, rows_by_pair
 from reconcile.memory import MemoryBudget
 from reconcile.runs import ListInput, reconcile_lists
 from reconcile.synthetic import WorldConfig, write_world
 from reconcile.table import RecordTable
-from reconcile.three_way import LIST_PAIRS
 
 LISTS = ("pipeline", "unhcr", "gop")
 Link = tuple[str, str]
@@ -75,10 +74,7 @@ def _search_times(links: list[dict[str, Any]]) -> dict[str, float]:
     """How long finding implied links takes among all the run's links, and around ten records
     as the worker does after a change; and reading the conflicts around those ten again, held
     links released first, as the worker does (medians of 5)."""
-    pair_of = {(LISTS[i], LISTS[j]): (i, j) for i, j in LIST_PAIRS}
-    rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
-    for row in links:
-        rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
+    rows = rows_by_pair(links, LISTS)
     some = {row["left_record_id"] for row in links[:: max(1, len(links) // 10)]}
     times = {}
     for name, involving in (("search_all_s", None), ("search_around_10_s", some)):

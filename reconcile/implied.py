@@ -42,6 +42,21 @@ Row = dict[str, Any]
 Pair = tuple[int, int]
 
 
+def pair_index(list_ids: Sequence[str]) -> dict[tuple[str, str], Pair]:
+    """(left list id, right list id) -> the pair's key in LIST_PAIRS."""
+    return {(list_ids[i], list_ids[j]): (i, j) for i, j in LIST_PAIRS}
+
+
+def rows_by_pair(rows: Iterable[Row], list_ids: Sequence[str]) -> dict[Pair, list[Row]]:
+    """Link rows of a run of three lists, per pair keyed by LIST_PAIRS, as the steps here read
+    them."""
+    index = pair_index(list_ids)
+    found: dict[Pair, list[Row]] = {pair: [] for pair in LIST_PAIRS}
+    for row in rows:
+        found[index[(row["left_list_id"], row["right_list_id"])]].append(row)
+    return found
+
+
 def accepted_pairs(rows: Sequence[Row]) -> dict[str, str]:
     """Left record id -> right record id of the accepted and confirmed link rows."""
     kept = (DECISIONS[ACCEPTED], DECISIONS[CONFIRMED])

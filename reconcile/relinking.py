@@ -16,7 +16,9 @@ from reconcile.implied import (
     find_implied,
     hold_in_conflict,
     implied_rows,
+    pair_index,
     release_around,
+    rows_by_pair,
 )
 from reconcile.incremental import (
     PairContext,
@@ -30,7 +32,6 @@ from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.run_records import RunRecords
 from reconcile.scoring import Scorer
 from reconcile.standing import StandingLinks
-from reconcile.three_way import LIST_PAIRS
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
 
@@ -114,10 +115,8 @@ async def _three_way(
     group = standing.group(involving, removed, out.links)
     new_ids = {row["id"] for row in out.links}
     kept = [row for row in group if row["id"] not in new_ids]
-    pair_of = {(run.list_ids[i], run.list_ids[j]): (i, j) for i, j in LIST_PAIRS}
-    rows: dict[tuple[int, int], list[dict[str, Any]]] = {pair: [] for pair in LIST_PAIRS}
-    for row in group:
-        rows[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
+    pair_of = pair_index(run.list_ids)
+    rows = rows_by_pair(group, run.list_ids)
     # the links conflicts hold around the change count as accepted again until the conflicts
     # are read afresh: what is still in one is held again, what is not stays accepted
     released, around = release_around(rows, involving)

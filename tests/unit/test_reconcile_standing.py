@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.implied import conflicts_around, find_implied, release_around
+from reconcile.implied import conflicts_around, find_implied, release_around, rows_by_pair
 from reconcile.incremental import StandingLink
 from reconcile.standing import StandingLinks
 from reconcile.three_way import LIST_PAIRS
@@ -48,17 +48,9 @@ def _links(draw: st.DrawFn, prefix: str = "s") -> list[Row]:
     return rows
 
 
-def _by_pair(rows: list[Row]) -> dict[tuple[int, int], list[Row]]:
-    pair_of = {(LISTS[i], LISTS[j]): (i, j) for i, j in LIST_PAIRS}
-    found: dict[tuple[int, int], list[Row]] = {pair: [] for pair in LIST_PAIRS}
-    for row in rows:
-        found[pair_of[(row["left_list_id"], row["right_list_id"])]].append(row)
-    return found
-
-
 def _three_way_steps(rows: list[Row], involving: set[str]) -> tuple[Any, ...]:
     """What the worker's three-way steps read off the links (reconcile.relinking._three_way)."""
-    by_pair = _by_pair(rows)
+    by_pair = rows_by_pair(rows, LISTS)
     released, around = release_around(by_pair, involving)
     involving = involving | around
     implied = find_implied(by_pair, {}, involving)
