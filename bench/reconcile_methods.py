@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from reconcile.assignment import DECISIONS, assign_one_to_one
-from reconcile.engine import link_tables
 from reconcile.prepare import DOCUMENT_TYPES, PreparedList, RunSpaces, prepare
+from reconcile.sliced import link_lists
 from reconcile.table import RecordTable
 
 Link = tuple[str, str, float, str]
@@ -26,7 +26,7 @@ def write_links(path: Path, links: list[Link]) -> None:
 
 def sanad(left_path: Path, right_path: Path) -> list[Link]:
     left, right = RecordTable.from_csv(left_path), RecordTable.from_csv(right_path)
-    result = link_tables(left, right)
+    result = link_lists(left, right)  # as a run links them (in slices of many pairs)
     links = result.links
     return [
         (left.record_ids[a], right.record_ids[b], round(p, 4), DECISIONS[d])

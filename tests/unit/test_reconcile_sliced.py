@@ -1,6 +1,6 @@
 """Linking in slices of the left list (reconcile.sliced) makes the links the whole lists'
 linking makes, with people's decisions too, and a run's linking takes slices exactly when the
-whole lists' pairs would not fit the memory it may use."""
+whole lists' pairs would not fit the memory it may use, or are many."""
 
 from __future__ import annotations
 
@@ -87,3 +87,13 @@ def test_a_run_links_in_slices_only_when_the_whole_pairs_would_not_fit(
     with pytest.raises(memory.RunTooLargeError):  # not even a slice fits
         link_lists(*tables, budget=MemoryBudget(0))
     assert np.isclose(tight.candidates, whole.candidates)
+
+
+def test_many_pairs_are_linked_in_slices_with_memory_to_spare(
+    tables: tuple[RecordTable, RecordTable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = link_tables(*tables)
+    assert "slices" not in link_lists(*tables).found_by  # fewer pairs than PAIRS_PER_SLICE
+    monkeypatch.setattr(sliced, "PAIRS_PER_SLICE", whole.candidates // 4)
+    sliced_up = link_lists(*tables)
+    assert sliced_up.found_by["slices"] >= 4 and _links(sliced_up) == _links(whole)
