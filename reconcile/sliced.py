@@ -66,6 +66,10 @@ MIN_SLICE = 1_000
 # links (2 million a slice: 31.0 s, 1.9 GB); much smaller slices cost more, each slice's
 # blocking reading the whole right list again (10 slices of 0.45 million: +5 s)
 PAIRS_PER_SLICE = 1_000_000
+# but no more slices than this for speed alone (memory may ask for more): each slice's blocking
+# reads the whole right list again, so UNHCR's 1.3 million against Pakistan's in slices of a
+# million pairs (about 450) took longer than in the about 30 the memory budget asked for
+MOST_SLICES_FOR_SPEED = 8
 
 
 @dataclass(slots=True)
@@ -160,7 +164,8 @@ def link_lists(
     sample: int = ESTIMATE_SAMPLE,
 ) -> LinkResult:
     """`engine.link_tables`, or `link_in_slices` where the whole lists' candidate pairs would
-    be more than PAIRS_PER_SLICE or take more memory than `budget` leaves: estimated by blocking
+    be more than PAIRS_PER_SLICE (then in slices of that many, or MOST_SLICES_FOR_SPEED slices)
+    or take more memory than `budget` leaves (then in slices that fit): estimated by blocking
     `sample` left records spread over the list (all of them in a shorter list)."""
     spaces = RunSpaces.new()
     right = prepare(spaces, right_table)
@@ -173,7 +178,7 @@ def link_lists(
     )
     found = len(candidate_pairs(left, right, spaces, only_left=some).left)
     estimated = found * size / max(len(some), 1)
-    most = float(PAIRS_PER_SLICE)
+    most = max(float(PAIRS_PER_SLICE), estimated / MOST_SLICES_FOR_SPEED)
     if budget is not None:
         room_mb = (budget.limit_mb - resident_mb()) * ROOM_FOR_PAIRS
         most = min(most, max(room_mb, 0.0) * 2**20 / BYTES_PER_CANDIDATE)

@@ -97,3 +97,8 @@ def test_many_pairs_are_linked_in_slices_with_memory_to_spare(
     monkeypatch.setattr(sliced, "PAIRS_PER_SLICE", whole.candidates // 4)
     sliced_up = link_lists(*tables)
     assert sliced_up.found_by["slices"] >= 4 and _links(sliced_up) == _links(whole)
+    # however small a slice may be, speed alone asks for no more than MOST_SLICES_FOR_SPEED
+    monkeypatch.setattr(sliced, "PAIRS_PER_SLICE", 1)
+    few = link_lists(*tables)
+    assert 1 < few.found_by["slices"] <= sliced.MOST_SLICES_FOR_SPEED + 1
+    assert _links(few) == _links(whole)
