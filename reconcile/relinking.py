@@ -31,7 +31,7 @@ from reconcile.parameters import FloatArray, load_parameters
 from reconcile.prepare import PreparedList, RunSpaces
 from reconcile.run_records import RunRecords
 from reconcile.scoring import Scorer
-from reconcile.standing import StandingLinks
+from reconcile.standing import StandingLinks, link_ends
 from schemas.reconciliation import Reconciliation
 from schemas.types import new_id, utcnow
 
@@ -66,7 +66,7 @@ async def relink_changed(
                 (left, right),
                 standing.pair((left, right), {s["id"] for s in touched}),
                 decisions,
-                frozenset(_ends_of(s) for s in touched if s["decision"] == "confirmed"),
+                frozenset(link_ends(s) for s in touched if s["decision"] == "confirmed"),
                 await records.u(left, right),
             )
             parts = [
@@ -135,10 +135,6 @@ async def _three_way(
 
 def _ends(link: dict[str, Any]) -> set[str]:
     return {link["left_record_id"], link["right_record_id"]}
-
-
-def _ends_of(link: dict[str, Any]) -> tuple[str, str]:
-    return link["left_record_id"], link["right_record_id"]
 
 
 async def _implied(

@@ -41,7 +41,8 @@ _FEW_VALUES = {1, 3, 5}
 _Held = tuple[Any, ...]
 
 
-def _ends(row: Row) -> tuple[str, str]:
+def link_ends(row: Row) -> tuple[str, str]:
+    """(left record id, right record id) of a link row."""
     return row["left_record_id"], row["right_record_id"]
 
 
@@ -111,7 +112,7 @@ class StandingLinks:
         for _ in range(hops):
             links = self.of_records(frontier)
             found.update((row["id"], row) for row in links)
-            frontier = {end for row in links for end in _ends(row)} - reached
+            frontier = {end for row in links for end in link_ends(row)} - reached
             reached |= frontier
         return list(found.values())
 
@@ -124,7 +125,7 @@ class StandingLinks:
         (reconcile.implied only looks within such groups)."""
         added_of: dict[str, list[Row]] = {}
         for row in added:
-            for end in set(_ends(row)):
+            for end in set(link_ends(row)):
                 added_of.setdefault(end, []).append(row)
         reached, frontier = set(records), set(records)
         found: dict[str, Row] = {}
@@ -136,7 +137,7 @@ class StandingLinks:
                 if row["id"] not in without
             ]
             found.update((row["id"], row) for row in links)
-            frontier = {end for row in links for end in _ends(row)} - reached
+            frontier = {end for row in links for end in link_ends(row)} - reached
             reached |= frontier
         return list(found.values())
 

@@ -21,7 +21,7 @@ from reconcile.incremental import Relinked
 from reconcile.jobs import reviews_as_decisions
 from reconcile.relinking import freed_partners, relink_changed, resting_on
 from reconcile.run_records import EPOCH, RunRecords, active, held_key, withdrawn_ids
-from reconcile.standing import StandingLinks
+from reconcile.standing import StandingLinks, link_ends
 from schemas.reconciliation import Reconciliation
 
 log = structlog.get_logger(__name__)
@@ -292,7 +292,7 @@ def _touched_records(
     ids = [*relinked.displaced, *relinked.to_review, *relinked.released]
     for row in [*relinked.links, *(standing.get(link_id) for link_id in ids)]:
         if row is not None:
-            touched.update((row["left_record_id"], row["right_record_id"]))
+            touched.update(link_ends(row))
     return touched
 
 
