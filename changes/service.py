@@ -180,7 +180,8 @@ async def audience_of(
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
-    if not cursor.isdigit() or len(cursor) > 19:
+    # ASCII digits only: str.isdigit() also accepts `²`, which int() refuses
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
         raise ProblemError(
             "validation-failed",
             "invalid: since",

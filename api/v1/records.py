@@ -56,7 +56,8 @@ def _shown(result: ShownRecord, response: Response) -> dict[str, object]:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # a header may carry any Latin-1 character: `²` passes str.isdigit() but not int()
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ProblemError("payload-too-large", f"imports are limited to {limit} bytes")
     chunks: list[bytes] = []
     size = 0

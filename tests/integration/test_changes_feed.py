@@ -244,3 +244,15 @@ async def test_a_bulk_import_publishes_one_event_per_record_in_order(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert len({e["id"] for e in before + after}) == len(seqs)
     assert all(e["list_id"] == list_id for e in before + after)
+
+
+async def test_a_cursor_that_is_not_ascii_digits_is_refused_naming_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    us = await world.headers("us_mission")
+    # `²` and `٣` pass str.isdigit(); int() refuses the first (schemathesis found a 500 here)
+    for cursor in ("²", "٣", "-1", "1" * 20):
+        response = await client.get("/v1/changes", params={"since": cursor}, headers=us)
+        assert response.status_code == 422, (cursor, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [p["name"] for p in response.json()["invalid_params"]] == ["since"]

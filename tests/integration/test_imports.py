@@ -191,3 +191,22 @@ async def test_control_characters_in_attributes_reject_the_row(
     response = await _import(client, us, list_id, body, "application/x-ndjson")
     assert response.status_code == 422
     assert [(r["row"], r["field"]) for r in response.json()["rejected"]] == [(1, "note")]
+
+
+async def test_a_declared_length_that_is_not_ascii_digits_is_not_an_error(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await _new_list(client, world)
+    us = await world.headers("us_mission")
+    # any Latin-1 character may reach a header; `²` passes str.isdigit() but not int()
+    response = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=PIPELINE_CSV.encode(),
+        headers={
+            **us,
+            "Content-Type": "text/csv",
+            "Idempotency-Key": "k-len",
+            "Content-Length": "²".encode("latin-1"),
+        },
+    )
+    assert response.status_code == 201, response.text
