@@ -23,9 +23,10 @@ from changes import webhook_repository as repository
 from changes.attempt_results import AttemptResults
 from changes.delivery_audit import delivery_audit_rows
 from changes.notify import NOTIFIER
+from changes.pinned_client import PinnedClients
 from changes.repository import head as feed_head
 from changes.service import audience_of, events_after
-from changes.url_guard import UrlRefusedError, check_url
+from changes.url_guard import UrlRefusedError
 from changes.webhook_settings import WebhookSettings
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from schemas.types import utcnow
@@ -76,9 +77,7 @@ class WebhookDispatcher:
         self._sessions = sessions
         self.settings = settings
         self._networks = settings.networks()
-        self._client = httpx.AsyncClient(
-            timeout=settings.timeout_seconds, follow_redirects=False, transport=transport
-        )
+        self._clients = PinnedClients(settings.timeout_seconds, transport)
         self._task: asyncio.Task[None] | None = None
         self._busy = False
         # attempts run as tasks of their own, so one slow receiver delays no other delivery
@@ -94,6 +93,7 @@ class WebhookDispatcher:
         """Apply new operator settings (allow-list, back-off) from the next attempt on."""
         self.settings = settings
         self._networks = settings.networks()
+        self._clients.timeout_seconds = settings.timeout_seconds
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run())
@@ -107,7 +107,7 @@ class WebhookDispatcher:
             for task in list(self._in_flight):
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        await self._client.aclose()
+        await self._clients.aclose()
 
     async def run(self) -> None:
         wakeup = self._wakeup = NOTIFIER.subscribe()
@@ -278,8 +278,13 @@ class WebhookDispatcher:
         body = payload(job.event)
         headers = signing.headers(subscription.secret, job.delivery.id, int(time.time()), body)
         try:
-            await check_url(subscription.url, self._networks)  # DNS may point elsewhere now
-            response = await self._client.post(subscription.url, content=body, headers=headers)
+            # checked again now (DNS may point elsewhere), and sent where the check found
+            response = await self._clients.post(
+                subscription.url,
+                self._networks,
+                content=body,
+                headers=headers,
+            )
         except UrlRefusedError as exc:
             return None, f"refused: {exc}"
         except httpx.HTTPError as exc:

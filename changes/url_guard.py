@@ -1,6 +1,7 @@
 """Refuse webhook URLs that point into private, loopback, link-local or otherwise non-public
 address space (server-side request forgery), unless the operator allow-lists the network.
-Checked at subscription and again before every delivery (DNS may have changed)."""
+Checked at subscription and again before every delivery (DNS may have changed); a delivery
+connects only to an address that check returned (`changes.pinned_client`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -64,6 +66,16 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-async def check_url(url: str, networks: Sequence[IpNetwork]) -> None:
+@dataclass(frozen=True, slots=True)
+class CheckedUrl:
+    """A URL's host and the addresses it resolved to when checked: connect to these only."""
+
+    host: str
+    addresses: tuple[IpAddress, ...]
+
+
+async def check_url(url: str, networks: Sequence[IpNetwork]) -> CheckedUrl:
     scheme, host, port = split(url)
-    check_addresses(scheme, await resolve(host, port), networks)
+    addresses = await resolve(host, port)
+    check_addresses(scheme, addresses, networks)
+    return CheckedUrl(host, tuple(addresses))

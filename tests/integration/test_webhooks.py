@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
+from changes import url_guard
 from changes.dispatcher import WebhookDispatcher
 from changes.webhook_settings import WebhookSettings
 from tests.conftest import World
@@ -199,3 +202,61 @@ async def test_subscription_lifecycle(
         await shared_pipeline(client, world)
         await asyncio.sleep(0.3)
         assert receiver.requests == []
+
+
+class _Dns:
+    """Answers for one made-up host name, changeable between lookups (a rebinding server)."""
+
+    HOST = "hooks.sanad.test"
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.lookups = 0
+
+    async def resolve(self, host: str, port: int) -> list[url_guard.IpAddress]:
+        if host != self.HOST:
+            return [ipaddress.ip_address(host)]
+        self.lookups += 1
+        return [ipaddress.ip_address(self.answer)]
+
+
+async def test_a_delivery_connects_to_the_address_it_checked(
+    client: httpx.AsyncClient,
+    world: World,
+    dispatcher: WebhookDispatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The name resolves (here) only through the guard: a client that looked it up again
+    itself would find nothing, as it could find another address after a rebinding."""
+    dns = _Dns("127.0.0.1")
+    monkeypatch.setattr(url_guard, "resolve", dns.resolve)
+    with webhook_receiver() as receiver:
+        port = urlsplit(receiver.url).port
+        sub = await _subscribe(client, world, f"http://{dns.HOST}:{port}/hooks", ["record.created"])
+        await shared_pipeline(client, world)
+        request, *_ = await receiver.wait_for(1, within=5)
+        assert request.headers["Host"] == f"{dns.HOST}:{port}"
+        assert _verified(request, sub["secret"])["type"] == "record.created"
+        assert dns.lookups >= 2  # at subscription, then at each attempt
+
+
+async def test_a_host_rebound_to_a_private_address_gets_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    dispatcher: WebhookDispatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dns = _Dns("127.0.0.1")
+    monkeypatch.setattr(url_guard, "resolve", dns.resolve)
+    with webhook_receiver() as receiver:
+        port = urlsplit(receiver.url).port
+        sub = await _subscribe(client, world, f"http://{dns.HOST}:{port}/hooks", ["record.created"])
+        dns.answer = "10.0.0.7"  # after the check at subscription
+        await shared_pipeline(client, world)
+        for _ in range(50):
+            deliveries = await _deliveries(client, world, sub["id"])
+            if deliveries and deliveries[0]["attempt_log"]:
+                break
+            await asyncio.sleep(0.05)
+        assert receiver.requests == []
+        assert deliveries[0]["attempt_log"][0]["error"].startswith("refused: ")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 
+import httpx
 import pytest
 
+from changes import url_guard
+from changes.pinned_client import PinnedClients
 from changes.url_guard import UrlRefusedError, check_addresses, split
 from i18n import LANGUAGES, negotiate, text
 from i18n.catalogue import keys
@@ -72,3 +75,39 @@ def test_public_addresses_need_https() -> None:
 def test_malformed_urls_are_refused(url: str) -> None:
     with pytest.raises(UrlRefusedError):
         split(url)
+
+
+async def test_pinned_clients_send_to_the_checked_address_under_the_hosts_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    addresses = {"a.example": "93.184.216.34", "b.example": "93.184.216.34"}
+
+    async def resolve(host: str, port: int) -> list[url_guard.IpAddress]:
+        return [ipaddress.ip_address(addresses[host])]
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    monkeypatch.setattr(url_guard, "resolve", resolve)
+    clients = PinnedClients(1.0, httpx.MockTransport(answer))
+    for url in ("https://a.example/hooks", "https://b.example:8443/hooks"):
+        sent = await clients.post(url, [], content=b"{}", headers={})
+        assert sent.status_code == 204
+    a, b = seen
+    assert (a.url.host, a.url.port, a.headers["Host"]) == ("93.184.216.34", None, "a.example")
+    assert a.extensions["sni_hostname"] == "a.example"
+    assert (b.url.port, b.headers["Host"], b.extensions["sni_hostname"]) == (
+        8443,
+        "b.example:8443",
+        "b.example",
+    )
+    # one client per name: a connection checked for one name never carries another's request
+    assert len(clients._clients) == 2
+    addresses["a.example"] = "10.0.0.7"
+    with pytest.raises(UrlRefusedError):
+        await clients.post("https://a.example/hooks", [], content=b"", headers={})
+    assert len(seen) == 2
+    await clients.aclose()
