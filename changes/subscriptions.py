@@ -4,6 +4,7 @@ address guard), list, disable, read the delivery log, and replay."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Session
 
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
@@ -11,6 +12,7 @@ from auth.access import AccessContext
 from changes import repository as feed
 from changes import webhook_repository as repository
 from changes.notify import notify_after_commit
+from changes.secret_box import SEALED, SecretBox, stored_secret
 from changes.service import parse_cursor
 from changes.signing import new_secret, secret_key
 from changes.url_guard import IpNetwork, UrlRefusedError, check_url
@@ -25,7 +27,7 @@ from schemas.changes import (
     SubscriptionPublic,
     WebhookSubscription,
 )
-from schemas.types import utcnow
+from schemas.types import new_id, utcnow
 
 
 def _invalid(name: str, reason: str) -> ProblemError:
@@ -52,8 +54,10 @@ async def create_subscription(
     audit: AuditContext,
     body: SubscriptionCreate,
     networks: list[IpNetwork],
+    box: SecretBox | None,
 ) -> SubscriptionPublic:
-    """Events are filtered as the feed filters them for the purpose given now."""
+    """Events are filtered as the feed filters them for the purpose given now; the secret is
+    stored sealed where the operator set a key (changes/secret_box.py)."""
     try:
         await check_url(body.url, networks)
     except UrlRefusedError as exc:
@@ -65,13 +69,15 @@ async def create_subscription(
         raise _invalid("secret", str(exc)) from None
     start = parse_cursor(body.since) if body.since is not None else await feed.head(session)
     assert access.purpose is not None  # the policy entry requires a purpose
+    subscription_id = new_id()
     sub = WebhookSubscription(
+        id=subscription_id,
         agency_id=access.principal.agency_id,
         client_id=access.principal.client_id,
         url=body.url,
         event_types=list(dict.fromkeys(body.event_types)),
         purpose=access.purpose.value,
-        secret=secret,
+        secret=stored_secret(secret, subscription_id, box),
         feed_cursor=start,
     )
     repository.add(session, sub)
@@ -167,3 +173,11 @@ async def replay(
     notify_after_commit(session)
     await commit_with_audit(session, audit, 200)
     return ReplayResult(requeued=count)
+
+
+def seal_plain_secrets(session: Session, box: SecretBox) -> int:
+    """Seal every secret stored plain (made before the operator set a key); how many."""
+    plain = repository.subscriptions_with_secrets_not_starting(session, SEALED)
+    for sub in plain:
+        sub.secret = box.seal(sub.secret, sub.id)
+    return len(plain)

@@ -35,8 +35,10 @@ async def create_subscription(
     audit: AuditDep,
     services: ServicesDep,
 ) -> SubscriptionPublic:
-    networks = services.webhooks.settings.networks()
-    return await service.create_subscription(session, access, audit, body, networks)
+    webhooks = services.webhooks
+    return await service.create_subscription(
+        session, access, audit, body, webhooks.settings.networks(), webhooks.secret_box
+    )
 
 
 @router.get(

@@ -5,22 +5,28 @@ and refusal of private or loopback URLs unless the operator allows them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from standardwebhooks.webhooks import Webhook
+from sqlmodel import Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from changes import url_guard
 from changes.dispatcher import WebhookDispatcher
+from changes.secret_box import new_key
+from changes.subscriptions import seal_plain_secrets
 from changes.webhook_settings import WebhookSettings
+from schemas.changes import WebhookSubscription
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.webhook_receiver import webhook_receiver
@@ -260,3 +266,36 @@ async def test_a_host_rebound_to_a_private_address_gets_nothing(
             await asyncio.sleep(0.05)
         assert receiver.requests == []
         assert deliveries[0]["attempt_log"][0]["error"].startswith("refused: ")
+
+
+async def test_with_a_key_the_secret_is_sealed_at_rest_and_still_signs(
+    client: httpx.AsyncClient,
+    world: World,
+    dispatcher: WebhookDispatcher,
+    sync_session: Callable[[], Session],
+    tmp_path: Path,
+) -> None:
+    """A subscription made before the key keeps its plain secret until `sanad webhooks
+    seal-secrets`; both sign deliveries the receiver verifies."""
+    with webhook_receiver() as receiver:
+        before = await _subscribe(client, world, receiver.url, ["record.created"])
+        key_file = tmp_path / "webhook.key"
+        key_file.write_text(new_key())
+        dispatcher.reconfigure(FAST.model_copy(update={"secret_key_file": str(key_file)}))
+        after = await _subscribe(client, world, receiver.url, ["record.created"])
+        with sync_session() as session:
+            assert session.get(WebhookSubscription, before["id"]).secret == before["secret"]
+            assert seal_plain_secrets(session, dispatcher.secret_box) >= 1
+            session.commit()
+            for sub in (before, after):
+                stored = session.get(WebhookSubscription, sub["id"]).secret
+                assert stored.startswith("aesgcm1:") and sub["secret"] not in stored
+        await shared_pipeline(client, world)
+        requests = await receiver.wait_for(8, within=5)
+        by_secret = {sub["secret"]: 0 for sub in (before, after)}
+        for request in requests:
+            for secret in by_secret:
+                with contextlib.suppress(WebhookVerificationError):
+                    _verified(request, secret)
+                    by_secret[secret] += 1
+        assert by_secret == {before["secret"]: 4, after["secret"]: 4}
