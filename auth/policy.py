@@ -84,6 +84,7 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "add_cosignature": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),  # the agency's witness
     "list_witnesses": _op(Scope.AUDIT_READ, agencies=ALL_AGENCIES),
     "register_witness": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
+    "revoke_witness": _op(Scope.ADMIN, agencies=ALL_AGENCIES),
     # reconciliation: links between lists and the records behind them
     "create_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),
     "get_reconciliation": _op(Scope.RECONCILE_RUN, personal_data=True, purposes=_RECONCILE),

@@ -19,10 +19,13 @@ from transparency.witness import (
     load_witness_signer,
     new_witness_key,
     register_witness_key,
+    revoke_witness_key,
     witness_once,
 )
 
-witness_app = typer.Typer(help="Witness the audit log: keygen, register, run", no_args_is_help=True)
+witness_app = typer.Typer(
+    help="Witness the audit log: keygen, register, run, revoke", no_args_is_help=True
+)
 
 ALARM_EXIT = 3
 ERROR_EXIT = 2
@@ -61,6 +64,28 @@ def register(
         typer.echo(json.dumps(asyncio.run(go()), indent=2))
     except (WitnessError, httpx.HTTPError) as exc:
         typer.echo(f"registration failed: {exc}", err=True)
+        raise typer.Exit(code=ERROR_EXIT) from None
+
+
+@witness_app.command("revoke")
+def revoke(
+    server: Server,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    witness_id: Annotated[str, typer.Option(help="the id `register` printed")],
+    reason: Annotated[str, typer.Option(help="why (public to every agency's auditors)")],
+) -> None:
+    """Revoke a witness key of your agency whose private key was lost or leaked, for good:
+    its cosignatures, earlier ones included, count nowhere (needs the admin scope)."""
+
+    async def go() -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+            return await revoke_witness_key(http, client_id, client_secret, witness_id, reason)
+
+    try:
+        typer.echo(json.dumps(asyncio.run(go()), indent=2))
+    except (WitnessError, httpx.HTTPError) as exc:
+        typer.echo(f"revocation failed: {exc}", err=True)
         raise typer.Exit(code=ERROR_EXIT) from None
 
 

@@ -23,6 +23,7 @@ from schemas.transparency import (
     TlogNode,
     TlogPending,
     TlogWitness,
+    TlogWitnessRevocation,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "TlogNode",
     "TlogPending",
     "TlogWitness",
+    "TlogWitnessRevocation",
     "UsedClientAssertion",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -1,5 +1,6 @@
 """Tables and wire models of the audit transparency log: the sequencing queue, leaves, perfect
-subtree nodes, signed checkpoints, the log key, registered witnesses and their cosignatures."""
+subtree nodes, signed checkpoints, the log key, registered witnesses, their revocations and
+their cosignatures."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ class TlogWitness(SQLModel, table=True):
     created_by_client_id: str = Field(max_length=64)
 
 
+class TlogWitnessRevocation(SQLModel, table=True):
+    """A witness key its agency revoked (its private key lost or leaked): from then on its
+    cosignatures, earlier ones included, count nowhere. Written once; a revoked key stays
+    revoked and cannot be registered again."""
+
+    __tablename__ = "tlog_witness_revocation"
+
+    witness_id: str = Field(primary_key=True, max_length=36, foreign_key="tlog_witness.id")
+    revoked_at: dt.datetime = Field(sa_type=UtcDateTime)
+    revoked_by_client_id: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+
+
 class TlogCosignature(SQLModel, table=True):
     """A witness's tlog-cosignature/v1 of the checkpoint of `size` (signature line payload)."""
 
@@ -161,6 +175,14 @@ class WitnessCreate(SQLModel):
     verifier_key: str = Field(min_length=1, max_length=400)
 
 
+class WitnessRevocationCreate(SQLModel):
+    """Why the key is revoked (public: every agency's auditors read the witness list)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class WitnessPublic(SQLModel):
     id: str
     agency_id: str
@@ -168,6 +190,8 @@ class WitnessPublic(SQLModel):
     key_id: str
     verifier_key: str
     created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    revocation_reason: str | None = None
 
 
 class WitnessList(SQLModel):

@@ -73,6 +73,7 @@ def export_log(conn: Connection, out: IO[bytes], signer: NoteSigner) -> ExportSu
     witnesses = [
         {"name": w["name"], "agency_id": w["agency_id"], "verifier_key": w["verifier_key"]}
         for w in repository.witnesses(conn)
+        if w["revoked_at"] is None
     ]
     leaves = (
         (logged.leaf_index, logged.leaf_hash, encoded)
@@ -161,7 +162,9 @@ def verify_database(
     if key is None:
         return VerificationReport(problems=["this database has no transparency log"])
     log_key, witness_keys, report_problems = pinned.choose(
-        key["verifier_key"], (w["verifier_key"] for w in repository.witnesses(conn)), "the database"
+        key["verifier_key"],
+        (w["verifier_key"] for w in repository.witnesses(conn) if w["revoked_at"] is None),
+        "the database",
     )
     notes = [note for _, note in _checkpoint_notes(conn)]
     auditor = TreeAuditor(

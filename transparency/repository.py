@@ -19,6 +19,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -43,6 +44,7 @@ CHECKPOINT: Table = _tables["tlog_checkpoint"]
 LOG_KEY: Table = _tables["tlog_log_key"]
 WITNESS: Table = _tables["tlog_witness"]
 COSIGNATURE: Table = _tables["tlog_cosignature"]
+REVOCATION: Table = _tables["tlog_witness_revocation"]
 _event = EVENT.c
 _disclosure = DISCLOSURE.c
 _pending = PENDING.c
@@ -51,6 +53,10 @@ _node = NODE.c
 _checkpoint = CHECKPOINT.c
 _witness = WITNESS.c
 _cosignature = COSIGNATURE.c
+_revocation = REVOCATION.c
+# a revoked witness key's cosignatures count nowhere, those made before its revocation included
+_REVOKED = REVOCATION.alias("revoked")  # its own name: queries that outer-join REVOCATION
+_WITNESS_IN_FORCE = ~exists().where(_REVOKED.c.witness_id == _witness.id)
 
 INSERT_CHUNK = 5000
 # One sequencer at a time across every worker process: a transaction-scoped PostgreSQL
@@ -265,16 +271,27 @@ def checkpoints(conn: Connection) -> list[RowMapping]:
 
 
 def cosignatures(conn: Connection) -> list[RowMapping]:
+    """Cosignatures by witness keys in force."""
     query = (
         select(COSIGNATURE, _witness.name, _witness.verifier_key, _witness.agency_id)
         .join(WITNESS, _witness.id == _cosignature.witness_id)
+        .where(_WITNESS_IN_FORCE)
         .order_by(_cosignature.size, _witness.name)
     )
     return list(conn.execute(query).mappings())
 
 
 def witnesses(conn: Connection) -> list[RowMapping]:
-    return list(conn.execute(select(WITNESS).order_by(_witness.created_at)).mappings())
+    """Every witness key, with `revoked_at` and `revocation_reason` (None while in force)."""
+    return list(conn.execute(_witnesses_query().order_by(_witness.created_at)).mappings())
+
+
+def _witnesses_query() -> Select[Any]:
+    return select(
+        WITNESS,
+        _revocation.revoked_at,
+        _revocation.reason.label("revocation_reason"),
+    ).outerjoin(REVOCATION, _revocation.witness_id == _witness.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +381,7 @@ async def cosignatures_at(session: AsyncSession, size: int) -> list[RowMapping]:
     query = (
         select(COSIGNATURE, _witness.name, _witness.agency_id)
         .join(WITNESS, _witness.id == _cosignature.witness_id)
-        .where(_cosignature.size == size)
+        .where(_cosignature.size == size, _WITNESS_IN_FORCE)
         .order_by(_witness.name, _witness.id)
     )
     return list((await session.execute(query)).mappings())
@@ -382,15 +399,30 @@ async def witness_by_key(session: AsyncSession, verifier_key: str) -> RowMapping
     return (await session.execute(query)).mappings().first()
 
 
-async def witnesses_of(session: AsyncSession, agency_id: str | None) -> list[RowMapping]:
-    query = select(WITNESS).order_by(_witness.created_at, _witness.id)
+async def witnesses_of(
+    session: AsyncSession, agency_id: str | None, *, in_force: bool = False
+) -> list[RowMapping]:
+    """The witness keys (of one agency), with their revocations; `in_force`: unrevoked only."""
+    query = _witnesses_query().order_by(_witness.created_at, _witness.id)
     if agency_id is not None:
         query = query.where(_witness.agency_id == agency_id)
+    if in_force:
+        query = query.where(_WITNESS_IN_FORCE)
     return list((await session.execute(query)).mappings())
+
+
+async def witness(session: AsyncSession, witness_id: str) -> RowMapping | None:
+    query = _witnesses_query().where(_witness.id == witness_id)
+    found: RowMapping | None = (await session.execute(query)).mappings().first()
+    return found
 
 
 async def insert_witness(session: AsyncSession, row: Mapping[str, Any]) -> None:
     await session.execute(insert(WITNESS), [dict(row)])
+
+
+async def insert_witness_revocation(session: AsyncSession, row: Mapping[str, Any]) -> None:
+    await session.execute(insert(REVOCATION), [dict(row)])
 
 
 async def has_cosignature(session: AsyncSession, size: int, witness_id: str) -> bool:

@@ -22,6 +22,7 @@ from schemas.transparency import (
     WitnessCreate,
     WitnessList,
     WitnessPublic,
+    WitnessRevocationCreate,
 )
 from schemas.types import utcnow
 from tlog.checkpoint import (
@@ -188,6 +189,33 @@ async def register_witness(
     return WitnessPublic.model_validate(row)
 
 
+async def revoke_witness(
+    session: AsyncSession,
+    access: AccessContext,
+    audit: AuditContext,
+    witness_id: str,
+    data: WitnessRevocationCreate,
+) -> WitnessPublic:
+    """An agency admin revokes one of the agency's witness keys, for good: its cosignatures,
+    earlier ones included, no longer count (the key may have cosigned a forked log)."""
+    found = await repository.witness(session, witness_id)
+    if found is None or found["agency_id"] != access.principal.agency_id:
+        raise ProblemError("not-found", "no such witness key of the caller's agency")
+    if found["revoked_at"] is not None:
+        raise ProblemError("conflict", "this witness key is already revoked")
+    revocation = {
+        "witness_id": witness_id,
+        "revoked_at": utcnow(),
+        "revoked_by_client_id": access.principal.client_id,
+        "reason": data.reason,
+    }
+    await repository.insert_witness_revocation(session, revocation)
+    await commit_with_audit(session, audit, 200)
+    return WitnessPublic.model_validate(
+        {**found, "revoked_at": revocation["revoked_at"], "revocation_reason": data.reason}
+    )
+
+
 async def add_cosignature(
     session: AsyncSession,
     access: AccessContext,
@@ -208,7 +236,9 @@ async def add_cosignature(
         submitted = submission.note.encode("utf-8", errors="strict")
         if parse_note(submitted).text != parse_note(stored["signed_note"].encode()).text:
             raise _refused(f"the note is not this log's checkpoint of size {size}")
-        witnesses = await repository.witnesses_of(session, access.principal.agency_id)
+        witnesses = await repository.witnesses_of(
+            session, access.principal.agency_id, in_force=True
+        )
         by_identity = {
             (NoteVerifier.from_verifier_key(w["verifier_key"]).key_id, w["name"]): w
             for w in witnesses
@@ -226,7 +256,9 @@ async def add_cosignature(
         and (sig.key_id, sig.name) in by_identity
     ]
     if not accepted:
-        raise _refused("no cosignature by a witness key registered for the caller's agency")
+        raise _refused(
+            "no cosignature by a witness key the caller's agency registered and has not revoked"
+        )
     now = utcnow()
     for sig in accepted:
         witness = by_identity[(sig.key_id, sig.name)]

@@ -123,16 +123,33 @@ async def register_witness_key(
     http: httpx.AsyncClient, client_id: str, secret: str, signer: NoteSigner
 ) -> dict[str, Any]:
     """Register the witness's public key for the agency of an admin-scoped client."""
+    body = {"verifier_key": signer.verifier().verifier_key()}
+    return await _as_admin(http, client_id, secret, "/v1/audit/witnesses", body, "registration")
+
+
+async def revoke_witness_key(
+    http: httpx.AsyncClient, client_id: str, secret: str, witness_id: str, reason: str
+) -> dict[str, Any]:
+    """Revoke a witness key of the admin-scoped client's agency (its private key was lost or
+    leaked): its cosignatures count nowhere from then on."""
+    path = f"/v1/audit/witnesses/{witness_id}/revocation"
+    return await _as_admin(http, client_id, secret, path, {"reason": reason}, "revocation")
+
+
+async def _as_admin(
+    http: httpx.AsyncClient,
+    client_id: str,
+    secret: str,
+    path: str,
+    body: dict[str, str],
+    what: str,
+) -> dict[str, Any]:
     token = await _token(http, client_id, secret, REGISTRATION_SCOPE)
-    response = await http.post(
-        "/v1/audit/witnesses",
-        json={"verifier_key": signer.verifier().verifier_key()},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    if response.status_code != 201:
-        raise WitnessError(f"registration refused ({response.status_code}): {response.text[:300]}")
-    registered: dict[str, Any] = response.json()
-    return registered
+    response = await http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+    if response.status_code not in (200, 201):
+        raise WitnessError(f"{what} refused ({response.status_code}): {response.text[:300]}")
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 async def _get(http: httpx.AsyncClient, token: str, path: str, **params: int) -> Any:

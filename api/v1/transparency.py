@@ -17,6 +17,7 @@ from schemas.transparency import (
     WitnessCreate,
     WitnessList,
     WitnessPublic,
+    WitnessRevocationCreate,
 )
 from transparency import service
 
@@ -128,6 +129,25 @@ async def register_witness(
 ) -> WitnessPublic:
     """Register a witness key (tlog-cosignature/v1 verifier key) for the caller's agency."""
     return await service.register_witness(session, access, audit, body)
+
+
+@router.post(
+    "/witnesses/{witness_id}/revocation",
+    name="revoke_witness",
+    response_model=WitnessPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def revoke_witness(
+    witness_id: Annotated[str, Path(max_length=36)],
+    body: WitnessRevocationCreate,
+    access: Access,
+    session: SessionDep,
+    audit: AuditDep,
+) -> WitnessPublic:
+    """Revoke a witness key of the caller's agency whose private key was lost or leaked: its
+    cosignatures, earlier ones included, count nowhere from now on. A revoked key stays
+    revoked; register a new key for the witness."""
+    return await service.revoke_witness(session, access, audit, witness_id, body)
 
 
 @router.get(

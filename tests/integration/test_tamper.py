@@ -242,6 +242,13 @@ async def test_the_triggers_refuse_changes_to_the_log_and_the_audit(tmp_path: Pa
     with fresh_database() as url:
         async with own_app(url, transparency_sequencer_enabled=False) as own:
             await _traffic_witnessed(own, tmp_path)
+            with own.engine.begin() as conn:  # a revocation to refuse changes to
+                conn.execute(
+                    text(
+                        "INSERT INTO tlog_witness_revocation "
+                        "SELECT id, CURRENT_TIMESTAMP, 'test', 'a test' FROM tlog_witness"
+                    )
+                )
             statements = [
                 "UPDATE audit_event SET status = 200",
                 "DELETE FROM audit_disclosure",
@@ -251,6 +258,8 @@ async def test_the_triggers_refuse_changes_to_the_log_and_the_audit(tmp_path: Pa
                 "UPDATE tlog_cosignature SET timestamp = 0",
                 "DELETE FROM tlog_witness",
                 "UPDATE tlog_log_key SET signer_key = NULL",
+                "DELETE FROM tlog_witness_revocation",
+                "UPDATE tlog_witness_revocation SET reason = 'none'",
             ]
             if own.engine.dialect.name == "postgresql":
                 statements += ["TRUNCATE audit_event CASCADE", "TRUNCATE tlog_leaf"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import signal
 import uuid
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from config.settings import Settings
 from tests.conftest import World
@@ -32,10 +34,13 @@ from tlog.checkpoint import (
     open_checkpoint,
 )
 from tlog.merkle import verify_consistency, verify_inclusion
+from transparency.export import export_log
+from transparency.keys import existing_log_signer
 from transparency.witness import (
     WitnessConfig,
     new_witness_key,
     register_witness_key,
+    revoke_witness_key,
     witness_once,
 )
 
@@ -346,3 +351,56 @@ async def test_a_sequencer_child_that_dies_fails_closed_and_is_replaced() -> Non
             assert await asyncio.to_thread(log.child.pid) != first
             again = await http.get(f"/v1/lists/{list_id}/records", headers=unhcr)
             assert again.status_code == 200, again.text
+
+
+async def test_a_revoked_witness_key_counts_nowhere(
+    client: httpx.AsyncClient, world: World, tmp_path: Path, sync_engine: Engine
+) -> None:
+    """UNHCR's witness key leaks: UNHCR revokes it. Its cosignature already on a checkpoint
+    leaves the note and the list, a new one is refused, the key cannot come back, and only
+    UNHCR's own admin can revoke it (Pakistan's gets 404, a reader 403)."""
+    headers = await _audit_reader(world)
+    latest = await _latest(client, headers)
+    unhcr = await _witness(client, world, "unhcr", tmp_path, latest["log_key"])
+    size = (await witness_once(client, unhcr)).size
+    path = f"/v1/audit/checkpoints/{size}"
+
+    def by_unhcr(checkpoint: dict[str, Any]) -> bool:
+        return unhcr.signer.name in {c["witness_name"] for c in checkpoint["cosignatures"]}
+
+    assert by_unhcr((await client.get(path, headers=headers)).json())
+    listed = (await client.get("/v1/audit/witnesses", headers=headers)).json()["items"]
+    [witness] = [w for w in listed if w["name"] == unhcr.signer.name]
+    assert witness["revoked_at"] is None
+    revocation = f"/v1/audit/witnesses/{witness['id']}/revocation"
+    body = {"reason": "the key file was on a stolen laptop"}
+    gop_admin = await world.headers("gop", purpose=None, scopes=["admin"])
+    assert (await client.post(revocation, json=body, headers=gop_admin)).status_code == 404
+    reader = await _audit_reader(world, "unhcr")
+    assert (await client.post(revocation, json=body, headers=reader)).status_code == 403
+    admin = await world.headers("unhcr", purpose=None, scopes=["admin"])
+    # as `sanad witness revoke` does it
+    revoked = await revoke_witness_key(
+        client, *world.client_for("unhcr"), witness["id"], body["reason"]
+    )
+    assert revoked["revoked_at"] is not None and revoked["revocation_reason"] == body["reason"]
+    assert (await client.post(revocation, json=body, headers=admin)).status_code == 409
+
+    checkpoint = (await client.get(path, headers=headers)).json()
+    assert not by_unhcr(checkpoint)
+    assert f"— {unhcr.signer.name} " not in checkpoint["note"]
+    note = cosign_checkpoint(checkpoint["note"].encode(), unhcr.signer, 1_800_000_000).decode()
+    refused = await client.post(f"{path}/cosignatures", json={"note": note}, headers=reader)
+    assert refused.status_code == 422, refused.text
+    again = {"verifier_key": unhcr.signer.verifier().verifier_key()}
+    assert (await client.post("/v1/audit/witnesses", json=again, headers=admin)).status_code == 409
+    listed = (await client.get("/v1/audit/witnesses", headers=headers)).json()["items"]
+    assert [w["revoked_at"] for w in listed if w["id"] == witness["id"]] == [revoked["revoked_at"]]
+
+    # nor in an export, whose header names the keys a verifier trusts unless told otherwise
+    with sync_engine.connect() as conn, (tmp_path / "export.ndjson").open("wb") as out:
+        export_log(conn, out, existing_log_signer(conn, None))
+    lines = [json.loads(line) for line in (tmp_path / "export.ndjson").read_text().splitlines()]
+    assert unhcr.signer.name not in {w["name"] for w in lines[0]["witnesses"]}
+    notes = [line["note"] for line in lines if line["type"] == "checkpoint"]
+    assert notes and not any(f"— {unhcr.signer.name} " in note for note in notes)
