@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.encounters import EncounterEvent
 from schemas.vocabulary import RECORD_FIELDS, AgencyKind, Purpose, Scope
 
 ALL_PURPOSES = frozenset(Purpose)
@@ -40,6 +41,7 @@ _AUDIT_ONLY = frozenset({Purpose.AUDIT})
 _RECONCILE = frozenset({Purpose.RECONCILIATION})
 _MISSION = frozenset({AgencyKind.US_MISSION})
 _GOP = frozenset({AgencyKind.GOP})
+_CLAIMANTS = frozenset({AgencyKind.UNHCR, AgencyKind.GOP})
 
 OPERATIONS: dict[str, OperationPolicy] = {
     # discovery, health and the OAuth endpoints (they authenticate the client themselves)
@@ -120,6 +122,10 @@ OPERATIONS: dict[str, OperationPolicy] = {
         Scope.ENCOUNTERS_WRITE, agencies=_GOP, personal_data=True, purposes=_VERIFY_PURPOSES
     ),
     "record_status": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
+    # the agencies a pipeline record is shared with state their own status of the person
+    "claim_status": _op(
+        Scope.STATUS_WRITE, agencies=_CLAIMANTS, personal_data=True, purposes=_READ_PURPOSES
+    ),
     # change feed and webhooks: events name records (encounters describe a detention)
     "list_changes": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
     "get_change": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
@@ -159,10 +165,21 @@ OWNER_PURPOSES: dict[AgencyKind, frozenset[Purpose]] = {
 # Scopes a client of each kind of agency may be granted at all.
 _LETTER_SCOPES = frozenset({Scope.LETTERS_READ, Scope.LETTERS_WRITE})
 SCOPE_CEILING: dict[AgencyKind, frozenset[Scope]] = {
-    AgencyKind.US_MISSION: frozenset(Scope) - {Scope.ENCOUNTERS_WRITE},
+    AgencyKind.US_MISSION: frozenset(Scope) - {Scope.ENCOUNTERS_WRITE, Scope.STATUS_WRITE},
     AgencyKind.UNHCR: frozenset(Scope) - _LETTER_SCOPES - {Scope.ENCOUNTERS_WRITE},
     AgencyKind.GOP: frozenset(Scope) - _LETTER_SCOPES,
     AgencyKind.OVERSIGHT: frozenset({Scope.AUDIT_READ, Scope.ADMIN}),
+}
+
+# Statuses each kind of agency may claim of a person (POST .../status-claims): Pakistan what
+# its documents, police and border record; UNHCR its registration; both a departure they
+# saw. The US mission states its own in the record (program, stage).
+_DEPARTED = frozenset({"departed_third_country"})
+CLAIMABLE_STATUSES: dict[AgencyKind, frozenset[str]] = {
+    AgencyKind.GOP: frozenset(EncounterEvent.__args__)  # type: ignore[attr-defined]
+    | {"documented", "document_expired", "verified"}
+    | _DEPARTED,
+    AgencyKind.UNHCR: frozenset({"registered", "registration_expired"}) | _DEPARTED,
 }
 
 # Agencies whose auditors see every agency's events (joint oversight).

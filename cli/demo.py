@@ -36,10 +36,11 @@ DEMO_CLIENTS: tuple[tuple[str, str, str, str, str | None], ...] = (
      "letters:read letters:write changes:read subscriptions:write", None),
     ("us-mission", "auditor", "US mission auditor", "audit:read", None),
     ("unhcr", "registration-system", "UNHCR partner system",
-     "lists:read lists:write records:read records:write agreements:write verify admin", None),
+     "lists:read lists:write records:read records:write agreements:write verify admin "
+     "status:write", None),
     ("unhcr", "liaison", "UNHCR liaison (named person)", "lists:read records:read", "Amina Rahimi"),
     ("gop", "checkpoint", "Pakistani checkpoint officers' system",
-     "verify encounters:write changes:read", None),
+     "verify encounters:write status:write changes:read", None),
     ("gop", "auditor", "Government of Pakistan auditor", "audit:read", None),
     ("joint-oversight", "auditor", "Joint-oversight auditor (sees all)", "audit:read", None),
 )  # fmt: skip

@@ -14,6 +14,7 @@ from auth.access import AccessContext
 from changes.service import Change, publish
 from database.prepared import DriverChannel
 from encounters import repository
+from encounters.claims import claim_public
 from exchange import repository as records
 from exchange.service import load_view
 from exchange.visibility import require_owner
@@ -29,7 +30,6 @@ from schemas.encounters import (
     Place,
     RecordStatus,
     StatusClaim,
-    StatusClaimPublic,
 )
 from verification.repository import ReachableRecord
 from verification.service import DISCLOSED_FIELDS, matching_records
@@ -147,17 +147,6 @@ async def report_encounter(
     )
 
 
-def _claim_public(claim: StatusClaim, language: str) -> StatusClaimPublic:
-    return StatusClaimPublic(
-        agency_id=claim.agency_id,
-        status=claim.status,
-        status_text=text(f"encounter.{claim.status}", language),
-        effective_at=claim.effective_at,
-        recorded_at=claim.recorded_at,
-        encounter_id=claim.encounter_id,
-    )
-
-
 async def record_status(
     session: AsyncSession,
     access: AccessContext,
@@ -186,9 +175,9 @@ async def record_status(
         list_id=list_id,
         record_id=record_key,
         current=[
-            _claim_public(c, language) for c in sorted(current.values(), key=lambda c: c.agency_id)
+            claim_public(c, language) for c in sorted(current.values(), key=lambda c: c.agency_id)
         ],
-        history=[_claim_public(c, language) for c in claims],
+        history=[claim_public(c, language) for c in claims],
         encounters=[
             EncounterOnRecord(
                 encounter_id=report.id,

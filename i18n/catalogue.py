@@ -93,6 +93,42 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ps-AF": "د وتلو اجازه ورکړل شوې",
         "ur": "اخراج کا اجازت نامہ جاری",
     },
+    "status.documented": {
+        "en": "Holds a valid card or visa",
+        "fa-AF": "دارای کارت یا ویزای معتبر",
+        "ps-AF": "معتبر کارت یا ویزه لري",
+        "ur": "درست کارڈ یا ویزا کا حامل",
+    },
+    "status.document_expired": {
+        "en": "Card or visa expired",
+        "fa-AF": "مدت کارت یا ویزا تمام شده",
+        "ps-AF": "د کارت یا ویزې موده پای ته رسېدلې",
+        "ur": "کارڈ یا ویزا کی میعاد ختم",
+    },
+    "status.verified": {
+        "en": "Verified by the authorities",
+        "fa-AF": "توسط مقامات تأیید شده",
+        "ps-AF": "د چارواکو له خوا تایید شوی",
+        "ur": "حکام سے تصدیق شدہ",
+    },
+    "status.registered": {
+        "en": "Registered with UNHCR",
+        "fa-AF": "نزد UNHCR ثبت شده",
+        "ps-AF": "له UNHCR سره ثبت شوی",
+        "ur": "UNHCR کے ساتھ رجسٹرڈ",
+    },
+    "status.registration_expired": {
+        "en": "UNHCR registration expired",
+        "fa-AF": "مدت ثبت نزد UNHCR تمام شده",
+        "ps-AF": "له UNHCR سره د ثبت موده پای ته رسېدلې",
+        "ur": "UNHCR رجسٹریشن کی میعاد ختم",
+    },
+    "status.departed_third_country": {
+        "en": "Departed to a third country",
+        "fa-AF": "به کشور سوم رفته",
+        "ps-AF": "درېیم هېواد ته تللی",
+        "ur": "تیسرے ملک روانہ",
+    },
 }
 
 

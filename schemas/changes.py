@@ -19,6 +19,7 @@ ChangeType = Literal[
     "letter.issued",
     "letter.revoked",
     "encounter.reported",
+    "status.claimed",
 ]
 CHANGE_TYPES: tuple[str, ...] = ChangeType.__args__  # type: ignore[attr-defined]
 # Who besides the owner (and the acting agency) sees an event.

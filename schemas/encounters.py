@@ -17,6 +17,22 @@ EncounterEvent = Literal[
     "detained", "listed_for_deportation", "released", "deported", "exit_permit_issued"
 ]
 LinkMatch = Literal["exact", "candidate"]
+# What an agency may state of a person it holds a record of (beside encounters): Pakistan's
+# document and deportation statuses, UNHCR's registration, and departure (domain.md). Which
+# agency may claim which is in auth/policy.py (CLAIMABLE_STATUSES).
+ClaimedStatus = Literal[
+    "documented",
+    "document_expired",
+    "listed_for_deportation",
+    "detained",
+    "verified",
+    "released",
+    "deported",
+    "exit_permit_issued",
+    "registered",
+    "registration_expired",
+    "departed_third_country",
+]
 
 
 class EncounterReport(SQLModel, table=True):
@@ -88,11 +104,30 @@ class EncounterCreate(SQLModel):
     @field_validator("occurred_at")
     @classmethod
     def _aware_and_not_future(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a time zone offset")
-        if value > utcnow() + dt.timedelta(minutes=5):
-            raise ValueError("is in the future")
-        return value
+        return aware_and_not_future(value)
+
+
+def aware_and_not_future(value: dt.datetime) -> dt.datetime:
+    """A time an agency reports something happened at: with its offset, not ahead of now."""
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone offset")
+    if value > utcnow() + dt.timedelta(minutes=5):
+        raise ValueError("is in the future")
+    return value
+
+
+class StatusClaimCreate(SQLModel):
+    """An agency's statement of the person's status (its own claim; others keep theirs)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    status: ClaimedStatus
+    effective_at: dt.datetime
+
+    @field_validator("effective_at")
+    @classmethod
+    def _aware_and_not_future(cls, value: dt.datetime) -> dt.datetime:
+        return aware_and_not_future(value)
 
 
 class EncounterPublic(SQLModel):

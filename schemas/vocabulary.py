@@ -34,6 +34,7 @@ class Scope(StrEnum):
     ENCOUNTERS_WRITE = "encounters:write"
     CHANGES_READ = "changes:read"
     SUBSCRIPTIONS_WRITE = "subscriptions:write"
+    STATUS_WRITE = "status:write"
 
 
 class Purpose(StrEnum):

@@ -106,3 +106,89 @@ async def test_future_encounters_are_refused(client: httpx.AsyncClient, world: W
     await shared_pipeline(client, world)
     response = await report(client, world, {"letter_id": "LTR-1"}, "detained", minutes_ago=-60)
     assert response.status_code == 422
+
+
+async def _claim(
+    client: httpx.AsyncClient,
+    world: World,
+    kind: str,
+    list_id: str,
+    record: str,
+    status: str,
+    minutes_ago: int = 5,
+) -> httpx.Response:
+    headers = await world.headers(kind, purpose="protection-verification")
+    body = {"status": status, "effective_at": _at(minutes_ago)}
+    return await client.post(
+        f"/v1/lists/{list_id}/records/{record}/status-claims", json=body, headers=headers
+    )
+
+
+async def test_unhcr_and_pakistan_claim_their_own_status_and_the_mission_hears_of_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    registered = await _claim(client, world, "unhcr", list_id, "R1", "registered", 60)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["status_text"] == "Registered with UNHCR"
+    expired = await _claim(client, world, "gop", list_id, "R1", "document_expired", 30)
+    assert expired.status_code == 201, expired.text
+    lapsed = await _claim(client, world, "unhcr", list_id, "R1", "registration_expired", 10)
+    assert lapsed.status_code == 201, lapsed.text
+
+    status = await _status(client, world, list_id, "R1")
+    # each agency's newest claim; neither overwrote the other's
+    assert {(c["agency_id"], c["status"]) for c in status["current"]} == {
+        (world.unhcr, "registration_expired"),
+        (world.gop, "document_expired"),
+    }
+    assert [c["status"] for c in status["history"]] == [
+        "registered",
+        "document_expired",
+        "registration_expired",
+    ]
+    us = await world.headers("us_mission")
+    feed = await client.get("/v1/changes", params={"limit": 1000}, headers=us)
+    claimed = [i["data"] for i in feed.json()["items"] if i["type"] == "status.claimed"]
+    assert [(c["record_id"], c["claimed_by"], c["status"]) for c in claimed][-3:] == [
+        ("R1", world.unhcr, "registered"),
+        ("R1", world.gop, "document_expired"),
+        ("R1", world.unhcr, "registration_expired"),
+    ]
+    # the claimant hears nothing back of the owner's feed
+    gop = await world.headers("gop", purpose="protection-verification")
+    gop_feed = await client.get("/v1/changes", params={"limit": 1000}, headers=gop)
+    assert "status.claimed" not in {i["type"] for i in gop_feed.json()["items"]}
+
+
+async def test_a_status_claim_is_refused_where_it_is_not_the_agencys_to_make(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    # Pakistan does not state UNHCR's registration, nor UNHCR a detention
+    for kind, status in (("gop", "registered"), ("unhcr", "detained")):
+        refused = await _claim(client, world, kind, list_id, "R1", status)
+        assert refused.status_code == 422, refused.text
+        assert [p["name"] for p in refused.json()["invalid_params"]] == ["status"]
+    # a record the caller does not see, or no longer: 404, the same as one that never was
+    assert (await _claim(client, world, "unhcr", list_id, "NOPE", "registered")).status_code == 404
+    us = await world.headers("us_mission")
+    withdrawn = await client.post(
+        f"/v1/lists/{list_id}/records/R2/withdrawal", json={"reason": "left"}, headers=us
+    )
+    assert withdrawn.status_code == 200
+    assert (await _claim(client, world, "unhcr", list_id, "R2", "registered")).status_code == 404
+    private = await client.post("/v1/lists", json={"name": "p", "kind": "pipeline"}, headers=us)
+    missing = await _claim(client, world, "unhcr", private.json()["id"], "R1", "registered")
+    assert missing.status_code == 404
+    # the mission states its own status in the record; a claim is not its to make
+    mission = await world.headers("us_mission", purpose="protection-verification")
+    own = await client.post(
+        f"/v1/lists/{list_id}/records/R1/status-claims",
+        json={"status": "departed_third_country", "effective_at": _at(1)},
+        headers=mission,
+    )
+    assert own.status_code == 403, own.text
+    future = await _claim(client, world, "gop", list_id, "R1", "detained", -60)
+    assert future.status_code == 422
+    assert (await _status(client, world, list_id, "R1"))["history"] == []

@@ -8,11 +8,14 @@ import ipaddress
 import httpx
 import pytest
 
+from auth.policy import CLAIMABLE_STATUSES
 from changes import url_guard
 from changes.pinned_client import PinnedClients
 from changes.url_guard import UrlRefusedError, check_addresses, split
+from encounters.claims import status_text
 from i18n import LANGUAGES, negotiate, text
 from i18n.catalogue import keys
+from schemas.encounters import ClaimedStatus
 
 
 @pytest.mark.parametrize(
@@ -111,3 +114,11 @@ async def test_pinned_clients_send_to_the_checked_address_under_the_hosts_name(
         await clients.post("https://a.example/hooks", [], content=b"", headers={})
     assert len(seen) == 2
     await clients.aclose()
+
+
+def test_every_claimable_status_is_some_agencys_and_reads_in_every_language() -> None:
+    claimable = set().union(*CLAIMABLE_STATUSES.values())
+    assert claimable == set(ClaimedStatus.__args__)  # type: ignore[attr-defined]
+    for status in claimable:
+        texts = {status_text(status, language) for language in LANGUAGES}
+        assert len(texts) == len(LANGUAGES), status  # its own wording in each language
