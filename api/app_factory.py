@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api import health, oauth, verifier_page
 from api.audit_middleware import AuditMiddleware
+from api.input_guard import NulGuard
 from api.problems import install_problem_handlers
 from api.services import Services, audit_writer_of, bulk_reads_of
 from api.v1 import include_v1
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "audited. Errors are RFC 9457 problems.",
     )
     install_problem_handlers(app)
+    app.add_middleware(NulGuard)  # inside the audit middleware (added after it wraps it)
     app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
     include_v1(app)  # first: FastAPI matches routes in order, and /v1 carries the load
     app.include_router(health.router)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+from asyncpg.exceptions import DataError as DriverDataError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as StatementDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit.context import AuditContext
 from problems import PROBLEM_KINDS, ProblemError
 
+log = structlog.get_logger("sanad.problems")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _STATUS_TO_SLUG = {
     400: "invalid-request",
@@ -86,7 +90,19 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, slug, detail, headers=dict(exc.headers or {}))
 
 
+async def _on_unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL's data exceptions (class 22: a character it cannot hold, a number out of
+    range) come of a value the caller sent that the input checks let through: a 4xx, not a
+    500. The database's message quotes the value, so only its type is logged."""
+    route = getattr(request.scope.get("route"), "path", "(unmatched)")  # a template: no ids
+    log.warning("unstorable_value", error=type(exc).__name__, route=route)
+    detail = "a value could not be stored or compared (a NUL character, a number out of range)"
+    return problem_response(request, "validation-failed", detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StatementDataError, _on_unstorable)
+    app.add_exception_handler(DriverDataError, _on_unstorable)
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

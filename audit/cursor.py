@@ -17,8 +17,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, row_id = raw.split("|", 1)
-        return dt.datetime.fromisoformat(stamp), row_id
-    except (ValueError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(stamp)
+        if moment.tzinfo is None:  # issued in UTC: a naive time is no cursor of ours
+            raise ValueError("naive")
+        return moment.astimezone(dt.UTC), row_id
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise ProblemError(
             "validation-failed",
             "cursor is not one this API returned",

@@ -18,7 +18,7 @@ from audit.writer import commit_with_audit
 from auth.access import AccessContext
 from changes.service import record_changed
 from exchange import repository
-from exchange.field_rules import DOCUMENT_TYPES
+from exchange.field_rules import CONTROL, DOCUMENT_TYPES, MAX_RECORD_ID
 from exchange.keys import document_key, name_key
 from exchange.record_changes import InvalidChangesError, apply_changes
 from exchange.record_data import (
@@ -121,6 +121,8 @@ def _decode_cursor(list_id: str, cursor: str) -> str:
         raise _invalid("cursor", "not a cursor this service issued") from None
     if not isinstance(data, dict) or data.get("l") != list_id or not isinstance(data.get("k"), str):
         raise _invalid("cursor", "not a cursor for this list")
+    if len(data["k"]) > MAX_RECORD_ID or CONTROL.search(data["k"]):  # no record id of ours
+        raise _invalid("cursor", "not a cursor this service issued")
     key: str = data["k"]
     return key
 

@@ -1,0 +1,109 @@
+"""Refuse a request that carries a NUL character in its path, query string, JSON body or form
+body before any route reads it. No value of this API may contain one, and PostgreSQL can
+neither store nor compare one: a verification by letter id or a search carrying one reached
+the database and failed there as a 500. Runs inside the audit middleware, so the refusal is
+audited like any other 422 (the OAuth endpoints answer 400 `invalid_request`, RFC 6749's form).
+(CSV and NDJSON imports check every field's characters
+themselves, row by row; their bodies are not buffered here.)"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import problem_response
+
+NUL = "\x00"
+_JSON_NUL = b"\\u0000"  # the only way JSON writes a NUL
+_JSON = (b"application/json", b"application/merge-patch+json")
+_FORM = b"application/x-www-form-urlencoded"
+OAUTH_PREFIX = "/oauth/"
+
+
+def _form_nul(text: str) -> str | None:
+    for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
+        if NUL in name or NUL in value:
+            return name.replace(NUL, "") or "query"
+    return None
+
+
+def nul_parameter(scope: Scope) -> str | None:
+    """The name of the first parameter holding a NUL (`path` for the path), or None."""
+    if NUL in scope.get("path", ""):
+        return "path"
+    return _form_nul(scope.get("query_string", b"").decode("latin-1"))
+
+
+def nul_in_body(media_type: bytes, body: bytes) -> str | None:
+    """`body` if a JSON body writes a NUL, the field's name if a form's holds one, else None."""
+    if media_type in _JSON:
+        return "body" if _JSON_NUL in body else None
+    if media_type == _FORM:
+        return _form_nul(body.decode("latin-1"))
+    return None
+
+
+def _media_type(scope: Scope) -> bytes:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-type":
+            return bytes(value.split(b";", 1)[0].strip().lower())
+    return b""
+
+
+class NulGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        name = nul_parameter(scope)
+        media_type = _media_type(scope)
+        if name is None and media_type in (*_JSON, _FORM):
+            # these bodies are read whole by their routes anyway: read them first, then replay
+            messages, body = await _read_body(receive)
+            name = nul_in_body(media_type, body)
+            receive = _replay(messages, receive)
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        await _refusal(scope, name)(scope, receive, send)
+
+
+def _refusal(scope: Scope, name: str) -> Response:
+    if scope.get("path", "").startswith(OAUTH_PREFIX):  # RFC 6749's form, as OAuth clients expect
+        description = f"{name} contains a NUL character"
+        return JSONResponse({"error": "invalid_request", "error_description": description}, 400)
+    return problem_response(
+        Request(scope),
+        "validation-failed",
+        f"invalid: {name}",
+        [{"name": name, "reason": "contains a NUL character"}],
+    )
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
