@@ -5,6 +5,8 @@ overwritten by another's; the record's owner sees each agency's newest claim and
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
@@ -69,7 +71,7 @@ async def claim_status(
         list_id=list_id,
         record_id=row["id"],
         status=body.status,
-        effective_at=body.effective_at,
+        effective_at=body.effective_at.astimezone(dt.UTC),  # as it reads back from the table
     )
     repository.add(session, claim)
     await session.flush()

@@ -12,6 +12,8 @@ from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.letter_helpers import issue_letter
 
+_PESHAWAR = dt.timezone(dt.timedelta(hours=5))
+
 
 def _at(minutes_ago: int) -> str:
     return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)).isoformat()
@@ -118,7 +120,8 @@ async def _claim(
     minutes_ago: int = 5,
 ) -> httpx.Response:
     headers = await world.headers(kind, purpose="protection-verification")
-    body = {"status": status, "effective_at": _at(minutes_ago)}
+    at = dt.datetime.fromisoformat(_at(minutes_ago)).astimezone(_PESHAWAR)
+    body = {"status": status, "effective_at": at.isoformat()}
     return await client.post(
         f"/v1/lists/{list_id}/records/{record}/status-claims", json=body, headers=headers
     )
@@ -131,6 +134,8 @@ async def test_unhcr_and_pakistan_claim_their_own_status_and_the_mission_hears_o
     registered = await _claim(client, world, "unhcr", list_id, "R1", "registered", 60)
     assert registered.status_code == 201, registered.text
     assert registered.json()["status_text"] == "Registered with UNHCR"
+    # sent at +05:00, answered in UTC, as the status reads it back
+    assert registered.json()["effective_at"].endswith("Z")
     expired = await _claim(client, world, "gop", list_id, "R1", "document_expired", 30)
     assert expired.status_code == 201, expired.text
     lapsed = await _claim(client, world, "unhcr", list_id, "R1", "registration_expired", 10)
