@@ -28,6 +28,7 @@ from database.channels import open_driver_channel
 from database.engine import make_async_engine, make_sync_engine
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
+from sealing import sealing_box
 from transparency.runtime import LogPolicy, TransparencyLog
 
 API_TITLE = "Sanad inter-agency exchange API"
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "mission, UNHCR and Pakistan's officials, under least privilege, with every access "
         "audited. Errors are RFC 9457 problems.",
     )
+    sealing_box()  # a SANAD_SEALING_KEY_FILE that cannot be read stops the service here
     install_problem_handlers(app)
     app.add_middleware(NulGuard)  # inside the audit middleware (added after it wraps it)
     app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)

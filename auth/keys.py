@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from auth import repository
 from schemas.identity import SigningKey
 from schemas.types import utcnow
+from sealing import seal, unseal
 
 SIGNING_ALG = "ES256"
 # Algorithms our own tokens may carry; EdDSA (and its RFC 9864 name Ed25519) is accepted so
@@ -41,9 +42,14 @@ def new_signing_key() -> SigningKey:
     return SigningKey(
         kid=kid,
         alg=SIGNING_ALG,
-        private_pem=key.as_pem(private=True).decode("ascii"),
+        private_pem=seal(key.as_pem(private=True).decode("ascii"), sealing_context(kid)),
         public_jwk=public_jwk,
     )
+
+
+def sealing_context(kid: str) -> str:
+    """What a token key's sealed private half is bound to (sealing/)."""
+    return f"signing_key:{kid}"
 
 
 def current_signing_key(session: Session) -> SigningKey | None:
@@ -96,8 +102,9 @@ def verification_key_set(public_jwks_list: list[dict[str, object]]) -> dict[str,
 
 @lru_cache(maxsize=16)
 def _private_key(kid: str, private_pem: str) -> ECKey:
-    # parsing a PEM costs more than signing; keys are immutable, so cache by (kid, pem)
-    return ECKey.import_key(private_pem, {"kid": kid, "alg": SIGNING_ALG, "use": "sig"})
+    # unsealing and parsing cost more than signing; keys are immutable, so cache by (kid, pem)
+    pem = unseal(private_pem, sealing_context(kid))
+    return ECKey.import_key(pem, {"kid": kid, "alg": SIGNING_ALG, "use": "sig"})
 
 
 def signing_key_set(key: SigningKey) -> KeySet:

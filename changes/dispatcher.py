@@ -25,13 +25,13 @@ from changes.delivery_audit import delivery_audit_rows
 from changes.notify import NOTIFIER
 from changes.pinned_client import PinnedClients
 from changes.repository import head as feed_head
-from changes.secret_box import SecretUnreadableError, readable_secret
 from changes.service import audience_of, events_after
 from changes.url_guard import UrlRefusedError
 from changes.webhook_settings import WebhookSettings
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from schemas.types import utcnow
 from schemas.vocabulary import AgencyKind
+from sealing import SecretUnreadableError, unseal
 
 log = structlog.get_logger("sanad.webhooks")
 FAN_OUT_BATCH = 500
@@ -78,8 +78,6 @@ class WebhookDispatcher:
         self._sessions = sessions
         self.settings = settings
         self._networks = settings.networks()
-        # read once; a key file that cannot be read stops the service at start
-        self.secret_box = settings.load_secret_box()
         self._clients = PinnedClients(settings.timeout_seconds, transport)
         self._task: asyncio.Task[None] | None = None
         self._busy = False
@@ -94,7 +92,6 @@ class WebhookDispatcher:
 
     def reconfigure(self, settings: WebhookSettings) -> None:
         """Apply new operator settings (allow-list, back-off) from the next attempt on."""
-        self.secret_box = settings.load_secret_box()
         self.settings = settings
         self._networks = settings.networks()
         self._clients.timeout_seconds = settings.timeout_seconds
@@ -281,7 +278,7 @@ class WebhookDispatcher:
             return None, "subscription disabled"
         body = payload(job.event)
         try:
-            secret = readable_secret(subscription.secret, subscription.id, self.secret_box)
+            secret = unseal(subscription.secret, signing.secret_context(subscription.id))
         except SecretUnreadableError as exc:
             return None, f"secret unreadable: {exc}"
         headers = signing.headers(secret, job.delivery.id, int(time.time()), body)

@@ -38,3 +38,8 @@ def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[s
         "webhook-signature": signature(secret, message_id, timestamp, body),
         "content-type": "application/json",
     }
+
+
+def secret_context(subscription_id: str) -> str:
+    """What a subscription's signing secret is bound to when sealed at rest (sealing/)."""
+    return f"webhook_subscription:{subscription_id}"

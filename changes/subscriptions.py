@@ -4,7 +4,6 @@ address guard), list, disable, read the delivery log, and replay."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Session
 
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
@@ -12,9 +11,8 @@ from auth.access import AccessContext
 from changes import repository as feed
 from changes import webhook_repository as repository
 from changes.notify import notify_after_commit
-from changes.secret_box import SEALED, SecretBox, stored_secret
 from changes.service import parse_cursor
-from changes.signing import new_secret, secret_key
+from changes.signing import new_secret, secret_context, secret_key
 from changes.url_guard import IpNetwork, UrlRefusedError, check_url
 from problems import ProblemError
 from schemas.changes import (
@@ -28,6 +26,7 @@ from schemas.changes import (
     WebhookSubscription,
 )
 from schemas.types import new_id, utcnow
+from sealing import seal
 
 
 def _invalid(name: str, reason: str) -> ProblemError:
@@ -54,10 +53,9 @@ async def create_subscription(
     audit: AuditContext,
     body: SubscriptionCreate,
     networks: list[IpNetwork],
-    box: SecretBox | None,
 ) -> SubscriptionPublic:
     """Events are filtered as the feed filters them for the purpose given now; the secret is
-    stored sealed where the operator set a key (changes/secret_box.py)."""
+    stored sealed where the operator set a key (sealing/)."""
     try:
         await check_url(body.url, networks)
     except UrlRefusedError as exc:
@@ -77,7 +75,7 @@ async def create_subscription(
         url=body.url,
         event_types=list(dict.fromkeys(body.event_types)),
         purpose=access.purpose.value,
-        secret=stored_secret(secret, subscription_id, box),
+        secret=seal(secret, secret_context(subscription_id)),
         feed_cursor=start,
     )
     repository.add(session, sub)
@@ -173,11 +171,3 @@ async def replay(
     notify_after_commit(session)
     await commit_with_audit(session, audit, 200)
     return ReplayResult(requeued=count)
-
-
-def seal_plain_secrets(session: Session, box: SecretBox) -> int:
-    """Seal every secret stored plain (made before the operator set a key); how many."""
-    plain = repository.subscriptions_with_secrets_not_starting(session, SEALED)
-    for sub in plain:
-        sub.secret = box.seal(sub.secret, sub.id)
-    return len(plain)

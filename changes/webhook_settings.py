@@ -7,8 +7,6 @@ import ipaddress
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from changes.secret_box import SecretBox
-
 
 class WebhookSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SANAD_WEBHOOK_", extra="ignore")
@@ -26,13 +24,6 @@ class WebhookSettings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0)
     concurrency: int = Field(default=16, ge=1, le=256)
     enabled: bool = True
-    # a base64 32-byte key outside the database that seals subscriptions' signing secrets
-    # (changes/secret_box.py); None: secrets are stored as given
-    secret_key_file: str | None = None
 
     def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
-
-    def load_secret_box(self) -> SecretBox | None:
-        """The key that seals secrets, from its file (ValueError if it cannot be read)."""
-        return SecretBox.from_file(self.secret_key_file) if self.secret_key_file else None

@@ -16,10 +16,13 @@ from database.engine import make_sync_engine
 from problems import ProblemError
 from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind, ClientKind
+from sealing import sealing_box
+from sealing.box import new_key as sealing_box_key
+from sealing.repository import seal_plain
 
 agency_app = typer.Typer(help="Agencies", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth clients and liaison credentials", no_args_is_help=True)
-keys_app = typer.Typer(help="Token signing keys", no_args_is_help=True)
+keys_app = typer.Typer(help="Token signing keys, and sealing secrets at rest", no_args_is_help=True)
 
 
 def _session() -> Session:
@@ -84,3 +87,27 @@ def list_keys() -> None:
     with _session() as session:
         for jwk in key_store.public_jwks(session)["keys"]:  # type: ignore[attr-defined]
             typer.echo(json.dumps(jwk))
+
+
+@keys_app.command("new-sealing-key")
+def new_sealing_key() -> None:
+    """Print a fresh key for SANAD_SEALING_KEY_FILE (keep the file off the database's host and
+    out of its backups; every process of the service needs the same file)."""
+    typer.echo(sealing_box_key())
+
+
+@keys_app.command("seal")
+def seal_stored() -> None:
+    """Seal the private keys and webhook secrets stored plain, under SANAD_SEALING_KEY_FILE."""
+    try:
+        box = sealing_box()
+    except ValueError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if box is None:
+        typer.echo("refused: set SANAD_SEALING_KEY_FILE first", err=True)
+        raise typer.Exit(code=2)
+    with _session() as session:
+        sealed = seal_plain(session, box)
+        session.commit()
+    typer.echo(json.dumps({"sealed": sealed}))

@@ -10,7 +10,6 @@ import typer
 
 from cli import admin, letters
 from cli.audit import audit_app
-from cli.webhooks import webhooks_app
 from cli.witness import witness_app
 from config.settings import Settings
 from database.migrations import upgrade_to_head
@@ -22,7 +21,6 @@ app.add_typer(admin.keys_app, name="keys")
 app.add_typer(letters.letter_app, name="letter")
 app.add_typer(audit_app, name="audit")
 app.add_typer(witness_app, name="witness")
-app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.command()

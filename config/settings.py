@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # transparency log of the audit (docs/transparency-log.md)
     transparency_origin: str = "sanad.local/audit-log"  # checkpoint origin = log key name
     transparency_signing_key_file: str | None = None  # None: the private key lives in the DB
+    # a base64 32-byte key outside the database that seals token and letter signing keys and
+    # webhook secrets at rest (sealing/); None: they are stored as they are
+    sealing_key_file: str | None = None
     transparency_sequencer_enabled: bool = True
     # hash and sign in a child process: in the API's own, that work holds the GIL
     transparency_sequencer_in_child_process: bool = True

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from letters import repository
 from schemas.letters import LetterSigningKey
 from schemas.types import utcnow
+from sealing import seal, unseal
 
 ALG = "ES256"
 MAX_LETTER_VALIDITY = dt.timedelta(days=730)  # LetterCreate.valid_days caps here
@@ -39,9 +40,14 @@ def new_letter_key(agency_id: str) -> LetterSigningKey:
         kid=kid,
         agency_id=agency_id,
         alg=ALG,
-        private_pem=key.as_pem(private=True).decode("ascii"),
+        private_pem=seal(key.as_pem(private=True).decode("ascii"), sealing_context(kid)),
         public_jwk=public_jwk,
     )
+
+
+def sealing_context(kid: str) -> str:
+    """What a letter key's sealed private half is bound to (sealing/)."""
+    return f"letter_signing_key:{kid}"
 
 
 async def current_key(session: AsyncSession, agency_id: str) -> LetterSigningKey:
@@ -72,8 +78,8 @@ async def public_jwks(session: AsyncSession) -> list[dict[str, object]]:
 
 @lru_cache(maxsize=64)
 def private_key(kid: str, private_pem: str) -> ec.EllipticCurvePrivateKey:
-    # parsing a PEM costs more than signing; keys never change, so cache by (kid, pem)
-    key = ECKey.import_key(private_pem).private_key
+    # unsealing and parsing cost more than signing; keys never change, so cache by (kid, pem)
+    key = ECKey.import_key(unseal(private_pem, sealing_context(kid))).private_key
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
 

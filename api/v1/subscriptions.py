@@ -35,10 +35,8 @@ async def create_subscription(
     audit: AuditDep,
     services: ServicesDep,
 ) -> SubscriptionPublic:
-    webhooks = services.webhooks
-    return await service.create_subscription(
-        session, access, audit, body, webhooks.settings.networks(), webhooks.secret_box
-    )
+    networks = services.webhooks.settings.networks()
+    return await service.create_subscription(session, access, audit, body, networks)
 
 
 @router.get(

@@ -23,10 +23,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from changes import url_guard
 from changes.dispatcher import WebhookDispatcher
-from changes.secret_box import new_key
-from changes.subscriptions import seal_plain_secrets
 from changes.webhook_settings import WebhookSettings
 from schemas.changes import WebhookSubscription
+from sealing.box import new_key
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.webhook_receiver import webhook_receiver
@@ -274,22 +273,22 @@ async def test_with_a_key_the_secret_is_sealed_at_rest_and_still_signs(
     dispatcher: WebhookDispatcher,
     sync_session: Callable[[], Session],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A subscription made before the key keeps its plain secret until `sanad webhooks
-    seal-secrets`; both sign deliveries the receiver verifies."""
+    """A subscription made before the key keeps its plain secret (until `sanad keys seal`);
+    both sign deliveries the receiver verifies with the reference library."""
     with webhook_receiver() as receiver:
         before = await _subscribe(client, world, receiver.url, ["record.created"])
-        key_file = tmp_path / "webhook.key"
+        key_file = tmp_path / "sealing.key"
         key_file.write_text(new_key())
-        dispatcher.reconfigure(FAST.model_copy(update={"secret_key_file": str(key_file)}))
+        monkeypatch.setenv("SANAD_SEALING_KEY_FILE", str(key_file))
         after = await _subscribe(client, world, receiver.url, ["record.created"])
         with sync_session() as session:
-            assert session.get(WebhookSubscription, before["id"]).secret == before["secret"]
-            assert seal_plain_secrets(session, dispatcher.secret_box) >= 1
-            session.commit()
-            for sub in (before, after):
-                stored = session.get(WebhookSubscription, sub["id"]).secret
-                assert stored.startswith("aesgcm1:") and sub["secret"] not in stored
+            plain = session.get(WebhookSubscription, before["id"])
+            sealed = session.get(WebhookSubscription, after["id"])
+            assert plain is not None and plain.secret == before["secret"]
+            assert sealed is not None and sealed.secret.startswith("aesgcm1:")
+            assert after["secret"] not in sealed.secret
         await shared_pipeline(client, world)
         requests = await receiver.wait_for(8, within=5)
         by_secret = {sub["secret"]: 0 for sub in (before, after)}
