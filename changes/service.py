@@ -18,7 +18,7 @@ from changes import repository
 from changes.notify import notify_after_commit
 from changes.repository import EventTail
 from exchange.ids import time_ordered_ids
-from problems import ProblemError
+from problems import ProblemError, invalid_field
 from schemas.changes import (
     AcknowledgementPublic,
     ChangeAcknowledgement,
@@ -182,11 +182,7 @@ def parse_cursor(cursor: str | None) -> int:
         return 0
     # ASCII digits only: str.isdigit() also accepts `²`, which int() refuses
     if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
-        raise ProblemError(
-            "validation-failed",
-            "invalid: since",
-            invalid_params=[{"name": "since", "reason": "a cursor this feed returned"}],
-        )
+        raise invalid_field("since", "a cursor this feed returned")
     return int(cursor)
 
 

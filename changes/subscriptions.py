@@ -14,7 +14,7 @@ from changes.notify import notify_after_commit
 from changes.service import parse_cursor
 from changes.signing import new_secret, secret_context, secret_key
 from changes.url_guard import IpNetwork, UrlRefusedError, check_url
-from problems import ProblemError
+from problems import ProblemError, invalid_field
 from schemas.changes import (
     DeliveryAttemptPublic,
     DeliveryPage,
@@ -27,12 +27,6 @@ from schemas.changes import (
 )
 from schemas.types import new_id, utcnow
 from sealing import seal
-
-
-def _invalid(name: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation-failed", f"invalid: {name}", invalid_params=[{"name": name, "reason": reason}]
-    )
 
 
 def _public(sub: WebhookSubscription, secret: str | None = None) -> SubscriptionPublic:
@@ -59,12 +53,12 @@ async def create_subscription(
     try:
         await check_url(body.url, networks)
     except UrlRefusedError as exc:
-        raise _invalid("url", str(exc)) from None
+        raise invalid_field("url", str(exc)) from None
     secret = body.secret or new_secret()
     try:
         secret_key(secret)
     except ValueError as exc:
-        raise _invalid("secret", str(exc)) from None
+        raise invalid_field("secret", str(exc)) from None
     start = parse_cursor(body.since) if body.since is not None else await feed.head(session)
     assert access.purpose is not None  # the policy entry requires a purpose
     subscription_id = new_id()

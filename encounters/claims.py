@@ -18,7 +18,7 @@ from encounters import repository
 from exchange import repository as records
 from exchange.service import load_view
 from i18n import text
-from problems import ProblemError
+from problems import ProblemError, invalid_field
 from schemas.encounters import (
     EncounterEvent,
     StatusClaim,
@@ -57,11 +57,7 @@ async def claim_status(
     """Add the caller's agency's claim to a record shared with it (404 for one it does not
     see, withdrawn ones included), and tell the record's owner."""
     if body.status not in CLAIMABLE_STATUSES.get(access.principal.agency_kind, frozenset()):
-        raise ProblemError(
-            "validation-failed",
-            "invalid: status",
-            invalid_params=[{"name": "status", "reason": "not a status your agency records"}],
-        )
+        raise invalid_field("status", "not a status your agency records")
     view = await load_view(session, access, list_id, personal_data=True)
     row = await records.get_record(session, list_id, record_key)
     if row is None or row["withdrawn_at"] is not None:

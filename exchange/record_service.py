@@ -32,7 +32,7 @@ from exchange.record_data import (
 from exchange.service import load_view
 from exchange.visibility import ListView, check_filters, disclosed, require_owner, shape_fields
 from matching.dates import parse_birth_date
-from problems import ProblemError
+from problems import ProblemError, invalid_field
 from schemas.records import RecordHistory, RecordUpdate, RecordVersionPublic, RecordWithdrawal
 from schemas.types import utcnow
 
@@ -69,12 +69,6 @@ class ShownRecord:
 
 def etag_of(version: int) -> str:
     return f'"v{version}"'
-
-
-def _invalid(name: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation-failed", f"invalid: {name}", invalid_params=[{"name": name, "reason": reason}]
-    )
 
 
 def shape_record(row: Mapping[str, Any], view: ListView) -> dict[str, object]:
@@ -118,11 +112,11 @@ def _decode_cursor(list_id: str, cursor: str) -> str:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
     except (binascii.Error, ValueError):
-        raise _invalid("cursor", "not a cursor this service issued") from None
+        raise invalid_field("cursor", "not a cursor this service issued") from None
     if not isinstance(data, dict) or data.get("l") != list_id or not isinstance(data.get("k"), str):
-        raise _invalid("cursor", "not a cursor for this list")
+        raise invalid_field("cursor", "not a cursor for this list")
     if len(data["k"]) > MAX_RECORD_ID or CONTROL.search(data["k"]):  # no record id of ours
-        raise _invalid("cursor", "not a cursor this service issued")
+        raise invalid_field("cursor", "not a cursor this service issued")
     key: str = data["k"]
     return key
 
@@ -139,7 +133,7 @@ def _conditions(query: RecordQuery) -> tuple[dict[str, object], str | None]:
     conditions["group_id"] = query.group_id
     conditions["letter_id"] = query.letter_id
     if query.document_type is not None and query.document_type not in DOCUMENT_TYPES:
-        raise _invalid("document_type", "one of " + ", ".join(sorted(DOCUMENT_TYPES)))
+        raise invalid_field("document_type", "one of " + ", ".join(sorted(DOCUMENT_TYPES)))
     if query.document is not None:
         conditions["document"] = document_key(query.document_type or "", query.document)
         conditions["document_type"] = query.document_type
@@ -148,7 +142,9 @@ def _conditions(query: RecordQuery) -> tuple[dict[str, object], str | None]:
         try:
             birth = parse_birth_date(query.dob, query.dob_calendar)
         except ValueError:
-            raise _invalid("dob", "YYYY, YYYY-MM or YYYY-MM-DD in the given calendar") from None
+            raise invalid_field(
+                "dob", "YYYY, YYYY-MM or YYYY-MM-DD in the given calendar"
+            ) from None
         conditions["dob_range"] = (birth.earliest, birth.latest)
         precision = birth.precision
     return conditions, precision

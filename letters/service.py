@@ -21,7 +21,7 @@ from exchange.visibility import ListView, require_owner
 from i18n import text
 from letters import keys, repository
 from letters.claims import CredentialTooLargeError, claims_for, fitted_credential
-from problems import ProblemError
+from problems import ProblemError, invalid_field
 from schemas.letters import (
     LetterCreate,
     LetterPublic,
@@ -49,27 +49,21 @@ def letter_status(letter: ProtectionLetter, now: dt.datetime) -> LetterStatus:
     return "expired" if now >= letter.expires_at else "valid"
 
 
-def _invalid(name: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation-failed", f"invalid: {name}", invalid_params=[{"name": name, "reason": reason}]
-    )
-
-
 async def _covered_rows(
     session: AsyncSession, view: ListView, holder: Row, covered_keys: Sequence[str]
 ) -> list[Row]:
     """Covered members must be live records of the holder's case (same group_id)."""
     wanted = list(dict.fromkeys(covered_keys))
     if holder["record_key"] in wanted:
-        raise _invalid("covered_record_ids", "the holder is named by the letter already")
+        raise invalid_field("covered_record_ids", "the holder is named by the letter already")
     found = await records.records_by_keys(session, view.list_id, wanted)
     rows: list[Row] = []
     for key in wanted:
         row = found.get(key)
         if row is None or row["withdrawn_at"] is not None:
-            raise _invalid("covered_record_ids", f"{key}: no such live record in this list")
+            raise invalid_field("covered_record_ids", f"{key}: no such live record in this list")
         if not holder["group_id"] or row["group_id"] != holder["group_id"]:
-            raise _invalid("covered_record_ids", f"{key}: not of the holder's case (group_id)")
+            raise invalid_field("covered_record_ids", f"{key}: not of the holder's case (group_id)")
         rows.append(row)
     return rows
 
@@ -90,9 +84,9 @@ async def _superseded(
         return None
     old = await repository.get_letter(session, letter_id)
     if old is None or old.agency_id != access.principal.agency_id:
-        raise _invalid("replaces", "no such letter of your mission")
+        raise invalid_field("replaces", "no such letter of your mission")
     if old.record_id != holder["id"]:
-        raise _invalid("replaces", "a re-issued letter keeps the same holder")
+        raise invalid_field("replaces", "a re-issued letter keeps the same holder")
     return old
 
 
@@ -117,7 +111,7 @@ async def issue_letter(
     view = await load_view(session, access, body.list_id, personal_data=True)
     require_owner(view)
     if view.list.kind != ListKind.PIPELINE:
-        raise _invalid("list_id", "letters are issued for pipeline lists only")
+        raise invalid_field("list_id", "letters are issued for pipeline lists only")
     holder = await _holder_row(session, view, body.record_id)
     covered = await _covered_rows(session, view, holder, body.covered_record_ids)
     old = await _superseded(session, access, body.replaces, holder)
@@ -132,7 +126,7 @@ async def issue_letter(
     try:
         credential = fitted_credential(claims, key.kid, keys.private_key(key.kid, key.private_pem))
     except CredentialTooLargeError:
-        raise _invalid(
+        raise invalid_field(
             "covered_record_ids", "too many names for one QR code: split into two letters"
         ) from None
     superseded = old is not None and old.revoked_at is None

@@ -71,3 +71,10 @@ class ProblemError(Exception):
 
     def __str__(self) -> str:
         return f"{self.slug}: {self.detail or self.kind.title}"
+
+
+def invalid_field(name: str, reason: str) -> ProblemError:
+    """The 422 for one invalid field, named with why (never its value: it may be personal)."""
+    return ProblemError(
+        "validation-failed", f"invalid: {name}", invalid_params=[{"name": name, "reason": reason}]
+    )
