@@ -2,9 +2,9 @@
 body before any route reads it. No value of this API may contain one, and PostgreSQL can
 neither store nor compare one: a verification by letter id or a search carrying one reached
 the database and failed there as a 500. Runs inside the audit middleware, so the refusal is
-audited like any other 422 (the OAuth endpoints answer 400 `invalid_request`, RFC 6749's form).
-(CSV and NDJSON imports check every field's characters
-themselves, row by row; their bodies are not buffered here.)"""
+audited like any other 422 (the OAuth endpoints answer 400 `invalid_request`, RFC 6749's
+form). CSV and NDJSON imports check every field's characters themselves, row by row; their
+bodies are not buffered here."""
 
 from __future__ import annotations
 

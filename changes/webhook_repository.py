@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Session
 
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from schemas.identity import Agency
@@ -36,13 +35,6 @@ async def subscriptions_of(session: AsyncSession, agency_id: str) -> list[Webhoo
         .order_by(_sub.created_at, _sub.id)
     )
     return list((await session.execute(query)).scalars().all())
-
-
-def subscriptions_with_secrets_not_starting(
-    session: Session, prefix: str
-) -> list[WebhookSubscription]:
-    query = select(WebhookSubscription).where(~_sub.secret.startswith(prefix, autoescape=True))
-    return list(session.execute(query).scalars().all())
 
 
 async def active_subscriptions(session: AsyncSession) -> list[tuple[WebhookSubscription, str]]:

@@ -97,6 +97,7 @@ def _fuzz(url: str, clients_of: Callable[[str], list[Fuzzed]]) -> tuple[int, int
     clients = clients_of(url)
     env = {"DATABASE_URL": url, "SANAD_LOG_LEVEL": "WARNING"}
     failures = 0
+    database = url.split(":", 1)[0].split("+", 1)[0]
     with uvicorn_server("api.main:app", env, "/healthz") as base:
         for client in clients:
             command = [
@@ -107,7 +108,6 @@ def _fuzz(url: str, clients_of: Callable[[str], list[Fuzzed]]) -> tuple[int, int
                 "-H", f"Authorization: Bearer {_token(base, client)}",
                 "-H", f"Purpose-Of-Use: {client.purpose}",
             ]  # fmt: skip
-            database = url.split(":", 1)[0].split("+", 1)[0]
             print(f"== schemathesis as {client.role} on {database}", flush=True)
             failures += subprocess.run(command, cwd=ROOT, check=False).returncode != 0
     return len(clients), failures

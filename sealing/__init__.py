@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from config.settings import Settings
-from sealing.box import SecretBox, SecretUnreadableError, readable_secret, stored_secret
+from sealing.box import SecretBox, SecretUnreadableError, is_sealed, readable_secret, stored_secret
 
 __all__ = ["SecretBox", "SecretUnreadableError", "seal", "sealing_box", "unseal"]
 
@@ -31,4 +31,5 @@ def seal(secret: str, context: str) -> str:
 
 
 def unseal(stored: str, context: str) -> str:
-    return readable_secret(stored, context, sealing_box())
+    # a value stored plain needs no key: the settings are read only for a sealed one
+    return readable_secret(stored, context, sealing_box() if is_sealed(stored) else None)

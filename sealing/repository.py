@@ -4,6 +4,7 @@ and webhook subscriptions whose secret is still stored plain."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -18,10 +19,10 @@ from sealing.box import SEALED, SecretBox
 
 Row = SigningKey | LetterSigningKey | WebhookSubscription
 # table, the column holding the secret, and what its sealed value is bound to
-SEALABLE: tuple[tuple[type[Row], str, Callable[[Row], str]], ...] = (
-    (SigningKey, "private_pem", lambda row: token_key_context(row.kid)),  # type: ignore[union-attr]
-    (LetterSigningKey, "private_pem", lambda row: letter_key_context(row.kid)),  # type: ignore[union-attr]
-    (WebhookSubscription, "secret", lambda row: secret_context(row.id)),  # type: ignore[union-attr]
+SEALABLE: tuple[tuple[type[Row], str, Callable[[Any], str]], ...] = (
+    (SigningKey, "private_pem", lambda row: token_key_context(row.kid)),
+    (LetterSigningKey, "private_pem", lambda row: letter_key_context(row.kid)),
+    (WebhookSubscription, "secret", lambda row: secret_context(row.id)),
 )
 
 

@@ -72,8 +72,7 @@ def export_log(conn: Connection, out: IO[bytes], signer: NoteSigner) -> ExportSu
     size = notes[-1][0]
     witnesses = [
         {"name": w["name"], "agency_id": w["agency_id"], "verifier_key": w["verifier_key"]}
-        for w in repository.witnesses(conn)
-        if w["revoked_at"] is None
+        for w in repository.witnesses_in_force(conn)
     ]
     leaves = (
         (logged.leaf_index, logged.leaf_hash, encoded)
@@ -163,7 +162,7 @@ def verify_database(
         return VerificationReport(problems=["this database has no transparency log"])
     log_key, witness_keys, report_problems = pinned.choose(
         key["verifier_key"],
-        (w["verifier_key"] for w in repository.witnesses(conn) if w["revoked_at"] is None),
+        (w["verifier_key"] for w in repository.witnesses_in_force(conn)),
         "the database",
     )
     notes = [note for _, note in _checkpoint_notes(conn)]

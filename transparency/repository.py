@@ -281,9 +281,10 @@ def cosignatures(conn: Connection) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def witnesses(conn: Connection) -> list[RowMapping]:
-    """Every witness key, with `revoked_at` and `revocation_reason` (None while in force)."""
-    return list(conn.execute(_witnesses_query().order_by(_witness.created_at)).mappings())
+def witnesses_in_force(conn: Connection) -> list[RowMapping]:
+    """The witness keys not revoked: the only ones exports name and verification trusts."""
+    query = select(WITNESS).where(_WITNESS_IN_FORCE).order_by(_witness.created_at)
+    return list(conn.execute(query).mappings())
 
 
 def _witnesses_query() -> Select[Any]:
