@@ -15,7 +15,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.route_index import route_index
+from api.route_index import route_template
 from audit.bulk_reads import BulkReadDetector, alert_context
 from audit.context import AuditContext
 from audit.writer import AuditWriteError, AuditWriter
@@ -24,18 +24,6 @@ from schemas.types import utcnow
 
 log = structlog.get_logger("sanad.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def _route_template(scope: Scope) -> str:
-    name = getattr(scope.get("route"), "name", None)
-    if name is None:
-        return "(unmatched)"
-    app_state = scope["app"].state
-    index = getattr(app_state, "route_index", None)
-    if index is None:
-        index = app_state.route_index = route_index(scope["app"].routes)
-    info = index.get(name)
-    return info.path if info else "(unmatched)"
 
 
 def _frames(exc: BaseException) -> list[str]:
@@ -118,7 +106,7 @@ class AuditMiddleware:
             held.clear()
             status = 500
             ctx.reason = "internal-error"
-        ctx.route = _route_template(scope)
+        ctx.route = route_template(scope)
         writer: AuditWriter = self._writer_of(scope)  # type: ignore[operator]
         try:
             if ctx.written_with_status is None and self._bulk_reads_of is not None:

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Scope as AsgiScope
 
+from api.route_index import route_template
 from api.services import Services, services_of
 from audit.context import AuditContext
 from auth.access import AccessContext, authorize_operation
@@ -81,6 +82,8 @@ async def authorize(
     """The route's name selects its policy entry; a route without one is refused. One
     dependency, not a chain: each dependency FastAPI solves costs on every request."""
     services, audit = services_of(request.scope), audit_of(request.scope)
+    # now, not only in the middleware afterwards: a write commits its audit event with it
+    audit.route = route_template(request.scope)
     principal = await _principal(services, audit, authorization)
     operation = getattr(request.scope.get("route"), "name", "")
     if purpose_of_use:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,16 @@ def route_index(routes: Sequence[BaseRoute]) -> dict[str, RouteInfo]:
             is_api_route=isinstance(route, APIRoute),
         )
     return index
+
+
+def route_template(scope: Scope) -> str:
+    """The full path template of the route that matched this request, or `(unmatched)`."""
+    name = getattr(scope.get("route"), "name", None)
+    if name is None:
+        return "(unmatched)"
+    app_state = scope["app"].state
+    index = getattr(app_state, "route_index", None)
+    if index is None:
+        index = app_state.route_index = route_index(scope["app"].routes)
+    info = index.get(name)
+    return info.path if info else "(unmatched)"

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.conftest import World
 from tests.helpers import PIPELINE_CSV, shared_pipeline
+from tlog.checkpoint import NoteSigner, SignatureType
 
 
 async def _events(
@@ -182,3 +183,48 @@ async def test_a_failed_write_logs_where_not_what(
     assert "unhandled_error" in logged
     for value in ("Zarmina", "Qaderi", "Mohammad", "Ahmadzai"):
         assert value not in logged
+
+
+async def test_writes_committed_with_their_audit_event_name_their_route(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A write commits its audit event in its own transaction, before the middleware sees the
+    response: the event must name the route all the same (it said `(unmatched)`). Status
+    claims and witness revocations, added in session 15, are audited like every route."""
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    admin = await world.headers("unhcr", purpose=None, scopes=["admin"])
+    cosigner = NoteSigner.generate("unhcr.example/audited", SignatureType.COSIGNATURE_V1)
+    witness = await client.post(
+        "/v1/audit/witnesses",
+        json={"verifier_key": cosigner.verifier().verifier_key()},
+        headers=admin,
+    )
+    assert witness.status_code == 201, witness.text
+    claim = {"status": "registered", "effective_at": "2026-01-01T00:00:00+05:00"}
+    writes = (
+        ("/v1/lists", {"name": "x", "kind": "pipeline"}, us, "/v1/lists", 201),
+        (
+            f"/v1/lists/{list_id}/records/R1/status-claims",
+            claim,
+            unhcr,
+            "/v1/lists/{list_id}/records/{record_id}/status-claims",
+            201,
+        ),
+        (
+            f"/v1/audit/witnesses/{witness.json()['id']}/revocation",
+            {"reason": "lost"},
+            admin,
+            "/v1/audit/witnesses/{witness_id}/revocation",
+            200,
+        ),
+    )
+    for path, body, headers, route, status in writes:
+        request_id = uuid.uuid4().hex
+        response = await client.post(
+            path, json=body, headers={**headers, "X-Request-Id": request_id}
+        )
+        assert response.status_code == status, response.text
+        [event] = await _events(client, world, request_id=request_id)
+        assert (event["route"], event["status"], event["outcome"]) == (route, status, "allowed")
