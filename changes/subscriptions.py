@@ -22,6 +22,7 @@ from schemas.changes import (
     ReplayRequest,
     ReplayResult,
     SubscriptionCreate,
+    SubscriptionCreated,
     SubscriptionPublic,
     WebhookSubscription,
 )
@@ -29,7 +30,7 @@ from schemas.types import new_id, utcnow
 from sealing import seal
 
 
-def _public(sub: WebhookSubscription, secret: str | None = None) -> SubscriptionPublic:
+def _public(sub: WebhookSubscription) -> SubscriptionPublic:
     return SubscriptionPublic(
         id=sub.id,
         url=sub.url,
@@ -37,7 +38,6 @@ def _public(sub: WebhookSubscription, secret: str | None = None) -> Subscription
         purpose=sub.purpose,
         created_at=sub.created_at,
         disabled_at=sub.disabled_at,
-        secret=secret,
     )
 
 
@@ -47,7 +47,7 @@ async def create_subscription(
     audit: AuditContext,
     body: SubscriptionCreate,
     networks: list[IpNetwork],
-) -> SubscriptionPublic:
+) -> SubscriptionCreated:
     """Events are filtered as the feed filters them for the purpose given now; the secret is
     stored sealed where the operator set a key (sealing/)."""
     try:
@@ -76,7 +76,8 @@ async def create_subscription(
     await session.flush()
     notify_after_commit(session)
     await commit_with_audit(session, audit, 201)
-    return _public(sub, secret if body.secret is None else None)
+    generated = secret if body.secret is None else None
+    return SubscriptionCreated(**_public(sub).model_dump(), secret=generated)
 
 
 async def list_subscriptions(

@@ -7,25 +7,24 @@ by `scripts/test`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlmodel import Session
 
-from auth.clients import register_client
-from auth.policy import SCOPE_CEILING
 from bench.servers import fresh_database, uvicorn_server
 from cli.demo import seed_demo
 from config.settings import Settings
-from database.engine import make_sync_engine
+from contract import fuzz_world
+from contract.fuzz_hooks import WORLD_ENV
 from database.migrations import upgrade_to_head
-from schemas.identity import ClientCreate
-from schemas.vocabulary import AgencyKind
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_TIME_PER_CLIENT = int(os.environ.get("SANAD_SCHEMATHESIS_SECONDS", "25"))
@@ -37,12 +36,6 @@ CHECKS = ",".join(
         "response_schema_conformance",
     )
 )
-# (demo agency, its kind, the purpose its requests give): the purposes their agreements allow
-FULL_SCOPE_CLIENTS = (
-    ("us-mission", AgencyKind.US_MISSION, "resettlement-processing"),
-    ("unhcr", AgencyKind.UNHCR, "reconciliation"),
-    ("gop", AgencyKind.GOP, "protection-verification"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +44,9 @@ class Fuzzed:
     client_id: str
     client_secret: str
     purpose: str
+
+
+ClientsOf = Callable[[str, dict[str, Any]], list[Fuzzed]]
 
 
 def _purpose(scopes: str) -> str:
@@ -68,37 +64,39 @@ def _token(base: str, client: Fuzzed) -> str:
     return token
 
 
-def _demo_clients(url: str) -> list[Fuzzed]:
-    demo = seed_demo(Settings(database_url=url, log_level="WARNING"))
+def _demo_clients(url: str, demo: dict[str, Any]) -> list[Fuzzed]:
     return [
         Fuzzed(c["role"], c["client_id"], c["client_secret"], _purpose(c["scopes"]))
         for c in demo["clients"]
     ]
 
 
-def _full_scope_clients(url: str) -> list[Fuzzed]:
-    """The demo, and a client per data-holding agency with every scope its kind may hold."""
-    seed_demo(Settings(database_url=url, log_level="WARNING"))
-    clients = []
-    with Session(make_sync_engine(url)) as session:
-        for agency_id, kind, purpose in FULL_SCOPE_CLIENTS:
-            scopes = sorted(scope.value for scope in SCOPE_CEILING[kind])
-            data = ClientCreate(name="schemathesis (every scope)", scopes=scopes)
-            client, secret = register_client(session, agency_id, data)
-            assert secret is not None
-            clients.append(Fuzzed(f"{agency_id}, every scope", client.id, secret, purpose))
-        session.commit()
-    return clients
+def _every_scope_clients(url: str, demo: dict[str, Any]) -> list[Fuzzed]:
+    """A client per data-holding agency with every scope its kind may hold."""
+    callers = fuzz_world.register_every_scope_clients(url, "schemathesis (every scope)")
+    return [
+        Fuzzed(f"{c.agency_id}, every scope", c.client_id, c.client_secret, c.purpose)
+        for c in callers.values()
+    ]
 
 
-def _fuzz(url: str, clients_of: Callable[[str], list[Fuzzed]]) -> tuple[int, int]:
-    """(runs, failed runs) of schemathesis as each client on a server over `url`."""
+def _fuzz(url: str, clients_of: ClientsOf, workdir: Path) -> tuple[int, int]:
+    """(runs, failed runs) of schemathesis as each client on a server over `url`, in a world
+    of objects whose ids the requests' paths name half the time (`contract.fuzz_world`)."""
     upgrade_to_head(url)
-    clients = clients_of(url)
-    env = {"DATABASE_URL": url, "SANAD_LOG_LEVEL": "WARNING"}
+    demo = seed_demo(Settings(database_url=url, log_level="WARNING"))
+    clients = clients_of(url, demo)
+    env = {
+        "DATABASE_URL": url,
+        "SANAD_LOG_LEVEL": "WARNING",
+        "SANAD_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
+    }
     failures = 0
     database = url.split(":", 1)[0].split("+", 1)[0]
+    world_file = workdir / f"world-{database}.json"
     with uvicorn_server("api.main:app", env, "/healthz") as base:
+        world_file.write_text(json.dumps(fuzz_world.build(base, url, demo["list_id"])))
+        hooks = {"SCHEMATHESIS_HOOKS": "contract.fuzz_hooks", WORLD_ENV: str(world_file)}
         for client in clients:
             command = [
                 sys.executable, "-m", "schemathesis.cli", "run", str(ROOT / "openapi.yaml"),
@@ -109,19 +107,20 @@ def _fuzz(url: str, clients_of: Callable[[str], list[Fuzzed]]) -> tuple[int, int
                 "-H", f"Purpose-Of-Use: {client.purpose}",
             ]  # fmt: skip
             print(f"== schemathesis as {client.role} on {database}", flush=True)
-            failures += subprocess.run(command, cwd=ROOT, check=False).returncode != 0
+            ran = subprocess.run(command, cwd=ROOT, env={**os.environ, **hooks}, check=False)
+            failures += ran.returncode != 0
     return len(clients), failures
 
 
 def main() -> int:
     runs = failures = 0
-    passes: tuple[tuple[str, Callable[[str], list[Fuzzed]]], ...] = (
+    passes: tuple[tuple[str, ClientsOf], ...] = (
         ("sqlite", _demo_clients),
-        ("postgresql", _full_scope_clients),
+        ("postgresql", _every_scope_clients),
     )
     for backend, clients_of in passes:
-        with fresh_database(backend) as url:
-            ran, failed = _fuzz(url, clients_of)
+        with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
+            ran, failed = _fuzz(url, clients_of, Path(workdir))
         runs, failures = runs + ran, failures + failed
     print(f"schemathesis: {runs - failures} passed, {failures} failed")
     return 1 if failures else 0

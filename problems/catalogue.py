@@ -44,6 +44,7 @@ _KINDS = (
         "audit-unavailable", 503, "The access audit could not be written; nothing was disclosed"
     ),
     ProblemKind("audit-log-behind", 503, "The audit log is behind; no personal data is served"),
+    ProblemKind("pdf-unavailable", 503, "This server cannot render the letter PDF"),
     ProblemKind("bulk-read-limit", 429, "Daily limit of distinct records disclosed reached"),
     ProblemKind("cosignature-refused", 422, "The cosignature does not verify for this checkpoint"),
 )

@@ -170,7 +170,12 @@ class SubscriptionPublic(SQLModel):
     purpose: str
     created_at: dt.datetime
     disabled_at: dt.datetime | None
-    secret: str | None = Field(default=None, description="shown once, at creation")
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str | None = Field(
+        description="the secret Sanad generated, shown this once; null when you gave your own"
+    )
 
 
 class DeliveryAttemptPublic(SQLModel):

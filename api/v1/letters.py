@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -11,10 +12,12 @@ from api.deps import Access, AuditDep, SessionDep
 from api.language import LanguageDep
 from api.responses import problem_responses
 from letters import service
-from letters.pdf import render_letter_pdf
+from letters.pdf import FontsMissingError, render_letter_pdf
+from problems import ProblemError
 from schemas.letters import LetterCreate, LetterPublic, LetterRevocation
 
 router = APIRouter(prefix="/letters", tags=["letters"])
+log = structlog.get_logger("sanad.letters")
 
 
 @router.post(
@@ -55,7 +58,11 @@ async def get_letter_pdf(
     letter_id: str, access: Access, session: SessionDep, audit: AuditDep
 ) -> Response:
     letter, mission = await service.letter_for_pdf(session, access, audit, letter_id)
-    pdf = await asyncio.to_thread(render_letter_pdf, letter.credential, mission)
+    try:
+        pdf = await asyncio.to_thread(render_letter_pdf, letter.credential, mission)
+    except FontsMissingError as exc:
+        log.error("letter_fonts_missing", letter_id=letter.id, detail=str(exc))
+        raise ProblemError("pdf-unavailable", "the letter fonts are not installed here") from exc
     headers = {"Content-Disposition": f'attachment; filename="{letter.id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
 

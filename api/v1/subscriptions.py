@@ -14,6 +14,7 @@ from schemas.changes import (
     ReplayRequest,
     ReplayResult,
     SubscriptionCreate,
+    SubscriptionCreated,
     SubscriptionPublic,
 )
 
@@ -24,8 +25,7 @@ router = APIRouter(prefix="/subscriptions", tags=["webhooks"])
     "",
     name="create_subscription",
     status_code=201,
-    response_model=SubscriptionPublic,
-    response_model_exclude_none=True,
+    response_model=SubscriptionCreated,
     responses=problem_responses(401, 403, 422),
 )
 async def create_subscription(
@@ -34,7 +34,7 @@ async def create_subscription(
     session: SessionDep,
     audit: AuditDep,
     services: ServicesDep,
-) -> SubscriptionPublic:
+) -> SubscriptionCreated:
     networks = services.webhooks.settings.networks()
     return await service.create_subscription(session, access, audit, body, networks)
 
@@ -43,7 +43,6 @@ async def create_subscription(
     "",
     name="list_subscriptions",
     response_model=list[SubscriptionPublic],
-    response_model_exclude_none=True,
     responses=problem_responses(401, 403),
 )
 async def list_subscriptions(access: Access, session: SessionDep) -> list[SubscriptionPublic]:
@@ -54,7 +53,6 @@ async def list_subscriptions(access: Access, session: SessionDep) -> list[Subscr
     "/{subscription_id}",
     name="disable_subscription",
     response_model=SubscriptionPublic,
-    response_model_exclude_none=True,
     responses=problem_responses(401, 403, 404),
 )
 async def disable_subscription(

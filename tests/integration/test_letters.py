@@ -4,10 +4,13 @@ verify online by QR content, revoke, re-issue; keys published in the JWKS."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import pypdf
+import pytest
 
+from letters import pdf
 from letters.credential import MAX_CREDENTIAL_CHARS, parse
 from tests.conftest import World
 from tests.helpers import shared_pipeline
@@ -118,6 +121,18 @@ async def test_pdf_is_one_page_with_extractable_text(
     for expected in (letter["letter_id"], "Mohammad Nabi Ahmadzai", "Abdul Ghafoor", "1984",
                      "Freshta Ahmadzai", "not a visa"):  # fmt: skip
         assert expected in text, expected
+
+
+async def test_without_fonts_the_pdf_is_a_503_not_a_500(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(pdf, "FONT_DIRS", (str(tmp_path),))
+    list_id = await shared_pipeline(client, world)
+    letter = await issue_letter(client, world, list_id)
+    us = await world.headers("us_mission")
+    response = await client.get(f"/v1/letters/{letter['letter_id']}/pdf", headers=us)
+    assert response.status_code == 503
+    assert response.json()["type"] == "https://sanad.dev/problems/pdf-unavailable"
 
 
 async def test_verifier_page_bundles_keys_and_is_public(

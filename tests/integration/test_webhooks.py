@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from changes import url_guard
 from changes.dispatcher import WebhookDispatcher
+from changes.signing import new_secret
 from changes.webhook_settings import WebhookSettings
 from schemas.changes import WebhookSubscription
 from sealing.box import new_key
@@ -202,6 +203,8 @@ async def test_subscription_lifecycle(
         us = await world.headers("us_mission")
         listed = (await client.get("/v1/subscriptions", headers=us)).json()
         assert [s["id"] for s in listed] == [sub["id"]] and "secret" not in listed[0]
+        # the contract names disabled_at on every subscription, null while it is active
+        assert sub["disabled_at"] is None and listed[0]["disabled_at"] is None
         gone = await client.delete(f"/v1/subscriptions/{sub['id']}", headers=us)
         assert gone.json()["disabled_at"] is not None
         await shared_pipeline(client, world)
@@ -223,6 +226,18 @@ class _Dns:
             return [ipaddress.ip_address(host)]
         self.lookups += 1
         return [ipaddress.ip_address(self.answer)]
+
+
+async def test_a_secret_the_subscriber_gave_is_not_echoed(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    own = new_secret()
+    with webhook_receiver() as receiver:
+        us = await world.headers("us_mission")
+        body = {"url": receiver.url, "event_types": ["record.created"], "secret": own}
+        response = await client.post("/v1/subscriptions", json=body, headers=us)
+    assert response.status_code == 201, response.text
+    assert response.json()["secret"] is None and own not in response.text
 
 
 async def test_a_delivery_connects_to_the_address_it_checked(

@@ -1,0 +1,78 @@
+"""schemathesis hooks, loaded through `SCHEMATHESIS_HOOKS`: half the time a path parameter is
+an id of an object that exists (written by `contract.fuzz_world` to the file `SANAD_FUZZ_WORLD`
+names), so that the fuzzed query strings and bodies reach handlers instead of a 404. Requests
+that end an object draw from the `spent` pool, all others from `kept`; and an ending request
+never reaches a `protected` object (one the next requests or clients need), whatever id
+schemathesis learnt from a response: it goes to a spent one instead."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+
+WORLD_ENV = "SANAD_FUZZ_WORLD"
+_ENDING = ("/termination", "/revocation", "/withdrawal", "/disable")
+
+
+def ends_an_object(method: str, path: str) -> bool:
+    return method.upper() == "DELETE" or path.endswith(_ENDING)
+
+
+def substitutions(pool: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    """Every assignment of existing ids to the path parameters `names` the pool can fill: a
+    record always with its own list."""
+    if {"list_id", "record_id"} <= names:
+        return [{"list_id": list_id, "record_id": record} for list_id, record in pool["records"]]
+    return [{name: value} for name in names for value in pool["ids"].get(name, [])]
+
+
+def reaches_protected(protected: dict[str, Any], path_parameters: dict[str, Any]) -> bool:
+    if "record_id" in path_parameters:
+        record = [path_parameters.get("list_id"), path_parameters["record_id"]]
+        return record in protected["records"]
+    return any(path_parameters.get(name) in values for name, values in protected["ids"].items())
+
+
+def _load_world() -> dict[str, Any] | None:
+    path = os.environ.get(WORLD_ENV)
+    world: dict[str, Any] | None = json.loads(Path(path).read_text()) if path else None
+    return world
+
+
+_WORLD = _load_world()
+
+
+@schemathesis.hook
+def flatmap_path_parameters(
+    context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
+) -> st.SearchStrategy[dict[str, Any] | None]:
+    operation = context.operation
+    if _WORLD is None or operation is None or not path_parameters:
+        return st.just(path_parameters)
+    pool = _WORLD["spent" if ends_an_object(operation.method, operation.path) else "kept"]
+    choices = substitutions(pool, set(path_parameters))
+    if not choices:
+        return st.just(path_parameters)
+    existing = st.sampled_from(choices).map(lambda ids: {**path_parameters, **ids})
+    return st.one_of(st.just(path_parameters), existing)
+
+
+@schemathesis.hook
+def map_case(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any]
+) -> schemathesis.Case[Any]:
+    operation = context.operation
+    parameters = case.path_parameters
+    if _WORLD is None or operation is None or not parameters:
+        return case
+    if ends_an_object(operation.method, operation.path) and reaches_protected(
+        _WORLD["protected"], parameters
+    ):
+        spent = substitutions(_WORLD["spent"], set(parameters))
+        case.path_parameters = {**parameters, **spent[0]} if spent else parameters
+    return case

@@ -1,0 +1,254 @@
+"""The world schemathesis fuzzes in: objects of every kind a path names (a UNHCR list, a
+completed reconciliation with links, letters, a subscription, witnesses, changes, clients), made
+through the live API, and their ids written for `contract.fuzz_hooks`. Without them nearly every
+request to `/v1/lists/{list_id}/…` or `/v1/reconciliations/{id}/…` named an object that does not
+exist and ended in a 404 before any handler read its input.
+
+Ids come in two pools: `kept`, for requests that read or add to an object, and `spent`, for the
+requests that end one (a termination, a revocation, a withdrawal, a disabled client, a deleted
+subscription), so that the first client fuzzed does not end the objects the next one reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlmodel import Session, select
+
+from auth.clients import register_client
+from auth.policy import SCOPE_CEILING
+from database.engine import make_sync_engine
+from schemas.changes import WebhookSubscription
+from schemas.identity import ClientCreate, OAuthClient
+from schemas.letters import ProtectionLetter
+from schemas.lists import SharingAgreement
+from schemas.records import Record
+from schemas.transparency import TlogWitness
+from schemas.vocabulary import AgencyKind
+from tlog.checkpoint import NoteSigner, SignatureType
+
+# (demo agency, its kind, the purpose its requests give): the purposes their agreements allow
+DATA_AGENCIES = (
+    ("us-mission", AgencyKind.US_MISSION, "resettlement-processing"),
+    ("unhcr", AgencyKind.UNHCR, "reconciliation"),
+    ("gop", AgencyKind.GOP, "protection-verification"),
+)
+# Webhook deliveries go to a closed loopback port (the server's allow-list admits loopback)
+HOOK_URL = "http://127.0.0.1:9/sanad-fuzz"
+# UNHCR's registrations of pipeline members of the demo list, and a stranger
+UNHCR_CSV = """record_id,given_name,family_name,father_name,dob,dob_calendar,sex,documents,group_id
+U1,Mohammad Nabi,Ahmadzay,Abdul Ghafur,1984-03-12,,M,passport:P01234567,PSH-1
+U2,Freshta,Ahmadzai,Gul Mohammad,1988-01-01,,F,,PSH-1
+U3,Sana,Ahmadzai,Mohammad Nabi,2012,,F,,PSH-1
+U4,Abdulrahman,Stanikzai,Nur Ullah,1983,,M,por:PK-0012-3456789,PSH-2
+U9,Zarghuna,Barakzai,Sher Ali,1999-07-07,,F,,PSH-9
+"""
+SPENT_LIST_CSV = "record_id,given_name,father_name,dob,sex\nS1,Gulalai,Sher Ali,1990,F\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A client of one agency holding every scope its kind may hold."""
+
+    agency_id: str
+    client_id: str
+    client_secret: str
+    purpose: str
+
+
+@dataclass(slots=True)
+class Pools:
+    """Ids by path parameter; records as (list id, record id) pairs."""
+
+    ids: dict[str, list[Any]] = field(default_factory=dict)
+    records: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, parameter: str, value: Any) -> None:
+        self.ids.setdefault(parameter, []).append(value)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ids": self.ids, "records": [list(pair) for pair in self.records]}
+
+
+def register_every_scope_clients(url: str, name: str) -> dict[str, Caller]:
+    """A client per data-holding agency of the demo, granted every scope its kind may hold."""
+    callers = {}
+    with Session(make_sync_engine(url)) as session:
+        for agency_id, kind, purpose in DATA_AGENCIES:
+            scopes = sorted(scope.value for scope in SCOPE_CEILING[kind])
+            client, secret = register_client(
+                session, agency_id, ClientCreate(name=name, scopes=scopes)
+            )
+            assert secret is not None
+            callers[agency_id] = Caller(agency_id, client.id, secret, purpose)
+        session.commit()
+    return callers
+
+
+class _Api:
+    """Requests as one caller; any answer but the expected one stops the build."""
+
+    def __init__(self, http: httpx.Client, caller: Caller) -> None:
+        token = http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(caller.client_id, caller.client_secret),
+        )
+        token.raise_for_status()
+        self.http = http
+        self.headers = {
+            "Authorization": f"Bearer {token.json()['access_token']}",
+            "Purpose-Of-Use": caller.purpose,
+        }
+
+    def call(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        response = self.http.request(method, path, headers=headers, **kwargs)
+        if response.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def import_csv(self, list_id: str, csv_text: str) -> None:
+        headers = {"Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())}
+        self.call("POST", f"/v1/lists/{list_id}/imports", 201, content=csv_text, headers=headers)
+
+    def new_list(self, name: str, kind: str, csv_text: str) -> str:
+        list_id: str = self.call("POST", "/v1/lists", 201, json={"name": name, "kind": kind})["id"]
+        self.import_csv(list_id, csv_text)
+        return list_id
+
+
+def _agreement(list_id: str, recipient: str, fields: list[str], purpose: str) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return {
+        "list_id": list_id,
+        "recipient_agency_id": recipient,
+        "fields": fields,
+        "coarsen": {},
+        "purposes": [purpose],
+        "valid_from": (now - dt.timedelta(hours=1)).isoformat(),
+        "valid_until": (now + dt.timedelta(days=30)).isoformat(),
+    }
+
+
+def _completed_run(unhcr: _Api, list_ids: list[str]) -> dict[str, Any]:
+    run_id = unhcr.call("POST", "/v1/reconciliations", 202, json={"list_ids": list_ids})["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = unhcr.call("GET", f"/v1/reconciliations/{run_id}", 200)
+        if run["status"] == "completed":
+            return run
+        if run["status"] == "failed":
+            raise RuntimeError(f"reconciliation {run_id} failed: {run}")
+        time.sleep(0.2)
+    raise RuntimeError(f"reconciliation {run_id} did not finish")
+
+
+def _witness(admin: _Api, name: str) -> str:
+    key = NoteSigner.generate(name, SignatureType.COSIGNATURE_V1).verifier().verifier_key()
+    witness: dict[str, str] = admin.call("POST", "/v1/audit/witnesses", 201,
+                                         json={"verifier_key": key})  # fmt: skip
+    return witness["id"]
+
+
+def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
+    """Make the world on the server at `base` (database `url`, holding the demo) and return the
+    two pools of ids, as JSON-ready data."""
+    callers = register_every_scope_clients(url, "fuzz world builder")
+    spare = register_every_scope_clients(url, "fuzz world: a client to disable")
+    kept, spent = Pools(), Pools()
+    with _http(base) as http:
+        us, unhcr, gop = (_Api(http, callers[a]) for a, _, _ in DATA_AGENCIES)
+        kept.add("list_id", demo_list_id)
+        kept.records += [(demo_list_id, f"US-{n:04d}") for n in range(1, 9)]
+        spent.records += [(demo_list_id, f"US-{n:04d}") for n in range(9, 13)]
+
+        unhcr_list = unhcr.new_list("UNHCR registrations (fuzz world)", "registration", UNHCR_CSV)
+        kept.add("list_id", unhcr_list)
+        kept.records += [(unhcr_list, f"U{n}") for n in (1, 2, 3, 4, 9)]
+        shared = _agreement(unhcr_list, "us-mission", ["given_name", "dob"], "reconciliation")
+        unhcr.call("POST", "/v1/agreements", 201, json=shared)
+
+        run = _completed_run(unhcr, [demo_list_id, unhcr_list])
+        kept.add("reconciliation_id", run["id"])
+        links = unhcr.call("GET", f"/v1/reconciliations/{run['id']}/links", 200)["items"]
+        for link in links:
+            kept.add("link_id", link["link_id"])
+
+        for record_id in ("US-0001", "US-0003"):
+            letter = {"list_id": demo_list_id, "record_id": record_id}
+            kept.add("letter_id", us.call("POST", "/v1/letters", 201, json=letter)["letter_id"])
+        spent_letter = {"list_id": demo_list_id, "record_id": "US-0005"}
+        spent.add("letter_id", us.call("POST", "/v1/letters", 201, json=spent_letter)["letter_id"])
+
+        spent_list = us.new_list("A list to end agreements on (fuzz world)", "pipeline",
+                                 SPENT_LIST_CSV)  # fmt: skip
+        for recipient in ("unhcr", "gop"):
+            body = _agreement(spent_list, recipient, ["given_name"], "protection-verification")
+            spent.add("agreement_id", us.call("POST", "/v1/agreements", 201, json=body)["id"])
+
+        event = {
+            "subject": {"letter_id": kept.ids["letter_id"][0]},
+            "event": "detained",
+            "place": {"province": "Sindh", "district": "Karachi East"},
+            "occurred_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat(),
+        }
+        gop.call("POST", "/v1/encounters", 201, json=event)
+        claim = {"status": "detained", "effective_at": event["occurred_at"]}
+        gop.call("POST", f"/v1/lists/{demo_list_id}/records/US-0002/status-claims", 201,
+                 json=claim)  # fmt: skip
+
+        for pool in (kept, spent):
+            body = {"url": HOOK_URL, "event_types": ["record.created"], "since": "0"}
+            pool.add("subscription_id", us.call("POST", "/v1/subscriptions", 201, json=body)["id"])
+        for change in us.call("GET", "/v1/changes", 200, params={"since": "0"})["items"][:20]:
+            kept.add("change_id", change["id"])
+
+        spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
+        for caller in spare.values():
+            spent.add("client_id", caller.client_id)
+
+        latest = us.call("GET", "/v1/audit/checkpoints/latest", 200,
+                         headers={"Purpose-Of-Use": "audit"})  # fmt: skip
+        kept.add("size", latest["size"])
+    return {
+        "kept": kept.as_json(),
+        "spent": spent.as_json(),
+        "protected": _protected(url, spent).as_json(),
+    }
+
+
+def _protected(url: str, spent: Pools) -> Pools:
+    """Every object an ending request could reach that is not spent: the demo's and the
+    world's agreements, clients (the fuzzed ones too), letters, witnesses, subscriptions and
+    records. schemathesis learns ids from responses (`GET /v1/clients` lists the caller's own),
+    and the hooks keep its ending requests off these."""
+    owners = {
+        "agreement_id": SharingAgreement.id,
+        "client_id": OAuthClient.id,
+        "letter_id": ProtectionLetter.id,
+        "witness_id": TlogWitness.id,
+        "subscription_id": WebhookSubscription.id,
+    }
+    protected = Pools()
+    with Session(make_sync_engine(url)) as session:
+        for parameter, column in owners.items():
+            ending = set(spent.ids.get(parameter, []))
+            for value in session.exec(select(column)):
+                if value not in ending:
+                    protected.add(parameter, value)
+        records = session.exec(select(Record.list_id, Record.record_key))
+        protected.records = [pair for pair in records if pair not in set(spent.records)]
+    return protected
+
+
+@contextmanager
+def _http(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=60) as http:
+        yield http
