@@ -71,6 +71,13 @@ async def claim_status(
     )
     repository.add(session, claim)
     await session.flush()
+    # shows the claimant no field, but is an access to the owner's record (and confirms it
+    # lives): audited as one, so the owner's auditors and bulk-read counting see it
+    owner = view.list.owner_agency_id
+    audit.disclose(
+        list_id=list_id, record_id=row["id"], record_key=record_key, owner_agency_id=owner,
+        fields=(),
+    )  # fmt: skip
     data: dict[str, object] = {
         "list_id": list_id,
         "record_id": record_key,
@@ -78,7 +85,6 @@ async def claim_status(
         "status": claim.status,
         "effective_at": claim.effective_at.isoformat(),
     }
-    owner = view.list.owner_agency_id
     change = Change("status.claimed", owner, "owner_only", data, list_id, row["id"])
     await publish(session, [change])
     await commit_with_audit(session, audit, 201)

@@ -164,6 +164,21 @@ async def test_unhcr_and_pakistan_claim_their_own_status_and_the_mission_hears_o
     gop = await world.headers("gop", purpose="protection-verification")
     gop_feed = await client.get("/v1/changes", params={"limit": 1000}, headers=gop)
     assert "status.claimed" not in {i["type"] for i in gop_feed.json()["items"]}
+    # the mission's auditors see each claim as an access to its record, no field shown
+    us_auditor = await world.headers("us_mission", purpose="audit")
+    route = "/v1/lists/{list_id}/records/{record_id}/status-claims"
+    seen = await client.get(
+        "/v1/audit/disclosures", params={"list_id": list_id, "limit": 100}, headers=us_auditor
+    )
+    assert seen.status_code == 200, seen.text
+    claims_seen = [d for d in seen.json()["items"] if d["fields"] == ""]
+    assert sorted((d["recipient_agency_id"], d["record_key"]) for d in claims_seen) == sorted(
+        [(world.unhcr, "R1"), (world.gop, "R1"), (world.unhcr, "R1")]
+    )
+    events = await client.get(
+        "/v1/audit/events", params={"route": route, "list_id": list_id}, headers=us_auditor
+    )
+    assert {e["agency_id"] for e in events.json()["items"]} == {world.unhcr, world.gop}
 
 
 async def test_a_status_claim_is_refused_where_it_is_not_the_agencys_to_make(
