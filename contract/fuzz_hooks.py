@@ -1,9 +1,11 @@
 """schemathesis hooks, loaded through `SCHEMATHESIS_HOOKS`: half the time a path parameter is
 an id of an object that exists (written by `contract.fuzz_world` to the file `SANAD_FUZZ_WORLD`
-names), so that the fuzzed query strings and bodies reach handlers instead of a 404. Requests
-that end an object draw from the `spent` pool, all others from `kept`; and an ending request
-never reaches a `protected` object (one the next requests or clients need), whatever id
-schemathesis learnt from a response: it goes to a spent one instead."""
+names; so too a JSON body's `list_id`, `record_id` or `list_ids`, and a correction's If-Match
+names a version the record may be at), so that the fuzzed query strings and bodies reach
+handlers instead of a 404 or a 412. Requests that end an object draw from the `spent` pool,
+all others from `kept`; and an ending request never reaches a `protected` object (one the next
+requests or clients need), whatever id schemathesis learnt from a response: it goes to a spent
+one instead."""
 
 from __future__ import annotations
 
@@ -76,3 +78,42 @@ def map_case(
         spent = substitutions(_WORLD["spent"], set(parameters))
         case.path_parameters = {**parameters, **spent[0]} if spent else parameters
     return case
+
+
+_VERSIONS = st.integers(min_value=1, max_value=6).map(lambda version: f'"v{version}"')
+
+
+@schemathesis.hook
+def flatmap_headers(
+    context: schemathesis.HookContext, headers: dict[str, Any] | None
+) -> st.SearchStrategy[dict[str, Any] | None]:
+    """A correction names a version the record may be at (`"v1"`, `"v2"`, …: what
+    `exchange.record_service.etag_of` issues), so some get past If-Match to the body."""
+    operation = context.operation
+    if operation is None or operation.method.upper() != "PATCH":
+        return st.just(headers)
+    current = st.builds(lambda etag: {**(headers or {}), "If-Match": etag}, _VERSIONS)
+    return st.one_of(st.just(headers), current)
+
+
+def body_substitutions(pool: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Existing ids for a JSON body's `list_id` (with `record_id`, a record of that list) or
+    `list_ids` (the lists, in either order)."""
+    if "list_ids" in body:
+        lists = pool["ids"].get("list_id", [])
+        return [{"list_ids": lists}, {"list_ids": lists[::-1]}] if len(lists) > 1 else []
+    if "list_id" in body and "record_id" in body:
+        return [{"list_id": list_id, "record_id": record} for list_id, record in pool["records"]]
+    if "list_id" in body:
+        return [{"list_id": list_id} for list_id in pool["ids"].get("list_id", [])]
+    return []
+
+
+@schemathesis.hook
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    if _WORLD is None or not isinstance(body, dict):
+        return st.just(body)
+    choices = body_substitutions(_WORLD["kept"], body)
+    if not choices:
+        return st.just(body)
+    return st.one_of(st.just(body), st.sampled_from(choices).map(lambda ids: {**body, **ids}))

@@ -207,8 +207,10 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         for pool in (kept, spent):
             body = {"url": HOOK_URL, "event_types": ["record.created"], "since": "0"}
             pool.add("subscription_id", us.call("POST", "/v1/subscriptions", 201, json=body)["id"])
-        for change in us.call("GET", "/v1/changes", 200, params={"since": "0"})["items"][:20]:
-            kept.add("change_id", change["id"])
+        for reader in (us, unhcr, gop):  # a recipient acknowledges what the owner cannot
+            feed = reader.call("GET", "/v1/changes", 200, params={"since": "0", "limit": 10})
+            for change in feed["items"]:
+                kept.add("change_id", change["id"])
 
         spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
         for caller in spare.values():

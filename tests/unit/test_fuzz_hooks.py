@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.fuzz_hooks import ends_an_object, reaches_protected, substitutions
+from contract.fuzz_hooks import (
+    body_substitutions,
+    ends_an_object,
+    reaches_protected,
+    substitutions,
+)
 
 POOL: dict[str, Any] = {
     "ids": {"list_id": ["L1", "L2"], "letter_id": ["SL-1"]},
@@ -34,3 +39,16 @@ def test_protected_objects_are_recognised_by_id_and_by_record() -> None:
     assert reaches_protected(POOL, {"list_id": "L2", "record_id": "R9"})
     assert not reaches_protected(POOL, {"list_id": "L2", "record_id": "R1"})
     assert not reaches_protected(POOL, {"letter_id": "SL-2"})
+
+
+def test_a_body_names_existing_lists_and_records() -> None:
+    assert body_substitutions(POOL, {"list_id": "x", "record_id": "y", "valid_days": 3}) == [
+        {"list_id": "L1", "record_id": "R1"},
+        {"list_id": "L2", "record_id": "R9"},
+    ]
+    assert body_substitutions(POOL, {"list_ids": []}) == [
+        {"list_ids": ["L1", "L2"]},
+        {"list_ids": ["L2", "L1"]},
+    ]
+    assert body_substitutions(POOL, {"list_id": "x"}) == [{"list_id": "L1"}, {"list_id": "L2"}]
+    assert body_substitutions(POOL, {"name": "x"}) == []
