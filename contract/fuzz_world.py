@@ -1,12 +1,14 @@
 """The world schemathesis fuzzes in: objects of every kind a path names (a UNHCR list, a
 completed reconciliation with links, letters, a subscription, witnesses, changes, clients), made
-through the live API, and their ids written for `contract.fuzz_hooks`. Without them nearly every
-request to `/v1/lists/{list_id}/…` or `/v1/reconciliations/{id}/…` named an object that does not
-exist and ended in a 404 before any handler read its input.
+through the live API, and their ids written for `contract.fuzz_hooks`. Without them most
+requests to `/v1/lists/{list_id}/…` or `/v1/reconciliations/{id}/…` named objects that do not
+exist and ended in a 404 before any handler read their input (schemathesis learns ids from
+responses, but no request of its own completes a reconciliation or issues a letter).
 
 Ids come in two pools: `kept`, for requests that read or add to an object, and `spent`, for the
 requests that end one (a termination, a revocation, a withdrawal, a disabled client, a deleted
-subscription), so that the first client fuzzed does not end the objects the next one reads."""
+subscription), so that the first client fuzzed does not end the objects the next one reads;
+`protected` lists every other object such a request could reach, for the hooks to keep off."""
 
 from __future__ import annotations
 
@@ -159,7 +161,7 @@ def _witness(admin: _Api, name: str) -> str:
 
 def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
     """Make the world on the server at `base` (database `url`, holding the demo) and return the
-    two pools of ids, as JSON-ready data."""
+    pools of ids, as JSON-ready data."""
     callers = register_every_scope_clients(url, "fuzz world builder")
     spare = register_every_scope_clients(url, "fuzz world: a client to disable")
     kept, spent = Pools(), Pools()
@@ -168,54 +170,13 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         kept.add("list_id", demo_list_id)
         kept.records += [(demo_list_id, f"US-{n:04d}") for n in range(1, 9)]
         spent.records += [(demo_list_id, f"US-{n:04d}") for n in range(9, 13)]
-
-        unhcr_list = unhcr.new_list("UNHCR registrations (fuzz world)", "registration", UNHCR_CSV)
-        kept.add("list_id", unhcr_list)
-        kept.records += [(unhcr_list, f"U{n}") for n in (1, 2, 3, 4, 9)]
-        shared = _agreement(unhcr_list, "us-mission", ["given_name", "dob"], "reconciliation")
-        unhcr.call("POST", "/v1/agreements", 201, json=shared)
-
-        run = _completed_run(unhcr, [demo_list_id, unhcr_list])
-        kept.add("reconciliation_id", run["id"])
-        links = unhcr.call("GET", f"/v1/reconciliations/{run['id']}/links", 200)["items"]
-        for link in links:
-            kept.add("link_id", link["link_id"])
-
-        for record_id in ("US-0001", "US-0003"):
-            letter = {"list_id": demo_list_id, "record_id": record_id}
-            kept.add("letter_id", us.call("POST", "/v1/letters", 201, json=letter)["letter_id"])
-        spent_letter = {"list_id": demo_list_id, "record_id": "US-0005"}
-        spent.add("letter_id", us.call("POST", "/v1/letters", 201, json=spent_letter)["letter_id"])
-
-        spent_list = us.new_list("A list to end agreements on (fuzz world)", "pipeline",
-                                 SPENT_LIST_CSV)  # fmt: skip
-        for recipient in ("unhcr", "gop"):
-            body = _agreement(spent_list, recipient, ["given_name"], "protection-verification")
-            spent.add("agreement_id", us.call("POST", "/v1/agreements", 201, json=body)["id"])
-
-        event = {
-            "subject": {"letter_id": kept.ids["letter_id"][0]},
-            "event": "detained",
-            "place": {"province": "Sindh", "district": "Karachi East"},
-            "occurred_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat(),
-        }
-        gop.call("POST", "/v1/encounters", 201, json=event)
-        claim = {"status": "detained", "effective_at": event["occurred_at"]}
-        gop.call("POST", f"/v1/lists/{demo_list_id}/records/US-0002/status-claims", 201,
-                 json=claim)  # fmt: skip
-
-        for pool in (kept, spent):
-            body = {"url": HOOK_URL, "event_types": ["record.created"], "since": "0"}
-            pool.add("subscription_id", us.call("POST", "/v1/subscriptions", 201, json=body)["id"])
-        for reader in (us, unhcr, gop):  # a recipient acknowledges what the owner cannot
-            feed = reader.call("GET", "/v1/changes", 200, params={"since": "0", "limit": 10})
-            for change in feed["items"]:
-                kept.add("change_id", change["id"])
-
+        _reconciled(unhcr, demo_list_id, kept)
+        _letters_and_agreements(us, demo_list_id, kept, spent)
+        _reports(gop, demo_list_id, kept.ids["letter_id"][0])
+        _feeds_and_subscriptions(us, (us, unhcr, gop), kept, spent)
         spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
         for caller in spare.values():
             spent.add("client_id", caller.client_id)
-
         latest = us.call("GET", "/v1/audit/checkpoints/latest", 200,
                          headers={"Purpose-Of-Use": "audit"})  # fmt: skip
         kept.add("size", latest["size"])
@@ -224,6 +185,53 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         "spent": spent.as_json(),
         "protected": _protected(url, spent).as_json(),
     }
+
+
+def _reconciled(unhcr: _Api, demo_list_id: str, kept: Pools) -> None:
+    """UNHCR's list of some demo members, shared back, and a completed run with its links."""
+    unhcr_list = unhcr.new_list("UNHCR registrations (fuzz world)", "registration", UNHCR_CSV)
+    kept.add("list_id", unhcr_list)
+    kept.records += [(unhcr_list, f"U{n}") for n in (1, 2, 3, 4, 9)]
+    shared = _agreement(unhcr_list, "us-mission", ["given_name", "dob"], "reconciliation")
+    unhcr.call("POST", "/v1/agreements", 201, json=shared)
+    run = _completed_run(unhcr, [demo_list_id, unhcr_list])
+    kept.add("reconciliation_id", run["id"])
+    for link in unhcr.call("GET", f"/v1/reconciliations/{run['id']}/links", 200)["items"]:
+        kept.add("link_id", link["link_id"])
+
+
+def _letters_and_agreements(us: _Api, demo_list_id: str, kept: Pools, spent: Pools) -> None:
+    for pool, record_id in ((kept, "US-0001"), (kept, "US-0003"), (spent, "US-0005")):
+        letter = {"list_id": demo_list_id, "record_id": record_id}
+        pool.add("letter_id", us.call("POST", "/v1/letters", 201, json=letter)["letter_id"])
+    spent_list = us.new_list("A list to end agreements on (fuzz world)", "pipeline",
+                             SPENT_LIST_CSV)  # fmt: skip
+    for recipient in ("unhcr", "gop"):
+        body = _agreement(spent_list, recipient, ["given_name"], "protection-verification")
+        spent.add("agreement_id", us.call("POST", "/v1/agreements", 201, json=body)["id"])
+
+
+def _reports(gop: _Api, demo_list_id: str, letter_id: str) -> None:
+    """A detention by letter and a status claim, so that the status view has something."""
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    event = {"subject": {"letter_id": letter_id}, "event": "detained", "occurred_at": at,
+             "place": {"province": "Sindh", "district": "Karachi East"}}  # fmt: skip
+    gop.call("POST", "/v1/encounters", 201, json=event)
+    claim = {"status": "detained", "effective_at": at}
+    gop.call("POST", f"/v1/lists/{demo_list_id}/records/US-0002/status-claims", 201,
+             json=claim)  # fmt: skip
+
+
+def _feeds_and_subscriptions(
+    us: _Api, readers: tuple[_Api, ...], kept: Pools, spent: Pools
+) -> None:
+    for pool in (kept, spent):
+        body = {"url": HOOK_URL, "event_types": ["record.created"], "since": "0"}
+        pool.add("subscription_id", us.call("POST", "/v1/subscriptions", 201, json=body)["id"])
+    for reader in readers:  # a recipient acknowledges what the owner cannot
+        feed = reader.call("GET", "/v1/changes", 200, params={"since": "0", "limit": 10})
+        for change in feed["items"]:
+            kept.add("change_id", change["id"])
 
 
 def _protected(url: str, spent: Pools) -> Pools:
