@@ -77,6 +77,11 @@ class BirthDate:
         return self.raw.strip() + (" SH" if self.calendar == "solar_hijri" else "")
 
 
+# No parsed date spans more: a whole year, of either calendar (a Solar Hijri year runs from one
+# Nowruz to the day before the next). Queries derive index bounds from it.
+LONGEST_SPAN = datetime.timedelta(days=366)
+
+
 def parse_birth_date(
     raw: str, calendar: str | None = None, *, today: datetime.date | None = None
 ) -> BirthDate:

@@ -98,7 +98,7 @@ async def match_person(
     earliest, latest = birth_span(person)
     agency_id = access.principal.agency_id
     found = await repository.reachable_records(
-        driver, agency_id, now, repository.BY_PERSON, {"earliest": earliest, "latest": latest}
+        driver, agency_id, now, repository.BY_PERSON, repository.person_params(earliest, latest)
     )
     candidates = [record for record in found if allowed(record)]
     if not candidates:

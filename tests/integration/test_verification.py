@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from reconcile.name_counts import NameCounts
 from tests.conftest import World
 from tests.helpers import shared_pipeline
-from verification import person
+from verification import person, repository
 
 MINIMAL_KEYS = {
     "verification_id",
@@ -200,3 +203,26 @@ async def test_a_claim_weighs_names_by_the_lists_searched_as_they_are_now(
     assert before is not None and after is not None
     jawad = max(after.counts["given"], key=lambda skeleton: after.counts["given"][skeleton])
     assert after.counts["given"][jawad] == before.counts["given"][jawad] + 3
+
+
+async def test_candidates_by_name_are_those_born_in_the_span_or_of_unknown_birth(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    """The lookup behind a claim by name (two index ranges since session 16): a span touching
+    the claimed one at its edge and an unknown birth are candidates; a later year is not."""
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    extra = "record_id,given_name,father_name,dob\nE1,Gul,Sher Ali,\nE2,Gul,Sher Ali,1983\n"
+    extra += "E3,Gul,Sher Ali,1990-05-05\n"
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=extra.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+    params = repository.person_params(dt.date(1983, 12, 31), dt.date(1984, 6, 1))
+    found = await repository.reachable_records(
+        app.state.services.driver, world.gop, dt.datetime.now(dt.UTC), repository.BY_PERSON, params
+    )
+    # R1 1984-03-12; R3 1362 SH (1983-03-21 to 1984-03-19); E2 the whole of 1983; E1 unknown
+    assert sorted(r.record_key for r in found) == ["E1", "E2", "R1", "R3"]

@@ -3,11 +3,11 @@
 import datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from matching.compare_dates import birth_date_level, compare_birth_dates
-from matching.dates import BirthDate, gregorian_to_solar_hijri, parse_birth_date
+from matching.dates import LONGEST_SPAN, BirthDate, gregorian_to_solar_hijri, parse_birth_date
 from matching.evidence import DateLevel
 from matching.solar_hijri import (
     FIRST_SUPPORTED_YEAR,
@@ -186,7 +186,7 @@ def test_parse_returns_or_raises_value_error_on_any_text(raw: str, calendar: str
         parsed = parse_birth_date(raw, calendar)
     except ValueError:
         return
-    assert parsed.earliest <= parsed.latest
+    assert parsed.earliest <= parsed.latest <= parsed.earliest + LONGEST_SPAN
     assert parsed.earliest <= datetime.date.today()
 
 
@@ -201,8 +201,20 @@ def test_parse_returns_or_raises_value_error_on_date_shaped_text(
         parsed = parse_birth_date(raw, calendar)
     except ValueError:
         return
-    assert parsed.earliest <= parsed.latest
+    assert parsed.earliest <= parsed.latest <= parsed.earliest + LONGEST_SPAN
     assert parsed.precision == ("year", "month", "day")[raw.count("-")]
+
+
+@given(st.integers(1300, 2026), st.sampled_from([None, "gregorian", "solar_hijri"]))
+def test_no_year_spans_more_than_the_longest_span(year: int, calendar: str | None) -> None:
+    """Verification by name bounds its index range with LONGEST_SPAN: a longer span would
+    lose candidates."""
+    try:
+        parsed = parse_birth_date(str(year), calendar, today=TODAY)
+    except ValueError:
+        reject()  # not a plausible birth year in that calendar
+    assert parsed.latest - parsed.earliest <= LONGEST_SPAN
+    assert parsed.evidence_range[1] - parsed.evidence_range[0] <= LONGEST_SPAN
 
 
 def _date(raw: str, calendar: str | None = None) -> BirthDate:
