@@ -10,7 +10,13 @@ from sqlmodel import Field, SQLModel
 
 from schemas.records import PRINTABLE
 from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
-from schemas.vocabulary import ListKind, Purpose
+from schemas.vocabulary import (
+    COARSENABLE_FIELDS,
+    RECORD_FIELDS,
+    Coarsening,
+    ListKind,
+    Purpose,
+)
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -74,8 +80,22 @@ class SharingAgreementCreate(SQLModel):
 
     list_id: str = Field(min_length=1, max_length=36, schema_extra=PRINTABLE)
     recipient_agency_id: str = Field(min_length=1, max_length=64, schema_extra=PRINTABLE)
-    fields: list[str] = Field(default_factory=list, max_length=64)
-    coarsen: dict[str, str] = Field(default_factory=dict)
+    # Checked by the service, which names a wrong field by its name (and knows each kind of
+    # agency's ceiling); the schema lists the same vocabulary for clients and fuzzers.
+    fields: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        schema_extra={"json_schema_extra": {"items": {"type": "string", "enum": [*RECORD_FIELDS]}}},
+    )
+    coarsen: dict[str, str] = Field(
+        default_factory=dict,
+        schema_extra={
+            "json_schema_extra": {
+                "propertyNames": {"enum": sorted(COARSENABLE_FIELDS)},
+                "additionalProperties": {"type": "string", "enum": sorted(Coarsening)},
+            }
+        },
+    )
     purposes: list[Purpose] = Field(min_length=1)
     valid_from: dt.datetime
     valid_until: dt.datetime
