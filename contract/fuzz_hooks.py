@@ -10,6 +10,7 @@ one instead."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -98,17 +99,35 @@ def flatmap_headers(
     return st.one_of(st.just(headers), current)
 
 
+# an agreement's period as the service accepts it: begun, and ending a month from now
+_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+_PERIOD = {
+    "valid_from": (_NOW - dt.timedelta(hours=1)).isoformat(),
+    "valid_until": (_NOW + dt.timedelta(days=30)).isoformat(),
+}
+
+
 def body_substitutions(pool: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
     """Existing ids for a JSON body's `list_id` (with `record_id`, a record of that list) or
-    `list_ids` (the lists, in either order)."""
+    `list_ids` (the lists, in either order), each with every agency as `recipient_agency_id`
+    and a current period where the body names a recipient (an agreement)."""
+    lists = pool["ids"].get("list_id", [])
     if "list_ids" in body:
-        lists = pool["ids"].get("list_id", [])
-        return [{"list_ids": lists}, {"list_ids": lists[::-1]}] if len(lists) > 1 else []
-    if "list_id" in body and "record_id" in body:
-        return [{"list_id": list_id, "record_id": record} for list_id, record in pool["records"]]
-    if "list_id" in body:
-        return [{"list_id": list_id} for list_id in pool["ids"].get("list_id", [])]
-    return []
+        choices = [{"list_ids": lists}, {"list_ids": lists[::-1]}] if len(lists) > 1 else []
+    elif "list_id" in body and "record_id" in body:
+        choices = [{"list_id": list_id, "record_id": record} for list_id, record in pool["records"]]
+    elif "list_id" in body:
+        choices = [{"list_id": list_id} for list_id in lists]
+    else:
+        choices = []
+    if "recipient_agency_id" not in body:
+        return choices
+    agencies = pool["ids"].get("agency_id", [])
+    return [
+        {**choice, "recipient_agency_id": agency, **_PERIOD}
+        for choice in choices
+        for agency in agencies
+    ]
 
 
 @schemathesis.hook

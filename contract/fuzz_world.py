@@ -168,6 +168,8 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
     with _http(base) as http:
         us, unhcr, gop = (_Api(http, callers[a]) for a, _, _ in DATA_AGENCIES)
         kept.add("list_id", demo_list_id)
+        for agency_id, _, _ in DATA_AGENCIES:
+            kept.add("agency_id", agency_id)
         kept.records += [(demo_list_id, f"US-{n:04d}") for n in range(1, 9)]
         spent.records += [(demo_list_id, f"US-{n:04d}") for n in range(9, 13)]
         _reconciled(unhcr, demo_list_id, kept)

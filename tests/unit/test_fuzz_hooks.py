@@ -13,7 +13,7 @@ from contract.fuzz_hooks import (
 )
 
 POOL: dict[str, Any] = {
-    "ids": {"list_id": ["L1", "L2"], "letter_id": ["SL-1"]},
+    "ids": {"list_id": ["L1", "L2"], "letter_id": ["SL-1"], "agency_id": ["unhcr", "gop"]},
     "records": [["L1", "R1"], ["L2", "R9"]],
 }
 
@@ -52,3 +52,11 @@ def test_a_body_names_existing_lists_and_records() -> None:
     ]
     assert body_substitutions(POOL, {"list_id": "x"}) == [{"list_id": "L1"}, {"list_id": "L2"}]
     assert body_substitutions(POOL, {"name": "x"}) == []
+    agreements = body_substitutions(POOL, {"list_id": "x", "recipient_agency_id": "y"})
+    assert [(a["list_id"], a["recipient_agency_id"]) for a in agreements] == [
+        ("L1", "unhcr"),
+        ("L1", "gop"),
+        ("L2", "unhcr"),
+        ("L2", "gop"),
+    ]
+    assert all(a["valid_from"] < a["valid_until"] for a in agreements)
