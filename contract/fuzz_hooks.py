@@ -1,8 +1,9 @@
-"""schemathesis hooks, loaded through `SCHEMATHESIS_HOOKS`: half the time a path parameter is
-an id of an object that exists (written by `contract.fuzz_world` to the file `SANAD_FUZZ_WORLD`
-names; so too a JSON body's `list_id`, `record_id` or `list_ids`, and a correction's If-Match
-names a version the record may be at), so that the fuzzed query strings and bodies reach
-handlers instead of a 404 or a 412. Requests that end an object draw from the `spent` pool,
+"""schemathesis hooks, loaded through `SCHEMATHESIS_HOOKS`, that steer half the generated
+requests towards what exists (the world `contract.fuzz_world` wrote to the file
+`SANAD_FUZZ_WORLD` names), so that fuzzed query strings and bodies reach handlers instead of a
+404, a 412 or a refused header: path ids; a JSON body's `list_id`, `record_id` or `list_ids`,
+and an agreement's recipient and period; a correction's If-Match; an import's exchange-format
+CSV rows (odd values in real columns). Requests that end an object draw from the `spent` pool,
 all others from `kept`; and an ending request never reaches a `protected` object (one the next
 requests or clients need), whatever id schemathesis learnt from a response: it goes to a spent
 one instead."""
