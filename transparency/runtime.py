@@ -82,6 +82,7 @@ class TransparencyLog:
         )
         self.status = LogStatus(time.monotonic(), 0, 0, 0.0)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -94,13 +95,18 @@ class TransparencyLog:
                 # not fatal: the first batch creates the log (its failures fail the API closed)
                 log.error("tlog_create_failed", error=type(exc).__name__, detail=str(exc)[:200])
         await asyncio.to_thread(self._check_once)
+        self._stopping = asyncio.Event()  # of the loop that runs the task
         self._task = asyncio.create_task(self._run(), name="tlog-sequencer")
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # Not a cancel: a cancelled task leaves its check running in the thread, which then
+            # wrote to engines disposed here (and logged into whoever held stdout next).
+            self._stopping.set()
+            try:
                 await self._task
+            except Exception as exc:  # the loop has ended either way; shutdown goes on
+                log.error("tlog_sequencer_task_failed", error=type(exc).__name__)
             self._task = None
         if self.child is not None:
             await asyncio.to_thread(self.child.close)
@@ -108,9 +114,11 @@ class TransparencyLog:
         self._read_engine.dispose()
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.policy.poll_interval_seconds)
-            await self.check()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.policy.poll_interval_seconds)
+            if not self._stopping.is_set():
+                await self.check()
 
     async def check(self) -> LogStatus:
         """One round: integrate what is queued (if this process sequences), then measure."""
