@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as StatementDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.route_index import route_template
 from audit.context import AuditContext
 from problems import PROBLEM_KINDS, ProblemError
 
@@ -94,8 +95,7 @@ async def _on_unstorable(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL's data exceptions (class 22: a character it cannot hold, a number out of
     range) come of a value the caller sent that the input checks let through: a 4xx, not a
     500. The database's message quotes the value, so only its type is logged."""
-    route = getattr(request.scope.get("route"), "path", "(unmatched)")  # a template: no ids
-    log.warning("unstorable_value", error=type(exc).__name__, route=route)
+    log.warning("unstorable_value", error=type(exc).__name__, route=route_template(request.scope))
     detail = "a value could not be stored or compared (a NUL character, a number out of range)"
     return problem_response(request, "validation-failed", detail)
 
