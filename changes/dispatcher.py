@@ -283,15 +283,20 @@ class WebhookDispatcher:
             return None, f"secret unreadable: {exc}"
         headers = signing.headers(secret, job.delivery.id, int(time.time()), body)
         try:
-            # checked again now (DNS may point elsewhere), and sent where the check found
-            response = await self._clients.post(
-                subscription.url,
-                self._networks,
-                content=body,
-                headers=headers,
-            )
+            # httpx's timeout bounds each read, so a subscriber answering a byte at a time
+            # could outlast the lease and have the delivery claimed again: bound the whole send
+            async with asyncio.timeout(self.settings.timeout_seconds):
+                # checked again now (DNS may point elsewhere), and sent where the check found
+                response = await self._clients.post(
+                    subscription.url,
+                    self._networks,
+                    content=body,
+                    headers=headers,
+                )
         except UrlRefusedError as exc:
             return None, f"refused: {exc}"
+        except TimeoutError:
+            return None, "timeout"
         except httpx.HTTPError as exc:
             return None, type(exc).__name__
         if 200 <= response.status_code < 300:
@@ -329,7 +334,7 @@ class WebhookDispatcher:
             error=error,
             duration_ms=duration_ms,
         )
-        await self._results.record(delivery.id, values, attempt)
+        await self._results.record(delivery.id, delivery.retry_base, values, attempt)
         if values["status"] == "pending" and self._wakeup is not None:
             self._wakeup.set()  # re-plan the pause around this retry's due time
         log.info(

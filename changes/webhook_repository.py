@@ -119,18 +119,33 @@ _RESULT_COLUMNS = (
 
 
 async def finish_attempts(
-    session: AsyncSession, results: Sequence[tuple[str, dict[str, object], WebhookAttempt]]
+    session: AsyncSession, results: Sequence[tuple[str, int, dict[str, object], WebhookAttempt]]
 ) -> None:
-    """Each delivery's new state (every column of _RESULT_COLUMNS) and its attempt row, in
-    two statements for the whole batch."""
-    statement = (
-        update(WebhookDelivery)
-        .where(_delivery.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in _RESULT_COLUMNS})
-    )
+    """Each delivery's new state and its attempt row, in three statements for the whole batch.
+    A result is (delivery id, its `retry_base` when leased, every column of _RESULT_COLUMNS, the
+    attempt). A delivery replayed while its attempt ran (`retry_base` moved, see `requeue`)
+    keeps the due state the replay gave it: only the attempt's count and outcome are written and
+    its lease is freed, so the replay's attempt follows this one."""
     conn = await session.connection()
-    await conn.execute(statement, [{"_id": d, **values} for d, values, _ in results])
-    await session.execute(insert(WebhookAttempt), [a.model_dump() for _, _, a in results])
+    finished = update(WebhookDelivery).where(
+        _delivery.id == bindparam("_id"), _delivery.retry_base == bindparam("_base")
+    )
+    await conn.execute(
+        finished.values({name: bindparam(name) for name in _RESULT_COLUMNS}),
+        [{"_id": d, "_base": base, **values} for d, base, values, _ in results],
+    )
+    replayed = update(WebhookDelivery).where(
+        _delivery.id == bindparam("_id"), _delivery.retry_base != bindparam("_base")
+    )
+    outcome = ("attempts", "last_status_code", "last_error")
+    await conn.execute(
+        replayed.values(lease_until=None, **{name: bindparam(name) for name in outcome}),
+        [
+            {"_id": d, "_base": base, **{name: values[name] for name in outcome}}
+            for d, base, values, _ in results
+        ],
+    )
+    await session.execute(insert(WebhookAttempt), [a.model_dump() for *_, a in results])
 
 
 async def events_by_seq(session: AsyncSession, seqs: Sequence[int]) -> dict[int, ChangeEvent]:
@@ -181,18 +196,22 @@ async def attempts_of(
 async def requeue(
     session: AsyncSession, subscription_id: str, after_seq: int, only_dead: bool, now: dt.datetime
 ) -> int:
+    """Make the subscription's deliveries after `after_seq` (only dead ones, if asked) due now,
+    each keeping its webhook-id; returns how many. One being sent keeps its lease, so that no
+    second attempt starts alongside it under the same attempt number, and its `retry_base`
+    counts that attempt: which tells `finish_attempts` to leave it due."""
     condition = and_(_delivery.subscription_id == subscription_id, _delivery.change_seq > after_seq)
     if only_dead:
         condition = and_(condition, _delivery.status == "dead")
-    result = await session.execute(
-        update(WebhookDelivery)
-        .where(condition)
-        .values(
-            status="pending",
-            next_attempt_at=now,
-            lease_until=None,
-            delivered_at=None,
-            retry_base=_delivery.attempts,
+    due_now = {"status": "pending", "next_attempt_at": now, "delivered_at": None}
+    idle = or_(_delivery.lease_until.is_(None), _delivery.lease_until < now)
+    requeued = 0
+    for leased, values in (
+        (idle, {**due_now, "lease_until": None, "retry_base": _delivery.attempts}),
+        (_delivery.lease_until >= now, {**due_now, "retry_base": _delivery.attempts + 1}),
+    ):
+        result = await session.execute(
+            update(WebhookDelivery).where(condition, leased).values(values)
         )
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        requeued += int(result.rowcount)  # type: ignore[attr-defined]
+    return requeued

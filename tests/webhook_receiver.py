@@ -25,6 +25,10 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     # status codes to answer, in order; 200 once the script runs out
     script: list[int] = field(default_factory=list)
+    # seconds to hold each request before answering (a slow subscriber)
+    delay: float = 0.0
+    # seconds between the bytes of each answer's body (a subscriber answering a byte at a time)
+    drip: float = 0.0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
@@ -48,9 +52,15 @@ def webhook_receiver() -> Iterator[Receiver]:
                 status = receiver.script.pop(0) if receiver.script else 200
                 receiver.requests.append(Received(time.time(), dict(self.headers.items()), body))
                 receiver.arrived.notify_all()
+            time.sleep(receiver.delay)
+            answer = b"ok" * 10 if receiver.drip else b""
             self.send_response(status)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(answer)))
             self.end_headers()
+            for byte in answer:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(receiver.drip)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -153,6 +153,56 @@ async def test_dead_letter_after_n_failures_then_replay(
         _verified(requests[3], sub["secret"])
 
 
+async def test_a_replay_during_an_attempt_sends_again_after_it_not_alongside(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """A replay used to free the lease of a delivery being sent, so a second attempt started
+    at once under the same attempt number; recording both broke the attempt log's key and
+    lost every result committed with them."""
+    await shared_pipeline(client, world)
+    with webhook_receiver() as receiver:
+        receiver.delay = 0.6
+        sub = await _subscribe(client, world, receiver.url, ["encounter.reported"])
+        await _detain(client, world)
+        [first] = await receiver.wait_for(1, within=5)
+        us = await world.headers("us_mission")
+        replay = await client.post(f"/v1/subscriptions/{sub['id']}/replays", json={}, headers=us)
+        assert replay.json() == {"requeued": 1}
+        await asyncio.sleep(0.3)  # the first attempt is still being answered
+        assert len(receiver.requests) == 1
+        first, again = await receiver.wait_for(2, within=5)
+        assert again.at - first.at >= 0.6 * 0.9
+        assert again.headers["webhook-id"] == first.headers["webhook-id"]
+        for _ in range(100):
+            [delivery] = await _deliveries(client, world, sub["id"])
+            if delivery["status"] == "delivered" and delivery["attempts"] == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [a["attempt"] for a in delivery["attempt_log"]] == [1, 2]
+        assert delivery["status"] == "delivered"
+
+
+async def test_an_attempt_ends_at_its_timeout_however_the_subscriber_trickles(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """httpx bounds each read; a subscriber sending a byte every 0.3 s never trips that, and
+    would hold the attempt past its lease (20 bytes: 6 s) but for the attempt's own bound."""
+    await shared_pipeline(client, world)
+    with webhook_receiver() as receiver:
+        receiver.drip = 0.3
+        sub = await _subscribe(client, world, receiver.url, ["encounter.reported"])
+        await _detain(client, world)
+        await receiver.wait_for(1, within=5)
+        for _ in range(100):
+            [delivery] = await _deliveries(client, world, sub["id"])
+            if delivery["attempt_log"]:
+                break
+            await asyncio.sleep(0.05)
+        [first, *_] = delivery["attempt_log"]
+        assert first["error"] == "timeout"
+        assert FAST.timeout_seconds * 1000 <= first["duration_ms"] < 4000
+
+
 async def test_events_follow_the_subscribers_agreements(
     client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
 ) -> None:
