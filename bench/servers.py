@@ -47,14 +47,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app_path: str, env: dict[str, str], ready_path: str) -> Iterator[str]:
-    """Run `app_path` in its own uvicorn process (one worker, uvloop, no access log)."""
+def uvicorn_server(
+    app_path: str, env: dict[str, str], ready_path: str, output: Path | None = None
+) -> Iterator[str]:
+    """Run `app_path` in its own uvicorn process (one worker, uvloop, no access log); its
+    stdout and stderr go to the file `output` when given."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", app_path, "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(output.open("ab")) if output else None
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=sink, stderr=sink
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

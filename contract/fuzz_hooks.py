@@ -3,13 +3,16 @@ requests towards what exists (the world `contract.fuzz_world` wrote to the file
 `SANAD_FUZZ_WORLD` names), so that fuzzed query strings and bodies reach handlers instead of a
 404, a 412 or a refused header: path ids; a JSON body's `list_id`, `record_id` or `list_ids`,
 and an agreement's recipient and period; a correction's If-Match; an import's exchange-format
-CSV rows (odd values in real columns). Requests that end an object draw from the `spent` pool,
+CSV rows (odd values in real columns); and bodies the API accepts beyond what the schema says:
+a subscription to the loopback address the fuzzed server allows, a client within the fuzzing
+client's scopes (`SANAD_FUZZ_SCOPES`). Requests that end an object draw from the `spent` pool,
 all others from `kept`; and an ending request never reaches a `protected` object (one the next
 requests or clients need), whatever id schemathesis learnt from a response: it goes to a spent
 one instead."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -22,6 +25,7 @@ import schemathesis
 from hypothesis import strategies as st
 
 WORLD_ENV = "SANAD_FUZZ_WORLD"
+SCOPES_ENV = "SANAD_FUZZ_SCOPES"  # the fuzzing client's scopes, space-separated
 _ENDING = ("/termination", "/revocation", "/withdrawal", "/disable")
 
 
@@ -131,14 +135,39 @@ def body_substitutions(pool: dict[str, Any], body: dict[str, Any]) -> list[dict[
     ]
 
 
+_WELL_FORMED_SECRET = "whsec_" + base64.b64encode(bytes(range(24))).decode()
+
+
+def accepted_bodies(body: dict[str, Any], hook_url: str, scopes: list[str]) -> list[dict[str, Any]]:
+    """The generated body reshaped so that what the service checks beyond the schema holds: a
+    subscription's URL at the one address the fuzzed server allows (a public address elsewhere,
+    which the fuzzer cannot guess), with no secret or a well-formed one; a client holding the
+    caller's scopes or one of them (registration refuses wider ones), a secret client without
+    keys, or a liaison naming its person."""
+    if "url" in body and "event_types" in body:
+        subscription = {k: v for k, v in body.items() if k not in ("secret", "since")}
+        subscription["url"] = hook_url
+        return [subscription, {**subscription, "since": "0", "secret": _WELL_FORMED_SECRET}]
+    if not isinstance(body.get("scopes"), list) or "name" not in body or not scopes:
+        return []
+    system = {k: v for k, v in body.items() if k not in ("jwks", "person_name", "auth_method")}
+    system |= {"name": "fuzzed partner system", "kind": "system", "scopes": scopes}
+    liaison = {**system, "kind": "liaison", "person_name": "Fuzzed Liaison"}
+    return [system, {**system, "scopes": scopes[:1]}, liaison]
+
+
+_CALLER_SCOPES = os.environ.get(SCOPES_ENV, "").split()
+
+
 @schemathesis.hook
 def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
     if _WORLD is None or not isinstance(body, dict):
         return st.just(body)
-    choices = body_substitutions(_WORLD["kept"], body)
+    choices = [{**body, **ids} for ids in body_substitutions(_WORLD["kept"], body)]
+    choices += accepted_bodies(body, _WORLD["hook_url"], _CALLER_SCOPES)
     if not choices:
         return st.just(body)
-    return st.one_of(st.just(body), st.sampled_from(choices).map(lambda ids: {**body, **ids}))
+    return st.one_of(st.just(body), st.sampled_from(choices))
 
 
 # Exchange-format CSV for imports: the generated body is an arbitrary string, which the import

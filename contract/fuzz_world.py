@@ -183,6 +183,7 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
                          headers={"Purpose-Of-Use": "audit"})  # fmt: skip
         kept.add("size", latest["size"])
     return {
+        "hook_url": HOOK_URL,
         "kept": kept.as_json(),
         "spent": spent.as_json(),
         "protected": _protected(url, spent).as_json(),

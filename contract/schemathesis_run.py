@@ -23,7 +23,7 @@ from bench.servers import fresh_database, uvicorn_server
 from cli.demo import seed_demo
 from config.settings import Settings
 from contract import fuzz_world
-from contract.fuzz_hooks import WORLD_ENV
+from contract.fuzz_hooks import SCOPES_ENV, WORLD_ENV
 from database.migrations import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,15 +53,16 @@ def _purpose(scopes: str) -> str:
     return "audit" if "audit:read" in scopes.split() else "protection-verification"
 
 
-def _token(base: str, client: Fuzzed) -> str:
+def _token(base: str, client: Fuzzed) -> tuple[str, str]:
+    """(access token, its scopes)."""
     response = httpx.post(
         f"{base}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=(client.client_id, client.client_secret),
     )
     response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
+    granted = response.json()
+    return granted["access_token"], granted["scope"]
 
 
 def _demo_clients(url: str, demo: dict[str, Any]) -> list[Fuzzed]:
@@ -80,9 +81,20 @@ def _every_scope_clients(url: str, demo: dict[str, Any]) -> list[Fuzzed]:
     ]
 
 
+def server_errors(log_text: str) -> list[str]:
+    """The lines of a server's output that report a failure: an error-level structlog event
+    (a background worker's, which no response shows) or a traceback, uvicorn's included."""
+    return [
+        line
+        for line in log_text.splitlines()
+        if '"level": "error"' in line or line.startswith(("Traceback", "ERROR:"))
+    ]
+
+
 def _fuzz(url: str, clients_of: ClientsOf, workdir: Path) -> tuple[int, int]:
     """(runs, failed runs) of schemathesis as each client on a server over `url`, in a world
-    of objects whose ids the requests' paths name half the time (`contract.fuzz_world`)."""
+    of objects whose ids the requests' paths name half the time (`contract.fuzz_world`). An
+    error the server logs meanwhile fails the pass as one more failed run."""
     upgrade_to_head(url)
     demo = seed_demo(Settings(database_url=url, log_level="WARNING"))
     clients = clients_of(url, demo)
@@ -94,22 +106,28 @@ def _fuzz(url: str, clients_of: ClientsOf, workdir: Path) -> tuple[int, int]:
     failures = 0
     database = url.split(":", 1)[0].split("+", 1)[0]
     world_file = workdir / f"world-{database}.json"
-    with uvicorn_server("api.main:app", env, "/healthz") as base:
+    server_log = workdir / f"server-{database}.log"
+    with uvicorn_server("api.main:app", env, "/healthz", output=server_log) as base:
         world_file.write_text(json.dumps(fuzz_world.build(base, url, demo["list_id"])))
         hooks = {"SCHEMATHESIS_HOOKS": "contract.fuzz_hooks", WORLD_ENV: str(world_file)}
         for client in clients:
+            token, scopes = _token(base, client)
             command = [
                 sys.executable, "-m", "schemathesis.cli", "run", str(ROOT / "openapi.yaml"),
                 "--url", base, "--checks", CHECKS, "--max-time", str(MAX_TIME_PER_CLIENT),
                 "--phases", "examples,coverage,fuzzing", "--workers", "1",
                 "--suppress-health-check", "all", "--max-failures", "5",
-                "-H", f"Authorization: Bearer {_token(base, client)}",
+                "-H", f"Authorization: Bearer {token}",
                 "-H", f"Purpose-Of-Use: {client.purpose}",
             ]  # fmt: skip
             print(f"== schemathesis as {client.role} on {database}", flush=True)
-            ran = subprocess.run(command, cwd=ROOT, env={**os.environ, **hooks}, check=False)
+            fuzz_env = {**os.environ, **hooks, SCOPES_ENV: scopes}
+            ran = subprocess.run(command, cwd=ROOT, env=fuzz_env, check=False)
             failures += ran.returncode != 0
-    return len(clients), failures
+    errors = server_errors(server_log.read_text(errors="replace"))
+    if errors:
+        print(f"== the server on {database} logged {len(errors)} errors:", *errors, sep="\n")
+    return len(clients) + 1, failures + bool(errors)
 
 
 def main() -> int:

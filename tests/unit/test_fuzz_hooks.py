@@ -1,16 +1,20 @@
-"""The schemathesis hooks' choice of ids: records keep their list, ending requests draw from
-the spent pool and never reach a protected object."""
+"""The schemathesis hooks' choice of ids (records keep their list, ending requests draw from
+the spent pool and never reach a protected object) and of bodies the service accepts, and which
+server output fails a pass."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from contract.fuzz_hooks import (
+    accepted_bodies,
     body_substitutions,
     ends_an_object,
     reaches_protected,
     substitutions,
 )
+from contract.schemathesis_run import server_errors
 
 POOL: dict[str, Any] = {
     "ids": {"list_id": ["L1", "L2"], "letter_id": ["SL-1"], "agency_id": ["unhcr", "gop"]},
@@ -60,3 +64,44 @@ def test_a_body_names_existing_lists_and_records() -> None:
         ("L2", "gop"),
     ]
     assert all(a["valid_from"] < a["valid_until"] for a in agreements)
+
+
+def test_a_subscription_body_gets_the_allowed_address_and_a_valid_secret_or_none() -> None:
+    generated = {"url": "x" * 8, "event_types": ["record.created"], "secret": "?", "since": "!"}
+    plain, with_secret = accepted_bodies(generated, "http://127.0.0.1:9/hook", ["changes:read"])
+    assert plain == {"url": "http://127.0.0.1:9/hook", "event_types": ["record.created"]}
+    assert with_secret["since"] == "0"
+    assert with_secret["secret"].startswith("whsec_")
+    assert len(base64.b64decode(with_secret["secret"].removeprefix("whsec_"))) == 24
+
+
+def test_a_client_body_holds_only_the_callers_scopes_and_what_its_kind_needs() -> None:
+    generated = {"name": "\x00", "kind": "liaison", "scopes": ["x"], "jwks": {}, "person_name": ""}
+    system, narrow, liaison = accepted_bodies(generated, "", ["clients:manage", "records:read"])
+    assert system == {
+        "name": "fuzzed partner system",
+        "kind": "system",
+        "scopes": ["clients:manage", "records:read"],
+    }
+    assert narrow["scopes"] == ["clients:manage"]
+    assert liaison["kind"] == "liaison" and liaison["person_name"]
+    assert accepted_bodies(generated, "", []) == []
+    assert accepted_bodies({"name": "n", "list_id": "L1"}, "", ["records:read"]) == []
+
+
+def test_a_pass_fails_on_the_errors_its_server_logged_and_only_on_those() -> None:
+    output = "\n".join(
+        (
+            '{"event": "webhook_attempt", "level": "info", "outcome": "pending"}',
+            '{"error": "IntegrityError", "event": "webhook_attempt_failed", "level": "error"}',
+            '{"event": "bulk_read_detected", "level": "warning"}',
+            "Traceback (most recent call last):",
+            "ERROR:    Exception in ASGI application",
+        )
+    )
+    assert [line[:20] for line in server_errors(output)] == [
+        '{"error": "Integrity',
+        "Traceback (most rece",
+        "ERROR:    Exception ",
+    ]
+    assert server_errors('{"event": "tlog_checkpoint", "level": "info"}\n') == []
