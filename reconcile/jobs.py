@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -31,6 +31,24 @@ def reviews_as_decisions(reviews: Iterable[Any]) -> dict[tuple[str, str], bool]:
         decisions[(review.left_record_id, review.right_record_id)] = confirmed
         decisions[(review.right_record_id, review.left_record_id)] = confirmed
     return decisions
+
+
+def apply_decisions_made_meanwhile(
+    rows: Iterable[dict[str, Any]],
+    read: Mapping[tuple[str, str], bool],
+    now: Mapping[tuple[str, str], bool],
+) -> int:
+    """Decisions people made after the run read them (`read`: then, `now`: as it is stored),
+    applied to the run's link rows as deciding the link right after the run would apply them:
+    the pair's link takes the decision and no conflict holds it. Returns how many changed."""
+    changed = 0
+    for row in rows:
+        pair = (row["left_record_id"], row["right_record_id"])
+        if pair in now and read.get(pair) != now[pair]:
+            row["decision"] = "confirmed" if now[pair] else "rejected"
+            row["held_for_conflict"] = False
+            changed += 1
+    return changed
 
 
 class ReconciliationRunner:
@@ -110,7 +128,7 @@ class ReconciliationRunner:
                     run_id, stage=str(state["stage"]), progress=float(str(state["progress"])) * 0.95
                 )
             output: RunOutput = work.result()
-            await self._store(run_id, output, read_at)
+            await self._store(run_id, agency_id, output, read_at, decisions)
             log.info(
                 "reconciliation_completed",
                 run_id=run_id,
@@ -128,8 +146,19 @@ class ReconciliationRunner:
                 run_id, status="failed", stage="failed", error=error[:200], finished_at=utcnow()
             )
 
-    async def _store(self, run_id: str, output: RunOutput, read_at: int) -> None:
+    async def _store(
+        self,
+        run_id: str,
+        agency_id: str,
+        output: RunOutput,
+        read_at: int,
+        decisions: Mapping[tuple[str, str], bool],
+    ) -> None:
+        """The run's links and counts, with the decisions people made while it linked."""
         async with self._sessions() as session:
+            await repository.lock_decisions(session, agency_id)
+            reviews = await repository.reviews_of_agency(session, agency_id)
+            apply_decisions_made_meanwhile(output.links, decisions, reviews_as_decisions(reviews))
             now = utcnow()
             rows = [
                 {

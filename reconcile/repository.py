@@ -3,6 +3,7 @@ run reads (with the record ids and keys it shows)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -338,6 +339,39 @@ async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
 
 async def get_link(session: AsyncSession, link_id: str) -> ReconciliationLink | None:
     return await session.get(ReconciliationLink, link_id)
+
+
+async def lock_decisions(session: AsyncSession, agency_id: str) -> None:
+    """Serialise the agency's link decisions with the storing of its runs: both begin by
+    writing the agency's row (a row lock on PostgreSQL, the database's write lock on SQLite),
+    so that a decision made while a run is stored is seen by one or the other, never by
+    neither (`decide`, `ReconciliationRunner._store`)."""
+    agency = _tables["agency"]
+    await session.execute(update(agency).where(agency.c.id == agency_id).values(name=agency.c.name))
+
+
+async def apply_decision_to_later_runs(
+    session: AsyncSession,
+    agency_id: str,
+    since: dt.datetime,
+    pair: tuple[str, str],
+    decision: str,
+) -> set[str]:
+    """A person's decision on a pair, on that pair's links (either orientation) in the agency's
+    runs created at or after `since`; returns the runs whose links changed."""
+    later = select(_run.id).where(_run.owner_agency_id == agency_id, _run.created_at >= since)
+    left, right = pair
+    either_way = or_(
+        and_(_link.left_record_id == left, _link.right_record_id == right),
+        and_(_link.left_record_id == right, _link.right_record_id == left),
+    )
+    query = (
+        update(_tables["reconciliation_link"])
+        .where(_link.reconciliation_id.in_(later), either_way)
+        .values(decision=decision, held_for_conflict=False)
+        .returning(_link.reconciliation_id)
+    )
+    return {row[0] for row in (await session.execute(query)).all()}
 
 
 async def reviews_of_agency(session: AsyncSession, agency_id: str) -> list[LinkReview]:

@@ -360,16 +360,18 @@ async def decide(
     link_id: str,
     body: LinkDecisionCreate,
 ) -> LinkPublic:
-    """Confirm or reject a link; the decision holds for the pair in every later run."""
+    """Confirm or reject a link; the decision holds for the pair in this run, in the runs
+    stored after it (whichever run's queue the reviewer worked from) and in every later run."""
     link = await repository.get_link(session, link_id)
     run = await repository.get_run(session, link.reconciliation_id) if link else None
     if link is None or run is None or run.owner_agency_id != access.principal.agency_id:
         raise ProblemError("not-found", "no such link is visible to the caller")
     views = await _views(session, access, run)
+    agency = access.principal.agency_id
+    await repository.lock_decisions(session, agency)
     link.decision = "confirmed" if body.decision == "confirm" else "rejected"
     link.held_for_conflict = False  # a person decided: no conflict holds it any more
     session.add(link)
-    agency = access.principal.agency_id
     review = await repository.find_review(
         session, agency, link.left_record_id, link.right_record_id
     )
@@ -384,8 +386,13 @@ async def decide(
     review.decided_by_client_id, review.decided_at = access.principal.client_id, utcnow()
     repository.add(session, review)
     await session.flush()
-    # the incremental linker holds the run's links between polls: tell it they changed
-    await repository.raise_links_version(session, run.id)
+    pair = (link.left_record_id, link.right_record_id)
+    changed = await repository.apply_decision_to_later_runs(
+        session, agency, run.created_at, pair, link.decision
+    )
+    # the incremental linker holds each run's links between polls: tell it they changed
+    for changed_run in sorted(changed | {run.id}):
+        await repository.raise_links_version(session, changed_run)
     ((_, left, right, items),) = await _shown_links(session, audit, views, [link])
     await commit_with_audit(session, audit, 200)
     return link_public(link, left, right, items)

@@ -28,6 +28,8 @@ log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
 # polls a run's batch may fail before it is linked in halves (`_in_halves`)
 MAX_ATTEMPTS = 3
+# relinkings of one half in a row that people's decisions made meanwhile may send back
+SETTLE_ATTEMPTS = 3
 
 
 class IncrementalLinker:
@@ -85,6 +87,8 @@ class IncrementalLinker:
             try:
                 total += await self._update(run)
                 self._failures.pop(run.id, None)
+            except DecidedWhileRelinkingError:
+                log.info("incremental_decided_meanwhile", run_id=run.id)  # again next poll
             except Exception as exc:
                 attempt = self._failures[run.id] = self._failures.get(run.id, 0) + 1
                 log.error(
@@ -202,7 +206,7 @@ class IncrementalLinker:
         if not rows:
             return []
         try:
-            await self._apply(run, rows)
+            await self._apply_settled(run, rows)
             return []
         except Exception as exc:
             if len(rows) > 1:
@@ -215,6 +219,14 @@ class IncrementalLinker:
                 error=type(exc).__name__,
             )
             return [rows[0]["id"]]
+
+    async def _apply_settled(self, run: Reconciliation, rows: list[dict[str, Any]]) -> None:
+        """`_apply`, again while people's decisions keep arriving during the relinking."""
+        for _ in range(SETTLE_ATTEMPTS - 1):
+            with contextlib.suppress(DecidedWhileRelinkingError):
+                await self._apply(run, rows)
+                return
+        await self._apply(run, rows)
 
     async def _apply(
         self,
@@ -241,11 +253,13 @@ class IncrementalLinker:
             )
             changed = changed + [r for r in partners.values() if r["id"] not in ids]
             current = active(changed)
-            decisions = reviews_as_decisions(
-                await repository.reviews_of_agency(session, run.owner_agency_id)
-            )
+            decisions = await _decisions(session, run)
             records = RunRecords(session, run, self._held, self._holding)
             relinked = await relink_changed(run, records, current, standing, decisions, gone)
+            await repository.lock_decisions(session, run.owner_agency_id)
+            if await _decisions(session, run) != decisions:
+                await session.rollback()
+                raise DecidedWhileRelinkingError(run.id)
             await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
             await repository.delete_undecided_links(session, run.id, relinked.displaced)
             await repository.insert_links(session, relinked.links)
@@ -281,6 +295,16 @@ class IncrementalLinker:
             displaced=len(relinked.displaced),
         )
         return True
+
+
+class DecidedWhileRelinkingError(Exception):
+    """A person decided a pair of the run while its changed records were relinked: nothing was
+    stored, and the change is relinked again with the decision (a link kept by a decision made
+    meanwhile would collide with the relinked one)."""
+
+
+async def _decisions(session: AsyncSession, run: Reconciliation) -> dict[tuple[str, str], bool]:
+    return reviews_as_decisions(await repository.reviews_of_agency(session, run.owner_agency_id))
 
 
 def _touched_records(

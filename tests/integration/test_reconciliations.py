@@ -196,6 +196,108 @@ async def test_decisions_hold_in_later_runs_and_filters_work(
     assert "Mohammad" not in report.text
 
 
+async def _reject_r2(
+    client: httpx.AsyncClient, headers: dict[str, str], run_id: str
+) -> dict[str, Any]:
+    """Reject R2's link in the run; returns the link as it was."""
+    r2 = next(x for x in await _links(client, headers, run_id) if x["left"]["record_id"] == "R2")
+    decided = await client.post(
+        f"/v1/links/{r2['link_id']}/decisions", json={"decision": "reject"}, headers=headers
+    )
+    assert decided.status_code == 200, decided.text
+    return r2
+
+
+def _decision_of(links: list[dict[str, Any]], left: str) -> str:
+    return str(next(x["decision"] for x in links if x["left"]["record_id"] == left))
+
+
+async def test_a_decision_on_an_earlier_run_s_link_holds_in_the_runs_after_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A reviewer working from the queue of yesterday's run decides a pair that today's run has
+    already linked: the decision holds in today's run too."""
+    pipeline, registrations, earlier, headers = await _linked_run(client, world)
+    later, _ = await _run(client, world, [pipeline, registrations])
+    assert _decision_of(await _links(client, headers, later), "R2") == "accepted"
+    await _reject_r2(client, headers, earlier)
+    assert _decision_of(await _links(client, headers, later), "R2") == "rejected"
+    counts = (await client.get(f"/v1/reconciliations/{later}", headers=headers)).json()["counts"]
+    assert counts["rejected"] == 1
+
+
+async def test_a_decision_made_while_a_run_links_holds_in_that_run(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run read the decisions before the reviewer made this one; it is applied to the run's
+    links as they are stored."""
+    pipeline, registrations, earlier, headers = await _linked_run(client, world)
+    linking, go_on = threading.Event(), threading.Event()
+    link = jobs.reconcile_lists
+
+    def paused(*args: Any) -> Any:
+        linking.set()
+        go_on.wait(30)
+        return link(*args)
+
+    monkeypatch.setattr(jobs, "reconcile_lists", paused)
+    started = await client.post(
+        "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=headers
+    )
+    assert started.status_code == 202, started.text
+    assert await asyncio.to_thread(linking.wait, 30)
+    await _reject_r2(client, headers, earlier)
+    go_on.set()
+    later = started.json()["id"]
+    await _completed(client, headers, later)
+    assert _decision_of(await _links(client, headers, later), "R2") == "rejected"
+
+
+class _EventRecorder:
+    """A logger that keeps the names of the events logged through it."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def _record(self, event: str, **_: Any) -> None:
+        self.events.append(event)
+
+    info = error = warning = _record
+
+
+async def test_a_decision_made_while_a_change_is_relinked_holds_without_an_error(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """U2 is corrected; while the worker relinks it to R2 (with the decisions it read before),
+    a reviewer rejects R2 ~ U2. Storing the relinked pair beside the rejected link broke the
+    run's unique pair; the worker now relinks the change again with the decision."""
+    _pipeline, registrations, run_id, headers = await _linked_run(client, world)
+    relinking, go_on = asyncio.Event(), asyncio.Event()
+    relink = worker.relink_changed
+
+    async def paused(*args: Any) -> Any:
+        relinking.set()
+        await go_on.wait()
+        return await relink(*args)
+
+    monkeypatch.setattr(worker, "relink_changed", paused)
+    events: list[str] = []
+    # the worker's own logger, cached at first use: capture_logs cannot reach it
+    monkeypatch.setattr(worker, "log", _EventRecorder(events))
+    await _corrected(client, world, registrations, "U2", {"district": "Mardan"}, "unhcr")
+    await asyncio.wait_for(relinking.wait(), 30)
+    rejected = await _reject_r2(client, headers, run_id)
+    go_on.set()
+    for _ in range(100):
+        if "incremental_links" in events:
+            break
+        await asyncio.sleep(0.05)
+    assert "incremental_decided_meanwhile" in events and "incremental_links" in events
+    assert "incremental_linking_failed" not in events
+    r2 = [x for x in await _links(client, headers, run_id) if x["left"]["record_id"] == "R2"]
+    assert [(x["link_id"], x["decision"]) for x in r2] == [(rejected["link_id"], "rejected")]
+
+
 async def test_discrepancies_and_incremental_linking(
     client: httpx.AsyncClient, world: World
 ) -> None:
