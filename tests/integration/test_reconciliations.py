@@ -196,6 +196,21 @@ async def test_decisions_hold_in_later_runs_and_filters_work(
     assert "Mohammad" not in report.text
 
 
+def _pause_runs(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Runs from now on wait, having read their lists and decisions, until the second event
+    is set; the first is set once one waits."""
+    linking, go_on = threading.Event(), threading.Event()
+    link = jobs.reconcile_lists
+
+    def paused(*args: Any) -> Any:
+        linking.set()
+        go_on.wait(30)
+        return link(*args)
+
+    monkeypatch.setattr(jobs, "reconcile_lists", paused)
+    return linking, go_on
+
+
 async def _reject_r2(
     client: httpx.AsyncClient, headers: dict[str, str], run_id: str
 ) -> dict[str, Any]:
@@ -232,15 +247,7 @@ async def test_a_decision_made_while_a_run_links_holds_in_that_run(
     """The run read the decisions before the reviewer made this one; it is applied to the run's
     links as they are stored."""
     pipeline, registrations, earlier, headers = await _linked_run(client, world)
-    linking, go_on = threading.Event(), threading.Event()
-    link = jobs.reconcile_lists
-
-    def paused(*args: Any) -> Any:
-        linking.set()
-        go_on.wait(30)
-        return link(*args)
-
-    monkeypatch.setattr(jobs, "reconcile_lists", paused)
+    linking, go_on = _pause_runs(monkeypatch)
     started = await client.post(
         "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=headers
     )
@@ -461,15 +468,7 @@ async def test_a_record_added_while_a_run_links_is_linked_after_it(
 ) -> None:
     pipeline = await shared_pipeline(client, world)
     registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    linking, go_on = threading.Event(), threading.Event()
-    link = jobs.reconcile_lists
-
-    def paused(*args: Any) -> Any:
-        linking.set()
-        go_on.wait(30)
-        return link(*args)
-
-    monkeypatch.setattr(jobs, "reconcile_lists", paused)
+    linking, go_on = _pause_runs(monkeypatch)
     headers = await world.headers("unhcr", purpose=RECONCILE)
     started = await client.post(
         "/v1/reconciliations", json={"list_ids": [pipeline, registrations]}, headers=headers
