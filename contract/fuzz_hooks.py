@@ -5,7 +5,8 @@ requests towards what exists (the world `contract.fuzz_world` wrote to the file
 and an agreement's recipient and period; a correction's If-Match; an import's exchange-format
 CSV rows (odd values in real columns); and bodies the API accepts beyond what the schema says:
 a subscription to the loopback address the fuzzed server allows, a client within the fuzzing
-client's scopes (`SANAD_FUZZ_SCOPES`). Requests that end an object draw from the `spent` pool,
+client's scopes (`SANAD_FUZZ_SCOPES`), a verification or encounter naming an existing letter,
+a reported time in the past. Requests that end an object draw from the `spent` pool,
 all others from `kept`; and an ending request never reaches a `protected` object (one the next
 requests or clients need), whatever id schemathesis learnt from a response: it goes to a spent
 one instead."""
@@ -156,6 +157,24 @@ def accepted_bodies(body: dict[str, Any], hook_url: str, scopes: list[str]) -> l
     return [system, {**system, "scopes": scopes[:1]}, liaison]
 
 
+_SUBJECT_KEYS = {"letter_id", "document", "person", "credential"}
+_A_MINUTE_AGO = (_NOW - dt.timedelta(minutes=1)).isoformat()
+
+
+def subject_bodies(body: dict[str, Any], letters: list[str]) -> list[dict[str, Any]]:
+    """The generated body naming an existing letter where it names a subject (a verification,
+    an encounter's subject), and a time that has passed where it reports one (an encounter's
+    `occurred_at`, a status claim's `effective_at`; the service refuses future ones)."""
+    if "subject" in body and "event" in body:
+        reported = {**body, "occurred_at": _A_MINUTE_AGO}
+        return [reported, *({**reported, "subject": {"letter_id": id_}} for id_ in letters)]
+    if "effective_at" in body:
+        return [{**body, "effective_at": _A_MINUTE_AGO}]
+    if body and set(body) <= _SUBJECT_KEYS:
+        return [{"letter_id": letter_id} for letter_id in letters]
+    return []
+
+
 _CALLER_SCOPES = os.environ.get(SCOPES_ENV, "").split()
 
 
@@ -165,6 +184,7 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         return st.just(body)
     choices = [{**body, **ids} for ids in body_substitutions(_WORLD["kept"], body)]
     choices += accepted_bodies(body, _WORLD["hook_url"], _CALLER_SCOPES)
+    choices += subject_bodies(body, _WORLD["kept"]["ids"].get("letter_id", []))
     if not choices:
         return st.just(body)
     return st.one_of(st.just(body), st.sampled_from(choices))

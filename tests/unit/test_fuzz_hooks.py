@@ -5,6 +5,7 @@ server output fails a pass."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any
 
 from contract.fuzz_hooks import (
@@ -12,6 +13,7 @@ from contract.fuzz_hooks import (
     body_substitutions,
     ends_an_object,
     reaches_protected,
+    subject_bodies,
     substitutions,
 )
 from contract.schemathesis_run import server_errors
@@ -105,3 +107,17 @@ def test_a_pass_fails_on_the_errors_its_server_logged_and_only_on_those() -> Non
         "ERROR:    Exception ",
     ]
     assert server_errors('{"event": "tlog_checkpoint", "level": "info"}\n') == []
+
+
+def test_subjects_name_existing_letters_and_reported_times_have_passed() -> None:
+    encounter = {"subject": {"person": {}}, "event": "detained", "occurred_at": "2999-01-01"}
+    reported, by_letter = subject_bodies(encounter, ["SL-1"])
+    assert reported["subject"] == {"person": {}} and by_letter["subject"] == {"letter_id": "SL-1"}
+    assert reported["occurred_at"] == by_letter["occurred_at"] < dt.datetime.now(dt.UTC).isoformat()
+    [claim] = subject_bodies({"status": "detained", "effective_at": "2999-01-01"}, ["SL-1"])
+    assert claim["status"] == "detained" and claim["effective_at"] < "2999"
+    assert subject_bodies({"document": {"type": "x"}, "person": None}, ["SL-1", "SL-2"]) == [
+        {"letter_id": "SL-1"},
+        {"letter_id": "SL-2"},
+    ]
+    assert subject_bodies({"name": "n"}, ["SL-1"]) == []
