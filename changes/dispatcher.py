@@ -25,7 +25,7 @@ from changes.delivery_audit import delivery_audit_rows
 from changes.notify import NOTIFIER
 from changes.pinned_client import PinnedClients
 from changes.repository import head as feed_head
-from changes.service import audience_of, events_after
+from changes.service import audience_of, events_after, seen_now
 from changes.url_guard import UrlRefusedError
 from changes.webhook_settings import WebhookSettings
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -59,6 +59,30 @@ def payload(event: ChangeEvent) -> bytes:
         },
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+NO_LONGER_SHARED = "withheld: the event's list is no longer shared with the subscriber"
+
+
+async def _no_longer_shared(
+    session: AsyncSession,
+    due: list[WebhookDelivery],
+    subscriptions: dict[str, tuple[WebhookSubscription, str]],
+    now: dt.datetime,
+) -> set[str]:
+    """The due deliveries whose event the subscriber would not see in the feed now (its
+    agreement ended or lost the purpose since the event was fanned out): a retry or a replay
+    must not disclose what a read of the feed would not."""
+    withheld: set[str] = set()
+    for subscription_id in {d.subscription_id for d in due}:
+        subscription, kind = subscriptions[subscription_id]
+        audience = await audience_of(
+            session, subscription.agency_id, AgencyKind(kind), subscription.purpose, now
+        )
+        mine = [d for d in due if d.subscription_id == subscription_id]
+        seen = await seen_now(session, audience, [d.change_seq for d in mine])
+        withheld.update(d.id for d in mine if d.change_seq not in seen)
+    return withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +283,9 @@ class WebhookDispatcher:
                 session, sorted({d.subscription_id for d in due})
             )
             events = await repository.events_by_seq(session, [d.change_seq for d in due])
-            wanted = [d.id for d in due if d.change_seq in events]
+            withheld = await _no_longer_shared(session, due, subscriptions, now)
+            await repository.withhold(session, sorted(withheld), now, NO_LONGER_SHARED)
+            wanted = [d.id for d in due if d.change_seq in events and d.id not in withheld]
             leased = await repository.claim(session, wanted, now, self._lease_end(now))
             by_kind: dict[AgencyKind, list[_Job]] = {}
             for delivery in due:

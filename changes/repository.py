@@ -144,6 +144,23 @@ async def read_events(
     return list((await session.execute(query)).scalars().all())
 
 
+async def visible_seqs(
+    session: AsyncSession,
+    seqs: Sequence[int],
+    *,
+    agency_id: str,
+    shared: Sequence[str],
+    letter_shared: Sequence[str],
+) -> set[int]:
+    """Of the events `seqs`, those the agency sees through `shared` and `letter_shared`."""
+    if not seqs:
+        return set()
+    query = select(_event.seq).where(
+        _event.seq.in_(list(seqs)), _visible_to(agency_id, shared, letter_shared)
+    )
+    return {int(seq) for seq in (await session.execute(query)).scalars().all()}
+
+
 async def get_event(session: AsyncSession, change_id: str) -> ChangeEvent | None:
     query = select(ChangeEvent).where(_event.id == change_id)
     return (await session.execute(query)).scalars().first()

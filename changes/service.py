@@ -177,6 +177,18 @@ async def audience_of(
     )
 
 
+async def seen_now(session: AsyncSession, audience: Audience, seqs: Sequence[int]) -> set[int]:
+    """Of the events `seqs`, those `audience` sees now: a webhook delivery discloses its event
+    when it is sent, which may be long after the event was fanned out to the subscriber."""
+    return await repository.visible_seqs(
+        session,
+        seqs,
+        agency_id=audience.agency_id,
+        shared=audience.shared,
+        letter_shared=audience.letter_shared,
+    )
+
+
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0

@@ -112,6 +112,24 @@ async def claim(
     return {row[0] for row in result.all()}
 
 
+async def withhold(
+    session: AsyncSession, delivery_ids: Sequence[str], now: dt.datetime, reason: str
+) -> None:
+    """End, unsent, those of the deliveries still pending and unleased (dead, with `reason`:
+    a replay may requeue them, and they are checked again then)."""
+    if not delivery_ids:
+        return
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            _delivery.id.in_(list(delivery_ids)),
+            _delivery.status == "pending",
+            or_(_delivery.lease_until.is_(None), _delivery.lease_until < now),
+        )
+        .values(status="dead", last_error=reason)
+    )
+
+
 _RESULT_COLUMNS = (
     "status", "attempts", "lease_until", "last_status_code", "last_error", "delivered_at",
     "next_attempt_at",

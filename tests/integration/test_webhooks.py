@@ -231,6 +231,43 @@ async def test_events_follow_the_subscribers_agreements(
         assert json.loads(request.body)["type"] == "record.withdrawn"
 
 
+async def test_an_event_no_longer_shared_is_sent_neither_on_a_retry_nor_on_a_replay(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """A delivery is a disclosure made when it is sent: the list must still be shared with the
+    subscriber then, as a read of the feed would require, not only when the event was fanned
+    out. UNHCR's agreement ends while the first attempt is answered."""
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    us = await world.headers("us_mission")
+    with webhook_receiver() as receiver:
+        receiver.script, receiver.delay = [500], 0.5
+        body = {"url": receiver.url, "event_types": ["record.withdrawn"]}
+        sub = (await client.post("/v1/subscriptions", json=body, headers=unhcr)).json()
+        withdrawn = await client.post(
+            f"/v1/lists/{list_id}/records/R2/withdrawal", json={"reason": "left"}, headers=us
+        )
+        assert withdrawn.status_code == 200
+        await receiver.wait_for(1, within=5)
+        agreements = (await client.get(f"/v1/agreements?list_id={list_id}", headers=us)).json()
+        [to_unhcr] = [a for a in agreements["items"] if a["recipient_agency_id"] == world.unhcr]
+        ended = await client.post(f"/v1/agreements/{to_unhcr['id']}/termination", headers=us)
+        assert ended.status_code == 200, ended.text
+        for _ in range(100):
+            deliveries = await client.get(
+                f"/v1/subscriptions/{sub['id']}/deliveries", headers=unhcr
+            )
+            [delivery] = deliveries.json()["items"]
+            if delivery["status"] == "dead":
+                break
+            await asyncio.sleep(0.05)
+        assert delivery["status"] == "dead" and "no longer shared" in delivery["last_error"]
+        replay = await client.post(f"/v1/subscriptions/{sub['id']}/replays", json={}, headers=unhcr)
+        assert replay.json() == {"requeued": 1}
+        await asyncio.sleep(1.0)
+        assert len(receiver.requests) == 1
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:9/x", "https://10.0.0.7/x", "http://169.254.169.254/"]
 )
