@@ -62,26 +62,34 @@ def payload(event: ChangeEvent) -> bytes:
 
 
 NO_LONGER_SHARED = "withheld: the event's list is no longer shared with the subscriber"
+CLIENT_DISABLED = "withheld: the subscribing client is disabled"
 
 
-async def _no_longer_shared(
+async def _withheld(
     session: AsyncSession,
     due: list[WebhookDelivery],
     subscriptions: dict[str, tuple[WebhookSubscription, str]],
     now: dt.datetime,
-) -> set[str]:
-    """The due deliveries whose event the subscriber would not see in the feed now (its
-    agreement ended or lost the purpose since the event was fanned out): a retry or a replay
-    must not disclose what a read of the feed would not."""
-    withheld: set[str] = set()
+) -> dict[str, str]:
+    """The due deliveries that must not be sent now, each with the reason: the subscribing
+    client was disabled (a stolen credential may have subscribed its own URL), or the subscriber
+    would not see the event in the feed now (its agreement ended or lost the purpose since the
+    event was fanned out): a retry or a replay must not disclose what a read would not."""
+    withheld: dict[str, str] = {}
+    disabled = await repository.disabled_clients(
+        session, sorted({subscription.client_id for subscription, _ in subscriptions.values()})
+    )
     for subscription_id in {d.subscription_id for d in due}:
         subscription, kind = subscriptions[subscription_id]
+        mine = [d for d in due if d.subscription_id == subscription_id]
+        if subscription.client_id in disabled:
+            withheld.update((d.id, CLIENT_DISABLED) for d in mine)
+            continue
         audience = await audience_of(
             session, subscription.agency_id, AgencyKind(kind), subscription.purpose, now
         )
-        mine = [d for d in due if d.subscription_id == subscription_id]
         seen = await seen_now(session, audience, [d.change_seq for d in mine])
-        withheld.update(d.id for d in mine if d.change_seq not in seen)
+        withheld.update((d.id, NO_LONGER_SHARED) for d in mine if d.change_seq not in seen)
     return withheld
 
 
@@ -283,8 +291,10 @@ class WebhookDispatcher:
                 session, sorted({d.subscription_id for d in due})
             )
             events = await repository.events_by_seq(session, [d.change_seq for d in due])
-            withheld = await _no_longer_shared(session, due, subscriptions, now)
-            await repository.withhold(session, sorted(withheld), now, NO_LONGER_SHARED)
+            withheld = await _withheld(session, due, subscriptions, now)
+            for reason in set(withheld.values()):
+                ids = sorted(d for d, why in withheld.items() if why == reason)
+                await repository.withhold(session, ids, now, reason)
             wanted = [d.id for d in due if d.change_seq in events and d.id not in withheld]
             leased = await repository.claim(session, wanted, now, self._lease_end(now))
             by_kind: dict[AgencyKind, list[_Job]] = {}

@@ -9,13 +9,14 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from schemas.identity import Agency
+from schemas.identity import Agency, OAuthClient
 
 _sub = WebhookSubscription.__table__.c  # type: ignore[attr-defined]
 _delivery = WebhookDelivery.__table__.c  # type: ignore[attr-defined]
 _attempt = WebhookAttempt.__table__.c  # type: ignore[attr-defined]
 _event = ChangeEvent.__table__.c  # type: ignore[attr-defined]
 _agency = Agency.__table__.c  # type: ignore[attr-defined]
+_client = OAuthClient.__table__.c  # type: ignore[attr-defined]
 
 
 def add(session: AsyncSession, row: WebhookSubscription | WebhookAttempt) -> None:
@@ -38,14 +39,23 @@ async def subscriptions_of(session: AsyncSession, agency_id: str) -> list[Webhoo
 
 
 async def active_subscriptions(session: AsyncSession) -> list[tuple[WebhookSubscription, str]]:
-    """Active subscriptions with their agency's kind."""
+    """Active subscriptions of enabled clients, with their agency's kind."""
     query = (
         select(WebhookSubscription, _agency.kind)
         .join(Agency, _agency.id == _sub.agency_id)
-        .where(_sub.disabled_at.is_(None))
+        .join(OAuthClient, _client.id == _sub.client_id)
+        .where(_sub.disabled_at.is_(None), _client.disabled_at.is_(None))
         .order_by(_sub.id)
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def disabled_clients(session: AsyncSession, client_ids: Sequence[str]) -> set[str]:
+    """Of these clients, the disabled ones (and any no longer registered)."""
+    query = select(_client.id).where(
+        _client.id.in_(list(client_ids)), _client.disabled_at.is_(None)
+    )
+    return set(client_ids) - set((await session.execute(query)).scalars().all())
 
 
 async def advance_cursor(
@@ -117,8 +127,6 @@ async def withhold(
 ) -> None:
     """End, unsent, those of the deliveries still pending and unleased (dead, with `reason`:
     a replay may requeue them, and they are checked again then)."""
-    if not delivery_ids:
-        return
     await session.execute(
         update(WebhookDelivery)
         .where(

@@ -268,6 +268,44 @@ async def test_an_event_no_longer_shared_is_sent_neither_on_a_retry_nor_on_a_rep
         assert len(receiver.requests) == 1
 
 
+async def test_a_disabled_client_s_subscriptions_send_nothing_more(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """A stolen partner credential may have subscribed its own URL: disabling the client ends
+    what its subscriptions send, the retry under way and every later event."""
+    await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    hooks = {"name": "hooks system", "scopes": ["changes:read", "subscriptions:write"]}
+    created = (await client.post("/v1/clients", json=hooks, headers=us)).json()
+    granted = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["id"], created["client_secret"]),
+    )
+    subscriber = {
+        "Authorization": f"Bearer {granted.json()['access_token']}",
+        "Purpose-Of-Use": "resettlement-processing",
+    }
+    with webhook_receiver() as receiver:
+        receiver.script, receiver.delay = [500], 0.5
+        body = {"url": receiver.url, "event_types": ["encounter.reported"]}
+        sub = (await client.post("/v1/subscriptions", json=body, headers=subscriber)).json()
+        await _detain(client, world)
+        await receiver.wait_for(1, within=5)
+        disabled = await client.post(f"/v1/clients/{created['id']}/disable", headers=us)
+        assert disabled.status_code == 200, disabled.text
+        for _ in range(100):
+            [delivery] = await _deliveries(client, world, sub["id"])
+            if delivery["status"] == "dead":
+                break
+            await asyncio.sleep(0.05)
+        assert delivery["status"] == "dead" and "client is disabled" in delivery["last_error"]
+        await _detain(client, world)
+        await asyncio.sleep(1.0)
+        assert len(receiver.requests) == 1
+        assert len(await _deliveries(client, world, sub["id"])) == 1
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:9/x", "https://10.0.0.7/x", "http://169.254.169.254/"]
 )
