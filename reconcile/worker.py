@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reconcile import repository
+from reconcile.grants import still_granted
 from reconcile.held_lists import HeldLists
 from reconcile.incremental import Relinked
 from reconcile.jobs import reviews_as_decisions
@@ -23,6 +24,7 @@ from reconcile.relinking import freed_partners, relink_changed, resting_on
 from reconcile.run_records import EPOCH, RunRecords, active, held_key, withdrawn_ids
 from reconcile.standing import StandingLinks, link_ends
 from schemas.reconciliation import Reconciliation
+from schemas.types import utcnow
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
@@ -48,6 +50,7 @@ class IncrementalLinker:
         self._held = HeldLists()
         self._holding: dict[Hashable, asyncio.Task[None]] = {}
         self._held_ahead: set[str] = set()  # runs whose lists were held ahead
+        self._not_shared: set[str] = set()  # runs whose lists are no longer granted as read
         # per run kept up to date, its standing links as last read or stored
         self._standing: dict[str, StandingLinks] = {}
         self._task: asyncio.Task[None] | None = None
@@ -78,12 +81,14 @@ class IncrementalLinker:
         so one record that cannot be linked does not hold up the others (or other runs)."""
         async with self._sessions() as session:
             runs = newest_runs(await repository.completed_runs(session))
+            granted = [run for run in runs if await still_granted(session, run, utcnow())]
         for old in set(self._standing) - {run.id for run in runs}:
             del self._standing[old]  # a newer run over the same lists is kept up to date instead
-        if self.hold_ahead and runs:
-            self._hold_ahead(max(runs, key=lambda run: run.finished_at or EPOCH))
+        self._note_not_shared(runs, granted)
+        if self.hold_ahead and granted:
+            self._hold_ahead(max(granted, key=lambda run: run.finished_at or EPOCH))
         total = 0
-        for run in runs:
+        for run in granted:
             try:
                 total += await self._update(run)
                 self._failures.pop(run.id, None)
@@ -101,6 +106,14 @@ class IncrementalLinker:
                     total += await self._in_halves(run)
                     self._failures.pop(run.id, None)
         return total
+
+    def _note_not_shared(self, runs: list[Reconciliation], granted: list[Reconciliation]) -> None:
+        """Log once when a run stops being kept up to date (`reconcile.grants`), again if it
+        resumes and stops again; its changes wait, unread, until an agreement grants them."""
+        paused = {run.id for run in runs} - {run.id for run in granted}
+        for run_id in sorted(paused - self._not_shared):
+            log.info("incremental_run_not_shared", run_id=run_id)
+        self._not_shared = paused
 
     def _hold_ahead(self, run: Reconciliation) -> None:
         """Start holding, in the background, the newest run's lists (a change is linked with

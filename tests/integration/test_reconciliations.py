@@ -305,6 +305,40 @@ async def test_a_decision_made_while_a_change_is_relinked_holds_without_an_error
     assert [(x["link_id"], x["decision"]) for x in r2] == [(rejected["link_id"], "rejected")]
 
 
+async def _wait_for_event(events: list[str], name: str, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if name in events:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_run_is_kept_up_to_date_only_while_its_lists_are_shared_as_it_read_them(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UNHCR's run read the pipeline list under an agreement; once that ends, or a narrower one
+    replaces it, the worker stops linking the pipeline's changes into the run (it would process
+    what UNHCR may no longer read); an agreement as wide as the first resumes it."""
+    pipeline, _registrations, _run_id, _headers = await _linked_run(client, world)
+    events: list[str] = []
+    monkeypatch.setattr(worker, "log", _EventRecorder(events))
+    us = await world.headers("us_mission")
+    listed = await client.get("/v1/agreements", params={"list_id": pipeline}, headers=us)
+    [to_unhcr] = [a for a in listed.json()["items"] if a["recipient_agency_id"] == world.unhcr]
+    ended = await client.post(f"/v1/agreements/{to_unhcr['id']}/termination", headers=us)
+    assert ended.status_code == 200, ended.text
+    await _corrected(client, world, pipeline, "R3", {"district": "Mardan"})
+    assert await _wait_for_event(events, "incremental_run_not_shared")
+    narrower = [name for name in UNHCR_FIELDS if name != "dob"]
+    for fields in (narrower, UNHCR_FIELDS):
+        body = agreement_body(pipeline, world.unhcr, fields, [RECONCILE])
+        assert (await client.post("/v1/agreements", json=body, headers=us)).status_code == 201
+        if fields == narrower:
+            await asyncio.sleep(1.5)
+            assert "incremental_links" not in events
+    assert await _wait_for_event(events, "incremental_links")
+
+
 async def test_discrepancies_and_incremental_linking(
     client: httpx.AsyncClient, world: World
 ) -> None:
