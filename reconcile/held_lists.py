@@ -116,13 +116,13 @@ class HeldLists:
         spaces = RunSpaces.new()
         held = HeldList(spaces, prepare(spaces, table), watermark)
         expand_keys(held.prepared, spaces)
-        self._forget(key)
+        self.forget(key)
         while len(self._held) >= self._capacity:
-            self._forget(next(iter(self._held)))
+            self.forget(next(iter(self._held)))
         self._held[key] = held
         return held
 
-    def _forget(self, key: Hashable) -> None:
+    def forget(self, key: Hashable) -> None:
         """Drop a list, and the other lists' copies prepared in its spaces: they would keep
         its spaces (most of what a held list retains) alive."""
         self._held.pop(key, None)

@@ -108,12 +108,20 @@ class IncrementalLinker:
         return total
 
     def _note_not_shared(self, runs: list[Reconciliation], granted: list[Reconciliation]) -> None:
-        """Log once when a run stops being kept up to date (`reconcile.grants`), again if it
-        resumes and stops again; its changes wait, unread, until an agreement grants them."""
-        paused = {run.id for run in runs} - {run.id for run in granted}
-        for run_id in sorted(paused - self._not_shared):
-            log.info("incremental_run_not_shared", run_id=run_id)
-        self._not_shared = paused
+        """When a run stops being kept up to date (`reconcile.grants`): log it once, and let go
+        of what was read of its lists under the agreement (held lists, standing links). Its
+        changes wait, unread, until an agreement grants them again."""
+        granted_ids = {run.id for run in granted}
+        paused = [run for run in runs if run.id not in granted_ids]
+        for run in paused:
+            if run.id in self._not_shared:
+                continue
+            log.info("incremental_run_not_shared", run_id=run.id)
+            for list_id in run.list_ids:
+                self._held.forget(held_key(run, list_id))
+            self._standing.pop(run.id, None)
+            self._held_ahead.discard(run.id)  # held ahead again once it resumes
+        self._not_shared = {run.id for run in paused}
 
     def _hold_ahead(self, run: Reconciliation) -> None:
         """Start holding, in the background, the newest run's lists (a change is linked with

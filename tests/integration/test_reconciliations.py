@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from reconcile import jobs, relinking, repository, scoring, worker
 from reconcile.gaps import GAPS
+from reconcile.run_records import held_key
 from tests.conftest import World
 from tests.helpers import UNHCR_FIELDS, agreement_body, shared_pipeline
 
@@ -314,12 +315,23 @@ async def _wait_for_event(events: list[str], name: str, seconds: float = 5.0) ->
 
 
 async def test_a_run_is_kept_up_to_date_only_while_its_lists_are_shared_as_it_read_them(
-    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, app: FastAPI
 ) -> None:
     """UNHCR's run read the pipeline list under an agreement; once that ends, or a narrower one
     replaces it, the worker stops linking the pipeline's changes into the run (it would process
-    what UNHCR may no longer read); an agreement as wide as the first resumes it."""
-    pipeline, _registrations, _run_id, _headers = await _linked_run(client, world)
+    what UNHCR may no longer read) and lets go of the list as it held it; an agreement as wide
+    as the first resumes it."""
+    pipeline, _registrations, run_id, _headers = await _linked_run(client, world)
+    linker: worker.IncrementalLinker = app.state.services.incremental_linker
+    async with app.state.services.sessions() as session:
+        run = await repository.get_run(session, run_id)
+    assert run is not None
+    held_pipeline = held_key(run, pipeline)
+    for _ in range(100):  # held ahead of any change
+        if held_pipeline in linker._held:
+            break
+        await asyncio.sleep(0.05)
+    assert held_pipeline in linker._held
     events: list[str] = []
     monkeypatch.setattr(worker, "log", _EventRecorder(events))
     us = await world.headers("us_mission")
@@ -329,6 +341,7 @@ async def test_a_run_is_kept_up_to_date_only_while_its_lists_are_shared_as_it_re
     assert ended.status_code == 200, ended.text
     await _corrected(client, world, pipeline, "R3", {"district": "Mardan"})
     assert await _wait_for_event(events, "incremental_run_not_shared")
+    assert held_pipeline not in linker._held
     narrower = [name for name in UNHCR_FIELDS if name != "dob"]
     for fields in (narrower, UNHCR_FIELDS):
         body = agreement_body(pipeline, world.unhcr, fields, [RECONCILE])
