@@ -3,6 +3,8 @@ address guard), list, disable, read the delivery log, and replay."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
@@ -30,14 +32,20 @@ from schemas.types import new_id, utcnow
 from sealing import seal
 
 
-def _public(sub: WebhookSubscription) -> SubscriptionPublic:
+def _public(
+    sub: WebhookSubscription, client_disabled_at: dt.datetime | None = None
+) -> SubscriptionPublic:
+    """`client_disabled_at`: a disabled client's subscriptions send nothing (changes.dispatcher),
+    so they show as disabled from then on, whichever came first."""
+    stopped = [at for at in (sub.disabled_at, client_disabled_at) if at is not None]
     return SubscriptionPublic(
         id=sub.id,
         url=sub.url,
         event_types=list(sub.event_types),
         purpose=sub.purpose,
+        client_id=sub.client_id,
         created_at=sub.created_at,
-        disabled_at=sub.disabled_at,
+        disabled_at=min(stopped, default=None),
     )
 
 
@@ -83,9 +91,8 @@ async def create_subscription(
 async def list_subscriptions(
     session: AsyncSession, access: AccessContext
 ) -> list[SubscriptionPublic]:
-    return [
-        _public(s) for s in await repository.subscriptions_of(session, access.principal.agency_id)
-    ]
+    subscriptions = await repository.subscriptions_of(session, access.principal.agency_id)
+    return [_public(sub, client_disabled_at) for sub, client_disabled_at in subscriptions]
 
 
 async def _own(

@@ -29,13 +29,17 @@ async def get_subscription(
     return await session.get(WebhookSubscription, subscription_id)
 
 
-async def subscriptions_of(session: AsyncSession, agency_id: str) -> list[WebhookSubscription]:
+async def subscriptions_of(
+    session: AsyncSession, agency_id: str
+) -> list[tuple[WebhookSubscription, dt.datetime | None]]:
+    """The agency's subscriptions, each with when its client was disabled (if it was)."""
     query = (
-        select(WebhookSubscription)
+        select(WebhookSubscription, _client.disabled_at)
+        .outerjoin(OAuthClient, _client.id == _sub.client_id)
         .where(_sub.agency_id == agency_id)
         .order_by(_sub.created_at, _sub.id)
     )
-    return list((await session.execute(query)).scalars().all())
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def active_subscriptions(session: AsyncSession) -> list[tuple[WebhookSubscription, str]]:

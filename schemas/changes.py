@@ -168,8 +168,11 @@ class SubscriptionPublic(SQLModel):
     url: str
     event_types: list[str]
     purpose: str
+    client_id: str = Field(description="the client that subscribed")
     created_at: dt.datetime
-    disabled_at: dt.datetime | None
+    disabled_at: dt.datetime | None = Field(
+        description="when it stopped sending: disabled, or its client disabled"
+    )
 
 
 class SubscriptionCreated(SubscriptionPublic):

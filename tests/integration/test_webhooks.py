@@ -304,6 +304,10 @@ async def test_a_disabled_client_s_subscriptions_send_nothing_more(
         await asyncio.sleep(1.0)
         assert len(receiver.requests) == 1
         assert len(await _deliveries(client, world, sub["id"])) == 1
+    # the agency's admin sees which client made it, and that it no longer sends
+    [listed] = [x for x in (await client.get("/v1/subscriptions", headers=us)).json()
+                if x["id"] == sub["id"]]  # fmt: skip
+    assert listed["client_id"] == created["id"] and listed["disabled_at"] is not None
 
 
 @pytest.mark.parametrize(
