@@ -199,11 +199,19 @@ class IncrementalLinker:
 
     async def _update(self, run: Reconciliation) -> int:
         changed, head = await self._changed(run)
+        if changed and not await self._granted_now(run):
+            return 0  # the agreement ended after this poll began: changes read after it wait
         if changed and not await self._apply(run, changed, (run.feed_seq, head)):
             self._cursors.pop(run.id, None)  # another worker process applied them first
             return 0
         self._cursors[run.id] = head
         return len(changed)
+
+    async def _granted_now(self, run: Reconciliation) -> bool:
+        """Asked again once the changes are read: a change made after an agreement ended is
+        then never linked, whenever in the poll the agreement ended."""
+        async with self._sessions() as session:
+            return await still_granted(session, run, utcnow())
 
     async def _in_halves(self, run: Reconciliation) -> int:
         """The changed records in halves, and those halves in halves, until every record that
