@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -142,38 +142,33 @@ async def withhold(
     )
 
 
-_RESULT_COLUMNS = (
-    "status", "attempts", "lease_until", "last_status_code", "last_error", "delivered_at",
-    "next_attempt_at",
-)  # fmt: skip
+# Written by every attempt; the due state only while the delivery is as it was leased.
+_OUTCOME_COLUMNS = ("attempts", "lease_until", "last_status_code", "last_error")
+_DUE_STATE_COLUMNS = ("status", "delivered_at", "next_attempt_at")
 
 
 async def finish_attempts(
     session: AsyncSession, results: Sequence[tuple[str, int, dict[str, object], WebhookAttempt]]
 ) -> None:
-    """Each delivery's new state and its attempt row, in three statements for the whole batch.
-    A result is (delivery id, its `retry_base` when leased, every column of _RESULT_COLUMNS, the
-    attempt). A delivery replayed while its attempt ran (`retry_base` moved, see `requeue`)
-    keeps the due state the replay gave it: only the attempt's count and outcome are written and
-    its lease is freed, so the replay's attempt follows this one."""
+    """Each delivery's new state and its attempt row, in two statements for the whole batch.
+    A result is (delivery id, its `retry_base` when leased, every column of _OUTCOME_COLUMNS
+    and _DUE_STATE_COLUMNS, the attempt). A delivery replayed while its attempt ran
+    (`retry_base` moved, see `requeue`) keeps the due state the replay gave it: only the
+    attempt's count and outcome are written and its lease is freed, so the replay's attempt
+    follows this one."""
+    as_leased = _delivery.retry_base == bindparam("_base")
+    due_state = {
+        name: case((as_leased, bindparam(name, type_=_delivery[name].type)), else_=_delivery[name])
+        for name in _DUE_STATE_COLUMNS
+    }
+    statement = (
+        update(WebhookDelivery)
+        .where(_delivery.id == bindparam("_id"))
+        .values({**{name: bindparam(name) for name in _OUTCOME_COLUMNS}, **due_state})
+    )
     conn = await session.connection()
-    finished = update(WebhookDelivery).where(
-        _delivery.id == bindparam("_id"), _delivery.retry_base == bindparam("_base")
-    )
     await conn.execute(
-        finished.values({name: bindparam(name) for name in _RESULT_COLUMNS}),
-        [{"_id": d, "_base": base, **values} for d, base, values, _ in results],
-    )
-    replayed = update(WebhookDelivery).where(
-        _delivery.id == bindparam("_id"), _delivery.retry_base != bindparam("_base")
-    )
-    outcome = ("attempts", "last_status_code", "last_error")
-    await conn.execute(
-        replayed.values(lease_until=None, **{name: bindparam(name) for name in outcome}),
-        [
-            {"_id": d, "_base": base, **{name: values[name] for name in outcome}}
-            for d, base, values, _ in results
-        ],
+        statement, [{"_id": d, "_base": base, **values} for d, base, values, _ in results]
     )
     await session.execute(insert(WebhookAttempt), [a.model_dump() for *_, a in results])
 
