@@ -33,6 +33,11 @@ def reviews_as_decisions(reviews: Iterable[Any]) -> dict[tuple[str, str], bool]:
     return decisions
 
 
+async def decisions_of(session: AsyncSession, agency_id: str) -> dict[tuple[str, str], bool]:
+    """The agency's people's decisions on pairs, as they stand now."""
+    return reviews_as_decisions(await repository.reviews_of_agency(session, agency_id))
+
+
 def apply_decisions_made_meanwhile(
     rows: Iterable[dict[str, Any]],
     read: Mapping[tuple[str, str], bool],
@@ -103,8 +108,8 @@ class ReconciliationRunner:
                 )
                 for view in views
             ]
-            reviews = await repository.reviews_of_agency(session, agency_id)
-        return inputs, reviews_as_decisions(reviews), head
+            decisions = await decisions_of(session, agency_id)
+        return inputs, decisions, head
 
     async def _run(self, run_id: str, agency_id: str, views: list[ListView]) -> None:
         async with self._one_at_a_time:
@@ -157,8 +162,8 @@ class ReconciliationRunner:
         """The run's links and counts, with the decisions people made while it linked."""
         async with self._sessions() as session:
             await repository.lock_decisions(session, agency_id)
-            reviews = await repository.reviews_of_agency(session, agency_id)
-            apply_decisions_made_meanwhile(output.links, decisions, reviews_as_decisions(reviews))
+            now_decided = await decisions_of(session, agency_id)
+            apply_decisions_made_meanwhile(output.links, decisions, now_decided)
             now = utcnow()
             rows = [
                 {

@@ -19,7 +19,7 @@ from reconcile import repository
 from reconcile.grants import still_granted
 from reconcile.held_lists import HeldLists
 from reconcile.incremental import Relinked
-from reconcile.jobs import reviews_as_decisions
+from reconcile.jobs import decisions_of
 from reconcile.relinking import freed_partners, relink_changed, resting_on
 from reconcile.run_records import EPOCH, RunRecords, active, held_key, withdrawn_ids
 from reconcile.standing import StandingLinks, link_ends
@@ -282,11 +282,11 @@ class IncrementalLinker:
             )
             changed = changed + [r for r in partners.values() if r["id"] not in ids]
             current = active(changed)
-            decisions = await _decisions(session, run)
+            decisions = await decisions_of(session, run.owner_agency_id)
             records = RunRecords(session, run, self._held, self._holding)
             relinked = await relink_changed(run, records, current, standing, decisions, gone)
             await repository.lock_decisions(session, run.owner_agency_id)
-            if await _decisions(session, run) != decisions:
+            if await decisions_of(session, run.owner_agency_id) != decisions:
                 await session.rollback()
                 raise DecidedWhileRelinkingError(run.id)
             await repository.delete_links_of_records(session, run.id, [r["id"] for r in changed])
@@ -330,10 +330,6 @@ class DecidedWhileRelinkingError(Exception):
     """A person decided a pair of the run while its changed records were relinked: nothing was
     stored, and the change is relinked again with the decision (a link kept by a decision made
     meanwhile would collide with the relinked one)."""
-
-
-async def _decisions(session: AsyncSession, run: Reconciliation) -> dict[tuple[str, str], bool]:
-    return reviews_as_decisions(await repository.reviews_of_agency(session, run.owner_agency_id))
 
 
 def _touched_records(
