@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit.context import AuditContext, disclosure_rows, event_row
 from database.group_commit import GroupCommitter
+from database.last_writes import run_last_writes
 from database.prepared import DriverChannel
 from schemas.audit import AuditDisclosure, AuditEvent
 
@@ -65,8 +66,10 @@ class AuditWriter:
 
 
 async def commit_with_audit(session: AsyncSession, ctx: AuditContext, status: int) -> None:
-    """Commit a change together with its audit event: both land, or neither does."""
+    """Commit a change together with its audit event: both land, or neither does. The
+    transaction's last writes (the change feed's events) go after the audit rows."""
     conn = await session.connection()
     await insert_audit_rows(conn, [event_row(ctx, status)], disclosure_rows(ctx, status))
+    await run_last_writes(session)
     await session.commit()
     ctx.written_with_status = status

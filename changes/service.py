@@ -17,6 +17,7 @@ from auth.policy import visible_fields
 from changes import repository
 from changes.notify import notify_after_commit
 from changes.repository import EventTail
+from database.last_writes import write_last
 from exchange.ids import time_ordered_ids
 from problems import ProblemError, invalid_field
 from schemas.changes import (
@@ -72,19 +73,24 @@ def _event_tail(c: Change) -> EventTail:
     )
 
 
-async def publish(session: AsyncSession, changes: Sequence[Change]) -> None:
-    """Append events to the feed in the caller's transaction; call it right before the
-    commit, since it holds the feed's sequence lock until then."""
-    await _append(session, [_event_tail(change) for change in changes])
+def publish(session: AsyncSession, changes: Sequence[Change]) -> None:
+    """Add events to the feed in the caller's transaction. They are numbered and written as
+    its last writes (`database.last_writes`): numbering holds the feed's sequence lock until
+    the commit."""
+    _append(session, [_event_tail(change) for change in changes])
 
 
-async def _append(session: AsyncSession, tails: Sequence[EventTail]) -> None:
+def _append(session: AsyncSession, tails: Sequence[EventTail]) -> None:
     if not tails:
         return
-    ids = time_ordered_ids(len(tails))
-    first = await repository.reserve_sequence(session, len(tails))
-    await repository.insert_events(session, first, utcnow(), ids, tails)
-    notify_after_commit(session)
+
+    async def number_and_write(session: AsyncSession) -> None:
+        ids = time_ordered_ids(len(tails))
+        first = await repository.reserve_sequence(session, len(tails))
+        await repository.insert_events(session, first, utcnow(), ids, tails)
+        notify_after_commit(session)
+
+    write_last(session, number_and_write)
 
 
 class RecordEvents:
@@ -117,12 +123,12 @@ class RecordEvents:
             for record_id, key, version in records
         )
 
-    async def publish(self, session: AsyncSession) -> None:
-        """Append the events in the caller's transaction, right before its commit."""
-        await _append(session, self.tails)
+    def publish(self, session: AsyncSession) -> None:
+        """Add the events to the caller's transaction, written as its last writes."""
+        _append(session, self.tails)
 
 
-async def record_changed(
+def record_changed(
     session: AsyncSession,
     *,
     kind: str,
@@ -134,10 +140,10 @@ async def record_changed(
     (record uuid, the agency's record id, new version). Recipients of the list see it."""
     events = RecordEvents(kind, list_id, owner_agency_id)
     events.add(records)
-    await events.publish(session)
+    events.publish(session)
 
 
-async def letter_changed(
+def letter_changed(
     session: AsyncSession, change_type: str, letter: ProtectionLetter, holder_key: str
 ) -> None:
     """Letters reach the recipients whose agreement shows them the `letter_id` field."""
@@ -152,7 +158,7 @@ async def letter_changed(
     change = Change(
         change_type, letter.agency_id, "letter_recipients", data, letter.list_id, letter.record_id
     )
-    await publish(session, [change])
+    publish(session, [change])
 
 
 async def audience_of(

@@ -86,6 +86,6 @@ async def claim_status(
         "effective_at": claim.effective_at.isoformat(),
     }
     change = Change("status.claimed", owner, "owner_only", data, list_id, row["id"])
-    await publish(session, [change])
+    publish(session, [change])
     await commit_with_audit(session, audit, 201)
     return claim_public(claim, language)

@@ -133,7 +133,7 @@ async def report_encounter(
             fields=DISCLOSED_FIELDS,
         )
     await session.flush()
-    await publish(session, _changes(report, [(r, match) for r in live]))
+    publish(session, _changes(report, [(r, match) for r in live]))
     await commit_with_audit(session, audit, 201)
     return EncounterPublic(
         encounter_id=report.id,

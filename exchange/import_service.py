@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import structlog
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
@@ -41,6 +42,7 @@ from problems import ProblemError
 from schemas.records import ImportBatch, ImportReport
 from schemas.types import utcnow
 
+log = structlog.get_logger(__name__)
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 CHUNK_ROWS = 50_000
 MAX_REPORTED_REJECTIONS = 100_000  # a wholly wrong million-row file still gets a usable answer
@@ -152,11 +154,20 @@ async def import_records(
     session.add(batch)
     await session.flush()
     report = _report(batch, replayed=False)
-    # last step before the commit: it holds the change feed's sequence lock until then
-    await progress.created.publish(session)
-    await progress.updated.publish(session)
+    progress.created.publish(session)
+    progress.updated.publish(session)
     await commit_with_audit(session, audit, 201)
+    await _refresh_statistics(session, list_id, batch.created_count + batch.updated_count)
     return report
+
+
+async def _refresh_statistics(session: AsyncSession, list_id: str, rows_written: int) -> None:
+    """The import is committed: a failure here is only logged, or a client would retry it."""
+    try:
+        await repository.refresh_statistics(session, rows_written)
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        log.warning("statistics_not_refreshed", list_id=list_id, error=type(exc).__name__)
 
 
 @dataclass(slots=True)

@@ -259,9 +259,9 @@ async def _owned_current(
     return view, dict(row)
 
 
-async def _feed(session: AsyncSession, view: ListView, row: Mapping[str, Any], kind: str) -> None:
+def _feed(session: AsyncSession, view: ListView, row: Mapping[str, Any], kind: str) -> None:
     """Tell the list's recipients through the change feed, in this transaction."""
-    await record_changed(
+    record_changed(
         session,
         kind=kind,
         list_id=view.list_id,
@@ -307,7 +307,7 @@ async def update_record(
             await repository.delete_documents(session, [row["id"]])
             documents = document_rows(row["id"], list_id, values)
             await repository.bulk_insert(session, repository.DOCUMENT, DOCUMENT_COLUMNS, documents)
-        await _feed(session, view, row, "corrected")
+        _feed(session, view, row, "corrected")
     return await _commit_shown(session, audit, view, row)
 
 
@@ -325,7 +325,7 @@ async def withdraw_record(
     )
     changes = {"withdrawn_at": utcnow(), "withdrawal_reason": withdrawal.reason}
     row = await _write_version(session, access, row, changes, "withdraw")
-    await _feed(session, view, row, "withdrawn")
+    _feed(session, view, row, "withdrawn")
     return await _commit_shown(session, audit, view, row)
 
 

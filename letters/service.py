@@ -156,10 +156,9 @@ async def issue_letter(
     await session.flush()
     _disclose(audit, view, [holder, *covered])
     shown = await _public(session, letter, language)
-    # last before the commit: publishing holds the change feed's sequence lock until then
     if old is not None and superseded:
         await _publish_revocation(session, old)
-    await changes.letter_changed(session, "letter.issued", letter, holder["record_key"])
+    changes.letter_changed(session, "letter.issued", letter, holder["record_key"])
     await commit_with_audit(session, audit, 201)
     return shown
 
@@ -175,7 +174,7 @@ async def _revoke(
 
 async def _publish_revocation(session: AsyncSession, letter: ProtectionLetter) -> None:
     keys_by_id = await repository.record_keys(session, [letter.record_id])
-    await changes.letter_changed(session, "letter.revoked", letter, keys_by_id[letter.record_id])
+    changes.letter_changed(session, "letter.revoked", letter, keys_by_id[letter.record_id])
 
 
 async def _public(session: AsyncSession, letter: ProtectionLetter, language: str) -> LetterPublic:

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from changes.service import Audience, Change, events_after, publish
+from database.last_writes import run_last_writes
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.letter_helpers import issue_letter
@@ -177,9 +178,8 @@ async def test_sequence_numbers_become_visible_in_order_under_concurrent_commits
 
     async def writer(index: int) -> None:
         async with sessions() as session:
-            await publish(
-                session, [Change("record.corrected", world.us, "owner_only", {"i": index})]
-            )
+            publish(session, [Change("record.corrected", world.us, "owner_only", {"i": index})])
+            await run_last_writes(session)
             await asyncio.sleep(random.random() * 0.02)
             await session.commit()
             committed.append(str(index))
