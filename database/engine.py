@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from database import sqlite_writer
+
 
 def sync_url(database_url: str) -> URL:
     """The URL for synchronous use (Alembic, CLI, the OAuth endpoints)."""
@@ -61,4 +63,5 @@ def make_async_engine(database_url: str, echo: bool = False, pool_size: int = 20
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        sqlite_writer.install(engine)
     return engine

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import structlog
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
 from changes.service import RecordEvents
+from database.statistics import refresh_statistics_after_commit
 from exchange import repository
 from exchange.bulk_gc import gc_paused
 from exchange.exchange_format import (
@@ -42,10 +42,11 @@ from problems import ProblemError
 from schemas.records import ImportBatch, ImportReport
 from schemas.types import utcnow
 
-log = structlog.get_logger(__name__)
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 CHUNK_ROWS = 50_000
 MAX_REPORTED_REJECTIONS = 100_000  # a wholly wrong million-row file still gets a usable answer
+# the tables an import grows, the first sizing the rest, for the planner's statistics
+ANALYSED_TABLES = (repository.RECORD.name, repository.DOCUMENT.name)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -157,17 +158,9 @@ async def import_records(
     progress.created.publish(session)
     progress.updated.publish(session)
     await commit_with_audit(session, audit, 201)
-    await _refresh_statistics(session, list_id, batch.created_count + batch.updated_count)
+    written = batch.created_count + batch.updated_count
+    await refresh_statistics_after_commit(session, ANALYSED_TABLES, written, list_id=list_id)
     return report
-
-
-async def _refresh_statistics(session: AsyncSession, list_id: str, rows_written: int) -> None:
-    """The import is committed: a failure here is only logged, or a client would retry it."""
-    try:
-        await repository.refresh_statistics(session, rows_written)
-    except SQLAlchemyError as exc:
-        await session.rollback()
-        log.warning("statistics_not_refreshed", list_id=list_id, error=type(exc).__name__)
 
 
 @dataclass(slots=True)

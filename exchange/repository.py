@@ -8,19 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Table,
-    and_,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -375,30 +363,3 @@ async def _copy_rows(
             if index + 1 < len(chunks):
                 pending = asyncio.ensure_future(asyncio.to_thread(_copy_text, chunks[index + 1]))
             await copy.write(data)
-
-
-# --- planner statistics ----------------------------------------------------------------------
-
-# A bulk import can multiply what the record tables hold. Until PostgreSQL's statistics know
-# it (autovacuum analyses up to a minute later, after its naptime), the planner plans on the
-# old figures: after 20,000 records went into an empty list, a checkpoint's letter lookup read
-# every record of the list (19 ms instead of 0.3 ms) and 50 reports/s saturated a core.
-_ANALYSED = (RECORD.name, DOCUMENT.name)
-ANALYSE_FROM = 0.1  # share of the rows the planner believes a table holds, as autovacuum's
-
-
-async def refresh_statistics(session: AsyncSession, rows_written: int) -> bool:
-    """PostgreSQL: ANALYZE the record tables when `rows_written` is large next to what the
-    planner believes they hold, in a transaction of its own. Returns whether it did."""
-    conn = await session.connection()
-    if conn.dialect.name != "postgresql":
-        return False  # SQLite keeps no statistics unless asked, and plans on its indexes
-    believed = await session.scalar(
-        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
-        {"name": RECORD.name},
-    )
-    if believed is not None and believed >= 0 and rows_written < ANALYSE_FROM * believed:
-        return False
-    await session.execute(text(f"ANALYZE {', '.join(_ANALYSED)}"))
-    await session.commit()
-    return True

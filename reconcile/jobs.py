@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from database.statistics import refresh_statistics_after_commit
 from exchange.visibility import ListView
 from reconcile import repository
 from reconcile.memory import MemoryBudget, RunTooLargeError, default_budget_mb
@@ -193,6 +194,9 @@ class ReconciliationRunner:
                 },
             )
             await session.commit()
+            await refresh_statistics_after_commit(
+                session, (repository.LINK_TABLE,), len(rows), reconciliation_id=run_id
+            )
 
 
 def _new_id() -> str:

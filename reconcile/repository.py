@@ -17,6 +17,8 @@ from changes import repository as changes_repository
 from reconcile.table import LINK_FIELDS
 from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
 
+LINK_TABLE: str = ReconciliationLink.__tablename__  # the planner statistics of runs (jobs)
+
 _tables = SQLModel.metadata.tables
 _record = _tables["record"].c
 _link = _tables["reconciliation_link"].c
