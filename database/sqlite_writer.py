@@ -6,7 +6,8 @@ waiters overslept the lock's release, the lock sat idle while work queued, and s
 behind for good (p99 2-8 s in 2 of 8 runs; with this lock, 198-396 ms in 5 of 5, session 18).
 
 A connection takes the lock at its transaction's first statement that is not a SELECT or
-PRAGMA, and gives it back when the transaction commits or rolls back. Writers outside the
+PRAGMA, and gives it back when the transaction commits or rolls back, or when the pool takes
+its driver connection back or invalidates it without either. Writers outside the
 engine (the driver channel's audit commits, the transparency sequencer's process) still meet
 SQLite's own lock."""
 
@@ -24,20 +25,25 @@ from sqlalchemy.util import await_only
 
 # as PRAGMA busy_timeout: past this a writer gives up as SQLite would, rather than wait forever
 WAIT_SECONDS = 30.0
-_HOLDS = "sanad_sqlite_writer"
 _READS = ("SELECT", "PRAGMA")
 
 
 class SQLiteWriterLock:
     """Installed on one engine (`install`); its lock belongs to the event loop the engine is
-    used on."""
+    used on. Being a mutex, it tracks its one holder: the connection, and the driver connection
+    under it, for when the pool takes that back without a commit or a rollback (invalidated
+    after an error, or returned by a cancelled task)."""
 
     def __init__(self, sync_engine: Engine) -> None:
         self._lock = asyncio.Lock()
         self.wait_seconds = WAIT_SECONDS
+        self._holder: Connection | None = None
+        self._holder_driver: object = None
         event.listen(sync_engine, "before_cursor_execute", self._before_statement)
         event.listen(sync_engine, "commit", self._transaction_ended)
         event.listen(sync_engine, "rollback", self._transaction_ended)
+        event.listen(sync_engine, "checkin", self._driver_returned)
+        event.listen(sync_engine, "invalidate", self._driver_returned)
 
     @property
     def held(self) -> bool:
@@ -45,7 +51,7 @@ class SQLiteWriterLock:
 
     def _before_statement(self, conn: Connection, *args: Any) -> None:
         statement: str = args[1]
-        if conn.info.get(_HOLDS) or statement.lstrip()[:6].upper() in _READS:
+        if conn is self._holder or statement.lstrip()[:6].upper() in _READS:
             return
         try:
             # inside SQLAlchemy's greenlet: the task waits on the loop, the thread does not
@@ -53,11 +59,19 @@ class SQLiteWriterLock:
         except TimeoutError:
             locked = sqlite3.OperationalError("database is locked")
             raise exc.OperationalError(statement, None, locked) from None
-        conn.info[_HOLDS] = True
+        self._holder, self._holder_driver = conn, conn.connection.dbapi_connection
 
     def _transaction_ended(self, conn: Connection) -> None:
-        if conn.info.pop(_HOLDS, False):
-            self._lock.release()
+        if conn is self._holder:
+            self._release()
+
+    def _driver_returned(self, driver_connection: object, *_: Any) -> None:
+        if driver_connection is not None and driver_connection is self._holder_driver:
+            self._release()
+
+    def _release(self) -> None:
+        self._holder = self._holder_driver = None
+        self._lock.release()
 
 
 _INSTALLED: WeakKeyDictionary[Engine, SQLiteWriterLock] = WeakKeyDictionary()

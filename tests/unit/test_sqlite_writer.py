@@ -77,3 +77,31 @@ async def test_a_writer_gives_up_after_the_wait_as_sqlite_would(engine: AsyncEng
         with pytest.raises(OperationalError, match="database is locked"):
             # without the bound it would wait on SQLite's busy timeout, 30 s
             await asyncio.wait_for(_write(engine, "late", []), 5)
+
+
+async def test_the_lock_comes_back_when_the_pool_takes_a_connection_back_unfinished(
+    engine: AsyncEngine,
+) -> None:
+    """No commit or rollback ends these transactions: an invalidated connection (after a
+    driver error) and a task cancelled mid-transaction. A lock kept here would stop every
+    writer of the process."""
+    lock = _lock_of(engine)
+    conn = await engine.connect()
+    await conn.execute(text("INSERT INTO note (who) VALUES ('invalidated')"))
+    await conn.invalidate()
+    assert not lock.held
+    await conn.close()
+
+    async def hold() -> None:
+        async with engine.begin() as holder:
+            await holder.execute(text("INSERT INTO note (who) VALUES ('cancelled')"))
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(hold())
+    await asyncio.sleep(0.1)
+    assert lock.held
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not lock.held
+    await asyncio.wait_for(_write(engine, "next", []), 5)
