@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 LastWrite = Callable[[AsyncSession], Awaitable[None]]
 _KEY = "sanad_last_writes"
@@ -26,8 +26,12 @@ def write_last(session: AsyncSession, write: LastWrite) -> None:
     if _KEY not in session.info:
         # once per session: a commit that skips them would lose them silently, so refuse it
         event.listen(session.sync_session, "before_commit", _refuse_unrun)
-        event.listen(session.sync_session, "after_rollback", _forget)
+        event.listen(session.sync_session, "after_soft_rollback", _forget)
         session.info[_KEY] = []
+    if not session.in_transaction():
+        # begun now (no I/O until a statement), so that a rollback before any statement
+        # still ends a transaction and forgets the staged writes
+        session.sync_session.begin()
     session.info[_KEY].append(write)
 
 
@@ -42,5 +46,7 @@ def _refuse_unrun(session: Session) -> None:
         raise LastWritesNotRunError("staged writes were not run before the commit")
 
 
-def _forget(session: Session) -> None:
-    session.info[_KEY].clear()
+def _forget(session: Session, previous: SessionTransaction) -> None:
+    # the outermost transaction's: also when it had not touched the database yet
+    if previous.parent is None and not previous.nested:
+        session.info[_KEY].clear()

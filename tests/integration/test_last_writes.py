@@ -56,3 +56,12 @@ async def test_a_commit_that_skips_staged_writes_is_refused_and_a_rollback_forge
         await session.commit()  # nothing staged any more
     async with app.state.services.sessions() as session:
         assert await feed.head(session) == before
+
+
+async def test_a_rollback_before_any_database_work_forgets_them_too(
+    app: FastAPI, world: World
+) -> None:
+    async with app.state.services.sessions() as session:
+        publish(session, [_change(world)])
+        await session.rollback()
+        await session.commit()
