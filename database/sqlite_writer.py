@@ -9,8 +9,8 @@ under 320 ms, in 10 of 10 runs, session 18).
 A connection takes the lock at its transaction's first statement that is not a SELECT or
 PRAGMA, and gives it back when the transaction commits or rolls back, or when the pool takes
 its driver connection back or invalidates it without either. Writers outside the
-engine (the driver channel's audit commits, the transparency sequencer's process) still meet
-SQLite's own lock."""
+engine (the driver channel's audit commits, the transparency sequencer's process, the other
+processes of `sanad serve --workers N`) still meet SQLite's own lock."""
 
 from __future__ import annotations
 
