@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "mission, UNHCR and Pakistan's officials, under least privilege, with every access "
         "audited. Errors are RFC 9457 problems.",
     )
-    sealing_box()  # a SANAD_SEALING_KEY_FILE that cannot be read stops the service here
+    sealing_box()  # a sealing key file or PKCS#11 token that is refused stops the service here
     install_problem_handlers(app)
     app.add_middleware(NulGuard)  # inside the audit middleware (added after it wraps it)
     app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)

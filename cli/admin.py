@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from sqlmodel import Session
@@ -16,12 +18,15 @@ from database.engine import make_sync_engine
 from problems import ProblemError
 from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind, ClientKind
-from sealing import sealing_box
+from sealing import Sealer, SecretBox, sealing_box, token_settings
 from sealing.box import new_key as sealing_box_key
-from sealing.repository import seal_plain
+from sealing.repository import seal_stored as seal_stored_secrets
+from sealing.token import TokenBox
+from sealing.token import create_key as create_token_key
 
 agency_app = typer.Typer(help="Agencies", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth clients and liaison credentials", no_args_is_help=True)
+T = TypeVar("T")
 keys_app = typer.Typer(help="Token signing keys, and sealing secrets at rest", no_args_is_help=True)
 
 
@@ -90,24 +95,67 @@ def list_keys() -> None:
 
 
 @keys_app.command("new-sealing-key")
-def new_sealing_key() -> None:
+def new_sealing_key(
+    pkcs11: Annotated[
+        bool, typer.Option("--pkcs11", help="make it in the token SANAD_SEALING_PKCS11_* names")
+    ] = False,
+) -> None:
     """Print a fresh key for SANAD_SEALING_KEY_FILE (keep the file off the database's host and
-    out of its backups; every process of the service needs the same file)."""
-    typer.echo(sealing_box_key())
+    out of its backups; every process of the service needs the same file); or, with --pkcs11,
+    make the key inside the PKCS#11 token, which it never leaves."""
+    if not pkcs11:
+        typer.echo(sealing_box_key())
+        return
+    token = _refused_unless(lambda: token_settings(Settings()))
+    if token is None:
+        _refuse("set SANAD_SEALING_PKCS11_MODULE, _TOKEN and _PIN_FILE first")
+    _refused_unless(lambda: create_token_key(token))
+    typer.echo(json.dumps({"token": token.token_label, "key": token.key_label}))
 
 
 @keys_app.command("seal")
-def seal_stored() -> None:
-    """Seal the private keys and webhook secrets stored plain, under SANAD_SEALING_KEY_FILE."""
-    try:
-        box = sealing_box()
-    except ValueError as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+def seal_stored(
+    previous_key_file: Annotated[
+        str | None, typer.Option(help="seal again what this key file sealed")
+    ] = None,
+    previous_token_key: Annotated[
+        str | None, typer.Option(help="seal again what this key of the same token sealed")
+    ] = None,
+) -> None:
+    """Seal the private keys and webhook secrets stored plain under the configured sealing key
+    (SANAD_SEALING_KEY_FILE or a PKCS#11 token); with a previous key, also those sealed under
+    it. Nothing changes unless every secret can be sealed."""
+    box = _refused_unless(sealing_box)
     if box is None:
-        typer.echo("refused: set SANAD_SEALING_KEY_FILE first", err=True)
-        raise typer.Exit(code=2)
+        _refuse("set SANAD_SEALING_KEY_FILE or SANAD_SEALING_PKCS11_* first")
+    previous = _refused_unless(lambda: _previous_sealer(previous_key_file, previous_token_key))
     with _session() as session:
-        sealed = seal_plain(session, box)
+        sealed = _refused_unless(lambda: seal_stored_secrets(session, box, previous))
         session.commit()
     typer.echo(json.dumps({"sealed": sealed}))
+
+
+def _previous_sealer(key_file: str | None, token_key: str | None) -> Sealer | None:
+    if key_file and token_key:
+        raise ValueError("name one previous key, not two")
+    if key_file:
+        return SecretBox.from_file(key_file)
+    if not token_key:
+        return None
+    token = token_settings(Settings())
+    if token is None:
+        raise ValueError("--previous-token-key needs SANAD_SEALING_PKCS11_* set")
+    return TokenBox(replace(token, key_label=token_key))
+
+
+def _refused_unless(step: Callable[[], T]) -> T:
+    """The step's result; a ValueError (a key, a token or a secret refused) ends the command."""
+    try:
+        return step()
+    except ValueError as exc:
+        _refuse(str(exc))
+
+
+def _refuse(reason: str) -> NoReturn:
+    typer.echo(f"refused: {reason}", err=True)
+    raise typer.Exit(code=2)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     # a base64 32-byte key outside the database that seals token and letter signing keys and
     # webhook secrets at rest (sealing/); None: they are stored as they are
     sealing_key_file: str | None = None
+    # or a PKCS#11 token holding that key, which never leaves it (sealing/token.py): the
+    # token's library, its label, a file holding the user PIN, and the key's label in it
+    sealing_pkcs11_module: str | None = None
+    sealing_pkcs11_token: str | None = None
+    sealing_pkcs11_pin_file: str | None = None
+    sealing_pkcs11_key: str = "sanad-sealing"
     transparency_sequencer_enabled: bool = True
     # hash and sign in a child process: in the API's own, that work holds the GIL
     transparency_sequencer_in_child_process: bool = True

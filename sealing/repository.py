@@ -1,5 +1,6 @@
 """The rows that hold sealable secrets, for `sanad keys seal`: token and letter signing keys
-and webhook subscriptions whose secret is still stored plain."""
+and webhook subscriptions whose secret is still stored plain, or sealed under a previous key
+(moving from a key file to a PKCS#11 token, or from one key to the next)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from letters.keys import sealing_context as letter_key_context
 from schemas.changes import WebhookSubscription
 from schemas.identity import SigningKey
 from schemas.letters import LetterSigningKey
-from sealing.box import SEALED, SecretBox
+from sealing.box import Sealer, SecretUnreadableError, is_sealed
+from sealing.token import SealingUnavailableError
 
 Row = SigningKey | LetterSigningKey | WebhookSubscription
 # table, the column holding the secret, and what its sealed value is bound to
@@ -26,13 +28,37 @@ SEALABLE: tuple[tuple[type[Row], str, Callable[[Any], str]], ...] = (
 )
 
 
-def seal_plain(session: Session, box: SecretBox) -> dict[str, int]:
-    """Seal every secret stored plain; how many per table (the caller commits)."""
+def seal_stored(session: Session, box: Sealer, previous: Sealer | None = None) -> dict[str, int]:
+    """Seal under `box` every secret stored plain and, given the `previous` sealer, every one
+    sealed under it; how many per table (the caller commits, so that a secret neither key opens
+    leaves everything as it was)."""
     sealed: dict[str, int] = {}
     for table, column, context in SEALABLE:
-        holder = getattr(table, column)
-        rows = session.execute(select(table).where(~holder.startswith(SEALED))).scalars().all()
-        for row in rows:
-            setattr(row, column, box.seal(getattr(row, column), context(row)))
-        sealed[str(table.__tablename__)] = len(rows)
+        count = 0
+        for row in session.execute(select(table)).scalars().all():
+            stored = getattr(row, column)
+            secret = _to_seal(stored, context(row), box, previous)
+            if secret is not None:
+                setattr(row, column, box.seal(secret, context(row)))
+                count += 1
+        sealed[str(table.__tablename__)] = count
     return sealed
+
+
+def _to_seal(stored: str, context: str, box: Sealer, previous: Sealer | None) -> str | None:
+    """The secret when it must be sealed under `box`; None when it already is."""
+    if not is_sealed(stored):
+        return stored
+    if stored.startswith(box.prefix):
+        try:
+            box.open(stored, context)
+            return None
+        except SealingUnavailableError:
+            raise
+        except SecretUnreadableError:
+            pass  # under an earlier key of the same kind
+    if previous is None:
+        raise SecretUnreadableError("sealed under another key: name it to seal again under this")
+    if not stored.startswith(previous.prefix):
+        raise SecretUnreadableError("sealed under neither this key nor the previous one")
+    return previous.open(stored, context)

@@ -27,6 +27,7 @@ from database.migrations import upgrade_to_head
 from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind
 
+pytest_plugins = ["tests.softhsm"]
 TEST_ISSUER = "http://testserver"
 PG_ADMIN_URL = os.environ.get(
     "SANAD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"

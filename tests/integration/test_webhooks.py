@@ -29,6 +29,7 @@ from schemas.changes import WebhookSubscription
 from sealing.box import new_key
 from tests.conftest import World
 from tests.helpers import shared_pipeline
+from tests.softhsm import seal_in_token
 from tests.webhook_receiver import webhook_receiver
 
 FAST = WebhookSettings(
@@ -411,6 +412,7 @@ async def test_a_host_rebound_to_a_private_address_gets_nothing(
         assert deliveries[0]["attempt_log"][0]["error"].startswith("refused: ")
 
 
+@pytest.mark.parametrize("sealed_in", ["key file", "PKCS#11 token"])
 async def test_with_a_key_the_secret_is_sealed_at_rest_and_still_signs(
     client: httpx.AsyncClient,
     world: World,
@@ -418,20 +420,26 @@ async def test_with_a_key_the_secret_is_sealed_at_rest_and_still_signs(
     sync_session: Callable[[], Session],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    sealed_in: str,
 ) -> None:
     """A subscription made before the key keeps its plain secret (until `sanad keys seal`);
     both sign deliveries the receiver verifies with the reference library."""
     with webhook_receiver() as receiver:
         before = await _subscribe(client, world, receiver.url, ["record.created"])
-        key_file = tmp_path / "sealing.key"
-        key_file.write_text(new_key())
-        monkeypatch.setenv("SANAD_SEALING_KEY_FILE", str(key_file))
+        if sealed_in == "key file":
+            key_file = tmp_path / "sealing.key"
+            key_file.write_text(new_key())
+            monkeypatch.setenv("SANAD_SEALING_KEY_FILE", str(key_file))
+        else:
+            seal_in_token(monkeypatch, request.getfixturevalue("token_key"))
         after = await _subscribe(client, world, receiver.url, ["record.created"])
         with sync_session() as session:
             plain = session.get(WebhookSubscription, before["id"])
             sealed = session.get(WebhookSubscription, after["id"])
             assert plain is not None and plain.secret == before["secret"]
-            assert sealed is not None and sealed.secret.startswith("aesgcm1:")
+            prefix = "aesgcm1:" if sealed_in == "key file" else "p11gcm1:"
+            assert sealed is not None and sealed.secret.startswith(prefix)
             assert after["secret"] not in sealed.secret
         await shared_pipeline(client, world)
         requests = await receiver.wait_for(8, within=5)

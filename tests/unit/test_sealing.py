@@ -28,7 +28,7 @@ from sealing.box import (
     readable_secret,
     stored_secret,
 )
-from sealing.repository import seal_plain
+from sealing.repository import seal_stored
 
 
 def _box(tmp_path: Path, name: str = "key") -> SecretBox:
@@ -129,7 +129,7 @@ def test_seal_stored_seals_what_was_stored_plain(
     path.write_text(new_key())
     box = SecretBox.from_file(path)
     with Session(make_sync_engine(url)) as session:
-        assert seal_plain(session, box) == {
+        assert seal_stored(session, box) == {
             "signing_key": 1,
             "letter_signing_key": 1,
             "webhook_subscription": 0,
@@ -147,4 +147,15 @@ def test_seal_stored_seals_what_was_stored_plain(
             box.open(stored_letter.private_pem, letter_keys.sealing_context(letter_key.kid))
             == (pems[letter_key.kid])
         )
-        assert seal_plain(session, box)["signing_key"] == 0  # sealed ones stay as they are
+        assert seal_stored(session, box)["signing_key"] == 0  # sealed ones stay as they are
+        # the next key file: what the previous one sealed is sealed again, once
+        rotated = _box(tmp_path, "next")
+        with pytest.raises(SecretUnreadableError, match="name it"):
+            seal_stored(session, rotated)
+        assert seal_stored(session, rotated, previous=box)["letter_signing_key"] == 1
+        assert seal_stored(session, rotated, previous=box)["letter_signing_key"] == 0
+        assert stored_letter.private_pem.startswith("aesgcm1:")
+        assert (
+            rotated.open(stored_letter.private_pem, letter_keys.sealing_context(letter_key.kid))
+            == (pems[letter_key.kid])
+        )
