@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from auth import repository
 from schemas.identity import SigningKey
 from schemas.types import utcnow
-from sealing import seal, unseal
+from sealing.signing_keys import new_p256_key, private_p256_key
 
 SIGNING_ALG = "ES256"
 # Algorithms our own tokens may carry; EdDSA (and its RFC 9864 name Ed25519) is accepted so
@@ -30,21 +30,16 @@ VERIFICATION_GRACE = dt.timedelta(seconds=MAX_TOKEN_LIFETIME_SECONDS + MAX_CLOCK
 
 
 def new_signing_key() -> SigningKey:
-    """A fresh P-256 key; its `kid` is the RFC 7638 thumbprint of the public key."""
-    key = ECKey.generate_key("P-256", private=True)
-    kid = key.thumbprint()
+    """A fresh P-256 key, made in the PKCS#11 token when one is configured; its `kid` is the
+    RFC 7638 thumbprint of the public key."""
+    kid, key, stored = new_p256_key(lambda key: key.thumbprint(), sealing_context)
     public_jwk: dict[str, object] = {
         **key.as_dict(private=False),
         "kid": kid,
         "alg": SIGNING_ALG,
         "use": "sig",
     }
-    return SigningKey(
-        kid=kid,
-        alg=SIGNING_ALG,
-        private_pem=seal(key.as_pem(private=True).decode("ascii"), sealing_context(kid)),
-        public_jwk=public_jwk,
-    )
+    return SigningKey(kid=kid, alg=SIGNING_ALG, private_pem=stored, public_jwk=public_jwk)
 
 
 def sealing_context(kid: str) -> str:
@@ -103,8 +98,11 @@ def verification_key_set(public_jwks_list: list[dict[str, object]]) -> dict[str,
 @lru_cache(maxsize=16)
 def _private_key(kid: str, private_pem: str) -> ECKey:
     # unsealing and parsing cost more than signing; keys are immutable, so cache by (kid, pem)
-    pem = unseal(private_pem, sealing_context(kid))
-    return ECKey.import_key(pem, {"kid": kid, "alg": SIGNING_ALG, "use": "sig"})
+    private = private_p256_key(private_pem, sealing_context(kid))
+    # described by its public half: joserfc would otherwise export the private numbers to
+    # describe it, which a key held in a PKCS#11 token refuses
+    public = ECKey.import_key(private.public_key()).as_dict(private=False)
+    return ECKey(private, public, {"kid": kid, "alg": SIGNING_ALG, "use": "sig"})
 
 
 def signing_key_set(key: SigningKey) -> KeySet:

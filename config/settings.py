@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     sealing_pkcs11_token: str | None = None
     sealing_pkcs11_pin_file: str | None = None
     sealing_pkcs11_key: str = "sanad-sealing"
+    # with a token: new access-token and letter signing keys are made in it too, and sign there
+    sealing_pkcs11_signing_keys: bool = True
     transparency_sequencer_enabled: bool = True
     # hash and sign in a child process: in the API's own, that work holds the GIL
     transparency_sequencer_in_child_process: bool = True

@@ -6,10 +6,10 @@ and an agreement's recipient and period; a correction's If-Match; an import's ex
 CSV rows (odd values in real columns); and bodies the API accepts beyond what the schema says:
 a subscription to the loopback address the fuzzed server allows, a client within the fuzzing
 client's scopes (`SANAD_FUZZ_SCOPES`), a verification or encounter naming an existing letter,
-a reported time in the past. Requests that end an object draw from the `spent` pool,
-all others from `kept`; and an ending request never reaches a `protected` object (one the next
-requests or clients need), whatever id schemathesis learnt from a response: it goes to a spent
-one instead."""
+a reported time in the past, the world's checkpoint cosigned by each agency's witness.
+Requests that end an object draw from the `spent` pool, all others from `kept`; and an ending
+request never reaches a `protected` object (one the next requests or clients need), whatever
+id schemathesis learnt from a response: it goes to a spent one instead."""
 
 from __future__ import annotations
 
@@ -175,6 +175,12 @@ def subject_bodies(body: dict[str, Any], letters: list[str]) -> list[dict[str, A
     return []
 
 
+def cosignature_bodies(body: dict[str, Any], cosigned_notes: list[str]) -> list[dict[str, Any]]:
+    """A cosignature's body (a note alone) as each agency's witness would post it: signatures
+    the fuzzer cannot make, so that the acceptance path is reached at all."""
+    return [{"note": note} for note in cosigned_notes] if set(body) == {"note"} else []
+
+
 _CALLER_SCOPES = os.environ.get(SCOPES_ENV, "").split()
 
 
@@ -185,6 +191,7 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     choices = [{**body, **ids} for ids in body_substitutions(_WORLD["kept"], body)]
     choices += accepted_bodies(body, _WORLD["hook_url"], _CALLER_SCOPES)
     choices += subject_bodies(body, _WORLD["kept"]["ids"].get("letter_id", []))
+    choices += cosignature_bodies(body, _WORLD.get("cosigned_notes", []))
     if not choices:
         return st.just(body)
     return st.one_of(st.just(body), st.sampled_from(choices))

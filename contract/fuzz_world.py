@@ -33,7 +33,7 @@ from schemas.lists import SharingAgreement
 from schemas.records import Record
 from schemas.transparency import TlogWitness
 from schemas.vocabulary import AgencyKind
-from tlog.checkpoint import NoteSigner, SignatureType
+from tlog.checkpoint import NoteSigner, SignatureType, cosign_checkpoint
 
 # (demo agency, its kind, the purpose its requests give): the purposes their agreements allow
 DATA_AGENCIES = (
@@ -179,15 +179,42 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
         for caller in spare.values():
             spent.add("client_id", caller.client_id)
+        cosigners = {caller: _witness_signer(caller) for caller in (us, unhcr, gop)}
         latest = us.call("GET", "/v1/audit/checkpoints/latest", 200,
                          headers={"Purpose-Of-Use": "audit"})  # fmt: skip
         kept.add("size", latest["size"])
+        cosigned = _cosigned_notes(latest, cosigners)
     return {
         "hook_url": HOOK_URL,
         "kept": kept.as_json(),
         "spent": spent.as_json(),
         "protected": _protected(url, spent).as_json(),
+        "cosigned_notes": cosigned,
     }
+
+
+def _witness_signer(caller: _Api) -> NoteSigner:
+    """A witness registered for the caller's agency, with the key it cosigns with."""
+    signer = NoteSigner.generate(f"{uuid.uuid4().hex[:8]}.example/fuzz-witness",
+                                 SignatureType.COSIGNATURE_V1)  # fmt: skip
+    caller.call("POST", "/v1/audit/witnesses", 201,
+                json={"verifier_key": signer.verifier().verifier_key()})  # fmt: skip
+    return signer
+
+
+def _cosigned_notes(checkpoint: dict[str, Any], cosigners: dict[_Api, NoteSigner]) -> list[str]:
+    """The checkpoint's note cosigned by each agency's witness, for the hooks to post to
+    `/v1/audit/checkpoints/{size}/cosignatures` (only the caller's own agency's is accepted);
+    the first is posted here, so a world whose cosignatures the server refuses is not built."""
+    now = int(time.time())
+    notes = [
+        cosign_checkpoint(checkpoint["note"].encode(), signer, now).decode()
+        for signer in cosigners.values()
+    ]
+    first = next(iter(cosigners))
+    first.call("POST", f"/v1/audit/checkpoints/{checkpoint['size']}/cosignatures", 201,
+               json={"note": notes[0]}, headers={"Purpose-Of-Use": "audit"})  # fmt: skip
+    return notes
 
 
 def _reconciled(unhcr: _Api, demo_list_id: str, kept: Pools) -> None:

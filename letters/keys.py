@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from letters import repository
 from schemas.letters import LetterSigningKey
 from schemas.types import utcnow
-from sealing import seal, unseal
+from sealing.signing_keys import new_p256_key, private_p256_key
 
 ALG = "ES256"
 MAX_LETTER_VALIDITY = dt.timedelta(days=730)  # LetterCreate.valid_days caps here
@@ -25,8 +25,8 @@ LETTER_KEY_USE = "protection-letter"
 
 
 def new_letter_key(agency_id: str) -> LetterSigningKey:
-    key = ECKey.generate_key("P-256", private=True)
-    kid = key.thumbprint()[:KID_LENGTH]
+    """A fresh P-256 key for the mission, made in the PKCS#11 token when one is configured."""
+    kid, key, stored = new_p256_key(lambda key: key.thumbprint()[:KID_LENGTH], sealing_context)
     public_jwk: dict[str, object] = {
         **key.as_dict(private=False),
         "kid": kid,
@@ -40,7 +40,7 @@ def new_letter_key(agency_id: str) -> LetterSigningKey:
         kid=kid,
         agency_id=agency_id,
         alg=ALG,
-        private_pem=seal(key.as_pem(private=True).decode("ascii"), sealing_context(kid)),
+        private_pem=stored,
         public_jwk=public_jwk,
     )
 
@@ -79,9 +79,7 @@ async def public_jwks(session: AsyncSession) -> list[dict[str, object]]:
 @lru_cache(maxsize=64)
 def private_key(kid: str, private_pem: str) -> ec.EllipticCurvePrivateKey:
     # unsealing and parsing cost more than signing; keys never change, so cache by (kid, pem)
-    key = ECKey.import_key(unseal(private_pem, sealing_context(kid))).private_key
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    return key
+    return private_p256_key(private_pem, sealing_context(kid))
 
 
 def public_key(jwk: dict[str, object]) -> ec.EllipticCurvePublicKey:

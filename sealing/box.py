@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 SEALED = "aesgcm1:"  # prefix of a sealed value: no PEM, `whsec_` secret or base64 starts so
 TOKEN_SEALED = "p11gcm1:"  # noqa: S105  # sealed in a PKCS#11 token, under a key it keeps
-SEALED_PREFIXES = (SEALED, TOKEN_SEALED)
+TOKEN_KEY = "p11key:"  # noqa: S105  # a private key made in a token: its label is stored
+SEALED_PREFIXES = (SEALED, TOKEN_SEALED, TOKEN_KEY)
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
@@ -109,6 +110,8 @@ def readable_secret(stored: str, context: str, box: Sealer | None) -> str:
     """The secret, from what is stored (stored plain before a key was set: as it is)."""
     if not is_sealed(stored):
         return stored
+    if stored.startswith(TOKEN_KEY):
+        raise SecretUnreadableError("a key held in a PKCS#11 token is used there, never read")
     if box is None:
         raise SecretUnreadableError("sealed, and no sealing key is configured")
     if not stored.startswith(box.prefix):

@@ -16,8 +16,8 @@ from letters.keys import sealing_context as letter_key_context
 from schemas.changes import WebhookSubscription
 from schemas.identity import SigningKey
 from schemas.letters import LetterSigningKey
-from sealing.box import Sealer, SecretUnreadableError, is_sealed
-from sealing.token import SealingUnavailableError
+from sealing.box import TOKEN_KEY, Sealer, SecretUnreadableError, is_sealed
+from sealing.token_login import TokenUnavailableError
 
 Row = SigningKey | LetterSigningKey | WebhookSubscription
 # table, the column holding the secret, and what its sealed value is bound to
@@ -47,13 +47,15 @@ def seal_stored(session: Session, box: Sealer, previous: Sealer | None = None) -
 
 def _to_seal(stored: str, context: str, box: Sealer, previous: Sealer | None) -> str | None:
     """The secret when it must be sealed under `box`; None when it already is."""
+    if stored.startswith(TOKEN_KEY):
+        return None  # a private key in the token: nothing of it is stored to seal
     if not is_sealed(stored):
         return stored
     if stored.startswith(box.prefix):
         try:
             box.open(stored, context)
             return None
-        except SealingUnavailableError:
+        except TokenUnavailableError:
             raise
         except SecretUnreadableError:
             pass  # under an earlier key of the same kind

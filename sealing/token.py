@@ -27,14 +27,10 @@ from sealing.box import (
     decoded,
     encoded,
 )
-from sealing.token_login import SESSION_LOST, TokenSettings, login
+from sealing.token_login import TokenObject, TokenSettings, TokenUnavailableError, login
 
 TAG_BITS = 128
 KEY_BITS = 256
-
-
-class SealingUnavailableError(SecretUnreadableError):
-    """The token cannot be reached or refused the operation: nothing is wrong with the value."""
 
 
 def _key_in(session: pkcs11.Session, label: str) -> pkcs11.SecretKey | None:
@@ -92,9 +88,7 @@ class TokenBox:
 
     def __init__(self, settings: TokenSettings) -> None:
         self.settings = settings
-        self._login = login(settings)
-        with self._login.lock:
-            self._key = _sealing_key(self._login.session, settings.key_label)
+        self._key = TokenObject(settings, lambda session: _sealing_key(session, settings.key_label))
 
     def seal(self, secret: str, context: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -105,7 +99,7 @@ class TokenBox:
         nonce, sealed = decoded(self.prefix, stored)
         try:
             plain = self._in_token("decrypt", sealed, nonce, context)
-        except SealingUnavailableError:
+        except TokenUnavailableError:
             raise
         except p11.PKCS11Error:
             # tokens differ in what a failed tag check returns (SoftHSM: CKR_GENERAL_ERROR)
@@ -114,27 +108,10 @@ class TokenBox:
 
     def _in_token(self, operation: str, data: bytes, nonce: bytes, context: str) -> bytes:
         gcm = GCMParams(nonce, context.encode(), TAG_BITS)
-        try:
-            return self._apply(operation, data, gcm)
-        except SESSION_LOST:
-            self._login_again()
-        try:
-            return self._apply(operation, data, gcm)
-        except SESSION_LOST as exc:
-            raise SealingUnavailableError(f"PKCS#11 token: {type(exc).__name__}") from None
 
-    def _apply(self, operation: str, data: bytes, gcm: GCMParams) -> bytes:
-        login, key = self._login, self._key
-        with login.lock:
+        def apply(key: pkcs11.SecretKey) -> bytes:
             out = getattr(key, operation)(data, mechanism=Mechanism.AES_GCM, mechanism_param=gcm)
-        assert isinstance(out, bytes)  # bytes in, bytes out (an iterator only for iterators)
-        return out
+            assert isinstance(out, bytes)  # bytes in, bytes out (an iterator only for iterators)
+            return out
 
-    def _login_again(self) -> None:
-        try:
-            renewed = login(self.settings, replacing=self._login)
-            with renewed.lock:
-                self._key = _sealing_key(renewed.session, self.settings.key_label)
-            self._login = renewed
-        except (ValueError, p11.PKCS11Error) as exc:
-            raise SealingUnavailableError(f"PKCS#11 token: {exc}") from None
+        return self._key.use(apply)

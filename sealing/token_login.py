@@ -1,18 +1,27 @@
-"""The process's one logged-in session per PKCS#11 token. PKCS#11 logs in an application, not
-a session: a second login fails (CKR_USER_ALREADY_LOGGED_IN) and closing a logged-in session
-logs every session of the process out. So each token gets one session, logged in once and
-shared under a lock (a session runs one operation at a time), and is replaced only when it is
-lost (a networked HSM dropped the connection, or someone logged the process out)."""
+"""The process's one logged-in session per PKCS#11 token, and the token's objects used through
+it. PKCS#11 logs in an application, not a session: a second login fails
+(CKR_USER_ALREADY_LOGGED_IN) and closing a logged-in session logs every session of the process
+out. So each token gets one session, logged in once and shared under a lock (a session runs one
+operation at a time), and is replaced only when it is lost (a networked HSM dropped the
+connection, or someone logged the process out); a `TokenObject` then finds its key again on
+the new session and retries its operation once."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pkcs11
 from pkcs11 import exceptions as p11
+
+from sealing.box import SecretUnreadableError
+
+Found = TypeVar("Found")
+Result = TypeVar("Result")
 
 # the token or its connection went away, or the login with it: log in on a new session
 SESSION_LOST = (
@@ -22,6 +31,10 @@ SESSION_LOST = (
     p11.TokenNotPresent,
     p11.UserNotLoggedIn,
 )
+
+
+class TokenUnavailableError(SecretUnreadableError):
+    """The token cannot be reached or refused the operation: nothing is wrong with the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +103,40 @@ def _logged_in_session(settings: TokenSettings, pin: str) -> pkcs11.Session:
         return token.open(user_pin=pin, rw=True)
     except (p11.PinIncorrect, p11.PinLenRange, p11.PinInvalid):
         raise ValueError(f"PKCS#11 token {settings.token_label!r}: the PIN is refused") from None
+
+
+class TokenObject(Generic[Found]):
+    """An object of the token (a key), found on the process's login with it and found again
+    after a new login; operations on it run under the session's lock."""
+
+    def __init__(self, settings: TokenSettings, find: Callable[[pkcs11.Session], Found]) -> None:
+        self._settings = settings
+        self._find = find
+        self._login = login(settings)
+        with self._login.lock:
+            self._object = find(self._login.session)
+
+    def use(self, operation: Callable[[Found], Result]) -> Result:
+        """The operation's result; TokenUnavailableError if the token stays lost."""
+        try:
+            return self._apply(operation)
+        except SESSION_LOST:
+            self._login_again()
+        try:
+            return self._apply(operation)
+        except SESSION_LOST as exc:
+            raise TokenUnavailableError(f"PKCS#11 token: {type(exc).__name__}") from None
+
+    def _apply(self, operation: Callable[[Found], Result]) -> Result:
+        current, found = self._login, self._object
+        with current.lock:
+            return operation(found)
+
+    def _login_again(self) -> None:
+        try:
+            renewed = login(self._settings, replacing=self._login)
+            with renewed.lock:
+                self._object = self._find(renewed.session)
+            self._login = renewed
+        except (ValueError, p11.PKCS11Error) as exc:
+            raise TokenUnavailableError(f"PKCS#11 token: {exc}") from None

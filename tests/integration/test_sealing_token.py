@@ -1,7 +1,8 @@
-"""Sealing inside a PKCS#11 token (`sealing/token.py`), against SoftHSM 2: round trip bound to
-context and key, a key that cannot leave the token, refusals that name what is wrong, a lost
-session recovered, the settings that choose it, and `sanad keys` making the key and moving
-secrets from a key file into the token without losing one."""
+"""Sealing and signing inside a PKCS#11 token (`sealing/token.py`, `sealing/token_signing.py`),
+against SoftHSM 2: round trip bound to context and key, a key that cannot leave the token,
+refusals that name what is wrong, a lost session recovered, the settings that choose it,
+`sanad keys` making the key and moving secrets from a key file into the token without losing
+one, and access tokens and letters signed by keys the token holds, through the API."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
-from joserfc import jwt
-from pkcs11 import Attribute, KeyType
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from joserfc import jws, jwt
+from pkcs11 import Attribute, KeyType, ObjectClass
 from pkcs11 import exceptions as p11
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -34,6 +40,9 @@ from sealing import sealing_box, token_settings
 from sealing.box import SecretBox, SecretUnreadableError, new_key, readable_secret
 from sealing.token import TokenBox, create_key
 from sealing.token_login import TokenSettings, login
+from tests.conftest import World
+from tests.helpers import shared_pipeline
+from tests.letter_helpers import issue_letter, verify_credential
 from tests.softhsm import seal_in_token, token_environment
 
 
@@ -134,13 +143,6 @@ def test_the_settings_choose_the_token(
     token_sealing: TokenSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert isinstance(sealing_box(), TokenBox)
-    token_key = auth_keys.new_signing_key()
-    assert token_key.private_pem.startswith("p11gcm1:")
-    claims = {"sub": "c1", "aud": "sanad-api"}
-    token = jwt.encode({"alg": "ES256"}, claims, auth_keys.signing_key_set(token_key))
-    public = auth_keys.verification_key_set([token_key.public_jwk])[token_key.kid]
-    assert jwt.decode(token, public).claims == claims
-
     key_file = tmp_path / "sealing.key"
     key_file.write_text(new_key())
     monkeypatch.setenv("SANAD_SEALING_KEY_FILE", str(key_file))
@@ -240,3 +242,63 @@ def test_the_service_does_not_start_on_a_key_the_token_does_not_hold(
     monkeypatch.setenv("SANAD_SEALING_PKCS11_KEY", "never-made")
     with pytest.raises(ValueError, match="'never-made': not in the token"):
         create_app(Settings())
+
+
+def test_signing_keys_are_made_in_the_token_and_sign_there(token_sealing: TokenSettings) -> None:
+    token_key = auth_keys.new_signing_key()
+    assert token_key.private_pem.startswith("p11key:")  # a label: nothing of the key is stored
+    claims = {"sub": "c1", "aud": "sanad-api"}
+    token = jwt.encode({"alg": "ES256"}, claims, auth_keys.signing_key_set(token_key))
+    public = auth_keys.verification_key_set([token_key.public_jwk])[token_key.kid]
+    assert jwt.decode(token, public).claims == claims
+
+    letter_key = letter_keys.new_letter_key("us-mission")
+    private = letter_keys.private_key(letter_key.kid, letter_key.private_pem)
+    signature = private.sign(b"letter", ec.ECDSA(hashes.SHA256()))
+    letter_keys.public_key(letter_key.public_jwk).verify(
+        signature, b"letter", ec.ECDSA(hashes.SHA256())
+    )
+    with pytest.raises(TypeError, match="never leaves"):
+        private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    held_in = login(token_sealing)
+    with held_in.lock:
+        label = letter_key.private_pem.removeprefix("p11key:")
+        held = held_in.session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
+        assert held[Attribute.SENSITIVE] and not held[Attribute.EXTRACTABLE]
+
+
+def test_signing_keys_can_stay_sealed_pems_under_a_token(
+    token_sealing: TokenSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SANAD_SEALING_PKCS11_SIGNING_KEYS", "false")
+    assert auth_keys.new_signing_key().private_pem.startswith("p11gcm1:")
+
+
+async def test_through_the_api_tokens_and_letters_are_signed_in_the_token(
+    client: httpx.AsyncClient,
+    world: World,
+    sync_session: Callable[[], Session],
+    token_sealing: TokenSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with sync_session() as session:
+        current = auth_keys.rotate_signing_key(session)
+        kid, stored = current.kid, current.private_pem
+    try:
+        assert stored.startswith("p11key:")
+        list_id = await shared_pipeline(client, world)  # authorised by a token the HSM signed
+        signed = jws.extract_compact((await world.token("us_mission")).encode())
+        assert signed.headers()["kid"] == kid
+        letter = await issue_letter(client, world, list_id)
+        verified = await verify_credential(client, world, letter["credential"])
+        assert verified["credential"]["status"] == "valid"
+        with sync_session() as session:
+            mission_key = session.exec(
+                select(LetterSigningKey).where(LetterSigningKey.agency_id == world.us)
+            ).one()
+            assert mission_key.private_pem.startswith("p11key:")
+    finally:
+        for name in token_environment(token_sealing):
+            monkeypatch.delenv(name)
+        with sync_session() as session:  # the next tests sign without the token
+            auth_keys.rotate_signing_key(session)

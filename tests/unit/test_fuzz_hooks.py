@@ -11,6 +11,7 @@ from typing import Any
 from contract.fuzz_hooks import (
     accepted_bodies,
     body_substitutions,
+    cosignature_bodies,
     ends_an_object,
     reaches_protected,
     subject_bodies,
@@ -121,3 +122,10 @@ def test_subjects_name_existing_letters_and_reported_times_have_passed() -> None
         {"letter_id": "SL-2"},
     ]
     assert subject_bodies({"name": "n"}, ["SL-1"]) == []
+
+
+def test_a_cosignature_body_carries_a_cosigned_note_and_nothing_else_does() -> None:
+    notes = ["origin\n7\nroot\n\n— log sig\n— witness sig\n"]
+    assert cosignature_bodies({"note": "anything"}, notes) == [{"note": notes[0]}]
+    assert cosignature_bodies({"note": "x", "reason": "y"}, notes) == []
+    assert cosignature_bodies({"list_id": "L"}, notes) == []
