@@ -39,6 +39,7 @@ from tlog.checkpoint import (
 from tlog.merkle import CompactRange
 from transparency import repository, service
 from transparency.export import PinnedKeys, verify_database, verify_export, write_export
+from transparency.keys import LogKeyPlace
 from transparency.leaf import encode_leaf
 from transparency.runtime import LogPolicy, TransparencyLog
 from transparency.sequencer import Sequencer, make_sequencer_engine
@@ -143,7 +144,9 @@ async def proof_latencies(url: str, size: int) -> tuple[list[float], list[float]
 async def integration_delay(url: str, engine: Engine) -> tuple[float, float]:
     """Offer STEADY_RATE events/s while the sequencer polls as in the API; the delay of an event
     is the time from its commit to the first checkpoint that contains it."""
-    policy = LogPolicy("bench.sanad/audit-log", None, True, True, 0.15, 5000, 5.0, 1_000_000)
+    policy = LogPolicy(
+        "bench.sanad/audit-log", LogKeyPlace(), True, True, 0.15, 5000, 5.0, 1_000_000
+    )
     log = TransparencyLog(url, policy)
     await log.start()
     committed: list[tuple[float, str]] = []

@@ -12,7 +12,7 @@ import typer
 from config.settings import Settings
 from database.engine import make_sync_engine
 from transparency.export import PinnedKeys, export_log, verify_database, verify_export
-from transparency.keys import LogKeyError, existing_log_signer
+from transparency.keys import LogKeyError, LogKeyPlace, existing_log_signer
 
 audit_app = typer.Typer(help="The audit transparency log: export and verify", no_args_is_help=True)
 
@@ -25,12 +25,11 @@ def export(
     the log key, from the database named by DATABASE_URL (one consistent snapshot)."""
     settings = Settings()
     engine = make_sync_engine(settings.database_url)
-    key_file = settings.transparency_signing_key_file
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
-            signer = existing_log_signer(conn, Path(key_file) if key_file else None)
+            signer = existing_log_signer(conn, LogKeyPlace.from_settings(settings))
             if out is None:
                 summary = export_log(conn, sys.stdout.buffer, signer)
             else:

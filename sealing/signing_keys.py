@@ -2,7 +2,8 @@
 made, and how it is read back to sign: in the PKCS#11 token when one is configured (unless
 `SANAD_SEALING_PKCS11_SIGNING_KEYS=false`), where it stays (`sealing/token_signing.py`);
 otherwise here, stored as a PEM sealed like any other secret. Keys made before a token was
-configured keep signing from their sealed PEM until they are rotated."""
+configured keep signing from their sealed PEM until they are rotated. (The transparency log's
+key: `transparency/keys.py`.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from joserfc.jwk import ECKey
 from config.settings import Settings
 from sealing import seal, token_settings, unseal
 from sealing.box import TOKEN_KEY, SecretUnreadableError
+from sealing.token_login import TokenSettings
 from sealing.token_signing import TokenSigningKey, generate_signing_key
+
+
+def signing_token(settings: Settings) -> TokenSettings | None:
+    """The PKCS#11 token new signing keys are made in, if one is configured for them."""
+    token = token_settings(settings)
+    return token if token is not None and settings.sealing_pkcs11_signing_keys else None
 
 
 def new_p256_key(
@@ -23,9 +31,8 @@ def new_p256_key(
 ) -> tuple[str, ECKey, str]:
     """(its kid, the key — its public half only when the token holds the private one —, what
     the database stores for the private half)."""
-    settings = Settings()
-    token = token_settings(settings)
-    if token is not None and settings.sealing_pkcs11_signing_keys:
+    token = signing_token(Settings())
+    if token is not None:
         stored, public = generate_signing_key(token)
         key = ECKey.import_key(public)
         return kid_of(key), key, stored

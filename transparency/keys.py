@@ -1,16 +1,24 @@
-"""The log's Ed25519 note key: created with the log (and its empty checkpoint), kept either in
-the database or in a key file; its public half is always in `tlog_log_key`."""
+"""The log's Ed25519 note key: created with the log (and its empty checkpoint), kept in the
+database, in a key file, or in a PKCS#11 token it never leaves (when one is configured for
+signing keys as the log is created; `sealing/token_signing.py`); its public half is always in
+`tlog_log_key`. A log keeps its key where it was created."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
+from config.settings import Settings
 from schemas.types import utcnow
+from sealing.box import TOKEN_KEY
+from sealing.signing_keys import signing_token
+from sealing.token_login import TokenSettings
+from sealing.token_signing import TokenEd25519Key, generate_ed25519_key
 from tlog.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from tlog.merkle import EMPTY_ROOT
 from transparency import repository
@@ -18,6 +26,24 @@ from transparency import repository
 
 class LogKeyError(RuntimeError):
     """The configured key is not the log's key (or is missing): the log must not be extended."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogKeyPlace:
+    """Where a new log's private key goes (a key file first, then a token, else the database),
+    and where an existing log's is looked for. Plain values: it is pickled to the sequencer's
+    child process."""
+
+    key_file: str | None = None
+    token: TokenSettings | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LogKeyPlace:
+        return cls(settings.transparency_signing_key_file, signing_token(settings))
+
+    @property
+    def key_path(self) -> Path | None:
+        return Path(self.key_file) if self.key_file else None
 
 
 def read_key_file(path: Path) -> NoteSigner:
@@ -39,52 +65,73 @@ def _new_key_file(path: Path, origin: str) -> NoteSigner:
     return signer
 
 
-def load_log_signer(conn: Connection, origin: str, key_file: Path | None) -> NoteSigner:
+def load_log_signer(conn: Connection, origin: str, place: LogKeyPlace) -> NoteSigner:
     """The log's signer, creating the log (key row and size-0 checkpoint) on first use.
 
     Call inside the sequencer's locked transaction so two workers never create two logs."""
     row = repository.log_key(conn)
-    if row is None:
-        signer = (
-            (read_key_file(key_file) if key_file.exists() else _new_key_file(key_file, origin))
-            if key_file is not None
-            else NoteSigner.generate(origin)
-        )
-        _create_log(conn, signer, keep_private=key_file is None)
-        return signer
-    return _signer_of(row, key_file)
+    if row is not None:
+        return _signer_of(row, place)
+    key_file = place.key_path
+    if key_file is not None:
+        signer = read_key_file(key_file) if key_file.exists() else _new_key_file(key_file, origin)
+        stored = None
+    elif place.token is not None:
+        stored, public = generate_ed25519_key(place.token)
+        signer = NoteSigner(origin, TokenEd25519Key(place.token, stored))
+        assert signer.public_key == public.public_bytes_raw()
+    else:
+        signer = NoteSigner.generate(origin)
+        stored = signer.signer_key()
+    _create_log(conn, signer, stored)
+    return signer
 
 
-def existing_log_signer(conn: Connection, key_file: Path | None) -> NoteSigner:
+def existing_log_signer(conn: Connection, place: LogKeyPlace) -> NoteSigner:
     """The signer of a log that exists (for signing exports); never creates one."""
     row = repository.log_key(conn)
     if row is None:
         raise LogKeyError("this database has no transparency log yet")
-    return _signer_of(row, key_file)
+    return _signer_of(row, place)
 
 
-def _signer_of(row: Mapping[Any, Any], key_file: Path | None) -> NoteSigner:
+def _signer_of(row: Mapping[Any, Any], place: LogKeyPlace) -> NoteSigner:
+    stored: str | None = row["signer_key"]
+    key_file = place.key_path
     if key_file is not None:
         if not key_file.exists():
             raise LogKeyError(f"log key file {key_file} is missing; the log's key is on record")
         signer = read_key_file(key_file)
-    elif row["signer_key"] is None:
+    elif stored is None:
         raise LogKeyError("the log's private key lives in a key file: set the key file setting")
+    elif stored.startswith(TOKEN_KEY):
+        signer = _token_signer(row["origin"], stored, place.token)
     else:
-        signer = NoteSigner.from_signer_key(row["signer_key"])
+        signer = NoteSigner.from_signer_key(stored)
     if signer.verifier().verifier_key() != row["verifier_key"]:
         raise LogKeyError("the configured key is not this log's key")
     return signer
 
 
-def _create_log(conn: Connection, signer: NoteSigner, keep_private: bool) -> None:
+def _token_signer(origin: str, stored: str, token: TokenSettings | None) -> NoteSigner:
+    if token is None:
+        raise LogKeyError("the log's private key is in a PKCS#11 token: set SANAD_SEALING_PKCS11_*")
+    try:
+        return NoteSigner(origin, TokenEd25519Key(token, stored))
+    except ValueError as exc:  # the token, its PIN or the key refused
+        raise LogKeyError(str(exc)) from None
+
+
+def _create_log(conn: Connection, signer: NoteSigner, stored: str | None) -> None:
+    """The log's key row (`stored`: its private key as the database keeps it, if it does)
+    and its size-0 checkpoint."""
     now = utcnow()
     repository.insert_log_key(
         conn,
         {
             "origin": signer.name,
             "verifier_key": signer.verifier().verifier_key(),
-            "signer_key": signer.signer_key() if keep_private else None,
+            "signer_key": stored,
             "created_at": now,
         },
     )

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
@@ -17,6 +16,7 @@ from config.settings import Settings
 from database.engine import make_sync_engine
 from problems import ProblemError
 from transparency import repository
+from transparency.keys import LogKeyPlace
 from transparency.sequencer import Sequencer, make_sequencer_engine
 from transparency.sequencer_process import SequencerConfig, SequencerProcess, drain_queue
 
@@ -29,7 +29,7 @@ class LogPolicy:
     """How the log is kept and how far behind it may fall (from `Settings`)."""
 
     origin: str
-    key_file: str | None
+    key_place: LogKeyPlace
     sequencer_enabled: bool
     sequencer_in_child_process: bool
     poll_interval_seconds: float
@@ -41,7 +41,7 @@ class LogPolicy:
     def from_settings(cls, settings: Settings) -> LogPolicy:
         return cls(
             origin=settings.transparency_origin,
-            key_file=settings.transparency_signing_key_file,
+            key_place=LogKeyPlace.from_settings(settings),
             sequencer_enabled=settings.transparency_sequencer_enabled,
             sequencer_in_child_process=settings.transparency_sequencer_in_child_process,
             poll_interval_seconds=settings.transparency_poll_interval_seconds,
@@ -69,13 +69,13 @@ class TransparencyLog:
         self.sequencer = Sequencer(
             self._sequencer_engine,
             policy.origin,
-            Path(policy.key_file) if policy.key_file else None,
+            policy.key_place,
             policy.batch_max,
         )
         # the same sequencing, run in a child process so its hashing does not hold the GIL
         self.child = (
             SequencerProcess(
-                SequencerConfig(database_url, policy.origin, policy.key_file, policy.batch_max)
+                SequencerConfig(database_url, policy.origin, policy.key_place, policy.batch_max)
             )
             if policy.sequencer_enabled and policy.sequencer_in_child_process
             else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from hashlib import sha256
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -17,7 +16,7 @@ from schemas.types import utcnow
 from tlog.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from tlog.merkle import CompactRange, NodeMap, nodes_needed
 from transparency import repository
-from transparency.keys import load_log_signer
+from transparency.keys import LogKeyPlace, load_log_signer
 from transparency.leaf import encode_leaf
 
 log = structlog.get_logger(__name__)
@@ -62,11 +61,15 @@ def make_sequencer_engine(database_url: str) -> Engine:
 
 class Sequencer:
     def __init__(
-        self, engine: Engine, origin: str, key_file: Path | None = None, batch_max: int = 5000
+        self,
+        engine: Engine,
+        origin: str,
+        key_place: LogKeyPlace | None = None,
+        batch_max: int = 5000,
     ) -> None:
         self._engine = engine
         self._origin = origin
-        self._key_file = key_file
+        self._key_place = key_place or LogKeyPlace()
         self._batch_max = batch_max
         self._signer: NoteSigner | None = None
 
@@ -106,7 +109,7 @@ class Sequencer:
 
     def _log_signer(self, conn: Connection) -> NoteSigner:
         if self._signer is None:
-            self._signer = load_log_signer(conn, self._origin, self._key_file)
+            self._signer = load_log_signer(conn, self._origin, self._key_place)
         return self._signer
 
     @staticmethod

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
+from transparency.keys import LogKeyPlace
 from transparency.sequencer import Sequencer, make_sequencer_engine
 
 
@@ -26,7 +26,7 @@ class SequencerConfig:
 
     database_url: str
     origin: str
-    key_file: str | None
+    key_place: LogKeyPlace
     batch_max: int
 
 
@@ -39,7 +39,7 @@ def _start_child(config: SequencerConfig) -> None:
     _child_sequencer = Sequencer(
         make_sequencer_engine(config.database_url),
         config.origin,
-        Path(config.key_file) if config.key_file else None,
+        config.key_place,
         config.batch_max,
     )
 

@@ -25,7 +25,7 @@ from tlog.checkpoint import Checkpoint, sign_checkpoint
 from tlog.merkle import CompactRange
 from transparency import repository
 from transparency.export import export_log, verify_database, verify_export
-from transparency.keys import existing_log_signer
+from transparency.keys import LogKeyPlace, existing_log_signer
 from transparency.leaf import encode_leaf
 from transparency.witness import (
     WitnessAlarm,
@@ -128,7 +128,7 @@ def rebuild_tree(conn: Connection, origin_key: object = None) -> int:
     order, dropping leaves whose event is gone), replace every stored leaf, node, checkpoint and
     cosignature, and sign a fresh checkpoint with the log's own key (worst case: the key was in
     the database the insider controls)."""
-    signer = existing_log_signer(conn, None)
+    signer = existing_log_signer(conn, LogKeyPlace())
     kept = [logged for logged in repository.logged_events(conn) if logged.event is not None]
     for table in ("tlog_cosignature", "tlog_checkpoint", "tlog_node", "tlog_leaf"):
         conn.execute(text(f"DELETE FROM {table}"))
@@ -187,7 +187,7 @@ async def _traffic_witnessed(own: OwnApp, tmp_path: Path) -> Scene:
 
 def _export_and_verify(engine: Engine, tmp_path: Path, trusted: list[str] = ()):  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
-        signer = existing_log_signer(conn, None)
+        signer = existing_log_signer(conn, LogKeyPlace())
         path = tmp_path / "export.ndjson"
         with path.open("wb") as out:
             export_log(conn, out, signer)

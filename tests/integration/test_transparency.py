@@ -35,7 +35,7 @@ from tlog.checkpoint import (
 )
 from tlog.merkle import verify_consistency, verify_inclusion
 from transparency.export import export_log
-from transparency.keys import existing_log_signer
+from transparency.keys import LogKeyPlace, existing_log_signer
 from transparency.witness import (
     WitnessConfig,
     new_witness_key,
@@ -399,7 +399,7 @@ async def test_a_revoked_witness_key_counts_nowhere(
 
     # nor in an export, whose header names the keys a verifier trusts unless told otherwise
     with sync_engine.connect() as conn, (tmp_path / "export.ndjson").open("wb") as out:
-        export_log(conn, out, existing_log_signer(conn, None))
+        export_log(conn, out, existing_log_signer(conn, LogKeyPlace()))
     lines = [json.loads(line) for line in (tmp_path / "export.ndjson").read_text().splitlines()]
     assert unhcr.signer.name not in {w["name"] for w in lines[0]["witnesses"]}
     notes = [line["note"] for line in lines if line["type"] == "checkpoint"]

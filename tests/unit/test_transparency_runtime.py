@@ -9,11 +9,12 @@ import threading
 import time
 from pathlib import Path
 
+from transparency.keys import LogKeyPlace
 from transparency.runtime import LogPolicy, LogStatus, TransparencyLog
 
 POLICY = LogPolicy(
     origin="sanad.test/log",
-    key_file=None,
+    key_place=LogKeyPlace(),
     sequencer_enabled=False,
     sequencer_in_child_process=False,
     poll_interval_seconds=0.01,
