@@ -20,6 +20,7 @@ from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind, ClientKind
 from sealing import Sealer, SecretBox, sealing_box, token_settings
 from sealing.box import new_key as sealing_box_key
+from sealing.repository import destroy_retired as destroy_retired_keys
 from sealing.repository import seal_stored as seal_stored_secrets
 from sealing.token import TokenBox
 from sealing.token import create_key as create_token_key
@@ -80,11 +81,23 @@ def reset_secret(client_id: str) -> None:
 
 @keys_app.command("rotate")
 def rotate_keys() -> None:
-    """Start signing with a new key; the old one verifies until its tokens expire."""
+    """Start signing with a new key; the old one verifies until its tokens expire, and its
+    private half is destroyed."""
     with _session() as session:
-        key = key_store.rotate_signing_key(session)
+        kid = key_store.rotate_signing_key(session).kid  # read before the session closes
+    typer.echo(f"new signing key {kid}")
+    destroy_retired()
+
+
+@keys_app.command("destroy-retired")
+def destroy_retired() -> None:
+    """Destroy the private halves of retired token and letter signing keys (in the PKCS#11
+    token, or their sealed PEMs); their public halves keep verifying what they signed."""
+    token = _refused_unless(lambda: token_settings(Settings()))
+    with _session() as session:
+        destroyed = _refused_unless(lambda: destroy_retired_keys(session, token))
         session.commit()
-    typer.echo(f"new signing key {key.kid}")
+    typer.echo(json.dumps({"destroyed": destroyed}))
 
 
 @keys_app.command("list")

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 SEALED = "aesgcm1:"  # prefix of a sealed value: no PEM, `whsec_` secret or base64 starts so
 TOKEN_SEALED = "p11gcm1:"  # noqa: S105  # sealed in a PKCS#11 token, under a key it keeps
 TOKEN_KEY = "p11key:"  # noqa: S105  # a private key made in a token: its label is stored
+DESTROYED = "destroyed:"  # a retired key's private half, destroyed: it never signs again
 SEALED_PREFIXES = (SEALED, TOKEN_SEALED, TOKEN_KEY)
 KEY_BYTES = 32
 NONCE_BYTES = 12

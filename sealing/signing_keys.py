@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey
 
 from config.settings import Settings
 from sealing import seal, token_settings, unseal
-from sealing.box import TOKEN_KEY, SecretUnreadableError
+from sealing.box import DESTROYED, TOKEN_KEY, SecretUnreadableError
 from sealing.token_login import TokenSettings
 from sealing.token_signing import TokenSigningKey, generate_signing_key
 
@@ -43,6 +43,8 @@ def new_p256_key(
 
 def private_p256_key(stored: str, context: str) -> ec.EllipticCurvePrivateKey:
     """The private key that signs, from what the database stores for it."""
+    if stored.startswith(DESTROYED):
+        raise SecretUnreadableError("a retired key: its private half was destroyed")
     if stored.startswith(TOKEN_KEY):
         token = token_settings(Settings())
         if token is None:

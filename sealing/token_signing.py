@@ -90,6 +90,18 @@ def _pair(session: pkcs11.Session, label: str) -> tuple[SignMixin, pkcs11.Public
     return cast("SignMixin", private), cast(pkcs11.PublicKey, public)
 
 
+def destroy_key_pair(settings: TokenSettings, stored: str) -> None:
+    """Destroy both halves of a key pair in the token (nothing to do if they are gone)."""
+    label = stored.removeprefix(TOKEN_KEY)
+    token = login(settings)
+    with token.lock:
+        for object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+            for found in token.session.get_objects(
+                {Attribute.CLASS: object_class, Attribute.LABEL: label}
+            ):
+                found.destroy()
+
+
 class _HeldInToken:
     """What both kinds of token key share: the key pair found by its label, and refusals."""
 

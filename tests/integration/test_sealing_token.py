@@ -31,7 +31,6 @@ from auth.clients import create_agency
 from cli.main import app as cli
 from config.settings import Settings
 from database.engine import make_sync_engine
-from database.migrations import upgrade_to_head
 from letters import keys as letter_keys
 from schemas.identity import SigningKey
 from schemas.letters import LetterSigningKey
@@ -42,6 +41,7 @@ from sealing.token import TokenBox, create_key
 from sealing.token_login import TokenSettings, login
 from tests.conftest import World
 from tests.helpers import shared_pipeline
+from tests.key_helpers import keys_database, sealing_key_file
 from tests.letter_helpers import issue_letter, verify_credential
 from tests.softhsm import seal_in_token, token_environment
 
@@ -161,11 +161,8 @@ def _sanad(database_url: str, *args: str) -> tuple[int, str]:
 
 def _keys_sealed_under_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
     """A database whose token and letter signing keys are sealed under a key file."""
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
-    upgrade_to_head(url)
-    key_file = tmp_path / "old.key"
-    key_file.write_text(new_key())
-    monkeypatch.setenv("SANAD_SEALING_KEY_FILE", str(key_file))
+    url = keys_database(tmp_path)
+    key_file = sealing_key_file(tmp_path, monkeypatch, "old.key")
     with Session(make_sync_engine(url)) as session:
         create_agency(session, "us-mission", "US mission", AgencyKind.US_MISSION)
         session.flush()
@@ -302,3 +299,20 @@ async def test_through_the_api_tokens_and_letters_are_signed_in_the_token(
             monkeypatch.delenv(name)
         with sync_session() as session:  # the next tests sign without the token
             auth_keys.rotate_signing_key(session)
+
+
+def test_rotating_destroys_the_retired_key_in_the_token(
+    tmp_path: Path, token_sealing: TokenSettings
+) -> None:
+    url = keys_database(tmp_path)
+    with Session(make_sync_engine(url)) as session:
+        label = auth_keys.ensure_signing_key(session).private_pem.removeprefix("p11key:")
+    code, output = _sanad(url, "keys", "rotate")
+    assert code == 0, output
+    assert json.loads(output.splitlines()[-1])["destroyed"]["signing_key"] == 1
+    held_in = login(token_sealing)
+    with held_in.lock:
+        assert list(held_in.session.get_objects({Attribute.LABEL: label})) == []
+    with Session(make_sync_engine(url)) as session:
+        current = auth_keys.current_signing_key(session)
+        assert current is not None and current.private_pem.startswith("p11key:")

@@ -11,9 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joserfc import jwt
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from auth import keys as auth_keys
 from auth.clients import create_agency
+from cli.main import app as cli
 from database.engine import make_sync_engine
 from database.migrations import upgrade_to_head
 from letters import keys as letter_keys
@@ -29,6 +31,8 @@ from sealing.box import (
     stored_secret,
 )
 from sealing.repository import seal_stored
+from sealing.signing_keys import private_p256_key
+from tests.key_helpers import keys_database, sealing_key_file
 
 
 def _box(tmp_path: Path, name: str = "key") -> SecretBox:
@@ -159,3 +163,26 @@ def test_seal_stored_seals_what_was_stored_plain(
             rotated.open(stored_letter.private_pem, letter_keys.sealing_context(letter_key.kid))
             == (pems[letter_key.kid])
         )
+
+
+def test_rotating_destroys_the_retired_keys_private_half_and_keeps_its_public_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = keys_database(tmp_path)
+    key_file = sealing_key_file(tmp_path, monkeypatch, "sealing.key")
+    with Session(make_sync_engine(url)) as session:
+        old = auth_keys.ensure_signing_key(session)
+        old_kid, old_pem = old.kid, old.private_pem
+    result = CliRunner().invoke(cli, ["keys", "rotate"], env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert '"signing_key": 1' in result.output
+    with Session(make_sync_engine(url)) as session:
+        retired = session.get(SigningKey, old_kid)
+        assert retired is not None and retired.private_pem.startswith("destroyed:")
+        current = auth_keys.current_signing_key(session)
+        assert current is not None and current.private_pem.startswith("aesgcm1:")
+        assert old_kid in {jwk["kid"] for jwk in auth_keys.public_jwks(session)["keys"]}  # type: ignore[attr-defined]
+        assert seal_stored(session, SecretBox.from_file(key_file))["signing_key"] == 0
+    with pytest.raises(SecretUnreadableError, match="destroyed"):
+        private_p256_key(retired.private_pem, auth_keys.sealing_context(old_kid))
+    assert old_pem != retired.private_pem
