@@ -2,14 +2,15 @@
 requests towards what exists (the world `contract.fuzz_world` wrote to the file
 `SANAD_FUZZ_WORLD` names), so that fuzzed query strings and bodies reach handlers instead of a
 404, a 412 or a refused header: path ids; a JSON body's `list_id`, `record_id` or `list_ids`,
-and an agreement's recipient and period; a correction's If-Match; an import's exchange-format
-CSV rows (odd values in real columns); and bodies the API accepts beyond what the schema says:
-a subscription to the loopback address the fuzzed server allows, a client within the fuzzing
-client's scopes (`SANAD_FUZZ_SCOPES`), a verification or encounter naming an existing letter,
-a reported time in the past, the world's checkpoint cosigned by each agency's witness.
-Requests that end an object draw from the `spent` pool, all others from `kept`; and an ending
-request never reaches a `protected` object (one the next requests or clients need), whatever
-id schemathesis learnt from a response: it goes to a spent one instead."""
+and an agreement's recipient, period and fields (those its recipient may ever see); a
+correction's If-Match; an import's exchange-format CSV rows (odd values in real columns); and
+bodies the API accepts beyond what the schema says: a subscription to the loopback address the
+fuzzed server allows, a client within the fuzzing client's scopes (`SANAD_FUZZ_SCOPES`), a
+verification or encounter naming an existing letter, a reported time in the past, the world's
+checkpoint cosigned by each agency's witness. Requests that end an object draw from the
+`spent` pool, all others from `kept`; and an ending request never reaches a `protected` object
+(one the next requests or clients need), whatever id schemathesis learnt from a response: it
+goes to a spent one instead."""
 
 from __future__ import annotations
 
@@ -113,10 +114,13 @@ _PERIOD = {
 }
 
 
-def body_substitutions(pool: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+def body_substitutions(
+    pool: dict[str, Any], body: dict[str, Any], ceilings: dict[str, list[str]] | None = None
+) -> list[dict[str, Any]]:
     """Existing ids for a JSON body's `list_id` (with `record_id`, a record of that list) or
     `list_ids` (the lists, in either order), each with every agency as `recipient_agency_id`
-    and a current period where the body names a recipient (an agreement)."""
+    and a current period where the body names a recipient (an agreement), its fields cut to
+    what that agency may ever see (`ceilings`, by agency)."""
     lists = pool["ids"].get("list_id", [])
     if "list_ids" in body:
         choices = [{"list_ids": lists}, {"list_ids": lists[::-1]}] if len(lists) > 1 else []
@@ -129,11 +133,22 @@ def body_substitutions(pool: dict[str, Any], body: dict[str, Any]) -> list[dict[
     if "recipient_agency_id" not in body:
         return choices
     agencies = pool["ids"].get("agency_id", [])
-    return [
-        {**choice, "recipient_agency_id": agency, **_PERIOD}
-        for choice in choices
+    recipients = [
+        {"recipient_agency_id": agency, **_PERIOD, **_within(body, (ceilings or {}).get(agency))}
         for agency in agencies
     ]
+    return [{**choice, **recipient} for choice in choices for recipient in recipients]
+
+
+def _within(agreement: dict[str, Any], ceiling: list[str] | None) -> dict[str, Any]:
+    """The agreement's fields that its recipient may ever see, and coarsening of those only."""
+    fields, coarsen = agreement.get("fields"), agreement.get("coarsen")
+    if ceiling is None or not isinstance(fields, list):
+        return {}
+    kept = [name for name in fields if name in ceiling]
+    if not isinstance(coarsen, dict):
+        return {"fields": kept}
+    return {"fields": kept, "coarsen": {k: v for k, v in coarsen.items() if k in kept}}
 
 
 _WELL_FORMED_SECRET = "whsec_" + base64.b64encode(bytes(range(24))).decode()
@@ -188,7 +203,8 @@ _CALLER_SCOPES = os.environ.get(SCOPES_ENV, "").split()
 def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
     if _WORLD is None or not isinstance(body, dict):
         return st.just(body)
-    choices = [{**body, **ids} for ids in body_substitutions(_WORLD["kept"], body)]
+    ceilings = _WORLD.get("field_ceilings")
+    choices = [{**body, **ids} for ids in body_substitutions(_WORLD["kept"], body, ceilings)]
     choices += accepted_bodies(body, _WORLD["hook_url"], _CALLER_SCOPES)
     choices += subject_bodies(body, _WORLD["kept"]["ids"].get("letter_id", []))
     choices += cosignature_bodies(body, _WORLD.get("cosigned_notes", []))

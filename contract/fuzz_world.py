@@ -24,7 +24,7 @@ import httpx
 from sqlmodel import Session, select
 
 from auth.clients import register_client
-from auth.policy import SCOPE_CEILING
+from auth.policy import FIELD_CEILING, SCOPE_CEILING
 from database.engine import make_sync_engine
 from schemas.changes import WebhookSubscription
 from schemas.identity import ClientCreate, OAuthClient
@@ -52,6 +52,10 @@ U4,Abdulrahman,Stanikzai,Nur Ullah,1983,,M,por:PK-0012-3456789,PSH-2
 U9,Zarghuna,Barakzai,Sher Ali,1999-07-07,,F,,PSH-9
 """
 SPENT_LIST_CSV = "record_id,given_name,father_name,dob,sex\nS1,Gulalai,Sher Ali,1990,F\n"
+# Pakistan's own list (a detention), so that its clients have a list to share too
+GOP_LIST_CSV = (
+    "record_id,given_name,father_name,dob,sex,status\nG1,Abdul Rahman,Nur Ullah,1983,M,detained\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +179,9 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         _reconciled(unhcr, demo_list_id, kept)
         _letters_and_agreements(us, demo_list_id, kept, spent)
         _reports(gop, demo_list_id, kept.ids["letter_id"][0])
+        gop_list = gop.new_list("Detentions (fuzz world)", "status", GOP_LIST_CSV)
+        kept.add("list_id", gop_list)
+        kept.records.append((gop_list, "G1"))
         _feeds_and_subscriptions(us, (us, unhcr, gop), kept, spent)
         spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
         for caller in spare.values():
@@ -190,6 +197,9 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         "spent": spent.as_json(),
         "protected": _protected(url, spent).as_json(),
         "cosigned_notes": cosigned,
+        "field_ceilings": {
+            agency_id: sorted(FIELD_CEILING[kind]) for agency_id, kind, _ in DATA_AGENCIES
+        },
     }
 
 

@@ -67,6 +67,15 @@ def test_a_body_names_existing_lists_and_records() -> None:
         ("L2", "gop"),
     ]
     assert all(a["valid_from"] < a["valid_until"] for a in agreements)
+    asked = {"list_id": "x", "recipient_agency_id": "y", "fields": ["dob", "phone", "sex"],
+             "coarsen": {"dob": "year_only", "phone": "x"}}  # fmt: skip
+    ceilings = {"unhcr": ["dob", "sex"], "gop": ["sex"]}
+    cut = {a["recipient_agency_id"]: a for a in body_substitutions(POOL, asked, ceilings)}
+    assert (cut["unhcr"]["fields"], cut["unhcr"]["coarsen"]) == (
+        ["dob", "sex"],
+        {"dob": "year_only"},
+    )
+    assert (cut["gop"]["fields"], cut["gop"]["coarsen"]) == (["sex"], {})
 
 
 def test_a_subscription_body_gets_the_allowed_address_and_a_valid_secret_or_none() -> None:
