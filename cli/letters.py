@@ -90,7 +90,8 @@ def build_verifier(
 @letter_app.command("rotate-key")
 def rotate_key(agency_id: Annotated[str, typer.Option(help="the issuing mission")]) -> None:
     """New letters are signed with a new key; the old one stays published until its letters
-    have expired."""
+    have expired, and its private half is destroyed."""
+    from cli.admin import destroy_retired
     from letters.keys import rotate
 
     async def work(session: AsyncSession) -> str:
@@ -99,3 +100,4 @@ def rotate_key(agency_id: Annotated[str, typer.Option(help="the issuing mission"
         return key.kid
 
     typer.echo(f"new letter-signing key {asyncio.run(_with_session(work))}")
+    destroy_retired()

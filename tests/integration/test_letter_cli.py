@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from cli.main import app as cli
 from config.settings import Settings
+from schemas.letters import LetterSigningKey
 from tests.conftest import World
 from tests.helpers import shared_pipeline
-from tests.letter_helpers import issue_letter
+from tests.letter_helpers import issue_letter, verify_credential
 
 
 async def _sanad(settings: Settings, *args: str) -> tuple[int, str]:
@@ -50,3 +53,23 @@ async def test_build_verifier_bundles_the_keys(
     code, output = await _sanad(settings, "letter", "build-verifier", "--out", str(tmp_path))
     assert code == 0, output
     assert letter["kid"] in (tmp_path / "index.html").read_text("utf-8")
+
+
+async def test_rotating_a_letter_key_destroys_its_private_half_and_its_letters_stay_valid(
+    client: httpx.AsyncClient,
+    world: World,
+    settings: Settings,
+    sync_session: Callable[[], Session],
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    letter = await issue_letter(client, world, list_id)
+    code, output = await _sanad(settings, "letter", "rotate-key", "--agency-id", world.us)
+    assert code == 0, output
+    assert json.loads(output.splitlines()[-1])["destroyed"]["letter_signing_key"] >= 1
+    with sync_session() as session:
+        retired = session.get(LetterSigningKey, letter["kid"])
+        assert retired is not None and retired.retired_at is not None
+        assert retired.private_pem.startswith("destroyed:")
+    verified = await verify_credential(client, world, letter["credential"])
+    assert verified["credential"]["status"] == "valid"
+    assert (await issue_letter(client, world, list_id))["kid"] != letter["kid"]
