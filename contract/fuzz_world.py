@@ -156,11 +156,12 @@ def _completed_run(unhcr: _Api, list_ids: list[str]) -> dict[str, Any]:
     raise RuntimeError(f"reconciliation {run_id} did not finish")
 
 
-def _witness(admin: _Api, name: str) -> str:
-    key = NoteSigner.generate(name, SignatureType.COSIGNATURE_V1).verifier().verifier_key()
-    witness: dict[str, str] = admin.call("POST", "/v1/audit/witnesses", 201,
-                                         json={"verifier_key": key})  # fmt: skip
-    return witness["id"]
+def _witness(caller: _Api, name: str) -> tuple[str, NoteSigner]:
+    """A witness registered for the caller's agency: its id, and the key it cosigns with."""
+    signer = NoteSigner.generate(name, SignatureType.COSIGNATURE_V1)
+    key = {"verifier_key": signer.verifier().verifier_key()}
+    witness: dict[str, str] = caller.call("POST", "/v1/audit/witnesses", 201, json=key)
+    return witness["id"], signer
 
 
 def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
@@ -183,10 +184,13 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
         kept.add("list_id", gop_list)
         kept.records.append((gop_list, "G1"))
         _feeds_and_subscriptions(us, (us, unhcr, gop), kept, spent)
-        spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke"))
+        spent.add("witness_id", _witness(unhcr, "unhcr.example/fuzz-witness-to-revoke")[0])
         for caller in spare.values():
             spent.add("client_id", caller.client_id)
-        cosigners = {caller: _witness_signer(caller) for caller in (us, unhcr, gop)}
+        cosigners = {
+            caller: _witness(caller, f"{uuid.uuid4().hex[:8]}.example/fuzz-witness")[1]
+            for caller in (us, unhcr, gop)
+        }
         latest = us.call("GET", "/v1/audit/checkpoints/latest", 200,
                          headers={"Purpose-Of-Use": "audit"})  # fmt: skip
         kept.add("size", latest["size"])
@@ -201,15 +205,6 @@ def build(base: str, url: str, demo_list_id: str) -> dict[str, Any]:
             agency_id: sorted(FIELD_CEILING[kind]) for agency_id, kind, _ in DATA_AGENCIES
         },
     }
-
-
-def _witness_signer(caller: _Api) -> NoteSigner:
-    """A witness registered for the caller's agency, with the key it cosigns with."""
-    signer = NoteSigner.generate(f"{uuid.uuid4().hex[:8]}.example/fuzz-witness",
-                                 SignatureType.COSIGNATURE_V1)  # fmt: skip
-    caller.call("POST", "/v1/audit/witnesses", 201,
-                json={"verifier_key": signer.verifier().verifier_key()})  # fmt: skip
-    return signer
 
 
 def _cosigned_notes(checkpoint: dict[str, Any], cosigners: dict[_Api, NoteSigner]) -> list[str]:

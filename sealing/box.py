@@ -19,7 +19,8 @@ SEALED = "aesgcm1:"  # prefix of a sealed value: no PEM, `whsec_` secret or base
 TOKEN_SEALED = "p11gcm1:"  # noqa: S105  # sealed in a PKCS#11 token, under a key it keeps
 TOKEN_KEY = "p11key:"  # noqa: S105  # a private key made in a token: its label is stored
 DESTROYED = "destroyed:"  # a retired key's private half, destroyed: it never signs again
-SEALED_PREFIXES = (SEALED, TOKEN_SEALED, TOKEN_KEY)
+SEALED_PREFIXES = (SEALED, TOKEN_SEALED)
+KEY_NOT_IN_ROW = (TOKEN_KEY, DESTROYED)  # a private key column with no key in it to read
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
@@ -109,10 +110,10 @@ def stored_secret(secret: str, context: str, box: Sealer | None) -> str:
 
 def readable_secret(stored: str, context: str, box: Sealer | None) -> str:
     """The secret, from what is stored (stored plain before a key was set: as it is)."""
+    if stored.startswith(KEY_NOT_IN_ROW):
+        raise SecretUnreadableError("no key in this row: it is in a PKCS#11 token, or destroyed")
     if not is_sealed(stored):
         return stored
-    if stored.startswith(TOKEN_KEY):
-        raise SecretUnreadableError("a key held in a PKCS#11 token is used there, never read")
     if box is None:
         raise SecretUnreadableError("sealed, and no sealing key is configured")
     if not stored.startswith(box.prefix):

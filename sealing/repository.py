@@ -17,7 +17,14 @@ from letters.keys import sealing_context as letter_key_context
 from schemas.changes import WebhookSubscription
 from schemas.identity import SigningKey
 from schemas.letters import LetterSigningKey
-from sealing.box import DESTROYED, TOKEN_KEY, Sealer, SecretUnreadableError, is_sealed
+from sealing.box import (
+    DESTROYED,
+    KEY_NOT_IN_ROW,
+    TOKEN_KEY,
+    Sealer,
+    SecretUnreadableError,
+    is_sealed,
+)
 from sealing.token_login import TokenSettings, TokenUnavailableError
 from sealing.token_signing import destroy_key_pair
 
@@ -49,7 +56,7 @@ def seal_stored(session: Session, box: Sealer, previous: Sealer | None = None) -
 
 def _to_seal(stored: str, context: str, box: Sealer, previous: Sealer | None) -> str | None:
     """The secret when it must be sealed under `box`; None when it already is."""
-    if stored.startswith((TOKEN_KEY, DESTROYED)):
+    if stored.startswith(KEY_NOT_IN_ROW):
         return None  # a private key in the token, or none left: nothing of it to seal
     if not is_sealed(stored):
         return stored

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import pkcs11
+from pkcs11 import Attribute
 from pkcs11 import exceptions as p11
 
 from sealing.box import SecretUnreadableError
@@ -103,6 +104,12 @@ def _logged_in_session(settings: TokenSettings, pin: str) -> pkcs11.Session:
         return token.open(user_pin=pin, rw=True)
     except (p11.PinIncorrect, p11.PinLenRange, p11.PinInvalid):
         raise ValueError(f"PKCS#11 token {settings.token_label!r}: the PIN is refused") from None
+
+
+def require_kept_in_token(key: pkcs11.Key, description: str) -> None:
+    """Refuse a key that could be copied off the token, which is what the token is for."""
+    if key[Attribute.EXTRACTABLE] or not key[Attribute.SENSITIVE]:
+        raise ValueError(f"{description}: extractable or not sensitive; refused")
 
 
 class TokenObject(Generic[Found]):

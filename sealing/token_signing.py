@@ -18,7 +18,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from sealing.box import TOKEN_KEY
-from sealing.token_login import TokenObject, TokenSettings, login
+from sealing.token_login import TokenObject, TokenSettings, login, require_kept_in_token
 
 if TYPE_CHECKING:
     from cryptography.utils import Buffer
@@ -58,12 +58,13 @@ def generate_signing_key(settings: TokenSettings) -> tuple[str, ec.EllipticCurve
     return stored, _p256_public(public)
 
 
-def generate_ed25519_key(settings: TokenSettings) -> tuple[str, ed25519.Ed25519PublicKey]:
-    """A new Ed25519 key pair in the token: (what the database stores, its public key)."""
-    stored, public = _generate(
+def generate_ed25519_key(settings: TokenSettings) -> str:
+    """A new Ed25519 key pair in the token: what the database stores for it (its public half
+    is read through `TokenEd25519Key`)."""
+    stored, _ = _generate(
         settings, KeyType.EC_EDWARDS, ED25519_PARAMS, Mechanism.EC_EDWARDS_KEY_PAIR_GEN
     )
-    return stored, _ed25519_public(public)
+    return stored
 
 
 def _p256_public(public: pkcs11.PublicKey) -> ec.EllipticCurvePublicKey:
@@ -85,8 +86,7 @@ def _pair(session: pkcs11.Session, label: str) -> tuple[SignMixin, pkcs11.Public
         public = session.get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
     except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned):
         raise ValueError(f"PKCS#11 signing key {label!r}: not in the token, or twice") from None
-    if private[Attribute.EXTRACTABLE] or not private[Attribute.SENSITIVE]:
-        raise ValueError(f"PKCS#11 signing key {label!r}: extractable or not sensitive; refused")
+    require_kept_in_token(private, f"PKCS#11 signing key {label!r}")
     return cast("SignMixin", private), cast(pkcs11.PublicKey, public)
 
 

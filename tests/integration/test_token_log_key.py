@@ -15,20 +15,14 @@ from sqlalchemy import select
 from api.app_factory import create_app
 from config.settings import Settings
 from database.engine import make_sync_engine
-from database.migrations import upgrade_to_head
 from sealing.token_login import TokenSettings
+from tests.key_helpers import keys_database
 from tlog.checkpoint import NoteVerifier, open_checkpoint
 from transparency import repository
 from transparency.keys import LogKeyError, LogKeyPlace, existing_log_signer
 from transparency.sequencer import Sequencer, make_sequencer_engine
 
 ORIGIN = "sanad.test/token-log"
-
-
-def _fresh_database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    upgrade_to_head(url)
-    return url
 
 
 def _latest_note_verifies(url: str) -> int:
@@ -46,7 +40,7 @@ def _latest_note_verifies(url: str) -> int:
 
 
 def test_a_new_log_keeps_its_key_in_the_token(tmp_path: Path, token_key: TokenSettings) -> None:
-    url = _fresh_database(tmp_path)
+    url = keys_database(tmp_path)
     place = LogKeyPlace(token=token_key)
     Sequencer(make_sequencer_engine(url), ORIGIN, place).ensure_log()
     with make_sync_engine(url).connect() as conn:
@@ -64,7 +58,7 @@ def test_a_new_log_keeps_its_key_in_the_token(tmp_path: Path, token_key: TokenSe
 async def test_the_api_s_child_sequencer_signs_checkpoints_in_the_token(
     tmp_path: Path, token_sealing: TokenSettings
 ) -> None:
-    url = _fresh_database(tmp_path)
+    url = keys_database(tmp_path)
     settings = Settings(database_url=url, transparency_origin=ORIGIN, log_level="WARNING")
     assert settings.transparency_sequencer_in_child_process
     app = create_app(settings)

@@ -17,7 +17,6 @@ from auth import keys as auth_keys
 from auth.clients import create_agency
 from cli.main import app as cli
 from database.engine import make_sync_engine
-from database.migrations import upgrade_to_head
 from letters import keys as letter_keys
 from schemas.identity import SigningKey
 from schemas.letters import LetterSigningKey
@@ -71,6 +70,13 @@ def test_without_a_key_secrets_are_stored_and_read_as_given() -> None:
     assert readable_secret("whsec_abc", "sub-1", BOX) == "whsec_abc"
 
 
+@pytest.mark.parametrize("stored", ["p11key:sanad-signing-1", "destroyed:2026-12-07T00:00:00"])
+def test_a_key_column_holding_no_key_is_never_read_as_a_plain_secret(stored: str) -> None:
+    for box in (BOX, None):
+        with pytest.raises(SecretUnreadableError, match="no key in this row"):
+            readable_secret(stored, "signing_key:kid", box)
+
+
 @pytest.mark.parametrize("content", ["", "not base64!", "c2hvcnQ=", None])
 def test_a_key_file_that_is_not_32_bytes_of_base64_is_refused(
     tmp_path: Path, content: str | None
@@ -118,8 +124,7 @@ def test_without_a_sealing_key_private_keys_are_stored_as_pem(
 def test_seal_stored_seals_what_was_stored_plain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
-    upgrade_to_head(url)
+    url = keys_database(tmp_path)
     monkeypatch.delenv("SANAD_SEALING_KEY_FILE", raising=False)
     with Session(make_sync_engine(url)) as session:
         create_agency(session, "us-mission", "US mission", AgencyKind.US_MISSION)
