@@ -3,7 +3,7 @@ protection letters, and the transparency log's Ed25519 key. Their private halves
 outside the token, so not even the running service holds one; the database keeps only the
 key's label in the token (`p11key:<label>`). `TokenSigningKey` and `TokenEd25519Key` are
 `cryptography` private keys whose `sign` asks the token (CKM_ECDSA over a digest made here,
-about 85 µs with SoftHSM; CKM_EDDSA, about 220 µs), so joserfc, the COSE letter code and the
+about 80 µs with SoftHSM; CKM_EDDSA, about 200 µs), so joserfc, the COSE letter code and the
 note signer sign with them unchanged; they refuse to be exported or used for anything else."""
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,24 +32,29 @@ def _require_softhsm() -> None:
     pytest.skip(missing)
 
 
-@pytest.fixture(scope="session")
-def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenSettings]:
-    """The token, logged in with a PIN file; its key label is not made yet."""
-    _require_softhsm()
-    home = tmp_path_factory.mktemp("softhsm")
+def new_softhsm_token(home: Path) -> TokenSettings:
+    """A SoftHSM token in `home`, with a PIN file; its key label is not made yet. Call before
+    this process first loads SoftHSM, which reads `SOFTHSM2_CONF` then."""
     (home / "tokens").mkdir()
     config = home / "softhsm2.conf"
     config.write_text(f"directories.tokendir = {home / 'tokens'}\nlog.level = ERROR\n")
     pin = secrets.token_hex(8)
     pin_file = home / "pin"
     pin_file.write_text(pin + "\n")
-    os.environ["SOFTHSM2_CONF"] = str(config)  # read when the library first loads
+    os.environ["SOFTHSM2_CONF"] = str(config)
     subprocess.run(
         [str(SOFTHSM_UTIL), "--init-token", "--free", "--label", TOKEN_LABEL,
          "--pin", pin, "--so-pin", secrets.token_hex(8)],
         check=True, capture_output=True,
     )  # fmt: skip
-    yield TokenSettings(MODULE, TOKEN_LABEL, str(pin_file), key_label="unset")
+    return TokenSettings(MODULE, TOKEN_LABEL, str(pin_file), key_label="unset")
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> TokenSettings:
+    """The run's token."""
+    _require_softhsm()
+    return new_softhsm_token(tmp_path_factory.mktemp("softhsm"))
 
 
 @pytest.fixture
