@@ -52,11 +52,16 @@ def read_key_file(path: Path) -> NoteSigner:
 
 def write_key_file(path: Path, signer: NoteSigner) -> None:
     """Save a note signer key to a new file (an existing one is never overwritten)."""
+    write_owner_only(path, signer.signer_key() + "\n")
+
+
+def write_owner_only(path: Path, text: str) -> None:
+    """Write a new file readable by its owner only (an existing one is never overwritten)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # created owner-only in one step: the key is never readable by others, even briefly
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as key_file:
-        key_file.write(signer.signer_key() + "\n")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as key_file:
+        key_file.write(text)
 
 
 def _new_key_file(path: Path, origin: str) -> NoteSigner:

@@ -20,13 +20,11 @@ from tlog.checkpoint import (
     NoteError,
     NoteSigner,
     NoteVerifier,
-    SignatureType,
     VerifiedCheckpoint,
     cosign_checkpoint,
     open_checkpoint,
 )
 from tlog.merkle import ProofError, verify_consistency
-from transparency.keys import write_key_file
 
 WITNESS_SCOPE = "audit:read"  # reads checkpoints and proofs, posts cosignatures
 REGISTRATION_SCOPE = "admin"  # an agency admin registers its witness key
@@ -82,18 +80,6 @@ class WitnessOutcome:
     size: int
     cosigned: bool
     message: str
-
-
-def new_witness_key(name: str, path: Path) -> NoteSigner:
-    """Generate a witness key into a new owner-only file (never overwrites one)."""
-    signer = NoteSigner.generate(name, SignatureType.COSIGNATURE_V1)
-    write_key_file(path, signer)
-    return signer
-
-
-def load_witness_signer(path: Path) -> NoteSigner:
-    """A witness key file holds a note signer key; it signs as a tlog-cosignature/v1 key."""
-    return NoteSigner.from_signer_key(path.read_text("ascii").strip(), SignatureType.COSIGNATURE_V1)
 
 
 def _b64(raw: bytes) -> str:

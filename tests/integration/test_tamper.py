@@ -31,10 +31,10 @@ from transparency.witness import (
     WitnessAlarm,
     WitnessConfig,
     WitnessState,
-    new_witness_key,
     register_witness_key,
     witness_once,
 )
+from transparency.witness_key import new_witness_key
 
 TAIL = 3
 

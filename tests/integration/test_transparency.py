@@ -38,11 +38,11 @@ from transparency.export import export_log
 from transparency.keys import LogKeyPlace, existing_log_signer
 from transparency.witness import (
     WitnessConfig,
-    new_witness_key,
     register_witness_key,
     revoke_witness_key,
     witness_once,
 )
+from transparency.witness_key import new_witness_key
 
 
 def _hash(text: str) -> bytes:
