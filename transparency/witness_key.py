@@ -38,7 +38,7 @@ def new_witness_key(name: str, path: Path, token: TokenSettings | None = None) -
         "verifier_key": signer.verifier().verifier_key(),
         "module": token.module,
         "token_label": token.token_label,
-        "pin_file": token.pin_file,
+        "pin_file": str(Path(token.pin_file).resolve()),  # the witness may run elsewhere
         "key": stored,
     }
     write_owner_only(path, json.dumps(reference, indent=2) + "\n")
