@@ -46,23 +46,29 @@ def new_witness_key(name: str, path: Path, token: TokenSettings | None = None) -
 
 
 def load_witness_signer(path: Path) -> NoteSigner:
-    """The witness's signer (typed tlog-cosignature/v1) from its key file or token reference."""
+    """The witness's signer (typed tlog-cosignature/v1) from its key file or token reference;
+    WitnessKeyError saying what is wrong with either."""
     text = path.read_text("utf-8").strip()
-    if not text.startswith("{"):
-        return NoteSigner.from_signer_key(text, SignatureType.COSIGNATURE_V1)
-    reference = json.loads(text)
+    try:
+        if not text.startswith("{"):
+            return NoteSigner.from_signer_key(text, SignatureType.COSIGNATURE_V1)
+        return _signer_in_token(json.loads(text))
+    except WitnessKeyError as exc:
+        raise WitnessKeyError(f"{path}: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:  # a malformed file, or the token refused
+        raise WitnessKeyError(f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def _signer_in_token(reference: dict[str, str]) -> NoteSigner:
     if reference.get("format") != REFERENCE_FORMAT:
-        raise WitnessKeyError(f"{path}: not a witness key file nor a token key reference")
+        raise WitnessKeyError("not a witness key file nor a token key reference")
     token = TokenSettings(
         reference["module"], reference["token_label"], reference["pin_file"], key_label=""
     )
-    try:
-        key = TokenEd25519Key(token, reference["key"])
-    except ValueError as exc:  # the library, the token, its PIN or the key refused
-        raise WitnessKeyError(f"{path}: {exc}") from None
+    key = TokenEd25519Key(token, reference["key"])
     signer = NoteSigner(reference["name"], key, SignatureType.COSIGNATURE_V1)
     if signer.verifier().verifier_key() != reference["verifier_key"]:
         raise WitnessKeyError(
-            f"{path}: the token's key {reference['key']!r} is not the registered witness key"
+            f"the token's key {reference['key']!r} is not the registered witness key"
         )
     return signer

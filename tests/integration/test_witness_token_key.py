@@ -95,6 +95,14 @@ def test_a_reference_that_does_not_give_the_registered_key_is_refused(
     unknown.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(WitnessKeyError, match="not a witness key file"):
         load_witness_signer(unknown)
+    incomplete = tmp_path / "incomplete.key"
+    incomplete.write_text(json.dumps({"format": reference["format"]}))
+    with pytest.raises(WitnessKeyError, match="KeyError"):
+        load_witness_signer(incomplete)
+    garbled = tmp_path / "garbled.key"
+    garbled.write_text("PRIVATE+KEY+us.example/w+00+AAAA\n")
+    with pytest.raises(WitnessKeyError, match="malformed signer key"):
+        load_witness_signer(garbled)
 
 
 def test_keygen_refuses_incomplete_token_options_and_an_existing_key_file(
@@ -120,3 +128,10 @@ def test_keygen_without_a_token_writes_an_owner_only_key_file(tmp_path: Path) ->
     assert key_file.read_text().startswith("PRIVATE+KEY+us.example/w+")
     assert key_file.stat().st_mode & 0o077 == 0
     assert load_witness_signer(key_file).verifier().verifier_key() == result.output.strip()
+    key_file.write_text("not a key\n")
+    refused = CliRunner().invoke(
+        cli,
+        ["witness", "register", "--server", "http://127.0.0.1:9", "--client-id", "c",
+         "--client-secret", "s", "--key-file", str(key_file)],
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "loading the witness key failed" in refused.output
