@@ -186,7 +186,6 @@ class ReconciliationRunner:
                     "progress": 1.0,
                     "counts": output.counts,
                     "conflicts": output.conflicts,
-                    "histogram": output.histogram,
                     # the run's feed_seq moves on as changes are linked; its u stays the
                     # u of the lists as read at `read_at`
                     "pair_u": {"read_at": read_at, "pairs": output.pair_u},

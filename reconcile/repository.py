@@ -7,7 +7,19 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    cast,
+    delete,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlmodel import SQLModel
@@ -22,6 +34,7 @@ LINK_TABLE: str = ReconciliationLink.__tablename__  # the planner statistics of 
 _tables = SQLModel.metadata.tables
 _record = _tables["record"].c
 _link = _tables["reconciliation_link"].c
+_live_record = _record.withdrawn_at.is_(None)
 _review = _tables["link_review"].c
 _run = _tables["reconciliation"].c
 _event = _tables["change_event"].c
@@ -51,14 +64,13 @@ async def pair_u(session: AsyncSession, run_id: str) -> object:
 
 
 async def completed_runs(session: AsyncSession) -> list[Reconciliation]:
-    """Completed runs without their conflicts and histogram (the incremental worker reads
-    this every second)."""
+    """Completed runs without their conflicts and u (the incremental worker reads this every
+    second)."""
     query = (
         select(Reconciliation)
         .where(_run.status == "completed")
         .options(
             defer(Reconciliation.conflicts),  # type: ignore[arg-type]
-            defer(Reconciliation.histogram),  # type: ignore[arg-type]
             defer(Reconciliation.pair_u),  # type: ignore[arg-type]
         )
     )
@@ -72,7 +84,7 @@ async def active_record_chunks(
     PostgreSQL), so that reading a million of them leaves the event loop free between chunks
     and sees one snapshot of the list."""
     columns = [_record[name] for name in RECORD_COLUMNS]
-    query = select(*columns).where(_record.list_id == list_id, _record.withdrawn_at.is_(None))
+    query = select(*columns).where(_record.list_id == list_id, _live_record)
     result = await session.stream(query.execution_options(yield_per=size))
     async for chunk in result.mappings().partitions():
         yield [dict(row) for row in chunk]
@@ -337,6 +349,57 @@ async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
         if held and decision == "review":
             counts["held_for_conflict"] = count
     return counts
+
+
+async def probability_bands(
+    session: AsyncSession, run_id: str, bins: int
+) -> list[tuple[int, str, int]]:
+    """(band, decision, links) of a run's links, the band of [0, 1] cut in `bins` equal ones
+    (a probability of 1 falls in the last)."""
+    band = cast(_link.probability * bins, Integer)  # truncates: the floor of a probability
+    query = (
+        select(band, _link.decision, func.count())
+        .where(_link.reconciliation_id == run_id)
+        .group_by(band, _link.decision)
+    )
+    rows = (await session.execute(query)).all()
+    return [(min(int(b), bins - 1), str(decision), int(n)) for b, decision, n in rows]
+
+
+async def statuses_linked(
+    session: AsyncSession, run_id: str, list_id: str
+) -> dict[str, tuple[int, int]]:
+    """Per status the list's records (not withdrawn) hold: (records, of them linked in the run,
+    accepted or confirmed)."""
+    linked_decisions = ("accepted", "confirmed")
+    ends = union(
+        select(_link.left_record_id.label("record_id")).where(
+            _link.reconciliation_id == run_id,
+            _link.left_list_id == list_id,
+            _link.decision.in_(linked_decisions),
+        ),
+        select(_link.right_record_id.label("record_id")).where(
+            _link.reconciliation_id == run_id,
+            _link.right_list_id == list_id,
+            _link.decision.in_(linked_decisions),
+        ),
+    ).subquery()
+    held = (
+        select(_record.status, func.count())
+        .where(_record.list_id == list_id, _record.status.is_not(None), _live_record)
+        .group_by(_record.status)
+    )
+    linked = (
+        select(_record.status, func.count())
+        .join(ends, ends.c.record_id == _record.id)
+        .where(_record.status.is_not(None), _live_record)
+        .group_by(_record.status)
+    )
+    of_them = {status: n for status, n in (await session.execute(linked)).all()}
+    return {
+        status: (int(n), int(of_them.get(status, 0)))
+        for status, n in (await session.execute(held)).all()
+    }
 
 
 async def get_link(session: AsyncSession, link_id: str) -> ReconciliationLink | None:

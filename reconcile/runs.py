@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from itertools import chain, combinations
 from typing import Any
 
-import numpy as np
-
 from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult
 from reconcile.explain import evidence
@@ -23,7 +21,6 @@ from reconcile.sliced import link_lists
 from reconcile.table import LINK_FIELDS, RecordTable
 from reconcile.three_way import LIST_PAIRS, transitive_conflicts
 
-HISTOGRAM_BINS = 20
 Progress = Callable[[str, float], None]
 
 
@@ -43,7 +40,6 @@ class RunOutput:
     links: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, object] = field(default_factory=dict)
     conflicts: list[dict[str, object]] = field(default_factory=list)
-    histogram: list[int] = field(default_factory=list)
     # left list id -> right list id -> the u that pair was linked with (scoring.u_as_json)
     pair_u: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
 
@@ -106,10 +102,6 @@ def reconcile_lists(
     for pair in pairs:
         output.links.extend(by_pair[pair])
     output.counts = _counts(inputs, output)
-    probabilities = np.asarray([row["probability"] for row in output.links], dtype=float)
-    output.histogram = np.histogram(probabilities, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[
-        0
-    ].tolist()
     return output
 
 

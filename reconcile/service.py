@@ -396,8 +396,3 @@ async def decide(
     ((_, left, right, items),) = await _shown_links(session, audit, views, [link])
     await commit_with_audit(session, audit, 200)
     return link_public(link, left, right, items)
-
-
-async def histogram(session: AsyncSession, access: AccessContext, run_id: str) -> list[int]:
-    run = await _own_run(session, access, run_id)
-    return list(run.histogram)

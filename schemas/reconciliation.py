@@ -33,9 +33,6 @@ class Reconciliation(SQLModel, table=True):
     conflicts: list[dict[str, object]] = Field(
         default_factory=list, sa_column=Column(PortableJSON, nullable=False)
     )
-    histogram: list[int] = Field(
-        default_factory=list, sa_column=Column(PortableJSON, nullable=False)
-    )
     # per list, the fields (and coarsening) the caller could see when the run started: the
     # run and its incremental updates read no more than that
     views: dict[str, dict[str, object]] = Field(

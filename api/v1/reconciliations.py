@@ -12,8 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
 from api.responses import problem_responses
 from problems import ProblemError
-from reconcile import service
-from reconcile.report import render_report
+from reconcile import reporting, service
 from schemas.reconciliation import (
     ConflictPage,
     DiscrepancyPage,
@@ -148,10 +147,11 @@ async def list_reconciliation_conflicts(
 async def reconciliation_report(
     reconciliation_id: str, access: Access, session: SessionDep
 ) -> HTMLResponse:
-    """Counts and a histogram of link probabilities, for an official to read (no names)."""
-    run = await service.get(session, access, reconciliation_id)
-    histogram = await service.histogram(session, access, reconciliation_id)
-    return HTMLResponse(render_report(run, histogram))
+    """The run's report for an official to read: its lists and how many of their records were
+    found, what was decided about the links, a chart of links by probability and decision,
+    statuses of the people found where the caller's agreement shows them, and what the records
+    lack. Counts only: no name, no record."""
+    return HTMLResponse(await reporting.report(session, access, reconciliation_id))
 
 
 @router.post(

@@ -676,8 +676,13 @@ _GOP_FILLER = _strangers(
 )
 
 
-async def _detention_list(client: httpx.AsyncClient, world: World) -> str:
-    """Pakistan's status list, shared with UNHCR for reconciliation."""
+DETENTION_FIELDS = ("given_name", "father_name", "dob", "sex", "documents", "status")
+
+
+async def _detention_list(
+    client: httpx.AsyncClient, world: World, fields: tuple[str, ...] = DETENTION_FIELDS
+) -> str:
+    """Pakistan's status list, shared with UNHCR for reconciliation (these fields)."""
     gop = await world.headers("gop", purpose="protection-verification")
     made = await client.post(
         "/v1/lists", json={"name": "detentions", "kind": "status"}, headers=gop
@@ -685,10 +690,9 @@ async def _detention_list(client: httpx.AsyncClient, world: World) -> str:
     assert made.status_code == 201, made.text
     list_id: str = made.json()["id"]
     await _import(client, world, list_id, GOP_HEADER + _GOP_FILLER, gop)
-    fields = ["given_name", "father_name", "dob", "sex", "documents", "status"]
     shared = await client.post(
         "/v1/agreements",
-        json=agreement_body(list_id, world.unhcr, fields, [RECONCILE]),
+        json=agreement_body(list_id, world.unhcr, list(fields), [RECONCILE]),
         headers=gop,
     )
     assert shared.status_code == 201, shared.text
