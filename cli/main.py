@@ -103,11 +103,15 @@ def reconcile(
         int | None,
         typer.Option(min=1, help="most memory to use, in MB (default 70 % of the machine's)"),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="also write the report an official reads (HTML, counts only)"),
+    ] = None,
 ) -> None:
     """Link two exchange-format CSV files offline with the reconciliation engine."""
     from cli.reconcile import run_reconcile
 
-    summary = run_reconcile(left, right, out, quiet, memory_mb)
+    summary = run_reconcile(left, right, out, quiet, memory_mb, report)
     typer.echo(json.dumps(summary, indent=2))
 
 

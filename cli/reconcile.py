@@ -1,7 +1,8 @@
-"""`sanad reconcile LEFT.csv RIGHT.csv --out links.csv`: link two exchange-format files offline
-with the service's engine, with a progress bar, within a memory budget as a run is. Writes
-left_record_id, right_record_id, probability, decision, reason (the reason quotes names: treat
-the output as personal data)."""
+"""`sanad reconcile LEFT.csv RIGHT.csv --out links.csv [--report report.html]`: link two
+exchange-format files offline with the service's engine, with a progress bar, within a memory
+budget as a run is. Writes left_record_id, right_record_id, probability, decision, reason (the
+reason quotes names: treat the output as personal data), and on request the service's report
+(counts only)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult
 from reconcile.explain import evidence, reason
 from reconcile.memory import MemoryBudget, default_budget_mb
+from reconcile.report_offline import offline_report
 from reconcile.sliced import link_lists
 from reconcile.table import RecordTable
+from schemas.types import utcnow
 
 HEADER = ("left_record_id", "right_record_id", "probability", "decision", "reason")
 
@@ -40,11 +43,17 @@ def write_links(result: LinkResult, out: Path) -> int:
 
 
 def run_reconcile(
-    left: Path, right: Path, out: Path, quiet: bool = False, memory_mb: int | None = None
+    left: Path,
+    right: Path,
+    out: Path,
+    quiet: bool = False,
+    memory_mb: int | None = None,
+    report: Path | None = None,
 ) -> dict[str, object]:
     """Link the two files within `memory_mb` (default: reconcile.memory's share of the
     machine): lists whose candidate pairs would not fit are linked in slices, with the same
-    links (reconcile.sliced)."""
+    links (reconcile.sliced). With `report`, also write the report an official reads."""
+    started = utcnow()
     with Progress(
         TextColumn("{task.description:<12}"),
         BarColumn(),
@@ -64,6 +73,9 @@ def run_reconcile(
         result = link_lists(left_table, right_table, progress=progress, budget=budget)
         bar.update(task, description="explaining", completed=0.9)
         written = write_links(result, out)
+        if report is not None:
+            names = (left.name, right.name)
+            report.write_text(offline_report(result, names, started, utcnow()), "utf-8")
         bar.update(task, description="done", completed=1.0)
     decisions = result.links.decision.tolist()
     return {

@@ -43,7 +43,8 @@ class ReportList:
     def title(self) -> str:
         if self.name is None:
             return f"a list no longer shared with you ({self.list_id[:8]}…)"
-        return f"{self.name} ({self.kind}, {self.owner_agency_id})"
+        about = ", ".join(part for part in (self.kind, self.owner_agency_id) if part)
+        return f"{self.name} ({about})" if about else self.name
 
 
 def render_report(run: ReconciliationPublic, lists: list[ReportList], bands: Bands) -> str:

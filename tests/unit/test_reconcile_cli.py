@@ -52,3 +52,27 @@ def test_reconcile_command_links_in_slices_within_a_small_memory_budget(
         runs[memory_mb] = (json.loads(result.output)["slices"], out.read_text("utf-8"))
     assert runs["1000"][0] == 1 and runs["1"][0] > 1
     assert runs["1"][1] == runs["1000"][1]
+
+
+def test_reconcile_command_writes_the_report_an_official_reads(tmp_path: Path) -> None:
+    paths = write_world(tmp_path, WorldConfig(pipeline_size=200, gop_size=3_000), 12)
+    out, report = tmp_path / "links.csv", tmp_path / "report.html"
+    pipeline, gop = str(paths["pipeline"]), str(paths["gop"])
+    args = ["reconcile", pipeline, gop, "--out", str(out), "--report", str(report), "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        links = list(csv.DictReader(handle))
+    with paths["gop"].open(newline="", encoding="utf-8") as handle:
+        status_of = {row["record_id"]: row["status"] for row in csv.DictReader(handle)}
+    html = report.read_text("utf-8")
+    accepted = [link for link in links if link["decision"] == "accepted"]
+    found = len({link["left_record_id"] for link in links})
+    assert f"<td>accepted automatically</td><td class=n>{len(accepted):,}</td>" in html
+    assert f"<td>pipeline.csv (file)</td><td class=n>200</td><td class=n>{found}</td>" in html
+    detained = [status for status in status_of.values() if status == "detained"]
+    detained_linked = sum(status_of[link["right_record_id"]] == "detained" for link in accepted)
+    assert detained and detained_linked
+    row = f"<td>detained</td><td class=n>{len(detained):,}</td><td class=n>{detained_linked}</td>"
+    assert row in html
+    assert links[0]["left_record_id"] not in html and links[0]["right_record_id"] not in html
