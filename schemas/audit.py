@@ -66,7 +66,11 @@ class AuditDisclosure(AuditDisclosureBase, table=True):
     __tablename__ = "audit_disclosure"
     __table_args__ = (
         Index("ix_audit_disclosure_record", "list_id", "record_key"),
-        Index("ix_audit_disclosure_event", "event_id"),
+        # led by the event, and matching more of each lookup than the owner or list indexes
+        # do, so that SQLite, without statistics, finds an event's disclosures by the event
+        # (audit.repository.events_query)
+        Index("ix_audit_disclosure_event_owner", "event_id", "owner_agency_id"),
+        Index("ix_audit_disclosure_event_record", "event_id", "list_id", "record_key"),
         Index("ix_audit_disclosure_owner", "owner_agency_id", "occurred_at"),
         # bulk-read detection counts a client's / an agreement's records of the day
         Index("ix_audit_disclosure_client", "client_id", "occurred_at"),

@@ -1,0 +1,188 @@
+"""How long an auditor waits for the first page of `GET /v1/audit/events` once the access log
+is large: N generated events (default 100,000) with about 1.2 disclosures each, written
+straight into a fresh database built by the migrations, then the repository's own query for
+each kind of auditor and filter (median of three). SQLite is queried as a deployment finds it
+(no planner statistics); PostgreSQL after ANALYZE, as autovacuum leaves it.
+
+    python -m bench.audit_query_bench [--events 100000] [--backends sqlite postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import insert, text
+
+from audit.repository import EventFilter, find_events
+from bench.servers import fresh_database
+from database.engine import make_async_engine, make_sync_engine
+from database.migrations import upgrade_to_head
+from schemas.audit import AuditDisclosure, AuditEvent
+
+AGENCIES = ("us-mission", "unhcr", "gop", "joint-oversight")
+DATA_AGENCIES = AGENCIES[:3]
+START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+BATCH = 5_000
+Row = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    clients: dict[str, str]  # client -> agency
+    lists: dict[str, str]  # list -> owner agency
+    a_record_key: tuple[str, str]  # (list, record key) some event disclosed
+
+
+def _world(rng: random.Random) -> World:
+    clients = {f"{agency}-client-{i}": agency for agency in AGENCIES for i in range(8)}
+    lists = {str(uuid.UUID(int=rng.getrandbits(128))): a for a in DATA_AGENCIES for _ in range(4)}
+    return World(clients, lists, ("", ""))
+
+
+def _rows(world: World, events: int, rng: random.Random) -> Iterator[tuple[Row, list[Row]]]:
+    clients, lists = list(world.clients), list(world.lists)
+    for i in range(events):
+        client = rng.choice(clients)
+        agency = world.clients[client]
+        occurred = START + dt.timedelta(seconds=i * 2)
+        event_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        shown = rng.choice((0, 0, 1, 1, 2, 3)) if agency != "joint-oversight" else 0
+        disclosures = []
+        for _ in range(shown):
+            list_id = rng.choice(lists)
+            owner = world.lists[list_id]
+            disclosures.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "event_id": event_id,
+                    "occurred_at": occurred,
+                    "list_id": list_id,
+                    "record_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "record_key": f"R{rng.randrange(50_000)}",
+                    "owner_agency_id": owner,
+                    "recipient_agency_id": None if owner == agency else agency,
+                    "client_id": client,
+                    "purpose": "protection-verification",
+                    "fields": "given_name,dob",
+                }
+            )
+        event = {
+            "id": event_id,
+            "occurred_at": occurred,
+            "request_id": uuid.uuid4().hex,
+            "client_id": client,
+            "agency_id": agency,
+            "purpose": "protection-verification",
+            "method": "GET",
+            "route": "/v1/lists/{list_id}/records",
+            "status": 200,
+            "outcome": "allowed",
+            "reason": "ok",
+            "disclosure_count": shown,
+        }
+        yield event, disclosures
+
+
+def load(url: str, events: int, seed: int) -> World:
+    rng = random.Random(seed)
+    world = _world(rng)
+    engine = make_sync_engine(url)
+    batch_events: list[Row] = []
+    batch_disclosures: list[Row] = []
+    key = ("", "")
+    with engine.begin() as conn:
+        for event, disclosures in _rows(world, events, rng):
+            batch_events.append(event)
+            batch_disclosures.extend(disclosures)
+            if disclosures:
+                key = (str(disclosures[0]["list_id"]), str(disclosures[0]["record_key"]))
+            if len(batch_events) >= BATCH:
+                conn.execute(insert(AuditEvent), batch_events)
+                if batch_disclosures:
+                    conn.execute(insert(AuditDisclosure), batch_disclosures)
+                batch_events, batch_disclosures = [], []
+        if batch_events:
+            conn.execute(insert(AuditEvent), batch_events)
+        if batch_disclosures:
+            conn.execute(insert(AuditDisclosure), batch_disclosures)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    engine.dispose()
+    return World(world.clients, world.lists, key)
+
+
+def cases(world: World) -> dict[str, tuple[str | None, EventFilter]]:
+    """Name -> (the auditor's agency, None for joint oversight; the filter)."""
+    unhcr_list = next(lid for lid, owner in world.lists.items() if owner == "unhcr")
+    list_id, record_key = world.a_record_key
+    return {
+        "agency auditor, no filter": ("unhcr", EventFilter()),
+        "agency auditor, one client of another agency": (
+            "unhcr",
+            EventFilter(client_id="gop-client-1"),
+        ),
+        "oversight, one list": (None, EventFilter(list_id=unhcr_list)),
+        # the fuzzer's slow request: a client that never touched the list, so no page fills
+        "oversight, one list and a client that never read it": (
+            None,
+            EventFilter(list_id=unhcr_list, client_id="joint-oversight-client-0"),
+        ),
+        "agency auditor, one record": (
+            "unhcr",
+            EventFilter(list_id=list_id, record_key=record_key),
+        ),
+    }
+
+
+async def measure(url: str, world: World, repeats: int) -> dict[str, float]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engine = make_async_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    figures = {}
+    for name, (viewer, event_filter) in cases(world).items():
+        times = []
+        for _ in range(repeats):
+            async with sessions() as session:
+                started = time.perf_counter()
+                await find_events(session, viewer, event_filter, None, 100)
+                times.append((time.perf_counter() - started) * 1000)
+        figures[name] = statistics.median(times)
+    await engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    worst = {}
+    for backend in args.backends:
+        with fresh_database(backend) as url:
+            upgrade_to_head(url)
+            started = time.perf_counter()
+            world = load(url, args.events, args.seed)
+            loaded = time.perf_counter() - started
+            print(f"{backend}: {args.events:,} events loaded in {loaded:.0f} s")
+            figures = asyncio.run(measure(url, world, args.repeats))
+            for name, ms in figures.items():
+                print(f"  {name:<55} {ms:>10.1f} ms")
+            worst[backend] = max(figures.values())
+    summary = ", ".join(f"{backend} {ms:.1f} ms" for backend, ms in worst.items())
+    print(f"audit query bench ({args.events:,} events): slowest first page {summary}")
+
+
+if __name__ == "__main__":
+    main()
