@@ -1,8 +1,9 @@
-"""How long an auditor waits for the first page of `GET /v1/audit/events` once the access log
-is large: N generated events (default 100,000) with about 1.2 disclosures each, written
-straight into a fresh database built by the migrations, then the repository's own query for
-each kind of auditor and filter (median of three). SQLite is queried as a deployment finds it
-(no planner statistics); PostgreSQL after ANALYZE, as autovacuum leaves it.
+"""How long an auditor waits for the first page of `GET /v1/audit/events` and of
+`GET /v1/audit/disclosures` once the access log is large: N generated events (default
+100,000) with about 1.2 disclosures each, written straight into a fresh database built by the
+migrations, then the repository's own query for each kind of auditor and filter (median of
+three). SQLite is queried as a deployment finds it (no planner statistics); PostgreSQL after
+ANALYZE, as autovacuum leaves it.
 
     python -m bench.audit_query_bench [--events 100000] [--backends sqlite postgresql]
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import random
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.repository import EventFilter, find_events
+from audit.repository import EventFilter, find_disclosures, find_events
 from bench.servers import fresh_database
 from database.engine import make_async_engine, make_sync_engine
 from database.migrations import upgrade_to_head
@@ -143,18 +146,48 @@ def cases(world: World) -> dict[str, tuple[str | None, EventFilter]]:
     }
 
 
+def disclosure_cases(world: World) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """Name -> (the auditor's agency, list, record key) of `GET /v1/audit/disclosures`."""
+    unhcr_list = next(lid for lid, owner in world.lists.items() if owner == "unhcr")
+    list_id, record_key = world.a_record_key
+    return {
+        "disclosures: agency auditor, no filter": ("unhcr", None, None),
+        "disclosures: agency auditor, one list": ("unhcr", unhcr_list, None),
+        "disclosures: oversight, one list": (None, unhcr_list, None),
+        "disclosures: agency auditor, one record": ("unhcr", list_id, record_key),
+    }
+
+
 async def measure(url: str, world: World, repeats: int) -> dict[str, float]:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     engine = make_async_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    figures = {}
+    pages: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {}
     for name, (viewer, event_filter) in cases(world).items():
+        pages[name] = functools.partial(
+            find_events,
+            viewer_agency_id=viewer,
+            event_filter=event_filter,
+            after=None,
+            limit=100,
+        )
+    for name, (viewer, list_id, record_key) in disclosure_cases(world).items():
+        pages[name] = functools.partial(
+            find_disclosures,
+            viewer_agency_id=viewer,
+            list_id=list_id,
+            record_key=record_key,
+            after=None,
+            limit=100,
+        )
+    figures = {}
+    for name, page in pages.items():
         times = []
         for _ in range(repeats):
             async with sessions() as session:
                 started = time.perf_counter()
-                await find_events(session, viewer, event_filter, None, 100)
+                await page(session)
                 times.append((time.perf_counter() - started) * 1000)
         figures[name] = statistics.median(times)
     await engine.dispose()
