@@ -77,6 +77,8 @@ def _when(moment: dt.datetime) -> str:
 
 
 def _number(value: object) -> str:
+    if value is None:  # not counted yet (a run still linking) or not visible
+        return "—"
     return f"{value:,}" if isinstance(value, int) else escape(str(value))
 
 

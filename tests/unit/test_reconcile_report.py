@@ -108,3 +108,11 @@ def test_statuses_are_shown_for_the_lists_that_carry_them() -> None:
     # the statuses that put people at risk first, most records first
     order = [html.index(f"<td>{s}</td>") for s in ("detained", "deported", "documented")]
     assert order == sorted(order)
+
+
+def test_a_run_still_linking_shows_dashes_not_none() -> None:
+    running = _run({}).model_copy(update={"status": "running", "finished_at": None})
+    html = render_report(running, LISTS, Bands.of([], 20))
+    assert "None" not in html
+    assert "<td class=n>—</td><td class=n>—</td><td class=n>—</td><td class=n>—</td>" in html
+    assert "running;" in html and "started 7 December 2026, 07:50 UTC." in html
