@@ -1,0 +1,151 @@
+"""What the reconciliation report's two queries cost at full size: the run's links per
+probability band and decision, and the statuses of a 1.3-million-record Pakistani list with
+how many of each the run linked. Rows are written straight into a fresh database built by the
+migrations (a pipeline list, a status list, one run and its links), then each query is timed
+(median of three) through the repository the report uses.
+
+    python -m bench.report_bench [--records 1300000] [--links 20000] [--backends sqlite postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bench.servers import fresh_database
+from database.engine import make_async_engine, make_sync_engine
+from database.migrations import upgrade_to_head
+from reconcile import repository
+from reconcile.report_chart import PROBABILITY_BANDS
+from schemas.identity import Agency
+from schemas.lists import ExchangeList
+from schemas.reconciliation import Reconciliation, ReconciliationLink
+from schemas.records import Record
+from schemas.types import utcnow
+
+STATUSES = ("documented", "expired", "listed for repatriation", "detained", "deported")
+BATCH = 20_000
+Row = dict[str, object]
+
+
+def _record(list_id: str, key: str, status: str | None) -> Row:
+    now = utcnow()
+    return {
+        "id": str(uuid.uuid4()), "list_id": list_id, "record_key": key, "version": 1,
+        "documents": [], "attributes": {}, "status": status,
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+
+
+def load(url: str, records: int, links: int, seed: int) -> tuple[str, str]:
+    """(the run's id, the status list's id)."""
+    rng = random.Random(seed)
+    engine = make_sync_engine(url)
+    pipeline, status_list, run_id = (str(uuid.uuid4()) for _ in range(3))
+    with engine.begin() as conn:
+        conn.execute(insert(Agency), [{"id": "us", "name": "US", "kind": "us_mission",
+                                       "created_at": utcnow()},
+                                      {"id": "gop", "name": "GoP", "kind": "gop",
+                                       "created_at": utcnow()}])  # fmt: skip
+        conn.execute(insert(ExchangeList), [
+            {"id": pipeline, "name": "pipeline", "kind": "pipeline", "owner_agency_id": "us",
+             "created_by_client_id": "bench", "created_at": utcnow()},
+            {"id": status_list, "name": "statuses", "kind": "status", "owner_agency_id": "gop",
+             "created_by_client_id": "bench", "created_at": utcnow()},
+        ])  # fmt: skip
+        left = [_record(pipeline, f"P{i}", None) for i in range(links)]
+        conn.execute(insert(Record), left)
+        right_ids: list[str] = []
+        for start in range(0, records, BATCH):
+            batch = [
+                _record(status_list, f"G{i}", rng.choice(STATUSES))
+                for i in range(start, min(start + BATCH, records))
+            ]
+            conn.execute(insert(Record), batch)
+            right_ids += [str(row["id"]) for row in batch]
+        conn.execute(insert(Reconciliation), [{
+            "id": run_id, "owner_agency_id": "us", "created_by_client_id": "bench",
+            "list_ids": [pipeline, status_list], "status": "completed", "stage": "completed",
+            "progress": 1.0, "counts": {}, "conflicts": [], "views": {}, "created_at": utcnow(),
+        }])  # fmt: skip
+        chosen = rng.sample(right_ids, links)
+        rows = [
+            {
+                "id": str(uuid.uuid4()), "reconciliation_id": run_id,
+                "left_list_id": pipeline, "left_record_id": left[i]["id"],
+                "right_list_id": status_list, "right_record_id": chosen[i],
+                "probability": rng.random(),
+                "decision": rng.choice(("accepted", "accepted", "review", "confirmed")),
+                "evidence": [], "incremental": False, "held_for_conflict": False,
+                "created_at": utcnow(),
+            }
+            for i in range(links)
+        ]  # fmt: skip
+        for start in range(0, links, BATCH):
+            conn.execute(insert(ReconciliationLink), rows[start : start + BATCH])
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    engine.dispose()
+    return run_id, status_list
+
+
+async def measure(url: str, run_id: str, status_list: str, repeats: int) -> dict[str, float]:
+    engine = make_async_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    queries: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {
+        "links per band and decision": lambda s: repository.probability_bands(
+            s, run_id, PROBABILITY_BANDS
+        ),
+        "statuses of the list, and of them linked": lambda s: repository.statuses_linked(
+            s, run_id, status_list
+        ),
+    }
+    figures = {}
+    for name, query in queries.items():
+        times = []
+        for _ in range(repeats):
+            async with sessions() as session:
+                started = time.perf_counter()
+                await query(session)
+                times.append((time.perf_counter() - started) * 1000)
+        figures[name] = statistics.median(times)
+    await engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_300_000)
+    parser.add_argument("--links", type=int, default=20_000)
+    parser.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    totals = {}
+    for backend in args.backends:
+        with fresh_database(backend) as url:
+            upgrade_to_head(url)
+            started = time.perf_counter()
+            run_id, status_list = load(url, args.records, args.links, seed=5)
+            print(f"{backend}: loaded in {time.perf_counter() - started:.0f} s")
+            figures = asyncio.run(measure(url, run_id, status_list, args.repeats))
+            for name, ms in figures.items():
+                print(f"  {name:<45} {ms:>9.1f} ms")
+            totals[backend] = sum(figures.values())
+    summary = ", ".join(f"{backend} {ms:.0f} ms" for backend, ms in totals.items())
+    print(
+        f"report bench ({args.records:,} records, {args.links:,} links): "
+        f"the report's queries take {summary}"
+    )
+
+
+if __name__ == "__main__":
+    main()
