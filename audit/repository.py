@@ -77,14 +77,14 @@ def events_query(
     limit: int,
 ) -> Select[AuditEvent, int | None]:
     """The page's query. An agency's auditor sees its own clients' events and every access to
-    its own records: the page is the first `limit` of the union of each kind's first `limit`,
-    so that neither is searched beyond its page (a record filter's few events are found first
-    instead) (within one condition `a OR EXISTS …`,
-    PostgreSQL read every disclosure of the agency to hash them, on every page). Disclosure
-    conditions are correlated subqueries that find an event's disclosures by `event_id`
-    (indexes led by it, migration c0ffee000013); SQLite, which keeps no statistics, otherwise
-    read every disclosure of the agency or list once per event
-    (`tests/integration/test_audit_query_plans.py`, `bench/audit_query_bench.py`)."""
+    its own records. Its page is the first `limit` of the union of each kind's first `limit`, so
+    that neither kind is searched beyond its page; as one condition, `a OR EXISTS …`,
+    PostgreSQL hashed every disclosure of the agency on every page. A record filter instead
+    finds the record's few events first. Disclosure conditions are correlated subqueries that
+    find an event's disclosures by `event_id` (indexes led by it, migration c0ffee000013);
+    SQLite, which keeps no statistics, otherwise read every disclosure of the agency or list
+    once per event (`tests/integration/test_audit_query_plans.py`,
+    `bench/audit_query_bench.py`)."""
     conditions = _event_conditions(event_filter)
     if after is not None:
         stamp, row_id = after

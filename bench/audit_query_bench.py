@@ -11,23 +11,18 @@ ANALYZE, as autovacuum leaves it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import functools
 import random
-import statistics
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert
 
 from audit.repository import EventFilter, find_disclosures, find_events
-from bench.servers import fresh_database
-from database.engine import make_async_engine, make_sync_engine
-from database.migrations import upgrade_to_head
+from bench.query_timing import Query, analyse_if_postgresql, time_on_each_backend
+from database.engine import make_sync_engine
 from schemas.audit import AuditDisclosure, AuditEvent
 
 AGENCIES = ("us-mission", "unhcr", "gop", "joint-oversight")
@@ -116,9 +111,7 @@ def load(url: str, events: int, seed: int) -> World:
             conn.execute(insert(AuditEvent), batch_events)
         if batch_disclosures:
             conn.execute(insert(AuditDisclosure), batch_disclosures)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    analyse_if_postgresql(engine)
     engine.dispose()
     return World(world.clients, world.lists, key)
 
@@ -158,12 +151,9 @@ def disclosure_cases(world: World) -> dict[str, tuple[str | None, str | None, st
     }
 
 
-async def measure(url: str, world: World, repeats: int) -> dict[str, float]:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    engine = make_async_engine(url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    pages: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {}
+def queries(world: World) -> dict[str, Query]:
+    """Each case's first page of 100, as the service asks for it."""
+    pages: dict[str, Query] = {}
     for name, (viewer, event_filter) in cases(world).items():
         pages[name] = functools.partial(
             find_events,
@@ -181,17 +171,7 @@ async def measure(url: str, world: World, repeats: int) -> dict[str, float]:
             after=None,
             limit=100,
         )
-    figures = {}
-    for name, page in pages.items():
-        times = []
-        for _ in range(repeats):
-            async with sessions() as session:
-                started = time.perf_counter()
-                await page(session)
-                times.append((time.perf_counter() - started) * 1000)
-        figures[name] = statistics.median(times)
-    await engine.dispose()
-    return figures
+    return pages
 
 
 def main() -> None:
@@ -201,19 +181,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    worst = {}
-    for backend in args.backends:
-        with fresh_database(backend) as url:
-            upgrade_to_head(url)
-            started = time.perf_counter()
-            world = load(url, args.events, args.seed)
-            loaded = time.perf_counter() - started
-            print(f"{backend}: {args.events:,} events loaded in {loaded:.0f} s")
-            figures = asyncio.run(measure(url, world, args.repeats))
-            for name, ms in figures.items():
-                print(f"  {name:<55} {ms:>10.1f} ms")
-            worst[backend] = max(figures.values())
-    summary = ", ".join(f"{backend} {ms:.1f} ms" for backend, ms in worst.items())
+    results = time_on_each_backend(
+        args.backends, lambda url: queries(load(url, args.events, args.seed)), args.repeats
+    )
+    summary = ", ".join(f"{b} {max(figures.values()):.1f} ms" for b, figures in results.items())
     print(f"audit query bench ({args.events:,} events): slowest first page {summary}")
 
 

@@ -10,19 +10,13 @@ migrations (a pipeline list, a status list, one run and its links), then each qu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
-import statistics
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert
 
-from bench.servers import fresh_database
-from database.engine import make_async_engine, make_sync_engine
-from database.migrations import upgrade_to_head
+from bench.query_timing import Query, analyse_if_postgresql, time_on_each_backend
+from database.engine import make_sync_engine
 from reconcile import repository
 from reconcile.report_chart import PROBABILITY_BANDS
 from schemas.identity import Agency
@@ -91,17 +85,13 @@ def load(url: str, records: int, links: int, seed: int) -> tuple[str, str]:
         ]  # fmt: skip
         for start in range(0, links, BATCH):
             conn.execute(insert(ReconciliationLink), rows[start : start + BATCH])
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    analyse_if_postgresql(engine)
     engine.dispose()
     return run_id, status_list
 
 
-async def measure(url: str, run_id: str, status_list: str, repeats: int) -> dict[str, float]:
-    engine = make_async_engine(url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    queries: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {
+def queries(run_id: str, status_list: str) -> dict[str, Query]:
+    return {
         "links per band and decision": lambda s: repository.probability_bands(
             s, run_id, PROBABILITY_BANDS
         ),
@@ -109,17 +99,6 @@ async def measure(url: str, run_id: str, status_list: str, repeats: int) -> dict
             s, run_id, status_list
         ),
     }
-    figures = {}
-    for name, query in queries.items():
-        times = []
-        for _ in range(repeats):
-            async with sessions() as session:
-                started = time.perf_counter()
-                await query(session)
-                times.append((time.perf_counter() - started) * 1000)
-        figures[name] = statistics.median(times)
-    await engine.dispose()
-    return figures
 
 
 def main() -> None:
@@ -129,18 +108,12 @@ def main() -> None:
     parser.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    totals = {}
-    for backend in args.backends:
-        with fresh_database(backend) as url:
-            upgrade_to_head(url)
-            started = time.perf_counter()
-            run_id, status_list = load(url, args.records, args.links, seed=5)
-            print(f"{backend}: loaded in {time.perf_counter() - started:.0f} s")
-            figures = asyncio.run(measure(url, run_id, status_list, args.repeats))
-            for name, ms in figures.items():
-                print(f"  {name:<45} {ms:>9.1f} ms")
-            totals[backend] = sum(figures.values())
-    summary = ", ".join(f"{backend} {ms:.0f} ms" for backend, ms in totals.items())
+    results = time_on_each_backend(
+        args.backends,
+        lambda url: queries(*load(url, args.records, args.links, seed=5)),
+        args.repeats,
+    )
+    summary = ", ".join(f"{b} {sum(figures.values()):.0f} ms" for b, figures in results.items())
     print(
         f"report bench ({args.records:,} records, {args.links:,} links): "
         f"the report's queries take {summary}"

@@ -11,6 +11,8 @@ from reconcile.spaces import IntArray
 
 ACCEPTED, REVIEW, CONFIRMED = 0, 1, 2
 DECISIONS = ("accepted", "review", "confirmed")
+# the decisions that make two records one person (a person confirmed, or the engine accepted)
+LINKED_DECISIONS = ("accepted", "confirmed")
 
 
 def compete(

@@ -8,15 +8,13 @@ import datetime as dt
 
 import numpy as np
 
-from reconcile.assignment import DECISIONS
+from reconcile.assignment import DECISIONS, LINKED_DECISIONS
 from reconcile.engine import LinkResult
 from reconcile.gaps import missing_fields
 from reconcile.report import ReportList, render_report
 from reconcile.report_chart import PROBABILITY_BANDS, Bands
 from reconcile.table import LINK_FIELDS, RecordTable
 from schemas.reconciliation import ReconciliationPublic
-
-_LINKED = ("accepted", "confirmed")
 
 
 def offline_report(
@@ -25,7 +23,7 @@ def offline_report(
     """`names`: how the two files are called in the report (their file names)."""
     links = result.links
     decisions = np.asarray(DECISIONS)[links.decision]
-    accepted = np.isin(decisions, _LINKED)
+    accepted = np.isin(decisions, LINKED_DECISIONS)
     keys = (f"left: {names[0]}", f"right: {names[1]}")
     records: dict[str, int] = {}
     unmatched: dict[str, int] = {}

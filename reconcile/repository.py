@@ -26,6 +26,7 @@ from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
 from changes import repository as changes_repository
+from reconcile.assignment import LINKED_DECISIONS
 from reconcile.table import LINK_FIELDS
 from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
 
@@ -371,17 +372,16 @@ async def statuses_linked(
 ) -> dict[str, tuple[int, int]]:
     """Per status the list's records (not withdrawn) hold: (records, of them linked in the run,
     accepted or confirmed)."""
-    linked_decisions = ("accepted", "confirmed")
     ends = union(
         select(_link.left_record_id.label("record_id")).where(
             _link.reconciliation_id == run_id,
             _link.left_list_id == list_id,
-            _link.decision.in_(linked_decisions),
+            _link.decision.in_(LINKED_DECISIONS),
         ),
         select(_link.right_record_id.label("record_id")).where(
             _link.reconciliation_id == run_id,
             _link.right_list_id == list_id,
-            _link.decision.in_(linked_decisions),
+            _link.decision.in_(LINKED_DECISIONS),
         ),
     ).subquery()
     held = (

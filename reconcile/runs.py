@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from itertools import chain, combinations
 from typing import Any
 
-from reconcile.assignment import DECISIONS
+from reconcile.assignment import DECISIONS, LINKED_DECISIONS
 from reconcile.engine import LinkResult
 from reconcile.explain import evidence
 from reconcile.gaps import missing_fields
@@ -112,7 +112,7 @@ def _counts(inputs: Sequence[ListInput], output: RunOutput) -> dict[str, object]
     linked = {item.list_id: item.table.among(linked_ids) for item in inputs}
     decisions = [r["decision"] for r in output.links]
     return {
-        "linked": sum(d in ("accepted", "confirmed") for d in decisions),
+        "linked": sum(d in LINKED_DECISIONS for d in decisions),
         "needs_review": decisions.count("review"),
         "conflicts": len(output.conflicts),
         "records": {item.list_id: len(item.table) for item in inputs},

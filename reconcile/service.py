@@ -18,6 +18,7 @@ from exchange.service import load_view
 from exchange.visibility import ListView, disclosed, shape_fields
 from problems import ProblemError
 from reconcile import repository
+from reconcile.assignment import LINKED_DECISIONS
 from reconcile.discrepancies import discrepancy_kinds
 from reconcile.explain import held_by_conflict, reason
 from reconcile.visible import view_spec, visible_evidence
@@ -274,7 +275,7 @@ async def discrepancies(
             after=after,
             limit=MAX_PAGE,
         )
-        linked = [link for link in page if link.decision in ("accepted", "confirmed")]
+        linked = [link for link in page if link.decision in LINKED_DECISIONS]
         rows = await repository.records_by_ids(
             session, [x for link in linked for x in (link.left_record_id, link.right_record_id)]
         )
