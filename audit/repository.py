@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from schemas.audit import AuditDisclosure, AuditEvent
+from schemas.identity import Agency, OAuthClient
+from schemas.lists import ExchangeList
 from schemas.transparency import TlogLeaf
 
 _event = AuditEvent.__table__.c  # type: ignore[attr-defined]
 _disclosure = AuditDisclosure.__table__.c  # type: ignore[attr-defined]
+_list = ExchangeList.__table__.c  # type: ignore[attr-defined]
+_agency = Agency.__table__.c  # type: ignore[attr-defined]
+_client = OAuthClient.__table__.c  # type: ignore[attr-defined]
 LEAF = TlogLeaf.__table__  # type: ignore[attr-defined]
 _leaf = LEAF.c
 
@@ -66,7 +71,11 @@ async def find_events(
     limit: int,
 ) -> list[tuple[AuditEvent, int | None]]:
     """Events with their transparency-log leaf index (None until sequenced)."""
-    query = events_query(viewer_agency_id, event_filter, after, limit)
+    client_agency = None
+    if viewer_agency_id is not None and event_filter.client_id is not None:
+        agency_of = select(_client.agency_id).where(_client.id == event_filter.client_id)
+        client_agency = (await session.execute(agency_of)).scalar_one_or_none()
+    query = events_query(viewer_agency_id, event_filter, after, limit, client_agency)
     return [(event, leaf_index) for event, leaf_index in (await session.execute(query)).all()]
 
 
@@ -75,11 +84,14 @@ def events_query(
     event_filter: EventFilter,
     after: tuple[dt.datetime, str] | None,
     limit: int,
+    client_agency: str | None = None,
 ) -> Select[AuditEvent, int | None]:
     """The page's query. An agency's auditor sees its own clients' events and every access to
     its own records. Its page is the first `limit` of the union of each kind's first `limit`, so
     that neither kind is searched beyond its page; as one condition, `a OR EXISTS …`,
-    PostgreSQL hashed every disclosure of the agency on every page. A record filter instead
+    PostgreSQL hashed every disclosure of the agency on every page. A client never changes
+    agency, so filtered by another agency's client (`client_agency`) only the second kind can
+    match; PostgreSQL otherwise scanned that client's events for the first. A record filter instead
     finds the record's few events first. Disclosure conditions are correlated subqueries that
     find an event's disclosures by `event_id` (indexes led by it, migration c0ffee000013);
     SQLite, which keeps no statistics, otherwise read every disclosure of the agency or list
@@ -95,13 +107,15 @@ def events_query(
     query = select(AuditEvent, _leaf.leaf_index).outerjoin(LEAF, _leaf.event_id == _event.id)
     if viewer_agency_id is None:
         return query.where(*conditions).order_by(*order).limit(limit)
-    kinds = (
+    kinds: tuple[ColumnElement[bool], ...] = (
         _event.agency_id == viewer_agency_id,
         exists().where(
             _disclosure.event_id == _event.id, _disclosure.owner_agency_id == viewer_agency_id
         ),
     )
-    if event_filter.record_key is not None:  # the record's few events come first
+    if client_agency not in (None, viewer_agency_id):
+        kinds = kinds[1:]
+    if event_filter.record_key is not None or len(kinds) == 1:  # the record's few events first
         return query.where(or_(*kinds), *conditions).order_by(*order).limit(limit)
     firsts = [
         select(_event.id).where(kind, *conditions).order_by(*order).limit(limit).subquery()
@@ -119,14 +133,33 @@ async def find_disclosures(
     after: tuple[dt.datetime, str] | None,
     limit: int,
 ) -> list[AuditDisclosure]:
+    owner = await _list_owner(session, list_id) if list_id is not None else None
+    query = disclosures_query(viewer_agency_id, list_id, owner, record_key, after, limit)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def _list_owner(session: AsyncSession, list_id: str) -> str | None:
+    query = select(_list.owner_agency_id).where(_list.id == list_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def disclosures_query(
+    viewer_agency_id: str | None,
+    list_id: str | None,
+    list_owner: str | None,
+    record_key: str | None,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> Select[AuditDisclosure]:
+    """The page's query. An agency's auditor sees what its own records showed and what was shown
+    to it. Each page is an ordered index scan that stops at `limit`
+    (`ix_audit_disclosure_list_time`, `_owner`, `_recipient_time`, migration c0ffee000014):
+    sorting every match made each page linear in the log. A list's disclosures all carry the
+    list's owner, since a list never changes hands, so for one list the viewer sees either all of
+    them or those shown to it; as `owner OR recipient`, the scan of another agency's list would
+    pass over all its disclosures to find the viewer's few. Without a list, the page is the
+    first `limit` of the union of each half's first `limit`, as for events."""
     conditions: list[ColumnElement[bool]] = []
-    if viewer_agency_id is not None:
-        conditions.append(
-            or_(
-                _disclosure.owner_agency_id == viewer_agency_id,
-                _disclosure.recipient_agency_id == viewer_agency_id,
-            )
-        )
     if list_id is not None:
         conditions.append(_disclosure.list_id == list_id)
     if record_key is not None:
@@ -139,31 +172,52 @@ async def find_disclosures(
                 and_(_disclosure.occurred_at == stamp, _disclosure.id > row_id),
             )
         )
-    query = (
-        select(AuditDisclosure)
-        .where(*conditions)
-        .order_by(_disclosure.occurred_at, _disclosure.id)
-        .limit(limit)
+    order = (_disclosure.occurred_at, _disclosure.id)
+    query = select(AuditDisclosure)
+    if viewer_agency_id is None or list_owner == viewer_agency_id:
+        return query.where(*conditions).order_by(*order).limit(limit)
+    if list_id is not None:
+        return (
+            query.where(_disclosure.recipient_agency_id == viewer_agency_id, *conditions)
+            .order_by(*order)
+            .limit(limit)
+        )
+    halves = (
+        _disclosure.owner_agency_id == viewer_agency_id,
+        _disclosure.recipient_agency_id == viewer_agency_id,
     )
-    return list((await session.execute(query)).scalars().all())
+    firsts = [
+        select(_disclosure.id).where(half, *conditions).order_by(*order).limit(limit).subquery()
+        for half in halves
+    ]
+    page = union(*(select(first.c.id) for first in firsts)).subquery()
+    return query.where(_disclosure.id.in_(select(page.c.id))).order_by(*order).limit(limit)
 
 
 async def recipients_of(
     session: AsyncSession, viewer_agency_id: str | None, list_id: str, record_key: str | None
 ) -> list[str]:
-    """Which agencies have been shown the record(s), as far as the viewer may know."""
-    conditions = [_disclosure.list_id == list_id, _disclosure.recipient_agency_id.is_not(None)]
+    """Which agencies have been shown the record(s), as far as the viewer may know: the owner
+    knows them all, another agency only itself."""
+    owner = await _list_owner(session, list_id)
+    only = viewer_agency_id if viewer_agency_id not in (None, owner) else None
+    query = recipients_query(list_id, record_key)
+    found = {agency for agency in (await session.execute(query)).scalars().all() if agency}
+    return sorted(found if only is None else found & {only})
+
+
+def recipients_query(list_id: str, record_key: str | None) -> Select[str | None]:
+    """A record's disclosures are few and read whole, without `DISTINCT`, for which SQLite
+    would read the list's by recipient. A list's are not: each agency is one indexed probe
+    (`ix_audit_disclosure_recipient`) instead of a `DISTINCT` over all of them."""
     if record_key is not None:
-        conditions.append(_disclosure.record_key == record_key)
-    if viewer_agency_id is not None:
-        conditions.append(
-            or_(
-                _disclosure.owner_agency_id == viewer_agency_id,
-                _disclosure.recipient_agency_id == viewer_agency_id,
-            )
+        return select(_disclosure.recipient_agency_id).where(
+            _disclosure.list_id == list_id, _disclosure.record_key == record_key
         )
-    query = select(_disclosure.recipient_agency_id).where(*conditions).distinct()
-    return sorted(str(agency) for agency in (await session.execute(query)).scalars().all())
+    shown = exists().where(
+        _disclosure.list_id == list_id, _disclosure.recipient_agency_id == _agency.id
+    )
+    return select(_agency.id).where(shown)
 
 
 async def records_disclosed_to_client(

@@ -1,9 +1,9 @@
 """How long an auditor waits for the first page of `GET /v1/audit/events` and of
-`GET /v1/audit/disclosures` once the access log is large: N generated events (default
-100,000) with about 1.2 disclosures each, written straight into a fresh database built by the
-migrations, then the repository's own query for each kind of auditor and filter (median of
-three). SQLite is queried as a deployment finds it (no planner statistics); PostgreSQL after
-ANALYZE, as autovacuum leaves it.
+`GET /v1/audit/disclosures` (with its "shown to" line) once the access log is large: N
+generated events (default 100,000) with about 1.2 disclosures each, written straight into a
+fresh database built by the migrations, then the repository's own query for each kind of
+auditor and filter (median of three). SQLite is queried as a deployment finds it (no planner
+statistics); PostgreSQL after ANALYZE, as autovacuum leaves it.
 
     python -m bench.audit_query_bench [--events 100000] [--backends sqlite postgresql]
 """
@@ -20,13 +20,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert
 
-from audit.repository import EventFilter, find_disclosures, find_events
+from audit.repository import EventFilter, find_disclosures, find_events, recipients_of
 from bench.query_timing import Query, analyse_if_postgresql, time_on_each_backend
 from database.engine import make_sync_engine
 from schemas.audit import AuditDisclosure, AuditEvent
+from schemas.identity import Agency, OAuthClient
+from schemas.lists import ExchangeList
+from schemas.vocabulary import AgencyKind, ListKind
 
-AGENCIES = ("us-mission", "unhcr", "gop", "joint-oversight")
-DATA_AGENCIES = AGENCIES[:3]
+AGENCIES = {
+    "us-mission": AgencyKind.US_MISSION,
+    "unhcr": AgencyKind.UNHCR,
+    "gop": AgencyKind.GOP,
+    "joint-oversight": AgencyKind.OVERSIGHT,
+}
+DATA_AGENCIES = tuple(AGENCIES)[:3]
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 BATCH = 5_000
 Row = dict[str, object]
@@ -97,6 +105,18 @@ def load(url: str, events: int, seed: int) -> World:
     batch_disclosures: list[Row] = []
     key = ("", "")
     with engine.begin() as conn:
+        conn.execute(insert(Agency), [{"id": a, "name": a, "kind": k} for a, k in AGENCIES.items()])
+        lists = [
+            {"id": lid, "name": lid, "kind": ListKind.STATUS, "owner_agency_id": owner}
+            for lid, owner in world.lists.items()
+        ]
+        conn.execute(
+            insert(ExchangeList), [{**row, "created_by_client_id": "bench"} for row in lists]
+        )
+        conn.execute(
+            insert(OAuthClient),
+            [{"id": c, "agency_id": a, "name": c, "scopes": ""} for c, a in world.clients.items()],
+        )
         for event, disclosures in _rows(world, events, rng):
             batch_events.append(event)
             batch_disclosures.extend(disclosures)
@@ -142,10 +162,12 @@ def cases(world: World) -> dict[str, tuple[str | None, EventFilter]]:
 def disclosure_cases(world: World) -> dict[str, tuple[str | None, str | None, str | None]]:
     """Name -> (the auditor's agency, list, record key) of `GET /v1/audit/disclosures`."""
     unhcr_list = next(lid for lid, owner in world.lists.items() if owner == "unhcr")
+    gop_list = next(lid for lid, owner in world.lists.items() if owner == "gop")
     list_id, record_key = world.a_record_key
     return {
         "disclosures: agency auditor, no filter": ("unhcr", None, None),
         "disclosures: agency auditor, one list": ("unhcr", unhcr_list, None),
+        "disclosures: agency auditor, another agency's list": ("unhcr", gop_list, None),
         "disclosures: oversight, one list": (None, unhcr_list, None),
         "disclosures: agency auditor, one record": ("unhcr", list_id, record_key),
     }
@@ -171,6 +193,10 @@ def queries(world: World) -> dict[str, Query]:
             after=None,
             limit=100,
         )
+        if list_id is not None:  # the page's "shown to" line, asked with every list's page
+            pages[name.replace("disclosures:", "recipients:")] = functools.partial(
+                recipients_of, viewer_agency_id=viewer, list_id=list_id, record_key=record_key
+            )
     return pages
 
 

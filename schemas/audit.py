@@ -65,7 +65,7 @@ class AuditDisclosureBase(SQLModel):
 class AuditDisclosure(AuditDisclosureBase, table=True):
     __tablename__ = "audit_disclosure"
     __table_args__ = (
-        Index("ix_audit_disclosure_record", "list_id", "record_key"),
+        Index("ix_audit_disclosure_record_time", "list_id", "record_key", "occurred_at"),
         # led by the event, and matching more of each lookup than the owner or list indexes
         # do, so that SQLite, without statistics, finds an event's disclosures by the event
         # (audit.repository.events_query)
@@ -75,6 +75,10 @@ class AuditDisclosure(AuditDisclosureBase, table=True):
         # bulk-read detection counts a client's / an agreement's records of the day
         Index("ix_audit_disclosure_client", "client_id", "occurred_at"),
         Index("ix_audit_disclosure_recipient", "list_id", "recipient_agency_id", "occurred_at"),
+        # the disclosures pages, in time order without sorting every match: a list's, and an
+        # agency's as recipient (as owner: ix_audit_disclosure_owner)
+        Index("ix_audit_disclosure_list_time", "list_id", "occurred_at"),
+        Index("ix_audit_disclosure_recipient_time", "recipient_agency_id", "occurred_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)

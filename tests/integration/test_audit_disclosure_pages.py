@@ -1,0 +1,274 @@
+"""`GET /v1/audit/disclosures` reads each page in time order from an index and stops at the page
+(migration c0ffee000014): paging by the cursor still gives each auditor exactly the disclosures
+it may see, once each, in order, on both databases, and "shown to" names exactly the
+recipients it may know of. On SQLite, which keeps no statistics, the plan is pinned: no page
+sorts every match (`bench/audit_query_bench.py` measures the cost)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from audit.repository import (
+    EventFilter,
+    disclosures_query,
+    events_query,
+    find_disclosures,
+    find_events,
+    recipients_of,
+    recipients_query,
+)
+from database.engine import make_async_engine
+from schemas.audit import AuditDisclosure, AuditEvent
+from schemas.identity import Agency, OAuthClient
+from schemas.lists import ExchangeList
+from schemas.vocabulary import AgencyKind, ListKind
+
+Row = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    agencies: list[str]
+    owners: dict[str, str]  # list -> owner agency
+    disclosures: list[Row]
+
+
+@pytest.fixture
+async def async_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+def _log(seed: int) -> Log:
+    rng = random.Random(seed)
+    tag = uuid.uuid4().hex[:8]
+    agencies = [f"{name}-{tag}" for name in ("own", "other", "third")]
+    owners = {f"{tag}-list-{n}": agencies[n % 3] for n in range(6)}
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    disclosures = []
+    for i in range(400):
+        list_id = rng.choice(list(owners))
+        reader = rng.choice(agencies)
+        disclosures.append(
+            {
+                "id": f"{tag}-{i:04d}",
+                "event_id": f"{tag}-event-{i // 2}",
+                # some share a moment, so the cursor's tie-break on the id matters
+                "occurred_at": start + dt.timedelta(seconds=rng.randrange(150)),
+                "list_id": list_id,
+                "record_id": f"r{i}",
+                "record_key": f"K{rng.randrange(12)}",
+                "owner_agency_id": owners[list_id],
+                "recipient_agency_id": None if reader == owners[list_id] else reader,
+                "_reader": reader,
+            }
+        )
+    return Log(agencies, owners, disclosures)
+
+
+async def _write(engine: AsyncEngine, log: Log) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Agency), [{"id": a, "name": a, "kind": AgencyKind.UNHCR} for a in log.agencies]
+        )
+        lists = [
+            {"id": lid, "name": lid, "kind": ListKind.STATUS, "owner_agency_id": owner}
+            for lid, owner in log.owners.items()
+        ]
+        await conn.execute(
+            insert(ExchangeList), [{**row, "created_by_client_id": "test"} for row in lists]
+        )
+        await conn.execute(
+            insert(AuditDisclosure),
+            [{k: v for k, v in row.items() if k != "_reader"} for row in log.disclosures],
+        )
+
+
+def _may_see(row: Row, viewer: str | None) -> bool:
+    return viewer is None or viewer in (row["owner_agency_id"], row["recipient_agency_id"])
+
+
+async def _page_to_the_end(
+    session: AsyncSession, viewer: str | None, list_id: str | None, record_key: str | None
+) -> list[str]:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await find_disclosures(session, viewer, list_id, record_key, after, 7)
+        seen += [row.id for row in page]
+        if len(page) < 7:
+            return seen
+        after = (page[-1].occurred_at, page[-1].id)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_each_auditor_pages_through_exactly_the_disclosures_it_may_see(
+    async_engine: AsyncEngine, seed: int
+) -> None:
+    log = _log(seed)
+    await _write(async_engine, log)
+    by_time = sorted(log.disclosures, key=lambda row: (row["occurred_at"], row["id"]))
+    own, other, _ = log.agencies
+    a_key = str(log.disclosures[0]["record_key"])
+    filters = (
+        [(None, None)] + [(lid, None) for lid in log.owners] + [(lid, a_key) for lid in log.owners]
+    )
+    sessions = async_sessionmaker(async_engine)
+    async with sessions() as session:
+        for viewer in (own, other, None):
+            for list_id, record_key in filters:
+                if viewer is None and list_id is None:
+                    continue  # the whole log of every test: not this test's to count
+                expected = [
+                    row["id"]
+                    for row in by_time
+                    if _may_see(row, viewer)
+                    and list_id in (None, row["list_id"])
+                    and record_key in (None, row["record_key"])
+                ]
+                seen = await _page_to_the_end(session, viewer, list_id, record_key)
+                assert seen == expected, (viewer, list_id, record_key)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+async def test_shown_to_names_the_recipients_the_auditor_may_know_of(
+    async_engine: AsyncEngine, seed: int
+) -> None:
+    log = _log(seed)
+    await _write(async_engine, log)
+    a_key = str(log.disclosures[0]["record_key"])
+    sessions = async_sessionmaker(async_engine)
+    async with sessions() as session:
+        for viewer in (*log.agencies, None):
+            for list_id in log.owners:
+                for record_key in (None, a_key):
+                    expected = sorted(
+                        {
+                            str(row["recipient_agency_id"])
+                            for row in log.disclosures
+                            if row["list_id"] == list_id
+                            and record_key in (None, row["record_key"])
+                            and row["recipient_agency_id"] is not None
+                            and _may_see(row, viewer)
+                        }
+                    )
+                    found = await recipients_of(session, viewer, list_id, record_key)
+                    assert found == expected, (viewer, list_id, record_key)
+
+
+# name -> (viewer, list, the list's owner, record key), and the indexes its page must read
+PAGES = {
+    "agency auditor": (
+        ("unhcr", None, None, None),
+        {"ix_audit_disclosure_owner", "ix_audit_disclosure_recipient_time"},
+    ),
+    "agency auditor, its own list": (("unhcr", "l", "unhcr", None), {"ix_audit_disclosure_list_time"}),
+    "agency auditor, another's list": (("unhcr", "l", "gop", None), {"ix_audit_disclosure_recipient"}),
+    "oversight, a list": ((None, "l", "gop", None), {"ix_audit_disclosure_list_time"}),
+    "agency auditor, a record of another's list": (
+        ("unhcr", "l", "gop", "k"),
+        {"ix_audit_disclosure_record_time"},
+    ),
+    "oversight, a record": ((None, "l", "gop", "k"), {"ix_audit_disclosure_record_time"}),
+}  # fmt: skip
+
+
+def _plan(sync_engine: Engine, compiled: object) -> list[str]:
+    with sync_engine.connect() as conn:
+        return [row[3] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+
+
+@pytest.mark.parametrize("case", PAGES)
+def test_no_disclosures_page_sorts_every_match(sync_engine: Engine, case: str) -> None:
+    if sync_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
+    (viewer, list_id, owner, record_key), indexes = PAGES[case]
+    query = disclosures_query(viewer, list_id, owner, record_key, None, 50)
+    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    reads = [step for step in plan if re.match(r"(SEARCH|SCAN) audit_disclosure\b", step)]
+    by_index = {m.group(1) for step in reads if (m := re.search(r"INDEX (\w+)", step))}
+    assert by_index - {"sqlite_autoindex_audit_disclosure_1"} == indexes, plan
+    # a full sort only of the union's two first pages, found by their ids
+    full_sorts = plan.count("USE TEMP B-TREE FOR ORDER BY")
+    assert full_sorts == (1 if len(indexes) == 2 else 0), plan
+    assert all(step.startswith("SEARCH") for step in reads), plan
+
+
+@pytest.mark.parametrize(
+    ("record_key", "index"),
+    [(None, "ix_audit_disclosure_recipient"), ("k", "ix_audit_disclosure_record_time")],
+)
+def test_shown_to_reads_a_record_by_the_record_and_a_list_by_probes(
+    sync_engine: Engine, record_key: str | None, index: str
+) -> None:
+    if sync_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
+    query = recipients_query("l", record_key)
+    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    reads = [step for step in plan if "audit_disclosure" in step]
+    assert reads and all(f"USING INDEX {index} (list_id=? AND " in step for step in reads), plan
+
+
+async def test_an_auditor_filtering_by_a_client_sees_exactly_its_events_it_may_see(
+    async_engine: AsyncEngine,
+) -> None:
+    """The events page filtered by a client: of the auditor's own client, every event; of
+    another agency's client, those touching the auditor's records, found without the own
+    clients' half (`find_events` looks the client's agency up); of an unknown client, both."""
+    log = _log(5)
+    await _write(async_engine, log)
+    own, other, _ = log.agencies
+    clients = {f"client-of-{agency}": agency for agency in log.agencies}
+    events = {
+        str(row["event_id"]): {"id": row["event_id"], "occurred_at": row["occurred_at"],
+            "request_id": row["event_id"], "client_id": f"client-of-{row['_reader']}",
+            "agency_id": row["_reader"], "method": "GET", "route": "/v1/lists", "status": 200,
+            "outcome": "allowed", "reason": "ok"}
+        for row in log.disclosures
+    }  # fmt: skip
+    async with async_engine.begin() as conn:
+        await conn.execute(
+            insert(OAuthClient),
+            [{"id": c, "agency_id": a, "name": c, "scopes": ""} for c, a in clients.items()],
+        )
+        await conn.execute(insert(AuditEvent), list(events.values()))
+    touches_own = {row["event_id"] for row in log.disclosures if row["owner_agency_id"] == own}
+    sessions = async_sessionmaker(async_engine)
+    async with sessions() as session:
+        for client in (*clients, "client-unknown"):
+            expected = sorted(
+                (event["occurred_at"], event["id"])
+                for event in events.values()
+                if event["client_id"] == client
+                and (event["agency_id"] == own or event["id"] in touches_own)
+            )
+            seen, after = [], None
+            while True:
+                page = await find_events(session, own, EventFilter(client_id=client), after, 7)
+                seen += [(event.occurred_at, event.id) for event, _ in page]
+                if len(page) < 7:
+                    break
+                after = seen[-1]
+            assert seen == expected, client
+    assert other  # the other agency's client is among those checked
+
+
+def test_another_agencys_client_is_not_looked_for_among_the_auditors_own(
+    sync_engine: Engine,
+) -> None:
+    if sync_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
+    query = events_query("unhcr", EventFilter(client_id="c"), None, 50, client_agency="gop")
+    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    assert not any(re.search(r"\bagency_id=\?", step) for step in plan), plan
+    assert any("ix_audit_event_client (client_id=?)" in step for step in plan), plan
