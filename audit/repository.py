@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, exists, or_, select, union
+from sqlalchemy import Select, and_, exists, false, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -125,16 +125,39 @@ def events_query(
     return query.where(_event.id.in_(select(page.c.id))).order_by(*order).limit(limit)
 
 
+@dataclass(frozen=True, slots=True)
+class DisclosureFilter:
+    list_id: str | None = None
+    record_key: str | None = None
+    recipient_agency_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerLists:
+    """What the disclosures page needs to know of the lists to plan the viewer's page."""
+
+    filtered_list_owner: str | None = None  # the owner of the list filtered by, if any
+    own: tuple[str, ...] = ()  # the viewer's own lists, when it asks for another's recipient
+
+
 async def find_disclosures(
     session: AsyncSession,
     viewer_agency_id: str | None,
-    list_id: str | None,
-    record_key: str | None,
+    disclosure_filter: DisclosureFilter,
     after: tuple[dt.datetime, str] | None,
     limit: int,
 ) -> list[AuditDisclosure]:
-    owner = await _list_owner(session, list_id) if list_id is not None else None
-    query = disclosures_query(viewer_agency_id, list_id, owner, record_key, after, limit)
+    lists = ViewerLists()
+    if disclosure_filter.list_id is not None:
+        lists = ViewerLists(
+            filtered_list_owner=await _list_owner(session, disclosure_filter.list_id)
+        )
+    elif disclosure_filter.recipient_agency_id not in (None, viewer_agency_id):
+        own = select(_list.id).where(_list.owner_agency_id == viewer_agency_id)
+        lists = ViewerLists(own=tuple((await session.execute(own)).scalars().all()))
+    query = disclosures_query(viewer_agency_id, disclosure_filter, lists, after, limit)
     return list((await session.execute(query)).scalars().all())
 
 
@@ -143,27 +166,53 @@ async def _list_owner(session: AsyncSession, list_id: str) -> str | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
+def _visible_parts(
+    viewer_agency_id: str | None, f: DisclosureFilter, lists: ViewerLists
+) -> list[list[ColumnElement[bool]]]:
+    """The viewer's share of the log as parts that each one index reads in time order: what its
+    own records showed and what was shown to it. A list never changes hands, so all of a list's
+    disclosures carry its owner: for one list the viewer sees either all of them or those shown
+    to it. As `owner OR recipient`, a scan would pass over another agency's disclosures to find
+    the viewer's few."""
+    if viewer_agency_id is None:
+        return [[]]
+    shown_to_viewer = _disclosure.recipient_agency_id == viewer_agency_id
+    if f.list_id is not None:
+        if lists.filtered_list_owner == viewer_agency_id:
+            return [[]]
+        return [[shown_to_viewer]] if f.recipient_agency_id in (None, viewer_agency_id) else []
+    if f.recipient_agency_id == viewer_agency_id:
+        return [[shown_to_viewer]]
+    if f.recipient_agency_id is not None:  # shown to another agency: from the viewer's lists
+        return [[_disclosure.list_id == list_id] for list_id in lists.own]
+    return [[_disclosure.owner_agency_id == viewer_agency_id], [shown_to_viewer]]
+
+
 def disclosures_query(
     viewer_agency_id: str | None,
-    list_id: str | None,
-    list_owner: str | None,
-    record_key: str | None,
+    disclosure_filter: DisclosureFilter,
+    lists: ViewerLists,
     after: tuple[dt.datetime, str] | None,
     limit: int,
 ) -> Select[AuditDisclosure]:
-    """The page's query. An agency's auditor sees what its own records showed and what was shown
-    to it. Each page is an ordered index scan that stops at `limit`
-    (`ix_audit_disclosure_list_time`, `_owner`, `_recipient_time`, migration c0ffee000014):
-    sorting every match made each page linear in the log. A list's disclosures all carry the
-    list's owner, since a list never changes hands, so for one list the viewer sees either all of
-    them or those shown to it; as `owner OR recipient`, the scan of another agency's list would
-    pass over all its disclosures to find the viewer's few. Without a list, the page is the
-    first `limit` of the union of each half's first `limit`, as for events."""
-    conditions: list[ColumnElement[bool]] = []
-    if list_id is not None:
-        conditions.append(_disclosure.list_id == list_id)
-    if record_key is not None:
-        conditions.append(_disclosure.record_key == record_key)
+    """The page's query. Each part of the viewer's share (`_visible_parts`) is an ordered index
+    scan that stops at `limit` (`ix_audit_disclosure_list_time`, `_owner`, `_recipient_time`,
+    `_recipient`, `_record_time`; migration c0ffee000014): sorting every match made each page
+    linear in the log. Several parts make the page the first `limit` of the union of each
+    part's first `limit`, as for events."""
+    f = disclosure_filter
+    equal_to = {
+        "list_id": f.list_id,
+        "record_key": f.record_key,
+        "recipient_agency_id": f.recipient_agency_id,
+    }
+    conditions = [
+        _disclosure[name] == value for name, value in equal_to.items() if value is not None
+    ]
+    if f.since is not None:
+        conditions.append(_disclosure.occurred_at >= f.since)
+    if f.until is not None:
+        conditions.append(_disclosure.occurred_at < f.until)
     if after is not None:
         stamp, row_id = after
         conditions.append(
@@ -174,21 +223,14 @@ def disclosures_query(
         )
     order = (_disclosure.occurred_at, _disclosure.id)
     query = select(AuditDisclosure)
-    if viewer_agency_id is None or list_owner == viewer_agency_id:
-        return query.where(*conditions).order_by(*order).limit(limit)
-    if list_id is not None:
-        return (
-            query.where(_disclosure.recipient_agency_id == viewer_agency_id, *conditions)
-            .order_by(*order)
-            .limit(limit)
-        )
-    halves = (
-        _disclosure.owner_agency_id == viewer_agency_id,
-        _disclosure.recipient_agency_id == viewer_agency_id,
-    )
+    parts = _visible_parts(viewer_agency_id, f, lists)
+    if not parts:
+        return query.where(false()).limit(limit)
+    if len(parts) == 1:
+        return query.where(*parts[0], *conditions).order_by(*order).limit(limit)
     firsts = [
-        select(_disclosure.id).where(half, *conditions).order_by(*order).limit(limit).subquery()
-        for half in halves
+        select(_disclosure.id).where(*part, *conditions).order_by(*order).limit(limit).subquery()
+        for part in parts
     ]
     page = union(*(select(first.c.id) for first in firsts)).subquery()
     return query.where(_disclosure.id.in_(select(page.c.id))).order_by(*order).limit(limit)

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import repository
 from audit.cursor import decode_cursor, encode_cursor
-from audit.repository import EventFilter
+from audit.repository import DisclosureFilter, EventFilter
 from auth.access import AccessContext
 from auth.policy import OVERSIGHT_AGENCIES
 from schemas.audit import (
@@ -49,15 +49,15 @@ async def list_events(
 async def list_disclosures(
     session: AsyncSession,
     access: AccessContext,
-    list_id: str | None,
-    record_key: str | None,
+    disclosure_filter: DisclosureFilter,
     cursor: str | None,
     limit: int,
 ) -> AuditDisclosurePage:
     viewer = _viewer_scope(access)
     after = decode_cursor(cursor) if cursor else None
-    rows = await repository.find_disclosures(session, viewer, list_id, record_key, after, limit + 1)
+    rows = await repository.find_disclosures(session, viewer, disclosure_filter, after, limit + 1)
     page = rows[:limit]
+    list_id, record_key = disclosure_filter.list_id, disclosure_filter.record_key
     recipients = (
         await repository.recipients_of(session, viewer, list_id, record_key) if list_id else []
     )

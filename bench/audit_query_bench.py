@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert
 
-from audit.repository import EventFilter, find_disclosures, find_events, recipients_of
+from audit.repository import (
+    DisclosureFilter,
+    EventFilter,
+    find_disclosures,
+    find_events,
+    recipients_of,
+)
 from bench.query_timing import Query, analyse_if_postgresql, time_on_each_backend
 from database.engine import make_sync_engine
 from schemas.audit import AuditDisclosure, AuditEvent
@@ -159,17 +165,37 @@ def cases(world: World) -> dict[str, tuple[str | None, EventFilter]]:
     }
 
 
-def disclosure_cases(world: World) -> dict[str, tuple[str | None, str | None, str | None]]:
-    """Name -> (the auditor's agency, list, record key) of `GET /v1/audit/disclosures`."""
+def disclosure_cases(world: World) -> dict[str, tuple[str | None, DisclosureFilter]]:
+    """Name -> (the auditor's agency, the filter) of `GET /v1/audit/disclosures`."""
     unhcr_list = next(lid for lid, owner in world.lists.items() if owner == "unhcr")
     gop_list = next(lid for lid, owner in world.lists.items() if owner == "gop")
     list_id, record_key = world.a_record_key
+    a_day = (START + dt.timedelta(days=3), START + dt.timedelta(days=4))
     return {
-        "disclosures: agency auditor, no filter": ("unhcr", None, None),
-        "disclosures: agency auditor, one list": ("unhcr", unhcr_list, None),
-        "disclosures: agency auditor, another agency's list": ("unhcr", gop_list, None),
-        "disclosures: oversight, one list": (None, unhcr_list, None),
-        "disclosures: agency auditor, one record": ("unhcr", list_id, record_key),
+        "disclosures: agency auditor, no filter": ("unhcr", DisclosureFilter()),
+        "disclosures: agency auditor, one list": ("unhcr", DisclosureFilter(list_id=unhcr_list)),
+        "disclosures: agency auditor, another agency's list": (
+            "unhcr",
+            DisclosureFilter(list_id=gop_list),
+        ),
+        "disclosures: oversight, one list": (None, DisclosureFilter(list_id=unhcr_list)),
+        "disclosures: agency auditor, one record": (
+            "unhcr",
+            DisclosureFilter(list_id=list_id, record_key=record_key),
+        ),
+        "disclosures: agency auditor, shown to another agency": (
+            "unhcr",
+            DisclosureFilter(recipient_agency_id="gop"),
+        ),
+        # none: oversight reads no records, so no page fills
+        "disclosures: agency auditor, shown to an agency that never saw its records": (
+            "unhcr",
+            DisclosureFilter(recipient_agency_id="joint-oversight"),
+        ),
+        "disclosures: oversight, shown to an agency, one day": (
+            None,
+            DisclosureFilter(recipient_agency_id="gop", since=a_day[0], until=a_day[1]),
+        ),
     }
 
 
@@ -184,18 +210,20 @@ def queries(world: World) -> dict[str, Query]:
             after=None,
             limit=100,
         )
-    for name, (viewer, list_id, record_key) in disclosure_cases(world).items():
+    for name, (viewer, disclosure_filter) in disclosure_cases(world).items():
         pages[name] = functools.partial(
             find_disclosures,
             viewer_agency_id=viewer,
-            list_id=list_id,
-            record_key=record_key,
+            disclosure_filter=disclosure_filter,
             after=None,
             limit=100,
         )
-        if list_id is not None:  # the page's "shown to" line, asked with every list's page
+        if disclosure_filter.list_id is not None:  # "shown to", asked with every list's page
             pages[name.replace("disclosures:", "recipients:")] = functools.partial(
-                recipients_of, viewer_agency_id=viewer, list_id=list_id, record_key=record_key
+                recipients_of,
+                viewer_agency_id=viewer,
+                list_id=disclosure_filter.list_id,
+                record_key=disclosure_filter.record_key,
             )
     return pages
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import Access, SessionDep
 from api.responses import problem_responses
 from audit import service
-from audit.repository import EventFilter
+from audit.repository import DisclosureFilter, EventFilter
 from schemas.audit import AuditDisclosurePage, AuditEventPage
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -72,7 +72,23 @@ async def list_audit_disclosures(
     session: SessionDep,
     list_id: str | None = None,
     record_id: str | None = None,
+    recipient_agency_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     cursor: str | None = None,
     limit: Limit = 100,
 ) -> AuditDisclosurePage:
-    return await service.list_disclosures(session, access, list_id, record_id, cursor, limit)
+    """Which records were shown, with which fields, to which agency and client, when and why.
+    An agency's auditor sees what its own lists showed and what was shown to it; joint
+    oversight sees every disclosure. Filters combine: a list (and a record in it), the agency
+    shown (`recipient_agency_id`), a time window (`since` inclusive, `until` exclusive; a
+    time without an offset is UTC). `recipients` names the agencies shown the list or record,
+    as far as the caller may know."""
+    disclosure_filter = DisclosureFilter(
+        list_id=list_id,
+        record_key=record_id,
+        recipient_agency_id=recipient_agency_id,
+        since=_utc(since),
+        until=_utc(until),
+    )
+    return await service.list_disclosures(session, access, disclosure_filter, cursor, limit)

@@ -389,7 +389,7 @@ def _bad_external_tokens(world: World, jwks_server: JwksServer) -> list[str]:
     hs_token = f"{hs_input}.{_b64(hmac.new(hs_secret, hs_input.encode(), hashlib.sha256).digest())}"
     return [
         _sign(rsa, _external_header(alg="RS256"), claims),  # alg not in the issuer's list
-        _sign(okp, _external_header(alg="EdDSA"), claims),
+        _sign(okp, _external_header(alg="Ed25519"), claims),
         hs_token,
         _sign(STATIC_KEY, _external_header(), _external_claims(world, aud="sanad-api")),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, aud=None)),

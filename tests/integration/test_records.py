@@ -3,6 +3,7 @@ pagination, corrections under ETag/If-Match, withdrawal tombstones and version h
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -256,6 +257,46 @@ async def test_each_record_shown_is_disclosed_with_its_fields(
         d["fields"] for d in response.json()["items"] if d["recipient_agency_id"] == world.gop
     }
     assert fields == {"given_name,father_name,dob:year_only,letter_id"}
+
+
+async def test_an_auditor_asks_what_one_agency_was_shown_and_when(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    readers = {
+        world.gop: (await world.headers("gop", purpose="protection-verification"), ["R1"]),
+        world.unhcr: (
+            await world.headers("unhcr", purpose="protection-verification"),
+            ["R1", "R3"],
+        ),
+    }
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    for headers, keys in readers.values():
+        for key in keys:
+            path = f"/v1/lists/{list_id}/records/{key}"
+            assert (await client.get(path, headers=headers)).status_code == 200
+    after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+    async def shown(auditor: dict[str, str], **params: str) -> list[str]:
+        response = await client.get("/v1/audit/disclosures", params=params, headers=auditor)
+        assert response.status_code == 200, response.text
+        return sorted(item["record_key"] for item in response.json()["items"])
+
+    us_auditor = await world.headers("us_mission", purpose="audit")
+    for agency, (_, keys) in readers.items():
+        assert await shown(us_auditor, recipient_agency_id=agency) == keys
+        window = {"since": before.isoformat(), "until": after.isoformat()}
+        assert await shown(us_auditor, recipient_agency_id=agency, **window) == keys
+        assert await shown(us_auditor, recipient_agency_id=agency, since=after.isoformat()) == []
+        assert await shown(us_auditor, recipient_agency_id=agency, until=before.isoformat()) == []
+    unhcr_auditor = await world.headers("unhcr", purpose="audit")
+    # what Pakistan was shown of the US list is the US mission's to know, not UNHCR's
+    assert await shown(unhcr_auditor, recipient_agency_id=world.gop) == []
+    assert await shown(unhcr_auditor, recipient_agency_id=world.unhcr) == ["R1", "R3"]
+    refused = await client.get(
+        "/v1/audit/disclosures", params={"since": "last week"}, headers=us_auditor
+    )
+    assert refused.status_code == 422 and "since" in refused.text
 
 
 async def test_control_characters_are_refused_before_the_database(
