@@ -134,6 +134,12 @@ class DisclosureFilter:
     until: dt.datetime | None = None
 
 
+# Beyond this many lists of its own, an agency's page of what another agency was shown scans
+# its own disclosures by time instead of one first page per list: SQLite allows 500 terms in a
+# compound SELECT, and so many parts would cost more than they save.
+MAX_LISTS_IN_UNION = 50
+
+
 @dataclass(frozen=True, slots=True)
 class ViewerLists:
     """What the disclosures page needs to know of the lists to plan the viewer's page."""
@@ -184,6 +190,8 @@ def _visible_parts(
     if f.recipient_agency_id == viewer_agency_id:
         return [[shown_to_viewer]]
     if f.recipient_agency_id is not None:  # shown to another agency: from the viewer's lists
+        if len(lists.own) > MAX_LISTS_IN_UNION:
+            return [[_disclosure.owner_agency_id == viewer_agency_id]]
         return [[_disclosure.list_id == list_id] for list_id in lists.own]
     return [[_disclosure.owner_agency_id == viewer_agency_id], [shown_to_viewer]]
 

@@ -9,6 +9,7 @@ from audit.cursor import decode_cursor, encode_cursor
 from audit.repository import DisclosureFilter, EventFilter
 from auth.access import AccessContext
 from auth.policy import OVERSIGHT_AGENCIES
+from problems.catalogue import invalid_field
 from schemas.audit import (
     AuditDisclosurePage,
     AuditDisclosurePublic,
@@ -23,6 +24,15 @@ def _viewer_scope(access: AccessContext) -> str | None:
     return None if principal.agency_kind in OVERSIGHT_AGENCIES else principal.agency_id
 
 
+def _record_within_its_list(list_id: str | None, record_key: str | None) -> None:
+    """A record id is the agency's own, unique only within its list: across lists it would name
+    unrelated people, and no index reads the log by it alone."""
+    if record_key is not None and list_id is None:
+        raise invalid_field(
+            "record_id", "a record id names a record only within a list: give list_id"
+        )
+
+
 async def list_events(
     session: AsyncSession,
     access: AccessContext,
@@ -30,6 +40,7 @@ async def list_events(
     cursor: str | None,
     limit: int,
 ) -> AuditEventPage:
+    _record_within_its_list(event_filter.list_id, event_filter.record_key)
     after = decode_cursor(cursor) if cursor else None
     rows = await repository.find_events(
         session, _viewer_scope(access), event_filter, after, limit + 1
@@ -53,6 +64,7 @@ async def list_disclosures(
     cursor: str | None,
     limit: int,
 ) -> AuditDisclosurePage:
+    _record_within_its_list(disclosure_filter.list_id, disclosure_filter.record_key)
     viewer = _viewer_scope(access)
     after = decode_cursor(cursor) if cursor else None
     rows = await repository.find_disclosures(session, viewer, disclosure_filter, after, limit + 1)

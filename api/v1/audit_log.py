@@ -46,6 +46,10 @@ async def list_audit_events(
     cursor: str | None = None,
     limit: Limit = 100,
 ) -> AuditEventPage:
+    """Every request: who (client, agency), what route, why (purpose), when, with what outcome,
+    refused ones included. An agency's auditor sees its own clients' events and every access
+    to its agency's records; joint oversight sees all. `record_id` needs `list_id`: a record id
+    is unique only within its list."""
     event_filter = EventFilter(
         client_id=client_id,
         agency_id=agency_id,
@@ -82,8 +86,8 @@ async def list_audit_disclosures(
     An agency's auditor sees what its own lists showed and what was shown to it; joint
     oversight sees every disclosure. Filters combine: a list (and a record in it), the agency
     shown (`recipient_agency_id`), a time window (`since` inclusive, `until` exclusive; a
-    time without an offset is UTC). `recipients` names the agencies shown the list or record,
-    as far as the caller may know."""
+    time without an offset is UTC). `record_id` needs `list_id`. `recipients` names the
+    agencies shown the list or record, as far as the caller may know."""
     disclosure_filter = DisclosureFilter(
         list_id=list_id,
         record_key=record_id,

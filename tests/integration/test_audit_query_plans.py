@@ -25,7 +25,7 @@ CASES = {
     "agency auditor, a client": ("unhcr", EventFilter(client_id="c")),
     "oversight, a list": (None, EventFilter(list_id="l")),
     "oversight, a list and a client": (None, EventFilter(list_id="l", client_id="c")),
-    "oversight, a record key": (None, EventFilter(record_key="k")),
+    "oversight, a record": (None, EventFilter(list_id="l", record_key="k")),
     "agency auditor, a record": ("unhcr", EventFilter(list_id="l", record_key="k")),
 }
 

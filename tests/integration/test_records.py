@@ -297,6 +297,11 @@ async def test_an_auditor_asks_what_one_agency_was_shown_and_when(
         "/v1/audit/disclosures", params={"since": "last week"}, headers=us_auditor
     )
     assert refused.status_code == 422 and "since" in refused.text
+    for page in ("/v1/audit/disclosures", "/v1/audit/events"):
+        # a record id is unique only within its list: alone, it would name unrelated people
+        alone = await client.get(page, params={"record_id": "R1"}, headers=us_auditor)
+        assert alone.status_code == 422, alone.text
+        assert alone.json()["invalid_params"][0]["name"] == "record_id"
 
 
 async def test_control_characters_are_refused_before_the_database(
