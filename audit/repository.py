@@ -73,8 +73,7 @@ async def find_events(
     """Events with their transparency-log leaf index (None until sequenced)."""
     client_agency = None
     if viewer_agency_id is not None and event_filter.client_id is not None:
-        agency_of = select(_client.agency_id).where(_client.id == event_filter.client_id)
-        client_agency = (await session.execute(agency_of)).scalar_one_or_none()
+        client_agency = await _client_agency(session, event_filter.client_id)
     query = events_query(viewer_agency_id, event_filter, after, limit, client_agency)
     return [(event, leaf_index) for event, leaf_index in (await session.execute(query)).all()]
 
@@ -130,6 +129,7 @@ class DisclosureFilter:
     list_id: str | None = None
     record_key: str | None = None
     recipient_agency_id: str | None = None
+    client_id: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
@@ -146,6 +146,7 @@ class ViewerLists:
 
     filtered_list_owner: str | None = None  # the owner of the list filtered by, if any
     own: tuple[str, ...] = ()  # the viewer's own lists, when it asks for another's recipient
+    client_agency: str | None = None  # the agency of the client filtered by, if known
 
 
 async def find_disclosures(
@@ -155,16 +156,25 @@ async def find_disclosures(
     after: tuple[dt.datetime, str] | None,
     limit: int,
 ) -> list[AuditDisclosure]:
-    lists = ViewerLists()
-    if disclosure_filter.list_id is not None:
-        lists = ViewerLists(
-            filtered_list_owner=await _list_owner(session, disclosure_filter.list_id)
-        )
-    elif disclosure_filter.recipient_agency_id not in (None, viewer_agency_id):
-        own = select(_list.id).where(_list.owner_agency_id == viewer_agency_id)
-        lists = ViewerLists(own=tuple((await session.execute(own)).scalars().all()))
+    f = disclosure_filter
+    owner, own, client_agency = None, (), None
+    if f.list_id is not None:
+        owner = await _list_owner(session, f.list_id)
+    if f.client_id is not None:
+        client_agency = await _client_agency(session, f.client_id)
+    # shown to another agency (named, or as the agency of another's client)
+    shown_to = f.recipient_agency_id or client_agency
+    if viewer_agency_id is not None and f.list_id is None and shown_to != viewer_agency_id:
+        mine = select(_list.id).where(_list.owner_agency_id == viewer_agency_id)
+        own = tuple((await session.execute(mine)).scalars().all())
+    lists = ViewerLists(owner, own, client_agency)
     query = disclosures_query(viewer_agency_id, disclosure_filter, lists, after, limit)
     return list((await session.execute(query)).scalars().all())
+
+
+async def _client_agency(session: AsyncSession, client_id: str) -> str | None:
+    query = select(_client.agency_id).where(_client.id == client_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def _list_owner(session: AsyncSession, list_id: str) -> str | None:
@@ -179,21 +189,32 @@ def _visible_parts(
     own records showed and what was shown to it. A list never changes hands, so all of a list's
     disclosures carry its owner: for one list the viewer sees either all of them or those shown
     to it. As `owner OR recipient`, a scan would pass over another agency's disclosures to find
-    the viewer's few."""
-    if viewer_agency_id is None:
-        return [[]]
-    shown_to_viewer = _disclosure.recipient_agency_id == viewer_agency_id
+    the viewer's few. A client's disclosures were shown to its agency, or to nobody else where
+    the list is its agency's own, so a client filter names the recipient too."""
+    viewer = viewer_agency_id
+    by_client = lists.client_agency if f.client_id is not None else None
+    recipient = _disclosure.recipient_agency_id
     if f.list_id is not None:
-        if lists.filtered_list_owner == viewer_agency_id:
-            return [[]]
-        return [[shown_to_viewer]] if f.recipient_agency_id in (None, viewer_agency_id) else []
-    if f.recipient_agency_id == viewer_agency_id:
-        return [[shown_to_viewer]]
-    if f.recipient_agency_id is not None:  # shown to another agency: from the viewer's lists
+        owner = lists.filtered_list_owner
+        if viewer not in (None, owner) and not {f.recipient_agency_id, by_client} <= {None, viewer}:
+            return []  # another's list, shown to someone else: not the viewer's to see
+        if by_client is None:
+            return [[]] if viewer in (None, owner) else [[recipient == viewer]]
+        if by_client == owner:  # the owner's own reads are shown to no other agency
+            return [[recipient.is_(None)]] if f.recipient_agency_id is None else []
+        return [[recipient == by_client]] if f.recipient_agency_id in (None, by_client) else []
+    if by_client is not None and f.recipient_agency_id not in (None, by_client):
+        return []  # a client's disclosures were shown to its own agency only
+    if viewer is None:
+        return [[]]
+    shown_to = f.recipient_agency_id or by_client
+    if shown_to == viewer:
+        return [[]] if by_client == viewer else [[recipient == viewer]]
+    if shown_to is not None:  # shown to another agency: from the viewer's lists
         if len(lists.own) > MAX_LISTS_IN_UNION:
-            return [[_disclosure.owner_agency_id == viewer_agency_id]]
-        return [[_disclosure.list_id == list_id] for list_id in lists.own]
-    return [[_disclosure.owner_agency_id == viewer_agency_id], [shown_to_viewer]]
+            return [[_disclosure.owner_agency_id == viewer, recipient == shown_to]]
+        return [[_disclosure.list_id == list_id, recipient == shown_to] for list_id in lists.own]
+    return [[_disclosure.owner_agency_id == viewer], [recipient == viewer]]
 
 
 def disclosures_query(
@@ -213,6 +234,7 @@ def disclosures_query(
         "list_id": f.list_id,
         "record_key": f.record_key,
         "recipient_agency_id": f.recipient_agency_id,
+        "client_id": f.client_id,
     }
     conditions = [
         _disclosure[name] == value for name, value in equal_to.items() if value is not None

@@ -192,6 +192,11 @@ def disclosure_cases(world: World) -> dict[str, tuple[str | None, DisclosureFilt
             "unhcr",
             DisclosureFilter(recipient_agency_id="joint-oversight"),
         ),
+        "disclosures: agency auditor, one client of another agency": (
+            "unhcr",
+            DisclosureFilter(client_id="gop-client-1"),
+        ),
+        "disclosures: oversight, one client": (None, DisclosureFilter(client_id="gop-client-1")),
         "disclosures: oversight, shown to an agency, one day": (
             None,
             DisclosureFilter(recipient_agency_id="gop", since=a_day[0], until=a_day[1]),

@@ -77,6 +77,7 @@ async def list_audit_disclosures(
     list_id: str | None = None,
     record_id: str | None = None,
     recipient_agency_id: str | None = None,
+    client_id: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     cursor: str | None = None,
@@ -85,13 +86,15 @@ async def list_audit_disclosures(
     """Which records were shown, with which fields, to which agency and client, when and why.
     An agency's auditor sees what its own lists showed and what was shown to it; joint
     oversight sees every disclosure. Filters combine: a list (and a record in it), the agency
-    shown (`recipient_agency_id`), a time window (`since` inclusive, `until` exclusive; a
-    time without an offset is UTC). `record_id` needs `list_id`. `recipients` names the
+    shown (`recipient_agency_id`), the client that was shown them (`client_id`: what one
+    system or person saw), a time window (`since` inclusive, `until` exclusive; a time
+    without an offset is UTC). `record_id` needs `list_id`. `recipients` names the
     agencies shown the list or record, as far as the caller may know."""
     disclosure_filter = DisclosureFilter(
         list_id=list_id,
         record_key=record_id,
         recipient_agency_id=recipient_agency_id,
+        client_id=client_id,
         since=_utc(since),
         until=_utc(until),
     )

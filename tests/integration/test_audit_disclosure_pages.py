@@ -74,6 +74,7 @@ def _log(seed: int) -> Log:
                 "record_key": f"K{rng.randrange(12)}",
                 "owner_agency_id": owners[list_id],
                 "recipient_agency_id": None if reader == owners[list_id] else reader,
+                "client_id": f"client-of-{reader}",
                 "_reader": reader,
             }
         )
@@ -92,6 +93,10 @@ async def _write(engine: AsyncEngine, log: Log) -> None:
         await conn.execute(
             insert(ExchangeList), [{**row, "created_by_client_id": "test"} for row in lists]
         )
+        clients = [
+            {"id": f"client-of-{a}", "agency_id": a, "name": a, "scopes": ""} for a in log.agencies
+        ]
+        await conn.execute(insert(OAuthClient), clients)
         await conn.execute(
             insert(AuditDisclosure),
             [{k: v for k, v in row.items() if k != "_reader"} for row in log.disclosures],
@@ -124,6 +129,13 @@ def _filters(log: Log) -> list[DisclosureFilter]:
         for recipient in (None, *log.agencies)
     ]
     filters += [DisclosureFilter(list_id=list_id, record_key=a_key) for list_id in log.owners]
+    clients = [f"client-of-{agency}" for agency in log.agencies] + ["client-unknown"]
+    filters += [
+        DisclosureFilter(list_id=list_id, recipient_agency_id=recipient, client_id=client)
+        for list_id in (None, *log.owners)
+        for recipient in (None, *log.agencies)
+        for client in clients
+    ]
     filters += [
         DisclosureFilter(list_id=list_id, recipient_agency_id=recipient, since=since, until=until)
         for list_id in (None, next(iter(log.owners)))
@@ -140,6 +152,7 @@ def _matches(row: Row, f: DisclosureFilter) -> bool:
         f.list_id in (None, row["list_id"])
         and f.record_key in (None, row["record_key"])
         and f.recipient_agency_id in (None, row["recipient_agency_id"])
+        and f.client_id in (None, row["client_id"])
         and (f.since is None or moment >= f.since)
         and (f.until is None or moment < f.until)
     )
@@ -161,7 +174,7 @@ async def test_each_auditor_pages_through_exactly_the_disclosures_it_may_see(
         for viewer in (own, other, None):
             for disclosure_filter in _filters(log):
                 f = disclosure_filter
-                if viewer is None and f.list_id is None and f.recipient_agency_id is None:
+                if viewer is None and not (f.list_id or f.recipient_agency_id or f.client_id):
                     continue  # the whole log of every test: not this test's to count
                 expected = [
                     row["id"]
@@ -253,6 +266,34 @@ PAGES = {
         ),
         {"ix_audit_disclosure_record_time"},
     ),
+    "oversight, a client": (
+        (None, DisclosureFilter(client_id="c"), ViewerLists(client_agency="gop")),
+        {"ix_audit_disclosure_client"},
+    ),
+    "agency auditor, its own client": (
+        ("unhcr", DisclosureFilter(client_id="c"), ViewerLists(client_agency="unhcr")),
+        {"ix_audit_disclosure_client"},
+    ),
+    "agency auditor, another agency's client": (
+        ("unhcr", DisclosureFilter(client_id="c"), ViewerLists(own=("a", "b"), client_agency="gop")),
+        {"ix_audit_disclosure_recipient"},
+    ),
+    "oversight, a list and a client": (
+        (
+            None,
+            DisclosureFilter(list_id="l", client_id="c"),
+            ViewerLists(filtered_list_owner="unhcr", client_agency="gop"),
+        ),
+        {"ix_audit_disclosure_recipient"},
+    ),
+    "agency auditor, its list and its own client": (
+        (
+            "unhcr",
+            DisclosureFilter(list_id="l", client_id="c"),
+            ViewerLists(filtered_list_owner="unhcr", client_agency="unhcr"),
+        ),
+        {"ix_audit_disclosure_recipient"},
+    ),
     "oversight, a record": (
         (None, DisclosureFilter(list_id="l", record_key="k"), ViewerLists(filtered_list_owner="gop")),
         {"ix_audit_disclosure_record_time"},
@@ -314,10 +355,6 @@ async def test_an_auditor_filtering_by_a_client_sees_exactly_its_events_it_may_s
         for row in log.disclosures
     }  # fmt: skip
     async with async_engine.begin() as conn:
-        await conn.execute(
-            insert(OAuthClient),
-            [{"id": c, "agency_id": a, "name": c, "scopes": ""} for c, a in clients.items()],
-        )
         await conn.execute(insert(AuditEvent), list(events.values()))
     touches_own = {row["event_id"] for row in log.disclosures if row["owner_agency_id"] == own}
     sessions = async_sessionmaker(async_engine)

@@ -277,10 +277,14 @@ async def test_an_auditor_asks_what_one_agency_was_shown_and_when(
             assert (await client.get(path, headers=headers)).status_code == 200
     after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
 
-    async def shown(auditor: dict[str, str], **params: str) -> list[str]:
+    async def shown_items(auditor: dict[str, str], **params: str) -> list[dict[str, str]]:
         response = await client.get("/v1/audit/disclosures", params=params, headers=auditor)
         assert response.status_code == 200, response.text
-        return sorted(item["record_key"] for item in response.json()["items"])
+        items: list[dict[str, str]] = response.json()["items"]
+        return items
+
+    async def shown(auditor: dict[str, str], **params: str) -> list[str]:
+        return sorted(item["record_key"] for item in await shown_items(auditor, **params))
 
     us_auditor = await world.headers("us_mission", purpose="audit")
     for agency, (_, keys) in readers.items():
@@ -289,8 +293,11 @@ async def test_an_auditor_asks_what_one_agency_was_shown_and_when(
         assert await shown(us_auditor, recipient_agency_id=agency, **window) == keys
         assert await shown(us_auditor, recipient_agency_id=agency, since=after.isoformat()) == []
         assert await shown(us_auditor, recipient_agency_id=agency, until=before.isoformat()) == []
+    gop_client = (await shown_items(us_auditor, recipient_agency_id=world.gop))[0]["client_id"]
+    assert await shown(us_auditor, client_id=gop_client) == ["R1"]  # what one system saw
     unhcr_auditor = await world.headers("unhcr", purpose="audit")
     # what Pakistan was shown of the US list is the US mission's to know, not UNHCR's
+    assert await shown(unhcr_auditor, client_id=gop_client) == []
     assert await shown(unhcr_auditor, recipient_agency_id=world.gop) == []
     assert await shown(unhcr_auditor, recipient_agency_id=world.unhcr) == ["R1", "R3"]
     refused = await client.get(
