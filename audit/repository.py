@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, exists, false, or_, select, union
+from sqlalchemy import Column, ColumnCollection, Select, and_, exists, false, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -19,6 +20,8 @@ _disclosure = AuditDisclosure.__table__.c  # type: ignore[attr-defined]
 _list = ExchangeList.__table__.c  # type: ignore[attr-defined]
 _agency = Agency.__table__.c  # type: ignore[attr-defined]
 _client = OAuthClient.__table__.c  # type: ignore[attr-defined]
+# a page's query: events with their leaf index, or disclosures
+Page = TypeVar("Page", bound=Select[Any])
 LEAF = TlogLeaf.__table__  # type: ignore[attr-defined]
 _leaf = LEAF.c
 
@@ -86,26 +89,19 @@ def events_query(
     client_agency: str | None = None,
 ) -> Select[AuditEvent, int | None]:
     """The page's query. An agency's auditor sees its own clients' events and every access to
-    its own records. Its page is the first `limit` of the union of each kind's first `limit`, so
-    that neither kind is searched beyond its page; as one condition, `a OR EXISTS …`,
-    PostgreSQL hashed every disclosure of the agency on every page. A client never changes
-    agency, so filtered by another agency's client (`client_agency`) only the second kind can
-    match; PostgreSQL otherwise scanned that client's events for the first. A record filter instead
-    finds the record's few events first. Disclosure conditions are correlated subqueries that
-    find an event's disclosures by `event_id` (indexes led by it, migration c0ffee000013);
-    SQLite, which keeps no statistics, otherwise read every disclosure of the agency or list
-    once per event (`tests/integration/test_audit_query_plans.py`,
+    its own records, each kind a part of the page (`_ordered_page`); as one condition,
+    `a OR EXISTS …`, PostgreSQL hashed every disclosure of the agency on every page. A client
+    never changes agency, so filtered by another agency's client (`client_agency`) only the
+    second kind can match; PostgreSQL otherwise scanned that client's events for the first. A
+    record filter instead finds the record's few events first. Disclosure conditions are
+    correlated subqueries that find an event's disclosures by `event_id` (indexes led by it,
+    migration c0ffee000013); SQLite, which keeps no statistics, otherwise read every disclosure
+    of the agency or list once per event (`tests/integration/test_audit_query_plans.py`,
     `bench/audit_query_bench.py`)."""
-    conditions = _event_conditions(event_filter)
-    if after is not None:
-        stamp, row_id = after
-        conditions.append(
-            or_(_event.occurred_at > stamp, and_(_event.occurred_at == stamp, _event.id > row_id))
-        )
-    order = (_event.occurred_at, _event.id)
+    conditions = _event_conditions(event_filter) + _after_cursor(_event, after)
     query = select(AuditEvent, _leaf.leaf_index).outerjoin(LEAF, _leaf.event_id == _event.id)
     if viewer_agency_id is None:
-        return query.where(*conditions).order_by(*order).limit(limit)
+        return _ordered_page(query, _event, [[]], conditions, limit)
     kinds: tuple[ColumnElement[bool], ...] = (
         _event.agency_id == viewer_agency_id,
         exists().where(
@@ -114,14 +110,42 @@ def events_query(
     )
     if client_agency not in (None, viewer_agency_id):
         kinds = kinds[1:]
-    if event_filter.record_key is not None or len(kinds) == 1:  # the record's few events first
-        return query.where(or_(*kinds), *conditions).order_by(*order).limit(limit)
+    if event_filter.record_key is not None:  # the record's few events first
+        return _ordered_page(query, _event, [[or_(*kinds)]], conditions, limit)
+    return _ordered_page(query, _event, [[kind] for kind in kinds], conditions, limit)
+
+
+def _after_cursor(
+    columns: ColumnCollection[str, Column[object]], after: tuple[dt.datetime, str] | None
+) -> list[ColumnElement[bool]]:
+    """The rows after the cursor's (time, id), in the pages' order."""
+    if after is None:
+        return []
+    stamp, row_id = after
+    at, row = columns.occurred_at, columns.id
+    return [or_(at > stamp, and_(at == stamp, row > row_id))]
+
+
+def _ordered_page(
+    query: Page,
+    columns: ColumnCollection[str, Column[object]],
+    parts: list[list[ColumnElement[bool]]],
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+) -> Page:
+    """The first `limit` rows in time order of the union of `parts` under `conditions`. One
+    part is one ordered index scan that stops at the page. Several are the first `limit` of the
+    union of each part's first `limit`, so that no part is searched beyond the page; as one
+    `OR`, a scan would pass over every row of one part to find the other's."""
+    order = (columns.occurred_at, columns.id)
+    if len(parts) == 1:
+        return query.where(*parts[0], *conditions).order_by(*order).limit(limit)
     firsts = [
-        select(_event.id).where(kind, *conditions).order_by(*order).limit(limit).subquery()
-        for kind in kinds
+        select(columns.id).where(*part, *conditions).order_by(*order).limit(limit).subquery()
+        for part in parts
     ]
     page = union(*(select(first.c.id) for first in firsts)).subquery()
-    return query.where(_event.id.in_(select(page.c.id))).order_by(*order).limit(limit)
+    return query.where(columns.id.in_(select(page.c.id))).order_by(*order).limit(limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,27 +173,36 @@ class ViewerLists:
     client_agency: str | None = None  # the agency of the client filtered by, if known
 
 
+async def viewer_lists(
+    session: AsyncSession, viewer_agency_id: str | None, f: DisclosureFilter
+) -> ViewerLists:
+    """What the disclosures page and its "shown to" line need to know of the lists, read once
+    per request."""
+    owner = await list_owner(session, f.list_id) if f.list_id is not None else None
+    client_agency = await _client_agency(session, f.client_id) if f.client_id else None
+    own: tuple[str, ...] = ()
+    shown_to = _shown_to(f, client_agency)
+    if viewer_agency_id is not None and f.list_id is None and shown_to != viewer_agency_id:
+        mine = select(_list.id).where(_list.owner_agency_id == viewer_agency_id)
+        own = tuple((await session.execute(mine)).scalars().all())
+    return ViewerLists(owner, own, client_agency)
+
+
 async def find_disclosures(
     session: AsyncSession,
     viewer_agency_id: str | None,
     disclosure_filter: DisclosureFilter,
+    lists: ViewerLists,
     after: tuple[dt.datetime, str] | None,
     limit: int,
 ) -> list[AuditDisclosure]:
-    f = disclosure_filter
-    owner, own, client_agency = None, (), None
-    if f.list_id is not None:
-        owner = await _list_owner(session, f.list_id)
-    if f.client_id is not None:
-        client_agency = await _client_agency(session, f.client_id)
-    # shown to another agency (named, or as the agency of another's client)
-    shown_to = f.recipient_agency_id or client_agency
-    if viewer_agency_id is not None and f.list_id is None and shown_to != viewer_agency_id:
-        mine = select(_list.id).where(_list.owner_agency_id == viewer_agency_id)
-        own = tuple((await session.execute(mine)).scalars().all())
-    lists = ViewerLists(owner, own, client_agency)
     query = disclosures_query(viewer_agency_id, disclosure_filter, lists, after, limit)
     return list((await session.execute(query)).scalars().all())
+
+
+def _shown_to(f: DisclosureFilter, client_agency: str | None) -> str | None:
+    """The agency the filter asks about as recipient: named, or the filtered client's."""
+    return f.recipient_agency_id or client_agency
 
 
 async def _client_agency(session: AsyncSession, client_id: str) -> str | None:
@@ -177,7 +210,7 @@ async def _client_agency(session: AsyncSession, client_id: str) -> str | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def _list_owner(session: AsyncSession, list_id: str) -> str | None:
+async def list_owner(session: AsyncSession, list_id: str) -> str | None:
     query = select(_list.owner_agency_id).where(_list.id == list_id)
     return (await session.execute(query)).scalar_one_or_none()
 
@@ -192,7 +225,7 @@ def _visible_parts(
     the viewer's few. A client's disclosures were shown to its agency, or to nobody else where
     the list is its agency's own, so a client filter names the recipient too."""
     viewer = viewer_agency_id
-    by_client = lists.client_agency if f.client_id is not None else None
+    by_client = lists.client_agency
     recipient = _disclosure.recipient_agency_id
     if f.list_id is not None:
         owner = lists.filtered_list_owner
@@ -207,7 +240,7 @@ def _visible_parts(
         return []  # a client's disclosures were shown to its own agency only
     if viewer is None:
         return [[]]
-    shown_to = f.recipient_agency_id or by_client
+    shown_to = _shown_to(f, by_client)
     if shown_to == viewer:
         return [[]] if by_client == viewer else [[recipient == viewer]]
     if shown_to is not None:  # shown to another agency: from the viewer's lists
@@ -226,9 +259,8 @@ def disclosures_query(
 ) -> Select[AuditDisclosure]:
     """The page's query. Each part of the viewer's share (`_visible_parts`) is an ordered index
     scan that stops at `limit` (`ix_audit_disclosure_list_time`, `_owner`, `_recipient_time`,
-    `_recipient`, `_record_time`; migration c0ffee000014): sorting every match made each page
-    linear in the log. Several parts make the page the first `limit` of the union of each
-    part's first `limit`, as for events."""
+    `_recipient`, `_record_time`; migration c0ffee000014; `_ordered_page`): sorting every
+    match made each page linear in the log."""
     f = disclosure_filter
     equal_to = {
         "list_id": f.list_id,
@@ -243,35 +275,23 @@ def disclosures_query(
         conditions.append(_disclosure.occurred_at >= f.since)
     if f.until is not None:
         conditions.append(_disclosure.occurred_at < f.until)
-    if after is not None:
-        stamp, row_id = after
-        conditions.append(
-            or_(
-                _disclosure.occurred_at > stamp,
-                and_(_disclosure.occurred_at == stamp, _disclosure.id > row_id),
-            )
-        )
-    order = (_disclosure.occurred_at, _disclosure.id)
     query = select(AuditDisclosure)
     parts = _visible_parts(viewer_agency_id, f, lists)
     if not parts:
         return query.where(false()).limit(limit)
-    if len(parts) == 1:
-        return query.where(*parts[0], *conditions).order_by(*order).limit(limit)
-    firsts = [
-        select(_disclosure.id).where(*part, *conditions).order_by(*order).limit(limit).subquery()
-        for part in parts
-    ]
-    page = union(*(select(first.c.id) for first in firsts)).subquery()
-    return query.where(_disclosure.id.in_(select(page.c.id))).order_by(*order).limit(limit)
+    conditions += _after_cursor(_disclosure, after)
+    return _ordered_page(query, _disclosure, parts, conditions, limit)
 
 
 async def recipients_of(
-    session: AsyncSession, viewer_agency_id: str | None, list_id: str, record_key: str | None
+    session: AsyncSession,
+    viewer_agency_id: str | None,
+    list_id: str,
+    owner: str | None,
+    record_key: str | None,
 ) -> list[str]:
     """Which agencies have been shown the record(s), as far as the viewer may know: the owner
-    knows them all, another agency only itself."""
-    owner = await _list_owner(session, list_id)
+    (`list_owner`) knows them all, another agency only itself."""
     only = viewer_agency_id if viewer_agency_id not in (None, owner) else None
     query = recipients_query(list_id, record_key)
     found = {agency for agency in (await session.execute(query)).scalars().all() if agency}

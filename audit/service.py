@@ -67,11 +67,17 @@ async def list_disclosures(
     _record_within_its_list(disclosure_filter.list_id, disclosure_filter.record_key)
     viewer = _viewer_scope(access)
     after = decode_cursor(cursor) if cursor else None
-    rows = await repository.find_disclosures(session, viewer, disclosure_filter, after, limit + 1)
+    lists = await repository.viewer_lists(session, viewer, disclosure_filter)
+    rows = await repository.find_disclosures(
+        session, viewer, disclosure_filter, lists, after, limit + 1
+    )
     page = rows[:limit]
     list_id, record_key = disclosure_filter.list_id, disclosure_filter.record_key
+    owner = lists.filtered_list_owner
     recipients = (
-        await repository.recipients_of(session, viewer, list_id, record_key) if list_id else []
+        await repository.recipients_of(session, viewer, list_id, owner, record_key)
+        if list_id
+        else []
     )
     next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
     return AuditDisclosurePage(

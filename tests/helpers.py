@@ -7,6 +7,9 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.sql import Executable
 
 from tests.conftest import World
 
@@ -64,3 +67,13 @@ async def shared_pipeline(client: httpx.AsyncClient, world: World) -> str:
         response = await client.post("/v1/agreements", json=body, headers=us)
         assert response.status_code == 201, response.text
     return list_id
+
+
+def sqlite_plan(engine: Engine, query: Executable) -> list[str]:
+    """SQLite's plan of a query, one step's text each. Skips the test on PostgreSQL, which plans
+    on statistics of its own; SQLite keeps none, so its choice of index is what tests pin."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as conn:
+        return [str(row[3]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]

@@ -4,8 +4,9 @@ stops at its limit instead of sorting every match
 `GET /v1/audit/disclosures` sorted every disclosure of the list or agency on each page: linear
 in the log (25-36 ms at 360,000 disclosures, bench/audit_query_bench.py). A list's disclosures
 and an agency's as recipient now have an index by time (an agency's as owner had one). A
-record's index gains the time as well (`ix_audit_disclosure_record_time`), so that a record's page needs no sort either and SQLite,
-which keeps no statistics, takes it over the list-and-recipient index.
+record's index gains the time as well (`ix_audit_disclosure_record_time`), so that a record's
+page needs no sort either and SQLite, which keeps no statistics, takes it over the
+list-and-recipient index.
 
 Revision ID: c0ffee000014
 Revises: c0ffee000013

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from audit import repository
@@ -29,12 +29,14 @@ from audit.repository import (
     find_events,
     recipients_of,
     recipients_query,
+    viewer_lists,
 )
 from database.engine import make_async_engine
 from schemas.audit import AuditDisclosure, AuditEvent
 from schemas.identity import Agency, OAuthClient
 from schemas.lists import ExchangeList
 from schemas.vocabulary import AgencyKind, ListKind
+from tests.helpers import sqlite_plan
 
 Row = dict[str, object]
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -112,8 +114,9 @@ async def _page_to_the_end(
 ) -> list[str]:
     seen: list[str] = []
     after = None
+    lists = await viewer_lists(session, viewer, disclosure_filter)
     while True:
-        page = await find_disclosures(session, viewer, disclosure_filter, after, 7)
+        page = await find_disclosures(session, viewer, disclosure_filter, lists, after, 7)
         seen += [row.id for row in page]
         if len(page) < 7:
             return seen
@@ -207,7 +210,8 @@ async def test_shown_to_names_the_recipients_the_auditor_may_know_of(
                             and _may_see(row, viewer)
                         }
                     )
-                    found = await recipients_of(session, viewer, list_id, record_key)
+                    owner = log.owners[list_id]
+                    found = await recipients_of(session, viewer, list_id, owner, record_key)
                     assert found == expected, (viewer, list_id, record_key)
 
 
@@ -301,18 +305,11 @@ PAGES = {
 }  # fmt: skip
 
 
-def _plan(sync_engine: Engine, compiled: object) -> list[str]:
-    with sync_engine.connect() as conn:
-        return [row[3] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
-
-
 @pytest.mark.parametrize("case", PAGES)
 def test_no_disclosures_page_sorts_every_match(sync_engine: Engine, case: str) -> None:
-    if sync_engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
     (viewer, disclosure_filter, lists), indexes = PAGES[case]
     query = disclosures_query(viewer, disclosure_filter, lists, None, 50)
-    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    plan = sqlite_plan(sync_engine, query)
     reads = [step for step in plan if re.match(r"(SEARCH|SCAN) audit_disclosure\b", step)]
     by_index = {m.group(1) for step in reads if (m := re.search(r"INDEX (\w+)", step))}
     assert by_index - {"sqlite_autoindex_audit_disclosure_1"} == indexes, plan
@@ -329,10 +326,8 @@ def test_no_disclosures_page_sorts_every_match(sync_engine: Engine, case: str) -
 def test_shown_to_reads_a_record_by_the_record_and_a_list_by_probes(
     sync_engine: Engine, record_key: str | None, index: str
 ) -> None:
-    if sync_engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
     query = recipients_query("l", record_key)
-    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    plan = sqlite_plan(sync_engine, query)
     reads = [step for step in plan if "audit_disclosure" in step]
     assert reads and all(f"USING INDEX {index} (list_id=? AND " in step for step in reads), plan
 
@@ -380,9 +375,7 @@ async def test_an_auditor_filtering_by_a_client_sees_exactly_its_events_it_may_s
 def test_another_agencys_client_is_not_looked_for_among_the_auditors_own(
     sync_engine: Engine,
 ) -> None:
-    if sync_engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
     query = events_query("unhcr", EventFilter(client_id="c"), None, 50, client_agency="gop")
-    plan = _plan(sync_engine, query.compile(sync_engine, compile_kwargs={"literal_binds": True}))
+    plan = sqlite_plan(sync_engine, query)
     assert not any(re.search(r"\bagency_id=\?", step) for step in plan), plan
     assert any("ix_audit_event_client (client_id=?)" in step for step in plan), plan

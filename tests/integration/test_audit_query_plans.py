@@ -14,11 +14,12 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from audit.repository import EventFilter, events_query
 from schemas.audit import AuditDisclosure, AuditEvent
+from tests.helpers import sqlite_plan
 
 CASES = {
     "agency auditor": ("unhcr", EventFilter()),
@@ -34,14 +35,8 @@ CASES = {
 def test_every_disclosure_lookup_of_the_events_page_goes_by_the_event(
     sync_engine: Engine, case: str
 ) -> None:
-    if sync_engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plan without statistics; PostgreSQL plans on its own")
     viewer, event_filter = CASES[case]
-    compiled = events_query(viewer, event_filter, None, 50).compile(
-        sync_engine, compile_kwargs={"literal_binds": True}
-    )
-    with sync_engine.connect() as conn:
-        plan = [row[3] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+    plan = sqlite_plan(sync_engine, events_query(viewer, event_filter, None, 50))
     correlated = [
         step
         for before, step in itertools.pairwise(plan)
