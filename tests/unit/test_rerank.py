@@ -1,6 +1,6 @@
 """The second stage of scoring: competition features as pure functions (against a brute-force
 reading), the numpy tree evaluator against scikit-learn's own predictions, the stored model's
-round trip, and where the engine applies it."""
+round trip, where the engine applies it, and how its thresholds are chosen."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from reconcile.rerank_features import (
 )
 from reconcile.synthetic import WorldConfig, generate_world
 from reconcile.table import RecordTable
-from reconcile.train_rerank import fit_trees
+from reconcile.train import pick_thresholds
+from reconcile.train_rerank import LINK_REVIEW_BUDGET, fit_trees, train_rerank
 
 
 @settings(max_examples=200, deadline=None)
@@ -177,3 +178,32 @@ def test_candidate_features_carry_each_side_s_record_features() -> None:
     assert matrix[:, first_left].tolist() == [11.0, 11.0]
     assert matrix[:, first_right].tolist() == [20.0, 21.0]
     assert matrix[:, FEATURES.index("gap_left")].tolist() == [-2.0, 2.0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 1.0), st.booleans()), min_size=1, max_size=300),
+    st.sampled_from([0.01, 0.02, 0.0275, 0.05]),
+)
+def test_thresholds_keep_the_review_queue_within_its_budget(
+    links: list[tuple[float, bool]], budget: float
+) -> None:
+    probability = np.asarray([p for p, _ in links])
+    correct = np.asarray([c for _, c in links])
+    left_count = 2 * len(links)
+    chosen = pick_thresholds(probability, correct, int(correct.sum()), left_count, budget)
+    queued = ((probability >= chosen.review) & (probability < chosen.accept)).sum()
+    assert chosen.review <= chosen.accept
+    assert queued <= budget * left_count
+
+
+def test_choosing_thresholds_again_keeps_the_trees() -> None:
+    stored = load_reranker()
+    assert stored is not None
+    world = WorldConfig(pipeline_size=400, gop_size=12_000)
+    again = train_rerank(seed=7, world=world, more_worlds=0, keep_trees=stored)
+    assert again.ensemble is stored.ensemble
+    assert again.trained_on["seeds"] == stored.trained_on["seeds"]  # what the trees were fitted on
+    held_out = again.trained_on["held_out_half"]
+    assert isinstance(held_out, dict) and held_out["review_budget"] == LINK_REVIEW_BUDGET
+    assert 0 < again.thresholds.review <= again.thresholds.accept < 1
