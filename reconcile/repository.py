@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    ColumnElement,
     Integer,
     and_,
     cast,
     delete,
     distinct,
+    exists,
     func,
     insert,
     or_,
@@ -285,6 +289,29 @@ async def delete_undecided_links(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StatusFilter:
+    """Links one of whose live records has `status` on a list among `lists` (those whose status
+    the caller sees)."""
+
+    status: str
+    lists: tuple[str, ...]
+
+    def either_record(self) -> ColumnElement[bool]:
+        def holds(record_id: Column[str], list_id: Column[str]) -> ColumnElement[bool]:
+            return and_(
+                list_id.in_(self.lists),
+                exists().where(
+                    _record.id == record_id, _record.status == self.status, _live_record
+                ),
+            )
+
+        return or_(
+            holds(_link.left_record_id, _link.left_list_id),
+            holds(_link.right_record_id, _link.right_list_id),
+        )
+
+
 async def links_page(
     session: AsyncSession,
     run_id: str,
@@ -295,11 +322,14 @@ async def links_page(
     after: tuple[float, str] | None,
     limit: int,
     held_for_conflict: bool | None = None,
+    status: StatusFilter | None = None,
 ) -> list[ReconciliationLink]:
     """Links of a run, most probable first, then by id (the cursor is the last pair seen)."""
     query = select(ReconciliationLink).where(_link.reconciliation_id == run_id)
     if decision is not None:
         query = query.where(_link.decision == decision)
+    if status is not None:
+        query = query.where(status.either_record())
     if held_for_conflict is not None:
         query = query.where(_link.held_for_conflict == held_for_conflict)
     if min_probability is not None:

@@ -17,6 +17,7 @@ from auth.access import AccessContext
 from exchange.service import load_view
 from exchange.visibility import ListView, disclosed, shape_fields
 from problems import ProblemError
+from problems.catalogue import invalid_field
 from reconcile import repository
 from reconcile.assignment import LINKED_DECISIONS
 from reconcile.discrepancies import discrepancy_kinds
@@ -197,6 +198,7 @@ async def links(
     cursor: str | None,
     limit: int,
     held_for_conflict: bool | None = None,
+    status: str | None = None,
 ) -> tuple[list[LinkPublic], str | None]:
     run = await _own_run(session, access, run_id)
     views = await _views(session, access, run)
@@ -209,6 +211,7 @@ async def links(
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
         held_for_conflict=held_for_conflict,
+        status=None if status is None else _status_filter(views, status),
     )
     more = len(page) > limit
     page = page[:limit]
@@ -218,6 +221,15 @@ async def links(
     ]
     next_cursor = encode_cursor(page[-1].probability, page[-1].id) if more and page else None
     return items, next_cursor
+
+
+def _status_filter(views: dict[str, ListView], status: str) -> repository.StatusFilter:
+    """Only the statuses the caller sees: a filter on a status it may not see would tell it,
+    link by link, what it was not shown."""
+    lists = tuple(list_id for list_id, view in views.items() if "status" in view.fields)
+    if not lists:
+        raise invalid_field("status", "no list of this run shows you a status")
+    return repository.StatusFilter(status, lists)
 
 
 def link_public(

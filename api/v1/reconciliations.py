@@ -79,9 +79,21 @@ async def list_reconciliation_links(
         bool | None,
         Query(description="only links a three-way conflict holds for review (true) or not"),
     ] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="only links one of whose records has this status (e.g. `detained`), "
+            "on the lists whose status the caller's agreement shows; 422 where it shows none",
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> LinkPage:
+    """The run's links, most probable first, each with its evidence and both records as the
+    caller's agreements show them; filter the review queue by `decision=review`, by a band of
+    `min_probability`/`max_probability`, or by a record's `status` to see detained people first."""
     items, next_cursor = await service.links(
         session,
         access,
@@ -93,6 +105,7 @@ async def list_reconciliation_links(
         cursor=cursor,
         limit=limit,
         held_for_conflict=held_for_conflict,
+        status=status,
     )
     return LinkPage(items=items, next_cursor=next_cursor)
 

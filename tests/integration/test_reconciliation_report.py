@@ -23,16 +23,29 @@ from tests.integration.test_reconciliations import (
 DETAINED_R4 = GOP_HEADER + "G4,Yusuf,Syed Ahmad,1979,M,acc:ACC-0099-1122,detained\n"
 
 
+async def three_lists_with_a_detention(
+    client: httpx.AsyncClient,
+    world: World,
+    detention_fields: tuple[str, ...],
+    registrations_csv: str = UNHCR_CSV,
+) -> tuple[str, dict[str, str], list[str]]:
+    """UNHCR's run of the pipeline, its registrations and Pakistan's status list shared with
+    `detention_fields` (150 documented strangers and R4 detained): the run, UNHCR's headers and
+    the three lists."""
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, registrations_csv)
+    detentions = await _detention_list(client, world, detention_fields)
+    gop = await world.headers("gop", purpose="protection-verification")
+    await _import(client, world, detentions, DETAINED_R4, gop)
+    lists = [pipeline, registrations, detentions]
+    return (*await _run(client, world, lists), lists)
+
+
 async def _report_of_three_lists(
     client: httpx.AsyncClient, world: World, detention_fields: tuple[str, ...]
 ) -> tuple[str, str, list[dict[str, object]], dict[str, str]]:
     """(the report, its run, the run's links, UNHCR's headers)."""
-    pipeline = await shared_pipeline(client, world)
-    registrations = await _unhcr_list(client, world, UNHCR_CSV)
-    detentions = await _detention_list(client, world, detention_fields)
-    gop = await world.headers("gop", purpose="protection-verification")
-    await _import(client, world, detentions, DETAINED_R4, gop)
-    run_id, headers = await _run(client, world, [pipeline, registrations, detentions])
+    run_id, headers, _ = await three_lists_with_a_detention(client, world, detention_fields)
     report = await client.get(f"/v1/reconciliations/{run_id}/report", headers=headers)
     assert report.status_code == 200, report.text
     assert report.headers["content-type"].startswith("text/html")
