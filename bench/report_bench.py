@@ -1,8 +1,9 @@
 """What the reconciliation report's two queries cost at full size: the run's links per
 probability band and decision, and the statuses of a 1.3-million-record Pakistani list with
-how many of each the run linked. Rows are written straight into a fresh database built by the
-migrations (a pipeline list, a status list, one run and its links), then each query is timed
-(median of three) through the repository the report uses.
+how many of each the run linked; and a page of the review queue's detained people
+(`…/links?decision=review&status=detained`), and of a status no record has. Rows are
+written straight into a fresh database built by the migrations (a pipeline list, a status list,
+one run and its links), then each query is timed (median of three) through the repository.
 
     python -m bench.report_bench [--records 1300000] [--links 20000] [--backends sqlite postgresql]
 """
@@ -14,6 +15,7 @@ import random
 import uuid
 
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.query_timing import Query, analyse_if_postgresql, time_on_each_backend
 from database.engine import make_sync_engine
@@ -98,7 +100,27 @@ def queries(run_id: str, status_list: str) -> dict[str, Query]:
         "statuses of the list, and of them linked": lambda s: repository.statuses_linked(
             s, run_id, status_list
         ),
+        "a page of the detained in review": lambda s: _review_page(
+            s, run_id, status_list, "detained"
+        ),
+        "a page of a status nobody has": lambda s: _review_page(s, run_id, status_list, "nobody"),
     }
+
+
+async def _review_page(
+    session: AsyncSession, run_id: str, status_list: str, status: str
+) -> list[ReconciliationLink]:
+    on_the_right = repository.StatusFilter(status, ((status_list, "right"),))
+    return await repository.links_page(
+        session,
+        run_id,
+        decision="review",
+        min_probability=None,
+        max_probability=None,
+        after=None,
+        limit=51,
+        status=on_the_right,
+    )
 
 
 def main() -> None:
@@ -115,8 +137,7 @@ def main() -> None:
     )
     summary = ", ".join(f"{b} {sum(figures.values()):.0f} ms" for b, figures in results.items())
     print(
-        f"report bench ({args.records:,} records, {args.links:,} links): "
-        f"the report's queries take {summary}"
+        f"report bench ({args.records:,} records, {args.links:,} links): the queries take {summary}"
     )
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Integer,
     and_,
@@ -291,24 +290,27 @@ async def delete_undecided_links(
 
 @dataclass(frozen=True, slots=True)
 class StatusFilter:
-    """Links one of whose live records has `status` on a list among `lists` (those whose status
-    the caller sees)."""
+    """Links one of whose live records has `status`, looked for on `sides`: each a list whose
+    status the caller sees, and the side of the links it stands on ("left" or "right")."""
 
     status: str
-    lists: tuple[str, ...]
+    sides: tuple[tuple[str, str], ...]
 
-    def either_record(self) -> ColumnElement[bool]:
-        def holds(record_id: Column[str], list_id: Column[str]) -> ColumnElement[bool]:
-            return and_(
-                list_id.in_(self.lists),
-                exists().where(
-                    _record.id == record_id, _record.status == self.status, _live_record
-                ),
-            )
+    def parts(self) -> list[ColumnElement[bool]]:
+        """One condition per side: as one `OR`, SQLite could not stop the page's ordered scan
+        early and sorted every link that matched (1.7 s instead of 3 ms for a page of the
+        detained among 175,000 queued links)."""
+        return [self._holds(list_id, side) for list_id, side in self.sides]
 
-        return or_(
-            holds(_link.left_record_id, _link.left_list_id),
-            holds(_link.right_record_id, _link.right_list_id),
+    def _holds(self, list_id: str, side: str) -> ColumnElement[bool]:
+        record_id, on_list = (
+            (_link.left_record_id, _link.left_list_id)
+            if side == "left"
+            else (_link.right_record_id, _link.right_list_id)
+        )
+        return and_(
+            on_list == list_id,
+            exists().where(_record.id == record_id, _record.status == self.status, _live_record),
         )
 
 
@@ -324,27 +326,36 @@ async def links_page(
     held_for_conflict: bool | None = None,
     status: StatusFilter | None = None,
 ) -> list[ReconciliationLink]:
-    """Links of a run, most probable first, then by id (the cursor is the last pair seen)."""
-    query = select(ReconciliationLink).where(_link.reconciliation_id == run_id)
-    if decision is not None:
-        query = query.where(_link.decision == decision)
-    if status is not None:
-        query = query.where(status.either_record())
-    if held_for_conflict is not None:
-        query = query.where(_link.held_for_conflict == held_for_conflict)
+    """Links of a run, most probable first, then by id (the cursor is the last pair seen).
+    Filtered by a status on several sides, the first `limit` of the union of each side's first
+    `limit`, so that no side is read beyond the page."""
+    conditions = [_link.reconciliation_id == run_id]
+    equal_to = {"decision": decision, "held_for_conflict": held_for_conflict}
+    conditions += [_link[name] == value for name, value in equal_to.items() if value is not None]
     if min_probability is not None:
-        query = query.where(_link.probability >= min_probability)
+        conditions.append(_link.probability >= min_probability)
     if max_probability is not None:
-        query = query.where(_link.probability <= max_probability)
+        conditions.append(_link.probability <= max_probability)
     if after is not None:
         probability, link_id = after
-        query = query.where(
+        conditions.append(
             or_(
                 _link.probability < probability,
                 and_(_link.probability == probability, _link.id > link_id),
             )
         )
-    query = query.order_by(_link.probability.desc(), _link.id).limit(limit)
+    order = (_link.probability.desc(), _link.id)
+    parts = status.parts() if status is not None else []
+    if len(parts) == 1:
+        conditions.append(parts[0])
+    elif parts:
+        firsts = [
+            select(_link.id).where(*conditions, part).order_by(*order).limit(limit).subquery()
+            for part in parts
+        ]
+        page = union(*(select(first.c.id) for first in firsts)).subquery()
+        conditions = [_link.id.in_(select(page.c.id))]
+    query = select(ReconciliationLink).where(*conditions).order_by(*order).limit(limit)
     return list((await session.execute(query)).scalars().all())
 
 

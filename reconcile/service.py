@@ -211,7 +211,7 @@ async def links(
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
         held_for_conflict=held_for_conflict,
-        status=None if status is None else _status_filter(views, status),
+        status=None if status is None else _status_filter(run, views, status),
     )
     more = len(page) > limit
     page = page[:limit]
@@ -223,13 +223,24 @@ async def links(
     return items, next_cursor
 
 
-def _status_filter(views: dict[str, ListView], status: str) -> repository.StatusFilter:
+def _status_filter(
+    run: Reconciliation, views: dict[str, ListView], status: str
+) -> repository.StatusFilter:
     """Only the statuses the caller sees: a filter on a status it may not see would tell it,
-    link by link, what it was not shown."""
-    lists = tuple(list_id for list_id, view in views.items() if "status" in view.fields)
-    if not lists:
+    link by link, what it was not shown. A run links each pair of its lists in its order
+    (`runs.reconcile_lists`, `three_way.LIST_PAIRS`), so a list is the left side of its links
+    to later lists and the right side of those to earlier ones."""
+    last = len(run.list_ids) - 1
+    sides = tuple(
+        (list_id, side)
+        for position, list_id in enumerate(run.list_ids)
+        if "status" in views[list_id].fields
+        for side, stands in (("left", position < last), ("right", position > 0))
+        if stands
+    )
+    if not sides:
         raise invalid_field("status", "no list of this run shows you a status")
-    return repository.StatusFilter(status, lists)
+    return repository.StatusFilter(status, sides)
 
 
 def link_public(
