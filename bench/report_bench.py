@@ -1,7 +1,7 @@
 """What the reconciliation report's two queries cost at full size: the run's links per
 probability band and decision, and the statuses of a 1.3-million-record Pakistani list with
-how many of each the run linked; and a page of the review queue's detained people
-(`…/links?decision=review&status=detained`), and of a status no record has. Rows are
+how many of each the run linked; and a page of links of every decision, of the review queue's
+detained people (`…/links?decision=review&status=detained`), and of a status no record has. Rows are
 written straight into a fresh database built by the migrations (a pipeline list, a status list,
 one run and its links), then each query is timed (median of three) through the repository.
 
@@ -99,6 +99,15 @@ def queries(run_id: str, status_list: str) -> dict[str, Query]:
         ),
         "statuses of the list, and of them linked": lambda s: repository.statuses_linked(
             s, run_id, status_list
+        ),
+        "a page of every decision": lambda s: repository.links_page(
+            s,
+            run_id,
+            decision=None,
+            min_probability=None,
+            max_probability=None,
+            after=None,
+            limit=51,
         ),
         "a page of the detained in review": lambda s: _review_page(
             s, run_id, status_list, "detained"

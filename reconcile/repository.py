@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     ColumnElement,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     union,
     update,
 )
@@ -31,7 +32,7 @@ import schemas.tables  # noqa: F401  (registers every table on the metadata)
 from changes import repository as changes_repository
 from reconcile.assignment import LINKED_DECISIONS
 from reconcile.table import LINK_FIELDS
-from schemas.reconciliation import LinkReview, Reconciliation, ReconciliationLink
+from schemas.reconciliation import LinkDecision, LinkReview, Reconciliation, ReconciliationLink
 
 LINK_TABLE: str = ReconciliationLink.__tablename__  # the planner statistics of runs (jobs)
 
@@ -327,28 +328,29 @@ async def links_page(
     status: StatusFilter | None = None,
 ) -> list[ReconciliationLink]:
     """Links of a run, most probable first, then by id (the cursor is the last pair seen).
-    Filtered by a status on several sides, the first `limit` of the union of each side's first
-    `limit`, so that no side is read beyond the page."""
+    Each decision's links are in probability order in `ix_link_run_decision`, so the page is
+    the first `limit` of the union of each decision's (and status side's) first `limit`, and no
+    part is read beyond the page; as one range over every decision, all of a run's links were
+    sorted for each page (2.5 s at 700,000 links on SQLite)."""
     conditions = [_link.reconciliation_id == run_id]
-    equal_to = {"decision": decision, "held_for_conflict": held_for_conflict}
-    conditions += [_link[name] == value for name, value in equal_to.items() if value is not None]
+    if held_for_conflict is not None:
+        conditions.append(_link.held_for_conflict == held_for_conflict)
     if min_probability is not None:
         conditions.append(_link.probability >= min_probability)
     if max_probability is not None:
         conditions.append(_link.probability <= max_probability)
     if after is not None:
         probability, link_id = after
-        conditions.append(
-            or_(
-                _link.probability < probability,
-                and_(_link.probability == probability, _link.id > link_id),
-            )
-        )
+        # the bound alone lets the index scan start at the cursor instead of the top
+        conditions.append(_link.probability <= probability)
+        conditions.append(or_(_link.probability < probability, _link.id > link_id))
     order = (_link.probability.desc(), _link.id)
-    parts = status.parts() if status is not None else []
+    decisions = [decision] if decision is not None else list(get_args(LinkDecision))
+    sides = status.parts() if status is not None else [true()]
+    parts = [and_(_link.decision == each, side) for each in decisions for side in sides]
     if len(parts) == 1:
         conditions.append(parts[0])
-    elif parts:
+    else:
         firsts = [
             select(_link.id).where(*conditions, part).order_by(*order).limit(limit).subquery()
             for part in parts

@@ -41,10 +41,11 @@ def _with_status(links: list[dict[str, Any]], status: str) -> set[str]:
 async def _paged(
     client: httpx.AsyncClient, headers: dict[str, str], run_id: str, **query: Any
 ) -> list[dict[str, Any]]:
-    """Every link under `query`, read one per page by the cursor."""
+    """Every link under `query`, read one per page by the cursor (a cursor that never ends fails
+    rather than loops)."""
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {**query, "limit": 1}
-    while True:
+    for _ in range(500):
         page = await client.get(
             f"/v1/reconciliations/{run_id}/links", params=params, headers=headers
         )
@@ -54,6 +55,7 @@ async def _paged(
         if not body["next_cursor"]:
             return found
         params["cursor"] = body["next_cursor"]
+    raise AssertionError("the cursor never ended")
 
 
 async def test_a_reviewer_reads_the_links_of_detained_people_first(
@@ -102,3 +104,26 @@ async def test_a_status_the_caller_may_not_see_is_never_matched(
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert [p["name"] for p in refused.json()["invalid_params"]] == ["status"]
+
+
+async def test_every_decision_pages_in_one_order(client: httpx.AsyncClient, world: World) -> None:
+    run_id, headers, _ = await three_lists_with_a_detention(
+        client, world, DETENTION_FIELDS, REGISTERED
+    )
+    first, *_, last = await _links(client, headers, run_id, limit=200)
+    for link, decision in ((first, "confirm"), (last, "reject")):
+        decided = await client.post(
+            f"/v1/links/{link['link_id']}/decisions",
+            json={"decision": decision, "note": "checked"},
+            headers=headers,
+        )
+        assert decided.status_code == 200, decided.text
+    each = [
+        link
+        for decision in ("accepted", "review", "confirmed", "rejected")
+        for link in await _links(client, headers, run_id, decision=decision, limit=200)
+    ]
+    assert {link["decision"] for link in each} >= {"accepted", "confirmed", "rejected"}
+    expected = sorted(each, key=lambda link: (-link["probability"], link["link_id"]))
+    paged = await _paged(client, headers, run_id)
+    assert [link["link_id"] for link in paged] == [link["link_id"] for link in expected]
