@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnCollection, Select, and_, exists, false, or_, select, union
+from sqlalchemy import Column, ColumnCollection, Select, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from database.paging import Page, ordered_page
 from schemas.audit import AuditDisclosure, AuditEvent
 from schemas.identity import Agency, OAuthClient
 from schemas.lists import ExchangeList
@@ -20,8 +20,6 @@ _disclosure = AuditDisclosure.__table__.c  # type: ignore[attr-defined]
 _list = ExchangeList.__table__.c  # type: ignore[attr-defined]
 _agency = Agency.__table__.c  # type: ignore[attr-defined]
 _client = OAuthClient.__table__.c  # type: ignore[attr-defined]
-# a page's query: events with their leaf index, or disclosures
-Page = TypeVar("Page", bound=Select[Any])
 LEAF = TlogLeaf.__table__  # type: ignore[attr-defined]
 _leaf = LEAF.c
 
@@ -133,19 +131,12 @@ def _ordered_page(
     conditions: list[ColumnElement[bool]],
     limit: int,
 ) -> Page:
-    """The first `limit` rows in time order of the union of `parts` under `conditions`. One
-    part is one ordered index scan that stops at the page. Several are the first `limit` of the
-    union of each part's first `limit`, so that no part is searched beyond the page; as one
-    `OR`, a scan would pass over every row of one part to find the other's."""
-    order = (columns.occurred_at, columns.id)
-    if len(parts) == 1:
-        return query.where(*parts[0], *conditions).order_by(*order).limit(limit)
-    firsts = [
-        select(columns.id).where(*part, *conditions).order_by(*order).limit(limit).subquery()
-        for part in parts
-    ]
-    page = union(*(select(first.c.id) for first in firsts)).subquery()
-    return query.where(columns.id.in_(select(page.c.id))).order_by(*order).limit(limit)
+    """The first `limit` rows in time order of the union of `parts` under `conditions`
+    (`database.paging.ordered_page`): as one `OR`, a scan would pass over every row of one part
+    to find the other's."""
+    return ordered_page(
+        query, columns.id, (columns.occurred_at, columns.id), parts, conditions, limit
+    )
 
 
 @dataclass(frozen=True, slots=True)

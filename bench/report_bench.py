@@ -100,35 +100,32 @@ def queries(run_id: str, status_list: str) -> dict[str, Query]:
         "statuses of the list, and of them linked": lambda s: repository.statuses_linked(
             s, run_id, status_list
         ),
-        "a page of every decision": lambda s: repository.links_page(
-            s,
-            run_id,
-            decision=None,
-            min_probability=None,
-            max_probability=None,
-            after=None,
-            limit=51,
+        "a page of every decision": lambda s: _links_page(s, run_id, None, None),
+        "a page of the detained in review": lambda s: _links_page(
+            s, run_id, "review", repository.StatusFilter("detained", ((status_list, "right"),))
         ),
-        "a page of the detained in review": lambda s: _review_page(
-            s, run_id, status_list, "detained"
+        "a page of a status nobody has": lambda s: _links_page(
+            s, run_id, "review", repository.StatusFilter("nobody", ((status_list, "right"),))
         ),
-        "a page of a status nobody has": lambda s: _review_page(s, run_id, status_list, "nobody"),
     }
 
 
-async def _review_page(
-    session: AsyncSession, run_id: str, status_list: str, status: str
+async def _links_page(
+    session: AsyncSession,
+    run_id: str,
+    decision: str | None,
+    status: repository.StatusFilter | None,
 ) -> list[ReconciliationLink]:
-    on_the_right = repository.StatusFilter(status, ((status_list, "right"),))
+    """A first page of `GET …/links` (51 rows: 50 and one to tell there are more)."""
     return await repository.links_page(
         session,
         run_id,
-        decision="review",
+        decision=decision,
         min_probability=None,
         max_probability=None,
         after=None,
         limit=51,
-        status=on_the_right,
+        status=status,
     )
 
 

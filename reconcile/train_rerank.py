@@ -11,7 +11,7 @@ are chosen and figures reported on the other half, next to the first stage's on 
 records. The trees are written as flat arrays to `reconcile/rerank.json` and checked there
 against scikit-learn's own predictions. Takes 3.5 minutes and 4.2 GB with two further worlds;
 needs `pip install -e '.[train]'`. `--thresholds-only` keeps the saved trees and chooses the
-thresholds again on the same held-out half (after a budget changed; two minutes, no
+thresholds again on the same held-out half (after a budget changed; 1.3 minutes here, no
 scikit-learn)."""
 
 from __future__ import annotations
