@@ -32,7 +32,7 @@ from schemas.encounters import (
     StatusClaim,
 )
 from verification.repository import ReachableRecord
-from verification.service import DISCLOSED_FIELDS, matching_records
+from verification.service import IN_PIPELINE_FIELDS, matching_records
 
 _STATUS_FIELDS = ("status", "encounters")
 
@@ -94,7 +94,7 @@ async def report_encounter(
     )
     records, verdict = matches.records, matches.verdict
     matched_by = _matched_by(body)
-    live = [r for r in records.values() if not r.withdrawn]
+    live = [v.record for v in records.values() if not v.record.withdrawn]
     ambiguous = matches.ambiguous
     match = "candidate" if ambiguous else "exact"
     report = EncounterReport(
@@ -130,7 +130,7 @@ async def report_encounter(
             record_id=record.record_id,
             record_key=record.record_key,
             owner_agency_id=record.owner_agency_id,
-            fields=DISCLOSED_FIELDS,
+            fields=IN_PIPELINE_FIELDS,
         )
     await session.flush()
     publish(session, _changes(report, [(r, match) for r in live]))

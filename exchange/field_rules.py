@@ -143,7 +143,7 @@ def birth_range(raw: str, calendar: str | None) -> BirthSpan:
         year_earliest, year_latest = _whole_year(parsed.year, parsed.calendar)
     except ValueError as exc:
         # matching.dates' messages name numbers from the value: keep only the kind of problem
-        raise FieldError(_safe_date_reason(str(exc))) from None
+        raise FieldError(safe_date_reason(str(exc))) from None
     return BirthSpan(parsed.earliest, parsed.latest, year_earliest, year_latest)
 
 
@@ -154,7 +154,8 @@ def _whole_year(year: int, calendar: str) -> tuple[dt.date, dt.date]:
     return whole_year.earliest, whole_year.latest
 
 
-def _safe_date_reason(message: str) -> str:
+def safe_date_reason(message: str) -> str:
+    """What is wrong with a birth date, in words that never quote the date's digits."""
     if "future" in message:
         return "is in the future"
     if "look like" in message:

@@ -5,8 +5,9 @@ its agency kind's ceiling and coarsened as the agreement says. Pure functions, n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from auth.access import AccessContext
 from auth.policy import OWNER_PURPOSES, visible_fields
@@ -73,8 +74,19 @@ def resolve_view(
     return ListView(exchange_list, False, fields, coarsen)
 
 
+class AgreementTerms(Protocol):
+    """What an agreement grants, as `merge_agreements` reads it (a stored agreement, or the
+    columns of one a lookup selected)."""
+
+    @property
+    def fields(self) -> Sequence[str]: ...
+
+    @property
+    def coarsen(self) -> Mapping[str, str]: ...
+
+
 def merge_agreements(
-    agreements: Iterable[SharingAgreement], agency_kind: AgencyKind
+    agreements: Iterable[AgreementTerms], agency_kind: AgencyKind
 ) -> tuple[frozenset[str], dict[str, str]]:
     """Fields granted by any usable agreement; a field stays coarsened only if every agreement
     granting it coarsens it (the most generous agreement wins, never beyond the ceiling)."""
@@ -107,10 +119,17 @@ def _coarsened(name: str, value: object, coarsen: Mapping[str, str]) -> object:
 
 def shape_fields(data: Mapping[str, object], view: ListView) -> dict[str, object]:
     """The personal fields of `data` the view allows, every allowed field present (maybe null)."""
+    return shape_values(data, view.fields, view.coarsen)
+
+
+def shape_values(
+    data: Mapping[str, object], fields: frozenset[str], coarsen: Mapping[str, str]
+) -> dict[str, object]:
+    """`shape_fields` for a view given by its fields and coarsening alone."""
     shaped: dict[str, object] = {}
     for name in RECORD_FIELDS:
-        if name in view.fields:
-            shaped[name] = _coarsened(name, data.get(name), view.coarsen)
+        if name in fields:
+            shaped[name] = _coarsened(name, data.get(name), coarsen)
     if "documents" in shaped and shaped["documents"] is None:
         shaped["documents"] = []
     if "attributes" in shaped and shaped["attributes"] is None:

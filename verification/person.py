@@ -1,27 +1,30 @@
 """A checkpoint's claim by name + father's name + date of birth, decided by the same scorer that
 links lists (`reconcile.verification`): `Shafiq s/o Abdul Ghafoor, 1984` finds `Shafeeq s/o
 Abdul Ghafur, 1363 SH`. Candidates are the reachable pipeline records born near the claimed
-date; names weigh by their rarity in the whole lists searched, as in a run; the scorer's
-competition keeps namesakes from being resolved by a guess."""
+date as the caller's view shows it, each scored on that view alone (`verification.views`);
+names weigh by their rarity in the whole lists searched, as in a run; the scorer's competition
+keeps namesakes from being resolved by a guess."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from auth.access import AccessContext
 from database.prepared import DriverChannel
-from matching.dates import parse_birth_date
+from exchange.field_rules import safe_date_reason
+from exchange.visibility import shape_values
+from matching.dates import LONGEST_SPAN, parse_birth_date
 from problems import ProblemError
 from reconcile.name_counts import NameCounts
 from reconcile.table import RecordTable
 from reconcile.verification import score_person_claim
 from schemas.verification import PersonClaim
 from verification import repository
-from verification.repository import MAX_PERSON_CANDIDATES, PERSON_FIELDS, ReachableRecord
+from verification.repository import MAX_PERSON_CANDIDATES, PERSON_FIELDS
+from verification.views import VisibleRecord, visible_records
 
 # a year either side of the claimed span still counts as (weak) evidence in the scorer
 _WIDENING = dt.timedelta(days=366)
@@ -31,7 +34,7 @@ _WIDENING = dt.timedelta(days=366)
 class PersonAnswer:
     """The records the answer rests on, and whether the claim fits more than one person."""
 
-    records: dict[str, ReachableRecord]
+    records: dict[str, VisibleRecord]
     ambiguous: bool
 
 
@@ -39,18 +42,32 @@ def birth_span(person: PersonClaim) -> tuple[dt.date, dt.date]:
     try:
         born = parse_birth_date(person.dob, person.dob_calendar)
     except ValueError as exc:
+        reason = safe_date_reason(str(exc))  # the claimed date's digits stay out of the answer
         raise ProblemError(
             "validation-failed",
-            f"person.dob: {exc}",
-            invalid_params=[{"name": "person.dob", "reason": str(exc)}],
+            f"person.dob: {reason}",
+            invalid_params=[{"name": "person.dob", "reason": reason}],
         ) from None
     earliest, latest = born.evidence_range
     return earliest - _WIDENING, latest + _WIDENING
 
 
-def _candidate_row(record: ReachableRecord) -> dict[str, object]:
-    values = zip(PERSON_FIELDS, record.extra, strict=True)
-    return {"record_id": record.record_id, **{k: v for k, v in values if v is not None}}
+def _candidate_row(visible: VisibleRecord) -> dict[str, object]:
+    """The names and birth date the caller's view shows, coarsened as it shows them."""
+    record = visible.record
+    stored = dict(zip(PERSON_FIELDS, record.extra[: len(PERSON_FIELDS)], strict=True))
+    shown = shape_values(stored, visible.fields, visible.coarsen)
+    return {"record_id": record.record_id, **{k: v for k, v in shown.items() if v is not None}}
+
+
+def _born_in(visible: VisibleRecord, earliest: dt.date, latest: dt.date) -> bool:
+    """Whether the birth the view shows may fall in [earliest, latest]: a date cut to its year
+    spans the year (`dob_year_*`), so the answer never turns on a day the view hides."""
+    if "dob" not in visible.fields:
+        return False  # a claim by name is searched by its date: a view without one can't answer
+    spans = visible.record.extra[len(PERSON_FIELDS) :]
+    first, last = spans[2:] if "dob" in visible.coarsen else spans[:2]
+    return first is None or (first <= latest and last >= earliest)
 
 
 class _ListNames:
@@ -91,16 +108,16 @@ async def match_person(
     access: AccessContext,
     person: PersonClaim,
     now: dt.datetime,
-    allowed: Callable[[ReachableRecord], bool],
 ) -> PersonAnswer:
     """The accepted record alone; or, when the best candidates need a person's judgement, all
     of them with `ambiguous` set (the officer is told to verify by letter or document)."""
     earliest, latest = birth_span(person)
     agency_id = access.principal.agency_id
-    found = await repository.reachable_records(
-        driver, agency_id, now, repository.BY_PERSON, repository.person_params(earliest, latest)
-    )
-    candidates = [record for record in found if allowed(record)]
+    # a year-only view spans at most LONGEST_SPAN around the stored date: fetch that much more
+    params = repository.person_params(earliest - LONGEST_SPAN, latest + LONGEST_SPAN)
+    found = await repository.reachable_records(driver, agency_id, now, repository.BY_PERSON, params)
+    visible = visible_records(access, found)
+    candidates = [v for v in visible.values() if _born_in(v, earliest, latest)]
     if not candidates:
         return PersonAnswer({}, ambiguous=False)
     if len(found) > MAX_PERSON_CANDIDATES:  # a date this common cannot single anyone out
@@ -112,7 +129,7 @@ async def match_person(
     size = sum(found.size for found in searched)
     # numpy work of a few milliseconds: off the event loop
     scored = await asyncio.to_thread(score_person_claim, claim, rows, size, None, names)
-    by_id = {record.record_id: record for record in candidates}
+    by_id = {candidate.record.record_id: candidate for candidate in candidates}
     if scored and scored[0].decision == "accepted":
         return PersonAnswer({scored[0].record_id: by_id[scored[0].record_id]}, ambiguous=False)
     return PersonAnswer({s.record_id: by_id[s.record_id] for s in scored}, ambiguous=bool(scored))

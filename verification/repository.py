@@ -33,19 +33,31 @@ MAX_PERSON_CANDIDATES = 5000
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """One live sharing agreement through which a record is reached: what it allows."""
+
+    purposes: tuple[str, ...]
+    fields: tuple[str, ...]
+    coarsen: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class ReachableRecord:
+    """A record as a lookup finds it, once per agreement that reaches it (a list shared twice
+    with the caller comes twice; `verification.service.visible_records` merges them)."""
+
     record_id: str
     list_id: str
     record_key: str
     letter_id: str | None
     withdrawn: bool
     owner_agency_id: str
-    agreement_purposes: tuple[str, ...] | None  # None: the caller owns the list
+    grant: Grant | None  # None: the caller owns the list
     # what the lookup selects beyond these: a letter's dates, or the names a claim is scored on
     extra: tuple[Any, ...] = ()
 
 
-_BASE_COLUMNS = 7  # the columns every lookup selects
+_BASE_COLUMNS = 9  # the columns every lookup selects
 
 
 def _in_reachable_lists(query: Select[Any]) -> Select[Any]:
@@ -83,6 +95,8 @@ def _reachable(
         _record.withdrawn_at,
         _list.owner_agency_id,
         _agreement.purposes,
+        _agreement.fields,
+        _agreement.coarsen,
         *extra_columns,
     )
     return _in_reachable_lists(columns.where(criterion)).limit(limit)
@@ -124,7 +138,15 @@ PERSON_FIELDS = ("given_name", "family_name", "father_name", "name_native", "dob
 # overlaps` condition, with no lower bound on dob_earliest, PostgreSQL scanned every record
 # (250 ms among 1.3 million records of other lists; 1-2 ms so). No record's span is longer
 # than LONGEST_SPAN, so `dob_latest >= earliest` implies the lower bound `born_after`.
-_PERSON_COLUMNS = tuple(_record[name] for name in PERSON_FIELDS)
+# After the fields, the stored span of the birth date and that of its whole year: a caller whose
+# view cuts the date to its year is answered on the year's span (`verification.person`).
+_PERSON_COLUMNS = (
+    *(_record[name] for name in PERSON_FIELDS),
+    _record.dob_earliest,
+    _record.dob_latest,
+    _record.dob_year_earliest,
+    _record.dob_year_latest,
+)
 _BORN_IN_SPAN = and_(
     _record.dob_earliest >= bindparam("born_after"),
     _record.dob_earliest <= bindparam("latest"),
@@ -175,7 +197,9 @@ async def reachable_records(
             letter_id=row[3],
             withdrawn=row[4] is not None,
             owner_agency_id=row[5],
-            agreement_purposes=None if row[5] == agency_id else tuple(row[6] or ()),
+            grant=None
+            if row[5] == agency_id
+            else Grant(tuple(row[6] or ()), tuple(row[7] or ()), dict(row[8] or {})),
             extra=tuple(row[_BASE_COLUMNS:]),
         )
         for row in rows

@@ -13,7 +13,6 @@ from sqlalchemy import Select
 
 from audit.context import AuditContext
 from auth.access import AccessContext
-from auth.policy import OWNER_PURPOSES
 from database.prepared import DriverChannel
 from exchange.keys import document_key
 from i18n import text
@@ -26,13 +25,22 @@ from schemas.verification import LetterReference, VerificationRequest, Verificat
 from verification import repository
 from verification.person import match_person
 from verification.repository import ReachableRecord
+from verification.views import VisibleRecord, visible_records
 
-DISCLOSED_FIELDS = ("in_pipeline", "letter_id")
+# What a verification shows of a record: whether it is in the pipeline, and its letter where the
+# caller's view shows `letter_id`.
+IN_PIPELINE_FIELDS = ("in_pipeline",)
+WITH_LETTER_FIELDS = (*IN_PIPELINE_FIELDS, "letter_id")
 
 
 def _lookup(
     request: VerificationRequest, verdict: LetterVerdict | None = None
 ) -> tuple[Select[tuple[Any, ...]], dict[str, object]]:
+    """The query for an identifier the person presents (a letter, its credential, a document).
+    It needs no field of the caller's view: the officer holds the number, and the answer says
+    only whether the pipeline holds it. Unlike a birth day or a family name, such a number
+    cannot be read back one guess at a time (docs/architecture.md, "Verification answers
+    within the caller's view")."""
     if verdict is not None:
         # only a genuine credential leads to records; "" names no letter
         return repository.BY_LETTER, {"letter_id": verdict.letter_id or ""}
@@ -53,19 +61,12 @@ def _matched_by(request: VerificationRequest) -> str:
     return "document" if request.document is not None else "person"
 
 
-def _purpose_allows(access: AccessContext, record: ReachableRecord) -> bool:
-    """Owners by their agency's own purposes; recipients by their agreement's purposes."""
-    if record.agreement_purposes is None:
-        return access.purpose in OWNER_PURPOSES[access.principal.agency_kind]
-    return access.purpose is not None and access.purpose.value in record.agreement_purposes
-
-
 @dataclass(frozen=True, slots=True)
 class Matches:
     """What a request names: the reachable records (by id), the credential's verdict if one
     was scanned, and the status of the letter asked about if Sanad issued it."""
 
-    records: dict[str, ReachableRecord]
+    records: dict[str, VisibleRecord]
     verdict: LetterVerdict | None
     issued_letter: LetterReference | None
     # a claim by name that fits more than one person (or none surely): no guess is made
@@ -86,11 +87,7 @@ async def matching_records(
     Encounter reports link through this too."""
     now = utcnow()
     if request.person is not None:
-
-        def allowed(record: ReachableRecord) -> bool:
-            return _purpose_allows(access, record)
-
-        answer = await match_person(driver, access, request.person, now, allowed)
+        answer = await match_person(driver, access, request.person, now)
         return Matches(answer.records, None, None, answer.ambiguous)
     verdict = None
     if request.credential is not None:
@@ -98,7 +95,7 @@ async def matching_records(
     lookup, params = _lookup(request, verdict)
     agency_id = access.principal.agency_id
     reachable = await repository.reachable_records(driver, agency_id, now, lookup, params)
-    records = {r.record_id: r for r in reachable if _purpose_allows(access, r)}
+    records = visible_records(access, reachable)
     return Matches(records, verdict, _issued_letter(reachable, params, now))
 
 
@@ -128,22 +125,25 @@ async def verify(
     # the officer is told to verify by letter or document instead.
     ambiguous = matches.ambiguous
     letters: dict[str, LetterReference] = {}
-    for record in records.values():
+    for visible in records.values():
+        record = visible.record
+        named = bool(record.letter_id) and visible.shows_letter and not ambiguous
         audit.disclose(
             list_id=record.list_id,
             record_id=record.record_id,
             record_key=record.record_key,
             owner_agency_id=record.owner_agency_id,
-            fields=DISCLOSED_FIELDS,
+            fields=WITH_LETTER_FIELDS if named else IN_PIPELINE_FIELDS,
         )
-        if record.letter_id and not ambiguous:
+        if named and record.letter_id:
             letters[record.letter_id] = LetterReference(
                 letter_id=record.letter_id, status="withdrawn" if record.withdrawn else "valid"
             )
-    active = any(not record.withdrawn for record in records.values())
+    active = any(not visible.record.withdrawn for visible in records.values())
     issued = matches.issued_letter
-    if issued is not None and records and not ambiguous:
-        letters[issued.letter_id] = issued  # a letter Sanad issued: its own status wins
+    # a letter Sanad issued: its own status wins, named to callers whose view shows letters
+    if issued is not None and not ambiguous and any(v.shows_letter for v in records.values()):
+        letters[issued.letter_id] = issued
     if verdict is not None:
         active = active and verdict.status == "valid"
         audit.reason = None if verdict.genuine else f"credential-{verdict.status}"
