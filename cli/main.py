@@ -82,12 +82,22 @@ def import_file(
     list_id: Annotated[str, typer.Argument(help="list to import into")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or NDJSON file")],
     client_id: Annotated[str, typer.Option(help="client of the owning agency, for the audit")],
-    idempotency_key: Annotated[str | None, typer.Option(help="defaults to the file's hash")] = None,
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="Purpose-Of-Use, as the HTTP route requires (e.g. resettlement-processing)"
+        ),
+    ],
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="defaults to the file's SHA-256")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Import an exchange-format file into a list, all-or-nothing, with a progress bar."""
+    """Import an exchange-format file into a list, all-or-nothing, with a progress bar.
+    Prints a JSON report; exits 1 unless the file was imported (or replayed)."""
     from cli.importer import run_import
 
-    report = run_import(Settings(), list_id, path, client_id, idempotency_key)
+    report = run_import(Settings(), list_id, path, client_id, idempotency_key, purpose, quiet)
     typer.echo(json.dumps(report, indent=2))
     if report.get("status") != "imported":
         raise typer.Exit(code=1)
