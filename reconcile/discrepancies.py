@@ -19,7 +19,8 @@ def discrepancy_kinds(
     left_view: ListView,
     right_view: ListView,
 ) -> tuple[list[str], list[str]]:
-    """(kinds, phrases) of the disagreements the caller may see."""
+    """(kinds, phrases) of the disagreements the caller may see: `evidence` as it may read it,
+    `left` and `right` the records as shown to it (a tombstone shows no status)."""
     kinds: list[str] = []
     details: list[str] = []
     for item in evidence:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import repository as exchange_repository
 from exchange.visibility import merge_agreements
-from reconcile.visible import spec_fields
+from reconcile.visible import narrowed_fields
 from schemas.reconciliation import Reconciliation
 from schemas.vocabulary import Purpose
 
@@ -24,12 +24,7 @@ def reads_within(
     """Whether a run's view of a list (`spec`, as the run stored it) reads no more than a view
     granting `fields` with `coarsen`: every field it reads is granted, and a field the grant
     coarsens it read coarsened the same way."""
-    read = spec_fields(spec)
-    stored = spec.get("coarsen", {})
-    read_coarsened = stored if isinstance(stored, Mapping) else {}
-    return read <= fields and all(
-        read_coarsened.get(name) == how for name, how in coarsen.items() if name in read
-    )
+    return not narrowed_fields(spec, fields, coarsen)
 
 
 async def still_granted(session: AsyncSession, run: Reconciliation, now: dt.datetime) -> bool:

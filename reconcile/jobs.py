@@ -25,7 +25,9 @@ PROGRESS_EVERY_S = 0.5
 
 
 def reviews_as_decisions(reviews: Iterable[Any]) -> dict[tuple[str, str], bool]:
-    """People's decisions on pairs, in both orientations (lists may be given in any order)."""
+    """People's decisions on pairs, in both orientations (lists may be given in any order).
+    A later review of a pair overrides an earlier one: give them in the order they were made
+    (`repository.reviews_of_agency`)."""
     decisions: dict[tuple[str, str], bool] = {}
     for review in reviews:
         confirmed = review.decision == "confirmed"

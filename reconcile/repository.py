@@ -473,17 +473,35 @@ async def apply_decision_to_later_runs(
     return {row[0] for row in (await session.execute(query)).all()}
 
 
+def review_pair(record_id: str, other_id: str) -> tuple[str, str]:
+    """The one orientation in which `link_review` keeps a pair: its record ids in order. A run
+    may be given its lists either way round, and a decision on the pair is one decision in
+    both (kept in the link's orientation, a decision made on a run of the other order became
+    a second row). Ordered by Python, not by the database, whose order of text follows its
+    collation; migration c0ffee000015 turned the rows stored before the same way."""
+    return (record_id, other_id) if record_id <= other_id else (other_id, record_id)
+
+
 async def reviews_of_agency(session: AsyncSession, agency_id: str) -> list[LinkReview]:
-    query = select(LinkReview).where(_review.agency_id == agency_id)
+    """The agency's decisions on pairs in the order they were made: should a pair ever be read
+    twice, its latest decision comes last and wins (`jobs.reviews_as_decisions`), instead of
+    whichever the plan happened to read last (the unique index's order, by record id)."""
+    query = (
+        select(LinkReview)
+        .where(_review.agency_id == agency_id)
+        .order_by(_review.decided_at, _review.id)
+    )
     return list((await session.execute(query)).scalars().all())
 
 
 async def find_review(
-    session: AsyncSession, agency_id: str, left_record_id: str, right_record_id: str
+    session: AsyncSession, agency_id: str, record_id: str, other_id: str
 ) -> LinkReview | None:
+    """The agency's decision on the pair of records, given in either orientation."""
+    left, right = review_pair(record_id, other_id)
     query = select(LinkReview).where(
         _review.agency_id == agency_id,
-        _review.left_record_id == left_record_id,
-        _review.right_record_id == right_record_id,
+        _review.left_record_id == left,
+        _review.right_record_id == right,
     )
     return (await session.execute(query)).scalars().first()

@@ -1,12 +1,15 @@
 """Reconciliation as the API offers it: start a run over lists the caller may use for
 reconciliation, read its status, page through its links and discrepancies (each record shown
-cut to the caller's current view and disclosed to the audit), and record people's decisions."""
+cut to the caller's current view, a withdrawn one as a tombstone to another agency, and
+disclosed to the audit; evidence only where it quotes no more than that), and record people's
+decisions."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth.access import AccessContext
+from exchange import repository as exchange_repository
+from exchange.record_service import shape_record
 from exchange.service import load_view
 from exchange.visibility import ListView, disclosed, shape_fields
 from problems import ProblemError
@@ -22,7 +27,7 @@ from reconcile import repository
 from reconcile.assignment import LINKED_DECISIONS
 from reconcile.discrepancies import discrepancy_kinds
 from reconcile.explain import held_by_conflict, reason
-from reconcile.visible import view_spec, visible_evidence
+from reconcile.visible import narrowed_fields, view_spec, visible_evidence
 from schemas.reconciliation import (
     ConflictPublic,
     DiscrepancyPublic,
@@ -112,27 +117,81 @@ async def get(session: AsyncSession, access: AccessContext, run_id: str) -> Reco
     return public(run)
 
 
-async def _views(
-    session: AsyncSession, access: AccessContext, run: Reconciliation
-) -> dict[str, ListView]:
+@dataclass(frozen=True, slots=True)
+class _RunViews:
+    """The caller's views of a run's lists now, and per list the fields the run read wider than
+    those views show (hidden or coarsened since): the run's evidence quotes them as it read
+    them."""
+
+    lists: dict[str, ListView]
+    narrowed: dict[str, frozenset[str]]
+
+    def evidence(
+        self, link: ReconciliationLink, left: Mapping[str, object], right: Mapping[str, object]
+    ) -> list[dict[str, object]]:
+        """The link's evidence that quotes no more than its records as shown (a tombstone shows
+        no field) and the caller's views show now."""
+        left_view, right_view = self.lists[link.left_list_id], self.lists[link.right_list_id]
+        return visible_evidence(
+            list(link.evidence),
+            left_view.fields.intersection(left),
+            right_view.fields.intersection(right),
+            self.narrowed[link.left_list_id] | self.narrowed[link.right_list_id],
+        )
+
+
+async def _views(session: AsyncSession, access: AccessContext, run: Reconciliation) -> _RunViews:
     """The caller's views of the run's lists now (an ended agreement hides a list's records)."""
-    return {lid: await load_view(session, access, lid, personal_data=True) for lid in run.list_ids}
+    lists = {lid: await load_view(session, access, lid, personal_data=True) for lid in run.list_ids}
+    narrowed = {
+        lid: narrowed_fields(run.views.get(lid, {}), view.fields, view.coarsen)
+        for lid, view in lists.items()
+    }
+    return _RunViews(lists, narrowed)
+
+
+async def _record_rows(session: AsyncSession, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The links' records by internal id, with the columns the engine reads; a withdrawn one
+    read whole (its version and withdrawal too), to be shown as exchange shows it."""
+    rows: dict[str, Mapping[str, Any]] = dict(await repository.records_by_ids(session, ids))
+    withdrawn: dict[str, list[str]] = {}
+    for row in rows.values():
+        if row["withdrawn_at"] is not None:
+            withdrawn.setdefault(row["list_id"], []).append(row["record_key"])
+    for list_id, keys in withdrawn.items():
+        whole = await exchange_repository.records_by_keys(session, list_id, keys)
+        rows.update({row["id"]: row for row in whole.values()})
+    return rows
+
+
+def _shaped(row: Mapping[str, Any] | None, view: ListView) -> dict[str, object]:
+    """A link's record as the caller may see it; a withdrawn one as every other response shows
+    it (`shape_record`): to another agency a tombstone, to its owner with its withdrawal."""
+    if row is None:
+        return {}
+    if row["withdrawn_at"] is not None:
+        return shape_record(row, view)
+    return {"record_id": row["record_key"], "list_id": row["list_id"], **shape_fields(row, view)}
+
+
+def _disclose(
+    audit: AuditContext, row: Mapping[str, Any] | None, view: ListView, shown: Mapping[str, object]
+) -> None:
+    if row is not None:
+        audit.disclose(
+            list_id=row["list_id"],
+            record_id=row["id"],
+            record_key=row["record_key"],
+            owner_agency_id=view.list.owner_agency_id,
+            fields=disclosed(shown, view),
+        )
 
 
 def _shown_record(
     row: Mapping[str, Any] | None, view: ListView, audit: AuditContext
 ) -> dict[str, object]:
-    if row is None:
-        return {}
-    shown: dict[str, object] = {"record_id": row["record_key"], "list_id": row["list_id"]}
-    shown.update(shape_fields(row, view))
-    audit.disclose(
-        list_id=row["list_id"],
-        record_id=row["id"],
-        record_key=row["record_key"],
-        owner_agency_id=view.list.owner_agency_id,
-        fields=disclosed(shown, view),
-    )
+    shown = _shaped(row, view)
+    _disclose(audit, row, view, shown)
     return shown
 
 
@@ -170,19 +229,18 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
 async def _shown_links(
     session: AsyncSession,
     audit: AuditContext,
-    views: dict[str, ListView],
+    views: _RunViews,
     links: list[ReconciliationLink],
 ) -> list[tuple[ReconciliationLink, dict[str, object], dict[str, object], list[dict[str, object]]]]:
-    rows = await repository.records_by_ids(
+    rows = await _record_rows(
         session, [x for link in links for x in (link.left_record_id, link.right_record_id)]
     )
     shown = []
     for link in links:
-        left_view, right_view = views[link.left_list_id], views[link.right_list_id]
+        left_view, right_view = views.lists[link.left_list_id], views.lists[link.right_list_id]
         left = _shown_record(rows.get(link.left_record_id), left_view, audit)
         right = _shown_record(rows.get(link.right_record_id), right_view, audit)
-        items = visible_evidence(list(link.evidence), left_view.fields, right_view.fields)
-        shown.append((link, left, right, items))
+        shown.append((link, left, right, views.evidence(link, left, right)))
     return shown
 
 
@@ -211,7 +269,7 @@ async def links(
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
         held_for_conflict=held_for_conflict,
-        status=None if status is None else _status_filter(run, views, status),
+        status=None if status is None else _status_filter(run, views.lists, status),
     )
     more = len(page) > limit
     page = page[:limit]
@@ -299,27 +357,23 @@ async def discrepancies(
             limit=MAX_PAGE,
         )
         linked = [link for link in page if link.decision in LINKED_DECISIONS]
-        rows = await repository.records_by_ids(
+        rows = await _record_rows(
             session, [x for link in linked for x in (link.left_record_id, link.right_record_id)]
         )
         for link in linked:
-            left_view, right_view = views[link.left_list_id], views[link.right_list_id]
-            items = visible_evidence(list(link.evidence), left_view.fields, right_view.fields)
-            kinds, details = discrepancy_kinds(
-                items,
-                rows.get(link.left_record_id),
-                rows.get(link.right_record_id),
-                left_view,
-                right_view,
-            )
+            left_view, right_view = views.lists[link.left_list_id], views.lists[link.right_list_id]
+            left_row, right_row = rows.get(link.left_record_id), rows.get(link.right_record_id)
+            left, right = _shaped(left_row, left_view), _shaped(right_row, right_view)
+            # of the records as shown, not as stored: a detail quotes nothing the caller is not
+            # shown (a tombstone's status, a field hidden or coarsened since the run)
+            items = views.evidence(link, left, right)
+            kinds, details = discrepancy_kinds(items, left, right, left_view, right_view)
             if kinds and len(found) < limit:
+                _disclose(audit, left_row, left_view, left)
+                _disclose(audit, right_row, right_view, right)
                 found.append(
                     DiscrepancyPublic(
-                        link_id=link.id,
-                        kinds=kinds,
-                        details=details,
-                        left=_shown_record(rows.get(link.left_record_id), left_view, audit),
-                        right=_shown_record(rows.get(link.right_record_id), right_view, audit),
+                        link_id=link.id, kinds=kinds, details=details, left=left, right=right
                     )
                 )
                 last = link
@@ -396,13 +450,14 @@ async def decide(
     link.decision = "confirmed" if body.decision == "confirm" else "rejected"
     link.held_for_conflict = False  # a person decided: no conflict holds it any more
     session.add(link)
-    review = await repository.find_review(
-        session, agency, link.left_record_id, link.right_record_id
-    )
+    # one row a pair, whichever list order this run had: a second row of the pair reversed
+    # would leave later runs to read an older decision
+    in_order = repository.review_pair(link.left_record_id, link.right_record_id)
+    review = await repository.find_review(session, agency, *in_order)
     review = review or LinkReview(
         agency_id=agency,
-        left_record_id=link.left_record_id,
-        right_record_id=link.right_record_id,
+        left_record_id=in_order[0],
+        right_record_id=in_order[1],
         decision=link.decision,
         decided_by_client_id=access.principal.client_id,
     )

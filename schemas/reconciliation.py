@@ -100,6 +100,8 @@ class LinkReview(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     agency_id: str = Field(foreign_key="agency.id", max_length=64)
+    # the pair once, its ids in order (reconcile.repository.review_pair), not in its lists'
+    # order: runs may list them either way round
     left_record_id: str = Field(foreign_key="record.id", max_length=36)
     right_record_id: str = Field(foreign_key="record.id", max_length=36)
     decision: str = Field(max_length=16)  # confirmed | rejected
