@@ -49,6 +49,8 @@ def build_services(settings: Settings) -> Services:
     sync_engine = make_sync_engine(settings.database_url, settings.sql_echo)
     sessions = async_sessionmaker(async_engine, expire_on_commit=False)
     driver = open_driver_channel(async_engine, settings.db_pool_size)
+    transparency = TransparencyLog(settings.database_url, LogPolicy.from_settings(settings))
+    bulk_reads = BulkReadDetector(BulkReadLimits.from_settings(settings), database_seeder(sessions))
     return Services(
         settings=settings,
         async_engine=async_engine,
@@ -58,11 +60,15 @@ def build_services(settings: Settings) -> Services:
         audit_writer=AuditWriter(driver, settings.audit_batch_max),
         token_verifier=AccessTokenVerifier(settings, async_engine),
         authorization_server=build_authorization_server(settings, sync_engine),
-        transparency=TransparencyLog(settings.database_url, LogPolicy.from_settings(settings)),
-        bulk_reads=BulkReadDetector(
-            BulkReadLimits.from_settings(settings), database_seeder(sessions)
+        transparency=transparency,
+        bulk_reads=bulk_reads,
+        # deliveries disclose as responses do: the same log check and bulk-read counts
+        webhooks=WebhookDispatcher(
+            sessions,
+            WebhookSettings(),
+            behind_reason=transparency.behind_reason,
+            bulk_reads=bulk_reads,
         ),
-        webhooks=WebhookDispatcher(sessions, WebhookSettings()),
     )
 
 

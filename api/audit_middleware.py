@@ -16,7 +16,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.route_index import route_template
-from audit.bulk_reads import BulkReadDetector, alert_context
+from audit.bulk_reads import BLOCKED_STATUS, REQUEST_DETECTOR, BulkReadDetector, alert_events
 from audit.context import AuditContext
 from audit.writer import AuditWriteError, AuditWriter
 from problems import PROBLEM_KINDS
@@ -94,6 +94,11 @@ class AuditMiddleware:
                 message = {**message, "headers": headers}
             held.append(message)
 
+        detector: BulkReadDetector | None = (
+            self._bulk_reads_of(scope) if self._bulk_reads_of is not None else None  # type: ignore[operator]
+        )
+        # lent to the writes the request commits, which are reviewed before their commit
+        lent = REQUEST_DETECTOR.set(detector)
         try:
             await self.app(scope, receive, hold)
         except Exception as exc:
@@ -106,11 +111,14 @@ class AuditMiddleware:
             held.clear()
             status = 500
             ctx.reason = "internal-error"
+        finally:
+            REQUEST_DETECTOR.reset(lent)
         ctx.route = route_template(scope)
         writer: AuditWriter = self._writer_of(scope)  # type: ignore[operator]
         try:
-            if ctx.written_with_status is None and self._bulk_reads_of is not None:
-                status, held = await self._review_bulk_reads(scope, ctx, status, held, writer)
+            # a write that committed its own event was reviewed then (`commit_with_audit`)
+            if ctx.written_with_status is None and detector is not None:
+                status, held = await self._review_bulk_reads(detector, ctx, status, held, writer)
             if ctx.written_with_status != status:
                 if ctx.written_with_status is not None:
                     ctx.event_id = str(uuid.uuid4())
@@ -127,19 +135,23 @@ class AuditMiddleware:
             await send(message)
         self._log(ctx, status, started)
 
+    @staticmethod
     async def _review_bulk_reads(
-        self, scope: Scope, ctx: AuditContext, status: int, held: list[Message], writer: AuditWriter
+        detector: BulkReadDetector,
+        ctx: AuditContext,
+        status: int,
+        held: list[Message],
+        writer: AuditWriter,
     ) -> tuple[int, list[Message]]:
         """Count what the response discloses; on crossing a daily limit write an alert event,
         and when blocking is on send a 429 problem instead of the data."""
-        detector: BulkReadDetector = self._bulk_reads_of(scope)  # type: ignore[operator]
         verdict = await detector.review(ctx, status)
-        for alert in verdict.alerts:
-            await writer.write(alert_context(ctx, alert), 429 if verdict.blocked else status)
+        for alert, alert_status in alert_events(ctx, verdict, status):
+            await writer.write(alert, alert_status)
         if not verdict.blocked:
             return status, held
         ctx.reason = "bulk-read-limit"
-        return 429, _problem_messages("bulk-read-limit", ctx.request_id)
+        return BLOCKED_STATUS, _problem_messages("bulk-read-limit", ctx.request_id)
 
     @staticmethod
     def _log(ctx: AuditContext, status: int, started: float) -> None:

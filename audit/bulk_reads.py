@@ -3,7 +3,11 @@ client and per sharing agreement (list x recipient agency) in a UTC day; crossin
 an alert audit event once, and may refuse the request that would cross it.
 
 Counts live in memory for speed, seeded from `audit_disclosure` the first time a key is seen
-and re-seeded every `resync_seconds`, so what other worker processes disclosed is folded in."""
+and re-seeded every `resync_seconds`, so what other worker processes disclosed is folded in.
+
+Reviewed are reads (by the audit middleware, before the response leaves), writes that disclose
+records (by `commit_with_audit`, before their commit: afterwards they could not be refused) and
+webhook deliveries (by the dispatcher, before it sends)."""
 
 from __future__ import annotations
 
@@ -11,19 +15,21 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import repository
-from audit.context import AuditContext
+from audit.context import AuditContext, event_row
 from config.settings import Settings
 
 log = structlog.get_logger("sanad.bulk_reads")
 
 ALERT_ROUTE = "(bulk-read-alert)"
 ALERT_METHOD = "ALERT"
+BLOCKED_STATUS = 429  # what a refused disclosure is answered and audited with
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +131,17 @@ class BulkReadDetector:
             return None
         return tally
 
-    async def _reseeded(self, key: TallyKey) -> _Tally:
+    async def _reseeded(self, key: TallyKey, seeder: Seeder | None) -> _Tally:
         """The tally with what the database holds folded in (other workers' disclosures).
         Requests that need the same key meanwhile share one query: under load every request
         arriving during the query's round trip also found the tally stale and queried too (a
-        first burst of 32 checkpoint requests stalled for a second, and again at every resync)."""
+        first burst of 32 checkpoint requests stalled for a second, and again at every resync).
+        A caller with a seeder of its own queries alone, through it (see `review`)."""
+        if seeder is not None:
+            return await self._reseed(key, seeder)
         running = self._reseeding.get(key)
         if running is None:
-            running = self._reseeding[key] = asyncio.ensure_future(self._reseed(key))
+            running = self._reseeding[key] = asyncio.ensure_future(self._reseed(key, self._seeder))
             running.add_done_callback(lambda done: self._reseed_done(key, done))
         # shielded: a waiter that is cancelled does not cancel the query the others wait on
         return await asyncio.shield(running)
@@ -143,17 +152,24 @@ class BulkReadDetector:
         if not done.cancelled():
             done.exception()  # retrieved: when every waiter was cancelled, nobody else will
 
-    async def _reseed(self, key: TallyKey) -> _Tally:
+    async def _reseed(self, key: TallyKey, seeder: Seeder) -> _Tally:
         tally = self._tallies.setdefault(key, _Tally())
         now = self._clock()
         day_start = dt.datetime.combine(key.day, dt.time(), tzinfo=dt.UTC)
-        tally.seen |= await self._seeder(key, day_start, self._limit(key) + 1)
+        tally.seen |= await seeder(key, day_start, self._limit(key) + 1)
         tally.synced_at = now
         return tally
 
-    async def review(self, ctx: AuditContext, status: int) -> Verdict:
+    async def review(
+        self, ctx: AuditContext, status: int, *, seeder: Seeder | None = None
+    ) -> Verdict:
         """Decide on a response about to leave: count what it discloses, alert once per key
-        and day on crossing a limit, and (when blocking) refuse a response that would cross."""
+        and day on crossing a limit, and (when blocking) refuse a response that would cross.
+
+        A caller that holds a pooled connection (a write inside its transaction, the webhook
+        worker) passes a `seeder` on that connection: waiting for another one could wait for
+        ever once every connection of the pool (which has no overflow) is held by such callers,
+        each waiting for a query that needs a connection."""
         if status >= 400 or not ctx.disclosures or ctx.principal is None:
             return _CLEAR
         day = ctx.occurred_at.astimezone(dt.UTC).date()
@@ -161,7 +177,7 @@ class BulkReadDetector:
             self._tallies.clear()
             self._day = day
         wanted = _wanted(ctx, day)
-        tallies = {key: self._fresh(key) or await self._reseeded(key) for key in wanted}
+        tallies = {key: self._fresh(key) or await self._reseeded(key, seeder) for key in wanted}
         # No await from here on: the decision and the counting are atomic on the event loop.
         # Counted as seen + new rather than a union: a union copies a set of up to `limit`
         # identities on every response of a busy checkpoint.
@@ -192,20 +208,35 @@ class BulkReadDetector:
         return Verdict(blocked, tuple(alerts))
 
 
+async def _disclosed(
+    session: AsyncSession, key: TallyKey, since: dt.datetime, cap: int
+) -> set[Hashable]:
+    if key.kind == "client":
+        (client_id,) = key.parts
+        pairs = await repository.records_disclosed_to_client(session, client_id, since, cap)
+        return set(pairs)
+    list_id, recipient = key.parts
+    keys = await repository.records_disclosed_under_agreement(
+        session, list_id, recipient, since, cap
+    )
+    return set(keys)
+
+
 def database_seeder(sessions: async_sessionmaker[AsyncSession]) -> Seeder:
-    """Seeds tallies from the committed disclosures of the day."""
+    """Seeds tallies from the committed disclosures of the day, on a session of its own."""
 
     async def seed(key: TallyKey, since: dt.datetime, cap: int) -> set[Hashable]:
         async with sessions() as session:
-            if key.kind == "client":
-                (client_id,) = key.parts
-                pairs = await repository.records_disclosed_to_client(session, client_id, since, cap)
-                return set(pairs)
-            list_id, recipient = key.parts
-            keys = await repository.records_disclosed_under_agreement(
-                session, list_id, recipient, since, cap
-            )
-            return set(keys)
+            return await _disclosed(session, key, since, cap)
+
+    return seed
+
+
+def session_seeder(session: AsyncSession) -> Seeder:
+    """Seeds tallies on a session the caller holds (in its transaction), for `review`."""
+
+    async def seed(key: TallyKey, since: dt.datetime, cap: int) -> set[Hashable]:
+        return await _disclosed(session, key, since, cap)
 
     return seed
 
@@ -221,3 +252,34 @@ def alert_context(ctx: AuditContext, alert: Alert) -> AuditContext:
         purpose=ctx.purpose,
         reason=alert.reason,
     )
+
+
+def alert_events(
+    ctx: AuditContext, verdict: Verdict, status: int
+) -> list[tuple[AuditContext, int]]:
+    """The verdict's alerts as audit events to write, each with the status it records: the
+    refusal's when the disclosure was refused, else the disclosure's own."""
+    alert_status = BLOCKED_STATUS if verdict.blocked else status
+    return [(alert_context(ctx, alert), alert_status) for alert in verdict.alerts]
+
+
+def alert_rows(ctx: AuditContext, verdict: Verdict, status: int) -> list[dict[str, object]]:
+    """`alert_events` as audit event rows, for a caller inserting them in its own transaction
+    (alerts disclose nothing: no disclosure rows)."""
+    return [
+        event_row(alert, alert_status) for alert, alert_status in alert_events(ctx, verdict, status)
+    ]
+
+
+def counts_restart(at: dt.datetime) -> dt.datetime:
+    """When the daily counts that refused a disclosure made at `at` start again (the next UTC
+    midnight): a held webhook delivery is due again then."""
+    day = at.astimezone(dt.UTC).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+# The detector of the request being handled, set by the audit middleware for the writes the
+# request commits: `commit_with_audit` is called by services that hold no reference to it.
+REQUEST_DETECTOR: ContextVar[BulkReadDetector | None] = ContextVar(
+    "sanad_request_bulk_read_detector", default=None
+)

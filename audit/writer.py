@@ -1,5 +1,6 @@
 """Fail-closed, group-committed audit writes: each request awaits the commit of its own event,
-and events of concurrent requests share one transaction (one fsync) to keep throughput."""
+and events of concurrent requests share one transaction (one fsync) to keep throughput. Writes
+commit their own event with the change (`commit_with_audit`), after the bulk-read review."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import structlog
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from audit.bulk_reads import REQUEST_DETECTOR, alert_rows, session_seeder
 from audit.context import AuditContext, disclosure_rows, event_row
 from database.group_commit import GroupCommitter
 from database.last_writes import run_last_writes
 from database.prepared import DriverChannel
+from problems import ProblemError
 from schemas.audit import AuditDisclosure, AuditEvent
 
 log = structlog.get_logger(__name__)
@@ -67,9 +70,34 @@ class AuditWriter:
 
 async def commit_with_audit(session: AsyncSession, ctx: AuditContext, status: int) -> None:
     """Commit a change together with its audit event: both land, or neither does. The
-    transaction's last writes (the change feed's events) go after the audit rows."""
+    transaction's last writes (the change feed's events) go after the audit rows. The records
+    the change discloses (an encounter report, a status claim, a correction) count towards the
+    bulk-read limits as a read's do; an alert it raises is committed with it."""
+    alerts = await _review_bulk_reads(session, ctx, status)
     conn = await session.connection()
-    await insert_audit_rows(conn, [event_row(ctx, status)], disclosure_rows(ctx, status))
+    await insert_audit_rows(conn, [event_row(ctx, status), *alerts], disclosure_rows(ctx, status))
     await run_last_writes(session)
     await session.commit()
     ctx.written_with_status = status
+
+
+async def _review_bulk_reads(
+    session: AsyncSession, ctx: AuditContext, status: int
+) -> list[dict[str, object]]:
+    """The alert events to commit with the change. Reviewed here rather than by the middleware
+    after the response, as a read is: by then the change is committed and cannot be refused.
+    A change a limit refuses (blocking on) is rolled back, its alert committed alone, and the
+    request answered with the 429 problem a read gets; the middleware then audits the refusal."""
+    detector = REQUEST_DETECTOR.get()
+    if detector is None:  # not within a request the audit middleware handles
+        return []
+    verdict = await detector.review(ctx, status, seeder=session_seeder(session))
+    alerts = alert_rows(ctx, verdict, status)
+    if not verdict.blocked:
+        return alerts
+    await session.rollback()  # nothing of the change is written
+    if alerts:
+        await insert_audit_rows(await session.connection(), alerts, [])
+        await session.commit()
+    ctx.reason = "bulk-read-limit"
+    raise ProblemError("bulk-read-limit", "the change was not made")

@@ -1,9 +1,10 @@
-"""Audit rows for a webhook delivery: data leaving the process outside any request is audited
-like a response, committed before it is sent (fail-closed), one event per attempt."""
+"""The audit context of a webhook delivery: data leaving the process outside any request is
+audited like a response, committed before it is sent (fail-closed), one event per attempt, and
+reviewed for bulk reads as a response is."""
 
 from __future__ import annotations
 
-from audit.context import AuditContext, disclosure_rows, event_row
+from audit.context import AuditContext
 from auth.principal import Principal
 from changes.service import disclose_events
 from schemas.changes import ChangeEvent, WebhookDelivery, WebhookSubscription
@@ -12,14 +13,16 @@ from schemas.vocabulary import AgencyKind
 
 ROUTE = "/webhooks/{subscription_id}"
 REASON = "webhook-delivery"
+STATUS = 200  # audited before it is sent, as a response about to leave
 
 
-def delivery_audit_rows(
+def delivery_context(
     delivery: WebhookDelivery,
     subscription: WebhookSubscription,
     agency_kind: AgencyKind,
     event: ChangeEvent,
-) -> tuple[dict[str, object], list[dict[str, object]]]:
+) -> AuditContext:
+    """The attempt as the subscribing client's access: its purpose, the record it discloses."""
     principal = Principal(
         client_id=subscription.client_id,
         subject=subscription.client_id,
@@ -40,4 +43,4 @@ def delivery_audit_rows(
         reason=REASON,
     )
     disclose_events(ctx, [event])
-    return event_row(ctx, 200), disclosure_rows(ctx, 200)
+    return ctx

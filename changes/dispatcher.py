@@ -1,6 +1,10 @@
 """The webhook delivery worker run in the app's lifespan: fans feed events out to each
 subscription (through the same agreement filter as the feed), then delivers due deliveries,
-at least once, with exponential back-off and a dead-letter state after N failed attempts."""
+at least once, with exponential back-off and a dead-letter state after N failed attempts.
+
+A delivery discloses personal data as a response does, so it stops when responses do: nothing
+is fanned out or sent while the audit's transparency log is behind, and each delivery is
+reviewed for bulk reads before it is leased to be sent."""
 
 from __future__ import annotations
 
@@ -11,17 +15,21 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.bulk_reads import BulkReadDetector, alert_rows, counts_restart, session_seeder
+from audit.context import disclosure_rows, event_row
 from audit.writer import insert_audit_rows
 from changes import signing
 from changes import webhook_repository as repository
 from changes.attempt_results import AttemptResults
-from changes.delivery_audit import delivery_audit_rows
+from changes.delivery_audit import STATUS as AUDITED_STATUS
+from changes.delivery_audit import delivery_context
 from changes.notify import NOTIFIER
 from changes.pinned_client import PinnedClients
 from changes.repository import head as feed_head
@@ -63,6 +71,7 @@ def payload(event: ChangeEvent) -> bytes:
 
 NO_LONGER_SHARED = "withheld: the event's list is no longer shared with the subscriber"
 CLIENT_DISABLED = "withheld: the subscribing client is disabled"
+OVER_LIMIT = "held: the subscriber is over a daily bulk-read limit"
 
 
 async def _withheld(
@@ -98,6 +107,7 @@ class _Job:
     delivery: WebhookDelivery
     subscription: WebhookSubscription
     event: ChangeEvent
+    kind: AgencyKind  # the subscribing agency's
 
 
 class WebhookDispatcher:
@@ -106,9 +116,18 @@ class WebhookDispatcher:
         sessions: async_sessionmaker[AsyncSession],
         settings: WebhookSettings,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        behind_reason: Callable[[], str | None],
+        bulk_reads: BulkReadDetector,
     ) -> None:
+        """`behind_reason` says why the transparency log is behind (None while it keeps up,
+        `TransparencyLog.behind_reason`); `bulk_reads` is the detector the API's responses are
+        reviewed by, so that reads and deliveries count together."""
         self._sessions = sessions
         self.settings = settings
+        self._behind_reason = behind_reason
+        self._bulk_reads = bulk_reads
+        self._paused = False  # by the log being behind, at the last look
         self._networks = settings.networks()
         self._clients = PinnedClients(settings.timeout_seconds, transport)
         self._task: asyncio.Task[None] | None = None
@@ -171,6 +190,8 @@ class WebhookDispatcher:
             await asyncio.sleep(0.01)
 
     async def _pause(self) -> float:
+        if self._log_behind():  # deliveries may be due, but none may leave: just poll
+            return self.settings.poll_seconds
         async with self._sessions() as session:
             due = await repository.next_due_at(session, utcnow())
         if due is None:
@@ -182,9 +203,26 @@ class WebhookDispatcher:
         await self.fan_out()
         return await self.deliver_due()
 
+    def _log_behind(self) -> bool:
+        """Whether the audit's transparency log is behind. The API then serves no personal
+        data (an access's audit event would not reach the signed log in time), and neither
+        does this worker: it leases nothing, so new events wait unfanned and due deliveries
+        (retries and replays too) wait unsent; the first pass after the log caught up sends
+        them. Attempts already under way finish, as responses already past the check do."""
+        reason = self._behind_reason()
+        if (reason is not None) != self._paused:  # say so once, not on every poll
+            if reason is not None:
+                log.warning("webhooks_paused_audit_log_behind", reason=reason)
+            else:
+                log.info("webhooks_resumed_audit_log_current")
+            self._paused = reason is not None
+        return self._paused
+
     # --- fan-out ----------------------------------------------------------------------------
 
     async def fan_out(self) -> int:
+        if self._log_behind():
+            return 0
         async with self._sessions() as session:
             head = await feed_head(session)
             if head == self._seen_head:
@@ -194,6 +232,8 @@ class WebhookDispatcher:
         for subscription, kind in subscriptions:
             more = True
             while more:
+                if self._log_behind():  # fell behind during this pass: the head is not reached
+                    return created
                 count, more = await self._fan_out_one(subscription, AgencyKind(kind))
                 created += count
         self._seen_head = head  # only once every subscription has caught up to it
@@ -237,8 +277,8 @@ class WebhookDispatcher:
                 for index, event in enumerate(events)
             ]
             await repository.insert_deliveries(session, [d.model_dump() for d in deliveries])
-            jobs = [_Job(d, fresh, e) for d, e in zip(deliveries[:free], events, strict=False)]
-            await self._audit(session, jobs, kind)
+            leased = zip(deliveries[:free], events, strict=False)
+            jobs = await self._audit(session, [_Job(d, fresh, e, kind) for d, e in leased])
             await session.commit()
         self._start(jobs)
         return len(deliveries), len(events) == FAN_OUT_BATCH
@@ -246,21 +286,41 @@ class WebhookDispatcher:
     def _lease_end(self, now: dt.datetime) -> dt.datetime:
         return now + dt.timedelta(seconds=self.settings.lease_seconds)
 
-    @staticmethod
-    async def _audit(session: AsyncSession, jobs: list[_Job], kind: AgencyKind) -> None:
-        """Audit events for the attempts about to start, in the leasing transaction."""
-        events, disclosures = [], []
+    async def _audit(self, session: AsyncSession, jobs: list[_Job]) -> list[_Job]:
+        """Of the jobs just leased, those to start, their audit events written in the leasing
+        transaction (so committed before anything is sent). Each is first reviewed for bulk
+        reads as a response is: one taking its subscriber past a daily limit raises the alert
+        (an audit event, once per limit and day) and, with blocking on, is held instead,
+        unsent and uncounted, until the day's counts restart (a replay requeues it sooner, to
+        be reviewed again)."""
+        events, disclosures, sent, held = [], [], [], []
+        # on this transaction's connection: the pool has none to spare for a worker holding one
+        seeder = session_seeder(session)
         for job in jobs:
-            event, rows = delivery_audit_rows(job.delivery, job.subscription, kind, job.event)
-            events.append(event)
-            disclosures.extend(rows)
+            ctx = delivery_context(job.delivery, job.subscription, job.kind, job.event)
+            verdict = await self._bulk_reads.review(ctx, AUDITED_STATUS, seeder=seeder)
+            events += alert_rows(ctx, verdict, AUDITED_STATUS)
+            if verdict.blocked:
+                held.append(job)
+                continue
+            sent.append(job)
+            events.append(event_row(ctx, AUDITED_STATUS))
+            disclosures += disclosure_rows(ctx, AUDITED_STATUS)
         if events:
             await insert_audit_rows(await session.connection(), events, disclosures)
+        if held:
+            ids = [job.delivery.id for job in held]
+            await repository.hold(session, ids, counts_restart(utcnow()), OVER_LIMIT)
+            subscriptions = sorted({job.subscription.id for job in held})
+            log.warning("webhook_deliveries_held", deliveries=ids, subscriptions=subscriptions)
+        return sent
 
     # --- delivery ---------------------------------------------------------------------------
 
     async def deliver_due(self) -> int:
         """Start attempts for due deliveries, up to `concurrency` in flight at once."""
+        if self._log_behind():
+            return 0
         free = self.settings.concurrency - len(self._in_flight)
         jobs = await self._claim_due(free) if free > 0 else []
         self._start(jobs)
@@ -297,16 +357,15 @@ class WebhookDispatcher:
                 await repository.withhold(session, ids, now, reason)
             wanted = [d.id for d in due if d.change_seq in events and d.id not in withheld]
             leased = await repository.claim(session, wanted, now, self._lease_end(now))
-            by_kind: dict[AgencyKind, list[_Job]] = {}
+            jobs = []
             for delivery in due:
                 if delivery.id in leased:
                     subscription, kind = subscriptions[delivery.subscription_id]
-                    job = _Job(delivery, subscription, events[delivery.change_seq])
-                    by_kind.setdefault(AgencyKind(kind), []).append(job)
-            for kind, group in by_kind.items():
-                await self._audit(session, group, kind)
+                    event = events[delivery.change_seq]
+                    jobs.append(_Job(delivery, subscription, event, AgencyKind(kind)))
+            jobs = await self._audit(session, jobs)
             await session.commit()
-        return [job for group in by_kind.values() for job in group]
+        return jobs
 
     async def _send(self, job: _Job) -> tuple[int | None, str | None]:
         subscription = job.subscription

@@ -142,6 +142,18 @@ async def withhold(
     )
 
 
+async def hold(
+    session: AsyncSession, delivery_ids: Sequence[str], until: dt.datetime, reason: str
+) -> None:
+    """Give back, unsent, deliveries this transaction leased: pending and due again at
+    `until`, with `reason` in the delivery log. No attempt is counted: none was made."""
+    await session.execute(
+        update(WebhookDelivery)
+        .where(_delivery.id.in_(list(delivery_ids)))
+        .values(lease_until=None, next_attempt_at=until, last_error=reason)
+    )
+
+
 # Written by every attempt; the due state only while the delivery is as it was leased.
 _OUTCOME_COLUMNS = ("attempts", "lease_until", "last_status_code", "last_error")
 _DUE_STATE_COLUMNS = ("status", "delivered_at", "next_attempt_at")
