@@ -74,6 +74,22 @@ async def _principal(
     return principal
 
 
+MAX_PURPOSE_HEADER = 64  # the audit event's purpose column
+
+
+def _check_purpose_header(value: str) -> None:
+    """No purpose code is longer or holds anything but printable ASCII. Refused before the
+    audit event takes it: PostgreSQL cannot store a NUL, and the audit rows of concurrent
+    requests are committed together."""
+    if len(value) > MAX_PURPOSE_HEADER or not (value.isascii() and value.isprintable()):
+        raise ProblemError(
+            "purpose-not-allowed",
+            f"a purpose of use is a code of at most {MAX_PURPOSE_HEADER} printable ASCII "
+            "characters",
+            invalid_params=[{"name": "Purpose-Of-Use", "reason": "not a purpose code"}],
+        )
+
+
 async def authorize(
     request: Request,
     authorization: Annotated[str | None, Security(_bearer)] = None,
@@ -87,7 +103,9 @@ async def authorize(
     principal = await _principal(services, audit, authorization)
     operation = getattr(request.scope.get("route"), "name", "")
     if purpose_of_use:
-        audit.purpose = purpose_of_use[:64]
+        _check_purpose_header(purpose_of_use)
+        # kept as sent (even when unknown) so that auditors see what the caller claimed
+        audit.purpose = purpose_of_use
     access = authorize_operation(principal, operation, purpose_of_use)
     audit.purpose = access.purpose.value if access.purpose else None
     if access.policy.personal_data:

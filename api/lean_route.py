@@ -118,7 +118,9 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
             ) from exc
-        except ValueError as exc:  # bytes that are not UTF-8, as FastAPI answers them
+        except (ValueError, RecursionError) as exc:
+            # bytes that are not UTF-8, or arrays nested past the parser's depth: FastAPI
+            # answers any error but a JSON syntax error this way
             raise HTTPException(400, "There was an error parsing the body") from exc
         access = await authorize(
             request, headers.get(b"authorization"), headers.get(b"purpose-of-use")

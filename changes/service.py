@@ -195,11 +195,16 @@ async def seen_now(session: AsyncSession, audience: Audience, seqs: Sequence[int
     )
 
 
+MAX_CURSOR = 2**63 - 1  # the feed's sequence is a 64-bit integer on both databases
+
+
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
-    # ASCII digits only: str.isdigit() also accepts `²`, which int() refuses
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
+    # ASCII digits only: str.isdigit() also accepts `²`, which int() refuses; and no more than
+    # a sequence number holds (SQLite cannot bind a larger integer: it was a 500)
+    digits = cursor.isascii() and cursor.isdigit() and len(cursor) <= 19
+    if not digits or int(cursor) > MAX_CURSOR:
         raise invalid_field("since", "a cursor this feed returned")
     return int(cursor)
 

@@ -46,13 +46,19 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _logging(echo: bool) -> dict[str, Any]:
+    """Bound values are personal data (names, dates of birth): neither the statement log that
+    `echo` (`SANAD_SQL_ECHO`) turns on nor an error's message may show them."""
+    return {"echo": echo, "hide_parameters": True}
+
+
 def make_sync_engine(database_url: str, echo: bool = False) -> Engine:
     url = sync_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = create_engine(url, **_logging(echo), connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_engine(url, **_logging(echo), pool_size=5, max_overflow=5, pool_pre_ping=True)
 
 
 def make_async_engine(database_url: str, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
@@ -60,7 +66,7 @@ def make_async_engine(database_url: str, echo: bool = False, pool_size: int = 20
     # (a thread for aiosqlite, a TCP handshake and backend for PostgreSQL) costs more than
     # waiting a moment for a pooled one.
     url = async_url(database_url)
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(url, **_logging(echo), pool_size=pool_size, max_overflow=0)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         sqlite_writer.install(engine)

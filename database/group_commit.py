@@ -1,12 +1,23 @@
 """Group commit: concurrent callers each hand in an item and await the commit of their own;
-items that arrive while a commit runs share the next one (one transaction, one fsync)."""
+items that arrive while a commit runs share the next one (one transaction, one fsync).
+
+A batch the database refuses for a value or a constraint (`refused_for_its_data`) is committed
+again item by item, so that one item it cannot store fails alone instead of failing every
+caller that happened to share its transaction. Each item still fails if its own commit does:
+the audit stays fail-closed. A batch lost to anything else (the connection, a lock that timed
+out) fails whole at once: item by item it would fail again, 512 times over. This relies on a
+failed commit having written nothing (one transaction per `commit_batch`)."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+import asyncpg
+from sqlalchemy.exc import DataError, IntegrityError
 
 Item = TypeVar("Item")
 
@@ -18,8 +29,9 @@ class _Waiting(Generic[Item]):
 
 
 class GroupCommitter(Generic[Item]):
-    """`commit_batch` writes and commits a batch, raising if it could not; every caller whose
-    item was in that batch then sees the same exception."""
+    """`commit_batch` writes and commits a batch atomically, raising if it could not; the
+    batch's items are then committed one by one, and each caller whose item still fails sees
+    the exception of its own commit."""
 
     def __init__(
         self, commit_batch: Callable[[list[Item]], Awaitable[None]], max_batch: int | None = None
@@ -52,17 +64,46 @@ class GroupCommitter(Generic[Item]):
             self._flushing = False
 
     async def _commit(self, batch: list[_Waiting[Item]]) -> None:
-        try:
-            await self._commit_batch([waiting.item for waiting in batch])
-        except Exception as exc:
-            outcome: BaseException | None = exc
-        else:
-            outcome = None
+        outcome = await self._attempt([waiting.item for waiting in batch])
+        if outcome is None or len(batch) == 1 or not refused_for_its_data(outcome):
+            for waiting in batch:
+                _settle(waiting, outcome)
+            return
+        # One after another: on SQLite the commits queue for one write lock anyway. An item
+        # whose waiter was cancelled is written too, as it would have been in the batch.
         for waiting in batch:
-            # a caller cancelled while waiting has nobody to tell
-            if waiting.done.done():
-                continue
-            if outcome is None:
-                waiting.done.set_result(None)
-            else:
-                waiting.done.set_exception(outcome)
+            _settle(waiting, await self._attempt([waiting.item]))
+
+    async def _attempt(self, items: list[Item]) -> Exception | None:
+        try:
+            await self._commit_batch(items)
+        except Exception as exc:
+            return exc
+        return None
+
+
+# what the drivers and SQLAlchemy raise when a row's own values are refused
+_DATA_ERRORS = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+    IntegrityError,
+    DataError,
+)
+
+
+def refused_for_its_data(exc: BaseException) -> bool:
+    """Whether the database refused what was written (a value it cannot store, a constraint),
+    so that another batch without the offending item may succeed."""
+    return isinstance(exc, _DATA_ERRORS)
+
+
+def _settle(waiting: _Waiting[Item], outcome: Exception | None) -> None:
+    # a caller cancelled while waiting has nobody to tell
+    if waiting.done.done():
+        return
+    if outcome is None:
+        waiting.done.set_result(None)
+    else:
+        waiting.done.set_exception(outcome)

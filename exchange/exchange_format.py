@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -356,9 +358,18 @@ def _header_ok(columns: list[str], rejected: list[RowRejection]) -> bool:
         problems.append("header has an empty column name")
     if _RESERVED in columns:
         problems.append("attributes is reserved: send agency fields as their own columns")
-    duplicates = sorted({name for name in columns if name and columns.count(name) > 1})
-    if duplicates:
-        problems.append("header repeats column " + ", ".join(duplicates))
+    # by position, never by name: a file whose first row is data has personal data there
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(columns, start=1):
+        if name:
+            positions.setdefault(name, []).append(position)
+    repeated = [
+        "columns " + ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+        for at in positions.values()
+        if len(at) > 1
+    ]
+    if repeated:
+        problems.append("header repeats a column name: " + "; ".join(repeated))
     rejected.extend(RowRejection(0, None, reason) for reason in problems)
     return not problems
 
@@ -371,28 +382,106 @@ def _ndjson_records(text: str) -> Iterator[_Record]:
             continue
         row_no += 1
         try:
-            obj = json.loads(line)
+            obj = _JSON_ROW.decode(line)
         except (ValueError, RecursionError):
             yield row_no, _RawRecord({}, errors=[(None, "is not valid JSON")])
             continue
         if not isinstance(obj, dict):
             yield row_no, _RawRecord({}, errors=[(None, "must be a JSON object")])
             continue
-        yield row_no, _json_record(obj)
+        # the text was decoded as strict UTF-8, so only a `\uD800`-`\uDFFF` escape can write
+        # a lone surrogate: lines without one (nearly all) need no search for it
+        yield row_no, _json_record(obj, escaped="\\ud" in line or "\\uD" in line)
 
 
-def _json_record(obj: dict[str, object]) -> _RawRecord:
-    raw = _RawRecord({})
+_GIVEN_TWICE = "is given twice"
+_TWICE_INSIDE = "holds an object that gives a key twice"
+# a lone surrogate is no Unicode text: nothing downstream can encode it (orjson, the database)
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NOT_UNICODE = "is not valid Unicode text (a lone surrogate)"
+_NAME_NOT_UNICODE = "has a field name that is not valid Unicode text (a lone surrogate)"
+
+
+class _KeysGivenTwice(dict[str, object]):
+    """A JSON object that gave a key more than once, of which `json.loads` would silently keep
+    the last value: `twice` are those keys."""
+
+    __slots__ = ("twice",)
+    twice: list[str]
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    repeated = _KeysGivenTwice(obj)
+    counts = Counter(key for key, _ in pairs)
+    repeated.twice = [key for key, count in counts.items() if count > 1]
+    return repeated
+
+
+# one decoder for every row: `json.loads` with a hook builds a new one per call, which cost
+# more than the parsing itself
+_JSON_ROW = json.JSONDecoder(object_pairs_hook=_json_object)
+
+
+def _json_fields(
+    obj: dict[str, object],
+    name_of: Callable[[str], str],
+    escaped: bool,
+    raw: _RawRecord,
+    apart: str | None = None,
+) -> Iterator[tuple[str, object]]:
+    """An object's fields, each by the name it goes by. A value that cannot be taken as sent
+    is rejected on `raw` (but field `apart`'s: its own reader checks it) and yielded all the
+    same: its row is rejected anyway, and the text rules are safe on any string. A field whose
+    own name is not Unicode is skipped: a rejection could not name it, so it is the row's."""
+    twice = obj.twice if isinstance(obj, _KeysGivenTwice) else ()
     for key, value in obj.items():
-        name = _canonical(key)
-        if name in raw.scalars or (name == "documents" and raw.documents is not None):
-            raw.errors.append((name, "is given twice"))
+        if escaped and _LONE_SURROGATE.search(key):
+            raw.errors.append((None, _NAME_NOT_UNICODE))
+            continue
+        name = name_of(key)
+        if key in twice:
+            raw.errors.append((name, _GIVEN_TWICE))
+        # a string is checked only in a line that escapes a surrogate: the common case is free
+        checked = name != apart and (escaped or not isinstance(value, str))
+        if checked and (problem := _value_problem(value, escaped)):
+            raw.errors.append((name, problem))
+        yield name, value
+
+
+def _value_problem(value: object, escaped: bool) -> str | None:
+    """Why a value, nested ones included, cannot be taken as sent, or None. A walk, not a
+    recursion: json.loads nests as deep as the interpreter's recursion limit allows."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if escaped and _LONE_SURROGATE.search(item):
+                return _NOT_UNICODE
+        elif isinstance(item, _KeysGivenTwice):
+            return _TWICE_INSIDE
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+def _json_record(obj: dict[str, object], escaped: bool) -> _RawRecord:
+    raw = _RawRecord({})
+    # the attributes object is read apart: its values are checked under their own names
+    for name, value in _json_fields(obj, _canonical, escaped, raw, apart=_RESERVED):
+        if name == _RESERVED:
+            _json_attributes(value, escaped, raw)
+        elif name in raw.scalars or (name == "documents" and raw.documents is not None):
+            raw.errors.append((name, _GIVEN_TWICE))
         elif name in SCALAR_FIELDS or name == "record_id":
             raw.scalars[name] = _json_scalar(name, value, raw)
         elif name == "documents":
             raw.documents = _json_documents(value, raw)
-        elif name == _RESERVED:
-            _json_attributes(value, raw)
         elif value is not None and (text := _json_text(value)):
             raw.attributes[name] = text
     return raw
@@ -426,13 +515,13 @@ def _json_documents(value: object, raw: _RawRecord) -> str | list[tuple[str, str
     return None
 
 
-def _json_attributes(value: object, raw: _RawRecord) -> None:
+def _json_attributes(value: object, escaped: bool, raw: _RawRecord) -> None:
     if not isinstance(value, dict):
         raw.errors.append((_RESERVED, "must be an object"))
         return
-    for key, item in value.items():
+    for name, item in _json_fields(value, str.strip, escaped, raw):
         if item is not None and (text := _json_text(item)):
-            raw.attributes[str(key).strip()] = text
+            raw.attributes[name] = text
 
 
 def _json_text(value: object) -> str:

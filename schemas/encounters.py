@@ -10,7 +10,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
+from schemas.types import ClientDateTime, PortableJSON, UtcDateTime, new_id, utcnow
 from schemas.verification import VerificationRequest
 
 EncounterEvent = Literal[
@@ -99,7 +99,7 @@ class EncounterCreate(SQLModel):
     subject: VerificationRequest
     event: EncounterEvent
     place: Place = Field(default_factory=Place)
-    occurred_at: dt.datetime
+    occurred_at: ClientDateTime
 
     @field_validator("occurred_at")
     @classmethod
@@ -122,7 +122,7 @@ class StatusClaimCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     status: ClaimedStatus
-    effective_at: dt.datetime
+    effective_at: ClientDateTime
 
     @field_validator("effective_at")
     @classmethod

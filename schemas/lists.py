@@ -9,7 +9,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from schemas.records import PRINTABLE
-from schemas.types import PortableJSON, UtcDateTime, new_id, utcnow
+from schemas.types import ClientDateTime, PortableJSON, UtcDateTime, new_id, utcnow
 from schemas.vocabulary import (
     COARSENABLE_FIELDS,
     RECORD_FIELDS,
@@ -97,8 +97,8 @@ class SharingAgreementCreate(SQLModel):
         },
     )
     purposes: list[Purpose] = Field(min_length=1)
-    valid_from: dt.datetime
-    valid_until: dt.datetime
+    valid_from: ClientDateTime
+    valid_until: ClientDateTime
 
     @model_validator(mode="after")
     def _period_is_ordered(self) -> SharingAgreementCreate:

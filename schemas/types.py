@@ -1,11 +1,13 @@
-"""Column types shared by every table: UTC timestamps and portable JSON."""
+"""Column types shared by every table: UTC timestamps and portable JSON; and the type of a
+timestamp a client sends, which must have a UTC equivalent to be stored or compared."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -32,6 +34,24 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         assert isinstance(value, dt.datetime)
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _has_utc_equivalent(value: dt.datetime) -> dt.datetime:
+    """Refuse a time whose UTC equivalent falls outside the years 1-9999 (such as
+    `0001-01-01T00:00:00+14:00`): Python cannot represent it, so storing it (`UtcDateTime`)
+    or converting it raised OverflowError, a 500. A time without an offset is left to its
+    model (refused, or read as UTC)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("its UTC time is outside the years 1 to 9999") from None
+    return value
+
+
+ClientDateTime = Annotated[dt.datetime, AfterValidator(_has_utc_equivalent)]
+"""A timestamp a client sends, in a body or a query: a 422 naming the field when it has no
+UTC equivalent. Its JSON schema is a plain `date-time`."""
 
 
 def utcnow() -> dt.datetime:

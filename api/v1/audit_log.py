@@ -12,6 +12,7 @@ from api.responses import problem_responses
 from audit import service
 from audit.repository import DisclosureFilter, EventFilter
 from schemas.audit import AuditDisclosurePage, AuditEventPage
+from schemas.types import ClientDateTime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -38,8 +39,8 @@ async def list_audit_events(
     purpose: str | None = None,
     outcome: Literal["allowed", "denied", "error"] | None = None,
     route: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: ClientDateTime | None = None,
+    until: ClientDateTime | None = None,
     list_id: str | None = None,
     record_id: str | None = None,
     request_id: str | None = None,
@@ -78,8 +79,8 @@ async def list_audit_disclosures(
     record_id: str | None = None,
     recipient_agency_id: str | None = None,
     client_id: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: ClientDateTime | None = None,
+    until: ClientDateTime | None = None,
     cursor: str | None = None,
     limit: Limit = 100,
 ) -> AuditDisclosurePage:
