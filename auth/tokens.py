@@ -218,9 +218,12 @@ def _scope_list(value: object) -> list[str]:
     return []
 
 
-def _granted_scopes(requested: list[str], kind: AgencyKind, allowed: list[str]) -> frozenset[str]:
+def _granted_scopes(
+    requested: list[str], kind: AgencyKind, allowed: list[str] | None
+) -> frozenset[str]:
+    """Scopes asked for, known, within the agency's ceiling and (an external issuer's) allowed."""
     granted = frozenset(requested) & _KNOWN_SCOPES & {s.value for s in SCOPE_CEILING[kind]}
-    return granted & frozenset(allowed) if allowed else granted
+    return granted if allowed is None else granted & frozenset(allowed)
 
 
 def _refused(reason: str) -> ProblemError:
@@ -392,7 +395,7 @@ class AccessTokenVerifier:
             subject=claims["sub"][:_SUBJECT_MAX],
             agency_id=claims["agency"],
             agency_kind=kind,
-            scopes=_granted_scopes(claims["scope"].split(), kind, []),
+            scopes=_granted_scopes(claims["scope"].split(), kind, None),
             token_jti=claims["jti"],
             issuer=self._settings.issuer,
             expires_at=int(claims["exp"]),
@@ -414,6 +417,8 @@ class AccessTokenVerifier:
             claims, issuer=config.issuer, audience=config.audience, now=now, leeway=self._leeway
         )
         agency_id = config.agency or _required_str(claims, config.agency_claim, _ID_MAX)
+        if config.agency is None and agency_id not in config.agencies:
+            raise InvalidTokenError("agency not served by this issuer")
         kind = await self._agency_kind(agency_id)
         subject = _required_str(claims, config.subject_claim)
         client = claims.get(config.client_id_claim) or claims.get("client_id") or subject

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ExternalIssuer(BaseModel):
-    """A trusted external OAuth issuer (e.g. an agency's Keycloak realm) and its claim mapping."""
+    """A trusted external OAuth issuer (e.g. an agency's Keycloak realm) and its claim mapping.
+
+    An issuer speaks for the agencies it is configured for, never for whichever its tokens name:
+    `agency` (its one agency), or `agencies` (those its `agency_claim` may name). And it grants
+    no scope beyond `allowed_scopes`, which must be listed (`admin` only if listed). Otherwise
+    one agency's identity provider could sign a token for another agency's administrator."""
 
     issuer: str
     audience: str
@@ -18,11 +23,21 @@ class ExternalIssuer(BaseModel):
     algorithms: list[str] = Field(default_factory=lambda: ["ES256", "RS256", "EdDSA"])
     token_types: list[str] = Field(default_factory=lambda: ["at+jwt", "JWT"])
     agency: str | None = None
+    agencies: list[str] = Field(default_factory=list)
     agency_claim: str = "agency"
     scope_claim: str = "scope"
     subject_claim: str = "sub"
     client_id_claim: str = "azp"
-    allowed_scopes: list[str] = Field(default_factory=list)
+    allowed_scopes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _speaks_for_named_agencies(self) -> ExternalIssuer:
+        if (self.agency is None) == (not self.agencies):
+            raise ValueError(
+                f"external issuer {self.issuer}: give `agency` (its one agency) or `agencies` "
+                "(those its tokens may name), exactly one of them"
+            )
+        return self
 
 
 class Settings(BaseSettings):

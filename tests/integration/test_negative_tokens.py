@@ -293,23 +293,28 @@ def jwks_server() -> Iterator[JwksServer]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def external_client(
-    settings: Settings, sync_engine: Any, jwks_server: JwksServer
+    settings: Settings, sync_engine: Any, jwks_server: JwksServer, world: World
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app of a deployment that also trusts three external issuers."""
+    """The app of a deployment that also trusts three external issuers, each for UNHCR alone
+    (the test's world's), two of them with UNHCR's administration among their scopes."""
+    unhcr_scopes = ["admin", "lists:read", "records:read"]
     issuers = [
         ExternalIssuer(
             issuer=STATIC_ISSUER,
             audience=EXTERNAL_AUDIENCE,
             jwks={"keys": [STATIC_KEY.as_dict(private=False)]},
             algorithms=["ES256"],
+            agencies=[world.unhcr],
+            allowed_scopes=unhcr_scopes,
         ),
         ExternalIssuer(
             issuer=NARROW_ISSUER,
             audience=EXTERNAL_AUDIENCE,
             jwks={"keys": [STATIC_KEY.as_dict(private=False)]},
             algorithms=["ES256"],
+            agency=world.unhcr,
             allowed_scopes=["lists:read"],
         ),
         ExternalIssuer(
@@ -317,6 +322,8 @@ async def external_client(
             audience=EXTERNAL_AUDIENCE,
             jwks_url=jwks_server.jwks_url,
             algorithms=["ES256"],
+            agencies=[world.unhcr],
+            allowed_scopes=unhcr_scopes,
         ),
     ]
     external_settings = settings.model_copy(
@@ -402,6 +409,9 @@ def _bad_external_tokens(world: World, jwks_server: JwksServer) -> list[str]:
         _sign(STATIC_KEY, _external_header(typ="id+jwt"), claims),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, agency="no-such-agency")),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, agency=None)),
+        # another agency, which exists, but which this issuer does not speak for
+        _sign(STATIC_KEY, _external_header(), _external_claims(world, agency=world.us)),
+        _sign(STATIC_KEY, _external_header(), _external_claims(world, agency=world.oversight)),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, exp=int(time.time()) - 11)),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, sub=None)),
     ]
@@ -444,3 +454,17 @@ async def test_jwks_url_refetch_is_rate_limited(
     for _ in range(5):
         _assert_refused(await external_client.get(PROTECTED, headers=token(second, "k-unknown")))
     assert jwks_server.count("/jwks") == before + 2
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"allowed_scopes": ["lists:read"]},  # speaks for whichever agency its tokens name
+        {"agency": "unhcr", "agencies": ["unhcr"], "allowed_scopes": ["lists:read"]},
+        {"agency": "unhcr"},  # grants whatever scope its tokens name
+        {"agency": "unhcr", "allowed_scopes": []},
+    ],
+)
+def test_an_external_issuer_must_name_its_agencies_and_scopes(mapping: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        ExternalIssuer(issuer=STATIC_ISSUER, audience=EXTERNAL_AUDIENCE, **mapping)
