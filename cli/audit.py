@@ -5,16 +5,35 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from config.settings import Settings
 from database.engine import make_sync_engine
+from tlog.checkpoint import NoteError
 from transparency.export import PinnedKeys, export_log, verify_database, verify_export
-from transparency.keys import LogKeyError, LogKeyPlace, existing_log_signer
+from transparency.keys import (
+    LogKeyError,
+    LogKeyPlace,
+    existing_log_signer,
+    private_key_in_database,
+)
 
 audit_app = typer.Typer(help="The audit transparency log: export and verify", no_args_is_help=True)
+USAGE_EXIT = 2
+_KEY_IN_DATABASE = (
+    "warning: the log's private key is stored in the database (tlog_log_key.signer_key): "
+    "whoever can write to the database can rewrite the log and sign it again, so this export's "
+    "signature proves nothing against them. Verify it with the witnesses' keys pinned "
+    "(--witness-key) or a checkpoint a witness cosigned (--trusted-checkpoint), and keep the "
+    "key in a key file or token (docs/transparency-log.md)."
+)
+_SELF_CONSISTENT_ONLY = (
+    "note: no witness key pinned and no trusted checkpoint given: this shows the log is "
+    "self-consistent, not that it is the history the witnesses saw; whoever holds the log key "
+    "can rewrite it and sign it again. Pin --witness-key or give --trusted-checkpoint."
+)
 
 
 @audit_app.command("export")
@@ -30,6 +49,8 @@ def export(
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
             signer = existing_log_signer(conn, LogKeyPlace.from_settings(settings))
+            if private_key_in_database(conn):
+                typer.echo(_KEY_IN_DATABASE, err=True)
             if out is None:
                 summary = export_log(conn, sys.stdout.buffer, signer)
             else:
@@ -63,11 +84,28 @@ def verify(
         list[Path] | None,
         typer.Option(help="a checkpoint note known good, e.g. a witness's (repeatable)"),
     ] = None,
+    max_unwitnessed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="fail if more leaves than this lie past the newest checkpoint a pinned "
+            "witness cosigned (needs --witness-key)",
+        ),
+    ] = None,
 ) -> None:
     """Re-derive the whole tree (from an export, or from DATABASE_URL) and check every leaf,
-    checkpoint and cosignature; exits 1 naming the first bad leaf when anything was altered."""
-    pinned = PinnedKeys(log_key, tuple(witness_key) if witness_key else None)
+    checkpoint and cosignature; exits 1 naming the first bad leaf when anything was altered.
+    Each pinned witness must have cosigned a checkpoint of this very log; the leaves past its
+    newest one are reported (what an insider holding the log key could still rewrite)."""
+    if max_unwitnessed is not None and not witness_key:
+        _refuse("--max-unwitnessed needs --witness-key: it bounds what pinned witnesses saw")
+    try:
+        pinned = PinnedKeys(log_key, tuple(witness_key) if witness_key else None, max_unwitnessed)
+    except NoteError as exc:
+        _refuse(str(exc))
     trusted = [_checkpoint_note(path) for path in trusted_checkpoint or []]
+    if not witness_key and not trusted:
+        typer.echo(_SELF_CONSISTENT_ONLY, err=True)
     if export_file is not None:
         report = verify_export(export_file, pinned, trusted)
     else:
@@ -80,6 +118,11 @@ def verify(
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"verify refused: {message}", err=True)
+    raise typer.Exit(code=USAGE_EXIT)
 
 
 def _checkpoint_note(path: Path) -> str:

@@ -81,16 +81,27 @@ class TlogLogKey(SQLModel, table=True):
 
 
 class TlogWitness(SQLModel, table=True):
-    """A witness key an agency registered; it may cosign checkpoints for that agency."""
+    """A witness key an agency registered; it may cosign checkpoints for that agency.
+
+    One row per key, revoked ones included, whichever agency registered it: unique by public
+    key (a cosignature does not sign the key's name, so the same key under another name could
+    pass another's cosignatures off as its own, or bring a revoked key back) and by name and
+    key id (what a signature line names; two keys answering to one would make every note they
+    cosigned ambiguous). `verifier_key` and `key_id` are stored in canonical spelling."""
 
     __tablename__ = "tlog_witness"
-    __table_args__ = (Index("ix_tlog_witness_agency", "agency_id"),)
+    __table_args__ = (
+        Index("ix_tlog_witness_agency", "agency_id"),
+        Index("uq_tlog_witness_public_key", "public_key", unique=True),
+        Index("uq_tlog_witness_name_key_id", "name", "key_id", unique=True),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     agency_id: str = Field(foreign_key="agency.id", max_length=64)
     name: str = Field(max_length=200)
-    key_id: str = Field(max_length=8)
+    key_id: str = Field(max_length=8)  # lower-case hex
     verifier_key: str = Field(max_length=400, unique=True)
+    public_key: bytes = Field(sa_type=LargeBinary)  # raw Ed25519 key (type 0x04 is implied)
     created_at: dt.datetime = Field(sa_type=UtcDateTime)
     created_by_client_id: str = Field(max_length=64)
 

@@ -105,7 +105,10 @@ class NoteVerifier:
 
     @classmethod
     def from_verifier_key(cls, verifier_key: str) -> NoteVerifier:
-        """Parse `name+hex(key id)+base64(type || public key)` (sumdb/note's vkey format)."""
+        """Parse `name+hex(key id)+base64(type || public key)` (sumdb/note's vkey format). The
+        hex reads in either case, as Go's parser reads it, so one key has several spellings:
+        compare keys as verifiers (or their `verifier_key()`, the canonical lower-case
+        spelling), never as the strings given."""
         name, _, rest = verifier_key.partition("+")
         hex_key_id, _, encoded_key = rest.partition("+")
         typed_key = _decode_base64(encoded_key)

@@ -19,11 +19,24 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from schemas.types import utcnow
-from tlog.checkpoint import NoteError, NoteSigner, NoteVerifier, SignedNote, open_note
+from tlog.checkpoint import (
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    SignatureType,
+    SignedNote,
+    open_note,
+)
 from transparency import repository
 from transparency.leaf import LeafEncodingError, encode_leaf, timestamp_text
 from transparency.notes import b64, cosigned_note
-from transparency.verify import TreeAuditor, VerificationReport, check_stored_nodes, decode_hash
+from transparency.verify import (
+    TreeAuditor,
+    VerificationReport,
+    WitnessRule,
+    check_stored_nodes,
+    decode_hash,
+)
 
 EXPORT_FORMAT = "sanad-audit-export/v1"
 _ENTRY_MARK = b',"entry":'
@@ -127,29 +140,71 @@ def write_export(
     return ExportSummary(size, len(notes), digest.hex())
 
 
+def _verifier(key: str, what: str) -> NoteVerifier:
+    try:
+        return NoteVerifier.from_verifier_key(key)
+    except NoteError as exc:
+        raise NoteError(f"{what} {key!r} is not a verifier key: {exc}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class PinnedKeys:
-    """Keys the verifier trusts from outside the log; None means "take them from the log"."""
+    """Keys the verifier trusts from outside the log; None means "take them from the log".
+
+    Pinned witness keys are demanded, not merely checked: each must have cosigned a checkpoint
+    that matches the re-derived tree, or verification fails. That is what protects against an
+    insider holding the log key, who can rewrite the log, re-sign it and drop every
+    cosignature; the log's own witness list is no such evidence. `max_unwitnessed` bounds the
+    leaves past each pinned witness's newest cosigned checkpoint (the part of the log an
+    insider could still rewrite unseen by that witness)."""
 
     log_key: str | None = None
     witness_keys: tuple[str, ...] | None = None
+    max_unwitnessed: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse pins that could not be applied: a malformed key, a witness key that cannot
+        cosign (it would be ignored, and with it the demand), a bound with nothing to bound."""
+        if self.log_key is not None:
+            _verifier(self.log_key, "pinned log key")
+        for key in self.witness_keys or ():
+            if _verifier(key, "pinned witness key").signature_type is not (
+                SignatureType.COSIGNATURE_V1
+            ):
+                raise NoteError(f"pinned witness key {key!r} is not a tlog-cosignature/v1 key")
+        if self.max_unwitnessed is not None and (
+            self.witness_keys is None or self.max_unwitnessed < 0
+        ):
+            raise ValueError("max_unwitnessed is a count of leaves, for pinned witness keys")
 
     def choose(
         self, recorded_log_key: str, recorded_witness_keys: Iterable[str], source: str
-    ) -> tuple[str, tuple[str, ...], list[str]]:
-        """The keys to verify with (pinned where given, else recorded) and any mismatch."""
+    ) -> _Chosen:
+        """The keys to verify with (pinned where given, else recorded), what is demanded of the
+        witnesses, and any mismatch. Keys compare as keys, whatever the spelling of their ids."""
         problems = []
-        log_key = self.log_key or recorded_log_key
-        if log_key != recorded_log_key:
+        recorded = NoteVerifier.from_verifier_key(recorded_log_key)
+        log_key = recorded if self.log_key is None else NoteVerifier.from_verifier_key(self.log_key)
+        if log_key != recorded:
             problems.append(f"the log key in {source} is not the pinned log key")
-        witness_keys = self.witness_keys
-        if witness_keys is None:
-            witness_keys = tuple(recorded_witness_keys)
-        return log_key, witness_keys, problems
+        pinned_witnesses = self.witness_keys is not None
+        witness_keys = self.witness_keys if pinned_witnesses else tuple(recorded_witness_keys)
+        rule = WitnessRule(required=pinned_witnesses, max_unwitnessed=self.max_unwitnessed)
+        verifiers = [NoteVerifier.from_verifier_key(key) for key in witness_keys or ()]
+        return _Chosen(log_key, verifiers, rule, problems)
 
 
-def _verifiers(keys: Iterable[str]) -> list[NoteVerifier]:
-    return [NoteVerifier.from_verifier_key(key) for key in keys]
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    log_key: NoteVerifier
+    witness_keys: list[NoteVerifier]
+    rule: WitnessRule
+    problems: list[str]
+
+    def auditor(
+        self, notes: Iterable[str], trusted: Iterable[str], keep_nodes: bool = False
+    ) -> TreeAuditor:
+        return TreeAuditor(self.log_key, self.witness_keys, notes, trusted, keep_nodes, self.rule)
 
 
 def verify_database(
@@ -157,29 +212,23 @@ def verify_database(
 ) -> VerificationReport:
     """Re-derive every leaf from audit_event/audit_disclosure, the tree from the leaves, and
     check checkpoints, cosignatures, stored leaf hashes and nodes, and events left unlogged."""
-    key = repository.log_key(conn)
+    key = repository.public_log_key(conn)
     if key is None:
         return VerificationReport(problems=["this database has no transparency log"])
-    log_key, witness_keys, report_problems = pinned.choose(
+    chosen = pinned.choose(
         key["verifier_key"],
         (w["verifier_key"] for w in repository.witnesses_in_force(conn)),
         "the database",
     )
     notes = [note for _, note in _checkpoint_notes(conn)]
-    auditor = TreeAuditor(
-        NoteVerifier.from_verifier_key(log_key),
-        _verifiers(witness_keys),
-        notes,
-        trusted,
-        keep_nodes=True,
-    )
+    auditor = chosen.auditor(notes, trusted, keep_nodes=True)
     for logged, encoded, problem in _entries(conn):
         auditor.leaf(logged.leaf_index, encoded, logged.leaf_hash, problem)
     report = auditor.finish()
     check_stored_nodes(auditor, repository.stored_nodes(conn), report.tree_size)
     for event_id in repository.unlogged_events(conn, 10):
         report.problems.append(f"audit event {event_id} is neither in the log nor queued for it")
-    report.problems[:0] = report_problems
+    report.problems[:0] = chosen.problems
     return report
 
 
@@ -220,7 +269,7 @@ def _verify_lines(
     header = reader.next()
     if header is None or header.get("format") != EXPORT_FORMAT:
         return VerificationReport(problems=["not a Sanad audit export"])
-    log_key, witness_keys, problems = pinned.choose(
+    chosen = pinned.choose(
         header["log_key"], (w["verifier_key"] for w in header["witnesses"]), "the export"
     )
     notes = []
@@ -228,19 +277,18 @@ def _verify_lines(
     while item is not None and item["type"] == "checkpoint":
         notes.append(item["note"])
         item = reader.next()
-    verifier = NoteVerifier.from_verifier_key(log_key)
-    auditor = TreeAuditor(verifier, _verifiers(witness_keys), notes, trusted)
+    auditor = chosen.auditor(notes, trusted)
     while item is not None and item["type"] == "leaf":
         entry = _entry_bytes(item, reader.line)
         auditor.leaf(item["leaf_index"], entry, decode_hash(item["leaf_hash"]))
         item = reader.next()
     report = auditor.finish()
-    report.problems[:0] = problems
+    report.problems[:0] = chosen.problems
     if report.tree_size != header["tree_size"]:
         report.problems.append(
             f"header says {header['tree_size']} leaves, found {report.tree_size}"
         )
-    report.problems += _trailer_problems(item, verifier, header["origin"], report, reader)
+    report.problems += _trailer_problems(item, chosen.log_key, header["origin"], report, reader)
     return report
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from config.settings import Settings
 from schemas.types import utcnow
-from sealing.box import TOKEN_KEY
+from sealing.box import KEY_NOT_IN_ROW, TOKEN_KEY
 from sealing.signing_keys import signing_token
 from sealing.token_login import TokenSettings
 from sealing.token_signing import TokenEd25519Key, generate_ed25519_key
@@ -97,6 +97,15 @@ def existing_log_signer(conn: Connection, place: LogKeyPlace) -> NoteSigner:
     if row is None:
         raise LogKeyError("this database has no transparency log yet")
     return _signer_of(row, place)
+
+
+def private_key_in_database(conn: Connection) -> bool:
+    """Whether `tlog_log_key` holds the log's private key itself (not in a key file, not in a
+    token): then whoever can write to the database can also re-sign a rewritten log, and only
+    the witnesses' cosignatures show it."""
+    row = repository.log_key(conn)
+    stored: str | None = row["signer_key"] if row is not None else None
+    return stored is not None and not stored.startswith(KEY_NOT_IN_ROW)
 
 
 def _signer_of(row: Mapping[Any, Any], place: LogKeyPlace) -> NoteSigner:

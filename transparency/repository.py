@@ -129,6 +129,14 @@ def log_key(conn: Connection) -> RowMapping | None:
     return conn.execute(select(LOG_KEY)).mappings().first()
 
 
+# The log key's public columns: all an auditor's role may read of it (docs: PostgreSQL roles).
+_PUBLIC_LOG_KEY = select(LOG_KEY.c.origin, LOG_KEY.c.verifier_key)
+
+
+def public_log_key(conn: Connection) -> RowMapping | None:
+    return conn.execute(_PUBLIC_LOG_KEY).mappings().first()
+
+
 def insert_log_key(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(insert(LOG_KEY), [dict(row)])
 
@@ -364,8 +372,7 @@ def unlogged_events(conn: Connection, limit: int) -> list[str]:
 
 
 async def log_key_public(session: AsyncSession) -> RowMapping | None:
-    query = select(LOG_KEY.c.origin, LOG_KEY.c.verifier_key)
-    return (await session.execute(query)).mappings().first()
+    return (await session.execute(_PUBLIC_LOG_KEY)).mappings().first()
 
 
 async def checkpoint_at(session: AsyncSession, size: int | None) -> RowMapping | None:
@@ -395,9 +402,16 @@ async def fetch_nodes_async(
     return _node_map((await session.execute(query, parameters)).all())
 
 
-async def witness_by_key(session: AsyncSession, verifier_key: str) -> RowMapping | None:
-    query = select(WITNESS).where(_witness.verifier_key == verifier_key)
-    return (await session.execute(query)).mappings().first()
+async def witness_by_identity(
+    session: AsyncSession, public_key: bytes, name: str, key_id: str
+) -> RowMapping | None:
+    """The row, revoked or not and whichever agency's, of a witness key with this public key,
+    or with this name and key id (how signature lines name their key); with its revocation."""
+    same_key = _witness.public_key == public_key
+    same_identity = (_witness.name == name) & (_witness.key_id == key_id)
+    query = _witnesses_query().where(same_key | same_identity).order_by(_witness.created_at)
+    found: RowMapping | None = (await session.execute(query)).mappings().first()
+    return found
 
 
 async def witnesses_of(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
@@ -173,20 +174,43 @@ async def register_witness(
     key = await _log_key(session)
     if verifier.name == key["origin"]:
         raise ProblemError("conflict", "a witness key may not use the log's own name")
-    if await repository.witness_by_key(session, data.verifier_key) is not None:
-        raise ProblemError("conflict", "this witness key is already registered")
+    key_id = verifier.key_id.hex()
+    # By the key, not the string: its hex key id may be spelled in either case, and the same
+    # public key under another name verifies the same cosignatures.
+    found = await repository.witness_by_identity(
+        session, verifier.public_key, verifier.name, key_id
+    )
+    if found is not None:
+        raise _registered(found)
     row = {
         "id": str(uuid.uuid4()),
         "agency_id": access.principal.agency_id,
         "name": verifier.name,
-        "key_id": verifier.key_id.hex(),
-        "verifier_key": data.verifier_key,
+        "key_id": key_id,
+        "verifier_key": verifier.verifier_key(),  # canonical: lower-case key id
+        "public_key": verifier.public_key,
         "created_at": utcnow(),
         "created_by_client_id": access.principal.client_id,
     }
-    await repository.insert_witness(session, row)
+    try:
+        await repository.insert_witness(session, row)
+    except IntegrityError:
+        # registered meanwhile by another request: the unique indexes decide, race-free
+        await session.rollback()
+        raise ProblemError("conflict", "this witness key is already registered") from None
     await commit_with_audit(session, audit, 201)
     return WitnessPublic.model_validate(row)
+
+
+def _registered(found: RowMapping) -> ProblemError:
+    if found["revoked_at"] is not None:
+        return ProblemError(
+            "conflict",
+            "this witness key was revoked and can never be registered again: make a new key",
+        )
+    return ProblemError(
+        "conflict", f"this witness key is already registered, by agency {found['agency_id']}"
+    )
 
 
 async def revoke_witness(

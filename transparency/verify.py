@@ -1,10 +1,13 @@
 """Offline verification of the whole log: re-derive every leaf from its audit event, rebuild the
 tree, and check every checkpoint signature and cosignature, each checkpoint's root, and any
-checkpoints trusted from elsewhere (a witness's state). Reports the first bad leaf."""
+checkpoints trusted from elsewhere (a witness's state). Reports the first bad leaf, and for each
+witness key the newest checkpoint it cosigned that matches the tree (pinned witness keys must
+have one: a log signed only by its own key proves nothing against whoever holds that key)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -13,11 +16,54 @@ from tlog.checkpoint import (
     NoteError,
     NoteVerifier,
     SignatureType,
+    VerifiedSignature,
     open_checkpoint,
 )
 from tlog.merkle import CompactRange, InMemoryNodeStore
 
 _LEAF_PREFIX = b"\x00"
+
+
+_EXPOSURE = (
+    "  (the leaves past a witness's newest cosigned checkpoint are the window in which whoever "
+    "holds the log key can rewrite the log unseen by that witness)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessCoverage:
+    """How far one witness vouches for the log: the newest checkpoint it cosigned whose root
+    matches the re-derived tree (None: none does), its cosignature time (POSIX seconds), and
+    the leaves past it, which it has not seen."""
+
+    name: str
+    key_id: str  # hex, as in the verifier key
+    size: int | None
+    timestamp: int | None
+    unwitnessed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}+{self.key_id}"
+
+    def line(self) -> str:
+        if self.size is None:
+            seen = "no cosignature on a checkpoint of this log"
+        else:
+            at = dt.datetime.fromtimestamp(self.timestamp or 0, dt.UTC).isoformat()
+            seen = f"cosigned size {self.size} at {at.replace('+00:00', 'Z')}"
+        return f"  witness {self.label}: {seen}; {self.unwitnessed} leaves past it unwitnessed"
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessRule:
+    """What verification demands of its witness keys. `required`: each must have cosigned a
+    checkpoint matching the re-derived tree (for keys pinned from outside; the log's own list
+    is no evidence against whoever can edit the log). `max_unwitnessed`: at most that many
+    leaves may lie past the newest such checkpoint."""
+
+    required: bool = False
+    max_unwitnessed: int | None = None
 
 
 @dataclass(slots=True)
@@ -27,6 +73,7 @@ class VerificationReport:
     cosignatures: int = 0
     first_bad_leaf: int | None = None
     problems: list[str] = field(default_factory=list)
+    witnesses: list[WitnessCoverage] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -40,7 +87,9 @@ class VerificationReport:
         )
         if self.first_bad_leaf is not None:
             head += f"; first bad leaf: {self.first_bad_leaf}"
-        return "\n".join([head, *(f"  - {problem}" for problem in self.problems[:50])])
+        coverage = [w.line() for w in self.witnesses] + ([_EXPOSURE] if self.witnesses else [])
+        problems = [f"  - {problem}" for problem in self.problems[:50]]
+        return "\n".join([head, *coverage, *problems])
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +97,7 @@ class _Head:
     size: int
     root_hash: bytes
     source: str
+    cosignatures: tuple[VerifiedSignature, ...]
 
 
 class TreeAuditor:
@@ -60,12 +110,20 @@ class TreeAuditor:
         checkpoint_notes: Iterable[str],
         trusted_notes: Iterable[str] = (),
         keep_nodes: bool = False,
+        rule: WitnessRule = WitnessRule(),
     ) -> None:
         self.report = VerificationReport()
         self._log_key = log_key
-        self._witness_keys = [
-            k for k in witness_keys if k.signature_type is SignatureType.COSIGNATURE_V1
-        ]
+        # one entry per key however it was spelled: two equal keys would make every note
+        # they signed "ambiguous"
+        self._witness_keys = list(
+            dict.fromkeys(
+                k for k in witness_keys if k.signature_type is SignatureType.COSIGNATURE_V1
+            )
+        )
+        self._rule = rule
+        # per witness (name, key id): (size, cosignature time) of the newest matching head
+        self._witnessed: dict[tuple[str, bytes], tuple[int, int]] = {}
         heads = [self._open(note, "checkpoint") for note in checkpoint_notes]
         heads += [self._open(note, "trusted checkpoint") for note in trusted_notes]
         self._heads = sorted((h for h in heads if h is not None), key=lambda h: h.size)
@@ -86,7 +144,7 @@ class TreeAuditor:
             self.report.checkpoints += 1
             self.report.cosignatures += len(verified.cosignatures)
         checkpoint = verified.checkpoint
-        return _Head(checkpoint.size, checkpoint.root_hash, what)
+        return _Head(checkpoint.size, checkpoint.root_hash, what, verified.cosignatures)
 
     def _bad_leaf(self, index: int, problem: str) -> None:
         if self.report.first_bad_leaf is None or index < self.report.first_bad_leaf:
@@ -135,6 +193,12 @@ class TreeAuditor:
             self._last_good_size = max(self._last_good_size, head.size)
             if trusted:
                 self._last_trusted_size = max(self._last_trusted_size, head.size)
+            # A cosignature vouches for the leaves only on a head the leaves reproduce, and not
+            # on the empty tree, which every history of this log shares. Heads come in size
+            # order, so a later one is newer (a trusted note, e.g. a witness's state file,
+            # carries that witness's cosignature too).
+            for sig in head.cosignatures if head.size > 0 else ():
+                self._witnessed[(sig.name, sig.key_id)] = (head.size, sig.timestamp or 0)
             return
         self.report.problems.append(
             f"{head.source} of size {head.size}: the re-derived root differs"
@@ -161,7 +225,30 @@ class TreeAuditor:
             vouched = size if head.source == "checkpoint" else self._last_trusted_size
             if self.report.first_bad_leaf is None or vouched < self.report.first_bad_leaf:
                 self.report.first_bad_leaf = vouched
+        self.report.witnesses = [self._coverage(key, size) for key in self._witness_keys]
+        for coverage in self.report.witnesses:
+            self._apply_rule(coverage)
         return self.report
+
+    def _coverage(self, key: NoteVerifier, size: int) -> WitnessCoverage:
+        witnessed = self._witnessed.get((key.name, key.key_id))
+        newest, timestamp = witnessed if witnessed is not None else (None, None)
+        unwitnessed = size - (newest or 0)
+        return WitnessCoverage(key.name, key.key_id.hex(), newest, timestamp, unwitnessed)
+
+    def _apply_rule(self, coverage: WitnessCoverage) -> None:
+        bound = self._rule.max_unwitnessed
+        if self._rule.required and coverage.size is None and coverage.unwitnessed > 0:
+            self.report.problems.append(
+                f"pinned witness {coverage.label} has no cosignature on a checkpoint of this "
+                "log that matches its leaves: it never vouched for this history"
+            )
+        elif bound is not None and coverage.unwitnessed > bound:
+            self.report.problems.append(
+                f"{coverage.unwitnessed} leaves lie past the newest checkpoint witness "
+                f"{coverage.label} cosigned (size {coverage.size or 0}), more than "
+                f"--max-unwitnessed {bound}"
+            )
 
 
 def check_stored_nodes(

@@ -154,6 +154,14 @@ def _open(note: str, config: WitnessConfig, log_key: str, origin: str | None) ->
         ) from None
 
 
+def _same_key(given: str, pinned: str) -> bool:
+    """One key, however its key id's hex is cased (tlog.checkpoint.NoteVerifier)."""
+    try:
+        return NoteVerifier.from_verifier_key(given) == NoteVerifier.from_verifier_key(pinned)
+    except ValueError:
+        return False
+
+
 async def witness_once(
     http: httpx.AsyncClient, config: WitnessConfig, clock: Callable[[], float] = time.time
 ) -> WitnessOutcome:
@@ -162,7 +170,7 @@ async def witness_once(
     log_key = state.log_key if state else config.log_key
     if log_key is None:
         raise WitnessError("first run: pin the log's verifier key (--log-key)")
-    if state and config.log_key and config.log_key != state.log_key:
+    if state and config.log_key and not _same_key(config.log_key, state.log_key):
         raise _alarm(config, "the given log key differs from the one this witness pinned", {})
     token = await _token(http, config.client_id, config.client_secret, WITNESS_SCOPE)
     latest = await _get(http, token, "/v1/audit/checkpoints/latest")
