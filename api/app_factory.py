@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api import health, oauth, verifier_page
 from api.audit_middleware import AuditMiddleware
+from api.body_limit import MAX_BODY_BYTES, BodyLimit, BodyTooLarge, on_body_too_large
 from api.input_guard import NulGuard
 from api.problems import install_problem_handlers
+from api.route_index import route_index
 from api.services import Services, audit_writer_of, bulk_reads_of
 from api.v1 import include_v1
 from audit.bulk_reads import BulkReadDetector, BulkReadLimits, database_seeder
@@ -26,6 +28,7 @@ from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from database.channels import open_driver_channel
 from database.engine import make_async_engine, make_sync_engine
+from exchange.import_service import MAX_IMPORT_BYTES
 from reconcile.jobs import ReconciliationRunner
 from reconcile.worker import IncrementalLinker
 from sealing import sealing_box
@@ -115,10 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     sealing_box()  # a sealing key file or PKCS#11 token that is refused stops the service here
     install_problem_handlers(app)
-    app.add_middleware(NulGuard)  # inside the audit middleware (added after it wraps it)
-    app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
+    app.add_exception_handler(BodyTooLarge, on_body_too_large)
     include_v1(app)  # first: FastAPI matches routes in order, and /v1 carries the load
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(verifier_page.router)
+    # each added middleware wraps those added before it: audit → body limit → NUL guard → app
+    app.add_middleware(NulGuard)
+    imports = route_index(app.routes)["import_records"].path
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, route_limits={imports: MAX_IMPORT_BYTES})
+    app.add_middleware(AuditMiddleware, writer_of=audit_writer_of, bulk_reads_of=bulk_reads_of)
     return app

@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.media_types import FORM, is_json
 from api.problems import problem_response
+from problems import PROBLEM_KINDS
 
 NUL = "\x00"
 _JSON_NUL = b"\\u0000"  # the only way JSON writes a NUL
-_JSON = (b"application/json", b"application/merge-patch+json")
-_FORM = b"application/x-www-form-urlencoded"
+_FORM = FORM.encode()
 OAUTH_PREFIX = "/oauth/"
 
 
@@ -39,11 +40,16 @@ def nul_parameter(scope: Scope) -> str | None:
 
 def nul_in_body(media_type: bytes, body: bytes) -> str | None:
     """`body` if a JSON body writes a NUL, the field's name if a form's holds one, else None."""
-    if media_type in _JSON:
+    if _is_json(media_type):
         return "body" if _JSON_NUL in body else None
     if media_type == _FORM:
         return _form_nul(body.decode("latin-1"))
     return None
+
+
+def _is_json(media_type: bytes) -> bool:
+    # every type FastAPI parses as JSON (`application/*+json` too), not only the usual two
+    return media_type == b"application/json" or is_json(media_type.decode("latin-1"))
 
 
 def _media_type(scope: Scope) -> bytes:
@@ -63,7 +69,7 @@ class NulGuard:
             return
         name = nul_parameter(scope)
         media_type = _media_type(scope)
-        if name is None and media_type in (*_JSON, _FORM):
+        if name is None and (media_type == _FORM or _is_json(media_type)):
             # these bodies are read whole by their routes anyway: read them first, then replay
             messages, body = await _read_body(receive)
             name = nul_in_body(media_type, body)
@@ -71,19 +77,22 @@ class NulGuard:
         if name is None:
             await self.app(scope, receive, send)
             return
-        await _refusal(scope, name)(scope, receive, send)
+        invalid = [{"name": name, "reason": "contains a NUL character"}]
+        refused = refusal(scope, "validation-failed", f"{name} contains a NUL character", invalid)
+        await refused(scope, receive, send)
 
 
-def _refusal(scope: Scope, name: str) -> Response:
-    if scope.get("path", "").startswith(OAUTH_PREFIX):  # RFC 6749's form, as OAuth clients expect
-        description = f"{name} contains a NUL character"
-        return JSONResponse({"error": "invalid_request", "error_description": description}, 400)
-    return problem_response(
-        Request(scope),
-        "validation-failed",
-        f"invalid: {name}",
-        [{"name": name, "reason": "contains a NUL character"}],
-    )
+def refusal(
+    scope: Scope, slug: str, detail: str, invalid_params: list[dict[str, str]] | None = None
+) -> Response:
+    """The answer to a request refused before any route ran: a problem document, or on the
+    OAuth endpoints RFC 6749's `invalid_request`, as OAuth clients expect (with the problem's
+    status, but 400 where a problem would say 422: RFC 6749 knows no 422)."""
+    if scope.get("path", "").startswith(OAUTH_PREFIX):
+        status = PROBLEM_KINDS[slug].status
+        body = {"error": "invalid_request", "error_description": detail}
+        return JSONResponse(body, 400 if status == 422 else status)
+    return problem_response(Request(scope), slug, detail, invalid_params)
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:

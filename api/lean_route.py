@@ -4,9 +4,11 @@ per-request dependency solving, which measured about a third of the checkpoint p
 
 It handles exactly the parameter shapes the checkpoint route uses — one JSON body model, the
 `Access` dependency, the `Request`, and optional string headers — and falls back to FastAPI's
-own handler for anything else. It keeps FastAPI's order and error shapes: a malformed JSON body
-is refused before authentication, the caller is authorised before the body is validated, and
-validation errors are `RequestValidationError`s located under `body` or `header`."""
+own handler for anything else. It keeps the order and error shapes of FastAPI behind
+`ProtocolRoute`: the protocol checks (`Accept`, media type, query parameters) first, then a
+malformed JSON body is refused before authentication, the caller is authorised before the body
+is validated, and validation errors are `RequestValidationError`s located under `body` or
+`header`."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import authorize
+from api.protocol import ProtocolRoute, RouteProtocol
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -68,14 +71,6 @@ def _plan(route: APIRoute) -> _Plan | None:
     )
 
 
-def _is_json(content_type: str | None) -> bool:
-    """FastAPI's strict rule: only an `application/json` or `application/*+json` body is JSON;
-    anything else reaches validation as bytes and is refused there."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    main, _, subtype = media_type.partition("/")
-    return main == "application" and (subtype == "json" or subtype.endswith("+json"))
-
-
 def _header_values(request: Request, wanted: frozenset[bytes]) -> dict[bytes, str]:
     """The first value of each wanted header, as Starlette's `Headers.get` answers, in one pass
     over the ASGI header list (each `Headers.get` walks the whole list)."""
@@ -97,9 +92,11 @@ def _body_errors(error: ValidationError) -> RequestValidationError:
 
 def _handler(route: APIRoute, plan: _Plan) -> Handler:
     endpoint = route.endpoint
+    protocol = RouteProtocol.of(route)
     header_arguments = [(name, header.encode("latin-1")) for name, header in plan.headers.items()]
     wanted = frozenset(
         (
+            b"accept",
             b"content-type",
             b"authorization",
             b"purpose-of-use",
@@ -108,15 +105,25 @@ def _handler(route: APIRoute, plan: _Plan) -> Handler:
     )
 
     async def handle(request: Request) -> Response:
-        raw = await request.body()
+        # `RouteProtocol.check`, in its order, on headers read in one pass
         headers = _header_values(request, wanted)
+        protocol.refuse_unacceptable(headers.get(b"accept"))
+        raw = await request.body()
+        if raw:
+            protocol.refuse_media_type(headers.get(b"content-type"))
+        protocol.refuse_query(request)
         try:
-            document = (
-                json.loads(raw) if raw and _is_json(headers.get(b"content-type")) else raw or None
-            )
+            document = json.loads(raw) if raw else None
         except json.JSONDecodeError as exc:
             raise RequestValidationError(
-                [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body", exc.pos),
+                        "msg": "JSON decode error",
+                        "ctx": {"error": exc.msg},
+                    }
+                ]
             ) from exc
         except (ValueError, RecursionError) as exc:
             # bytes that are not UTF-8, or arrays nested past the parser's depth: FastAPI
@@ -158,7 +165,7 @@ def _asgi(handle: Handler) -> ASGIApp:
     return app
 
 
-class LeanRoute(APIRoute):
+class LeanRoute(ProtocolRoute):
     """Mounted directly on the app (`api.v1.include_v1`), its `app` is the lean one; included
     through a router it still skips dependency solving, but FastAPI wraps it as usual."""
 

@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AuditDep, ServicesDep
+from api.media_types import FORM, media_type
 from api.responses import problem_responses
 from auth.oauth_server import OAuthHttpRequest, OAuthResult
 from letters import keys as letter_signing_keys
 
 router = APIRouter(tags=["oauth"])
 
-_FORM = "application/x-www-form-urlencoded"
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
 
@@ -96,7 +96,7 @@ def _form_body(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "content": {_FORM: {"schema": model.model_json_schema()}},
+            "content": {FORM: {"schema": model.model_json_schema()}},
         }
     }
 
@@ -133,9 +133,14 @@ async def _call(
     request: Request, endpoint: Callable[[OAuthHttpRequest], OAuthResult]
 ) -> OAuthResult:
     """Read the raw form and run the (synchronous, database-touching) Authlib endpoint in a
-    worker thread."""
-    form = await request.form()
-    fields = tuple((name, value) for name, value in form.multi_items() if isinstance(value, str))
+    worker thread. Only a urlencoded body is read as a form: Starlette would parse multipart
+    too, which RFC 6749 does not allow and the input guard does not inspect."""
+    fields = None
+    if media_type(request.headers.get("content-type")) == FORM:
+        form = await request.form()
+        fields = tuple(
+            (name, value) for name, value in form.multi_items() if isinstance(value, str)
+        )
     http = OAuthHttpRequest(request.method, str(request.url), request.headers, fields)
     return await run_in_threadpool(endpoint, http)
 

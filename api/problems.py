@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as StatementDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.route_index import route_template
+from api.route_index import allowed_methods, route_template
 from audit.context import AuditContext
 from problems import PROBLEM_KINDS, ProblemError
 
@@ -73,12 +74,29 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _json_syntax_error(errors: Sequence[Any]) -> dict[str, str] | None:
+    """A body that is not JSON at all is malformed (400), not a JSON value with invalid
+    fields (422): named `body`, with where the parser stopped (FastAPI puts that offset in
+    the location, where it read as a field name: `body.8`)."""
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid" and location[:1] == ("body",):
+            why = str(error.get("ctx", {}).get("error") or "not valid JSON")
+            where = f" at position {location[1]}" if len(location) > 1 else ""
+            return {"name": "body", "reason": f"not valid JSON: {why}{where}"}
+    return None
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    malformed = _json_syntax_error(errors)
+    if malformed is not None:
+        return problem_response(request, "invalid-request", "the body is not JSON", [malformed])
     # the offending *value* is never echoed: it may be a name or a document number
     params = [
         {"name": _field_name(tuple(err.get("loc", ()))), "reason": str(err.get("msg", "invalid"))}
-        for err in exc.errors()
+        for err in errors
     ]
     names = ", ".join(p["name"] for p in params[:5])
     return problem_response(request, "validation-failed", f"invalid: {names}", params)
@@ -88,7 +106,11 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = _STATUS_TO_SLUG.get(exc.status_code, "invalid-request")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(request, slug, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # the router names the methods of the first route it matched; the path may have more
+        headers["Allow"] = allowed_methods(request.scope)
+    return problem_response(request, slug, detail, headers=headers)
 
 
 async def _on_unstorable(request: Request, exc: Exception) -> JSONResponse:

@@ -5,10 +5,11 @@ endpoint and `scope["route"].path` lacks the prefixes; this index is the one pla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import Scope
 
 
@@ -60,3 +61,27 @@ def route_template(scope: Scope) -> str:
         index = app_state.route_index = route_index(scope["app"].routes)
     info = index.get(name)
     return info.path if info else "(unmatched)"
+
+
+def _path_methods(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    return [
+        (compile_path(path)[0], frozenset(route.methods or ()))
+        for route, path in _walk(routes)
+        if isinstance(route, Route) and path is not None
+    ]
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The `Allow` header of a 405: every method of every route whose full path matches the
+    request's (the router stops at the first route that matches the path alone). HEAD only
+    where a route answers it: FastAPI's routes do not."""
+    app_state = scope["app"].state
+    table = getattr(app_state, "path_methods", None)
+    if table is None:
+        table = app_state.path_methods = _path_methods(scope["app"].routes)
+    path = scope["path"]
+    allowed: set[str] = set()
+    for pattern, methods in table:
+        if pattern.match(path):
+            allowed |= methods
+    return ", ".join(sorted(allowed))

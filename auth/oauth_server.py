@@ -63,12 +63,14 @@ _Response = tuple[int, Any, list[tuple[str, str]]]
 @dataclass(frozen=True, slots=True)
 class OAuthHttpRequest:
     """What the token, introspection and revocation endpoints need of an HTTP request.
-    `headers` must look names up case-insensitively (Starlette's `Headers` does)."""
+    `headers` must look names up case-insensitively (Starlette's `Headers` does). `form` is
+    None when the body is not `application/x-www-form-urlencoded`, the only encoding RFC 6749
+    (§4.4.2, appendix B), RFC 7662 and RFC 7009 allow: such a request is `invalid_request`."""
 
     method: str
     url: str
     headers: Mapping[str, str]
-    form: tuple[tuple[str, str], ...]
+    form: tuple[tuple[str, str], ...] | None
 
 
 @dataclass(slots=True)
@@ -97,7 +99,7 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         self.uri = http.url
         self.headers = http.headers
         self._body = None
-        self._form = dict(http.form)
+        self._form = dict(http.form or ())
         self.payload = BasicOAuth2Payload(self._form)
         self.client = None
         self.auth_method = None
@@ -328,7 +330,7 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     # --- the three endpoints ------------------------------------------------------------------
 
     def issue_token(self, http: OAuthHttpRequest) -> OAuthResult:
-        return self._run(http, lambda request: self.create_token_response(request))
+        return self._run(http, self._token_response)
 
     def introspect(self, http: OAuthHttpRequest) -> OAuthResult:
         return self._run(
@@ -363,10 +365,22 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         with Session(self._engine) as session:
             return keys.public_jwks(session)
 
+    def _token_response(self, request: FormRequest) -> _Response:
+        response: _Response
+        if not request.form.get("grant_type"):
+            # RFC 6749 §5.2: a missing required parameter is `invalid_request`; Authlib would
+            # answer `unsupported_grant_type`, as if one had been named
+            response = InvalidRequestError("Missing 'grant_type' parameter.")()
+        else:
+            response = self.create_token_response(request)
+        return response
+
     def _run(self, http: OAuthHttpRequest, call: Callable[[FormRequest], _Response]) -> OAuthResult:
         request = FormRequest(http)
-        names = [name for name, _ in http.form]
-        if len(names) != len(set(names)):
+        if http.form is None:
+            error = "The request body must be application/x-www-form-urlencoded."
+            status, body, headers = InvalidRequestError(error)()
+        elif len({name for name, _ in http.form}) != len(http.form):
             # RFC 6749 §3.2: request parameters MUST NOT be included more than once
             status, body, headers = InvalidRequestError("Repeated request parameter.")()
         else:

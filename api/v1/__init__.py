@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from api.protocol import ProtocolRoute
 from api.v1 import (
     agreements,
     audit_log,
@@ -39,6 +40,12 @@ def include_v1(app: FastAPI) -> None:
     step on every request in FastAPI ≥ 0.16x. The checkpoint route, declared with its full
     path, goes in as a route of the app itself, first: no included-router branch to pass, and
     its lean ASGI app is not rewrapped (`api/lean_route.py`)."""
+    for module in V1_MODULES:
+        for route in module.router.routes:
+            # the protocol checks (api/protocol.py) are what keep a mistyped filter from
+            # widening a search: a route without them is a bug, refused at startup
+            if not isinstance(route, ProtocolRoute):
+                raise TypeError(f"{module.__name__}: route {route!r} is not a ProtocolRoute")
     app.router.routes[0:0] = verifications.router.routes
     for module in V1_MODULES:
         if module is not verifications:

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.deps import Access, AuditDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from exchange import service
 from schemas.lists import SharingAgreementCreate, SharingAgreementPage, SharingAgreementPublic
 from schemas.records import PRINTABLE_PATTERN
 
-router = APIRouter(prefix="/agreements", tags=["agreements"])
+router = APIRouter(prefix="/agreements", tags=["agreements"], route_class=ProtocolRoute)
 
 
 @router.post(

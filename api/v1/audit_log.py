@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Access, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from audit import service
 from audit.repository import DisclosureFilter, EventFilter
 from schemas.audit import AuditDisclosurePage, AuditEventPage
 from schemas.types import ClientDateTime
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=ProtocolRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Access, AuditDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from changes import service
 from schemas.changes import AcknowledgementPublic, ChangePage, ChangeStatus, ChangeType
 
-router = APIRouter(prefix="/changes", tags=["changes"])
+router = APIRouter(prefix="/changes", tags=["changes"], route_class=ProtocolRoute)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from audit.writer import commit_with_audit
 from auth.clients import (
@@ -19,7 +20,7 @@ from auth.clients import (
 )
 from schemas.identity import ClientCreate, ClientCreated, ClientPublic
 
-router = APIRouter(tags=["clients"])
+router = APIRouter(tags=["clients"], route_class=ProtocolRoute)
 
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 

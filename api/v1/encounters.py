@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
 from api.language import LanguageDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from encounters import claims, service
 from schemas.encounters import (
@@ -18,7 +19,7 @@ from schemas.encounters import (
     StatusClaimPublic,
 )
 
-router = APIRouter(tags=["encounters"])
+router = APIRouter(tags=["encounters"], route_class=ProtocolRoute)
 
 
 @router.post(

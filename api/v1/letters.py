@@ -10,13 +10,14 @@ from fastapi.responses import Response
 
 from api.deps import Access, AuditDep, SessionDep
 from api.language import LanguageDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from letters import service
 from letters.pdf import FontsMissingError, render_letter_pdf
 from problems import ProblemError
 from schemas.letters import LetterCreate, LetterPublic, LetterRevocation
 
-router = APIRouter(prefix="/letters", tags=["letters"])
+router = APIRouter(prefix="/letters", tags=["letters"], route_class=ProtocolRoute)
 log = structlog.get_logger("sanad.letters")
 
 

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.deps import Access, AuditDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from exchange import service
 from schemas.lists import ExchangeListCreate, ExchangeListPage, ExchangeListPublic
 from schemas.records import PRINTABLE_PATTERN
 
-router = APIRouter(prefix="/lists", tags=["lists"])
+router = APIRouter(prefix="/lists", tags=["lists"], route_class=ProtocolRoute)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from problems import ProblemError
 from reconcile import reporting, service
@@ -23,7 +24,7 @@ from schemas.reconciliation import (
     ReconciliationPublic,
 )
 
-router = APIRouter(tags=["reconciliation"])
+router = APIRouter(tags=["reconciliation"], route_class=ProtocolRoute)
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Probability = Annotated[float | None, Query(ge=0.0, le=1.0)]

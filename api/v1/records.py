@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.deps import Access, AuditDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from exchange import import_service, record_service
 from exchange.record_service import MAX_PAGE, RecordQuery, ShownRecord
@@ -22,7 +23,7 @@ from schemas.records import (
 )
 from schemas.vocabulary import DocumentType
 
-router = APIRouter(prefix="/lists/{list_id}", tags=["records"])
+router = APIRouter(prefix="/lists/{list_id}", tags=["records"], route_class=ProtocolRoute)
 
 ListId = Annotated[str, Path(max_length=36, pattern=PRINTABLE_PATTERN)]
 RecordId = Annotated[str, Path(max_length=128, pattern=PRINTABLE_PATTERN)]

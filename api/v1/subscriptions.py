@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Access, AuditDep, ServicesDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from changes import subscriptions as service
 from schemas.changes import (
@@ -18,7 +19,7 @@ from schemas.changes import (
     SubscriptionPublic,
 )
 
-router = APIRouter(prefix="/subscriptions", tags=["webhooks"])
+router = APIRouter(prefix="/subscriptions", tags=["webhooks"], route_class=ProtocolRoute)
 
 
 @router.post(

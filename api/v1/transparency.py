@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import Access, AuditDep, SessionDep
+from api.protocol import ProtocolRoute
 from api.responses import problem_responses
 from schemas.transparency import (
     CheckpointPublic,
@@ -21,7 +22,7 @@ from schemas.transparency import (
 )
 from transparency import service
 
-router = APIRouter(prefix="/audit", tags=["transparency log"])
+router = APIRouter(prefix="/audit", tags=["transparency log"], route_class=ProtocolRoute)
 TreeSize = Annotated[int, Path(ge=0, le=2**63 - 1)]
 _NOTE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {

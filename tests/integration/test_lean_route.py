@@ -11,10 +11,10 @@ import fastapi.routing
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from api.app_factory import create_app
 from api.lean_route import LeanRoute, _plan
+from api.protocol import ProtocolRoute
 from api.v1.verifications import router as verification_router
 from config.settings import Settings
 from tests.conftest import TEST_ISSUER, World
@@ -51,7 +51,17 @@ CASES: dict[str, tuple[dict[str, str], str | None, bytes, bool]] = {
     "wrong type": ({}, JSON, b'{"letter_id": 5}', True),
     "no purpose": ({"Purpose-Of-Use": ""}, JSON, LETTER, True),
     "purpose not agreed": ({"Purpose-Of-Use": "reconciliation"}, JSON, LETTER, True),
+    "JSON as multipart": ({}, "multipart/form-data; boundary=b", LETTER, True),
+    "no content type, no body": ({}, None, b"", True),
+    "Accept it cannot answer": ({"Accept": "application/xml"}, JSON, LETTER, True),
+    "Accept refusing JSON": ({"Accept": "application/json;q=0, */*;q=0.5"}, JSON, LETTER, True),
+    "Accept of problems": ({"Accept": "application/problem+json"}, JSON, LETTER, True),
+    "unparsable Accept": ({"Accept": "json please"}, JSON, LETTER, True),
+    "a query parameter": ({}, JSON, LETTER, True),
+    "a query without a token": ({}, JSON, LETTER, False),
 }
+# the query string a case sends (the route declares no query parameter)
+QUERIES = {"a query parameter": "?letter_id=LTR-1", "a query without a token": "?x=1&x=2"}
 
 
 @asynccontextmanager
@@ -72,7 +82,8 @@ async def _send(http: httpx.AsyncClient, world: World, case: str) -> httpx.Respo
         headers["Content-Type"] = content_type
     headers.update(extra)
     headers = {name: value for name, value in headers.items() if value}
-    return await http.post("/v1/verifications", content=body, headers=headers)
+    path = "/v1/verifications" + QUERIES.get(case, "")
+    return await http.post(path, content=body, headers=headers)
 
 
 def _comparable(response: httpx.Response) -> dict[str, Any]:
@@ -115,15 +126,19 @@ async def test_lean_route_answers_as_fastapi_does(
     async with _serving(settings) as (_, lean):
         lean_answers = {case: _comparable(await _send(lean, world, case)) for case in CASES}
         assert solved == [], "the checkpoint route went through FastAPI's dependency solving"
-        # the same app, but every route built by FastAPI's own handler and wrappers
-        monkeypatch.setattr(LeanRoute, "get_route_handler", APIRoute.get_route_handler)
+        # the same app, but every route built by FastAPI's own handler and wrappers, behind
+        # the protocol checks every /v1 route makes
+        monkeypatch.setattr(LeanRoute, "get_route_handler", ProtocolRoute.get_route_handler)
         route = verification_router.routes[0]
-        standard_app = fastapi.routing.request_response(APIRoute.get_route_handler(route))
+        standard_app = fastapi.routing.request_response(ProtocolRoute.get_route_handler(route))
         monkeypatch.setattr(route, "app", standard_app)
         async with _serving(settings) as (_, standard):
             for case in CASES:
                 assert _comparable(await _send(standard, world, case)) == lean_answers[case], case
     assert solved, "the standard handler did not solve dependencies: nothing was compared"
     assert lean_answers["letter"]["status"] == 200
-    assert lean_answers["malformed JSON"]["status"] == 422
+    assert lean_answers["malformed JSON"]["status"] == 400
     assert lean_answers["no token"]["status"] == 401
+    assert lean_answers["JSON as text/plain"]["status"] == 415
+    assert lean_answers["Accept it cannot answer"]["status"] == 406
+    assert lean_answers["a query parameter"]["status"] == 422

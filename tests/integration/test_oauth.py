@@ -179,7 +179,7 @@ async def test_failed_token_request_is_audited_with_the_oauth_error(
     [
         ({"grant_type": "password"}, "unsupported_grant_type"),
         ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
-        ({}, "unsupported_grant_type"),
+        ({}, "invalid_request"),  # RFC 6749 §5.2: a required parameter is missing
     ],
 )
 async def test_other_grants_are_refused(
