@@ -478,7 +478,13 @@ class SanadAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 claims = own_token_claims(
                     token_string, unverified, verification.get, self.settings, time.time()
                 )
-                revoked = repository.is_revoked(session, claims["jti"])
+                client = repository.get_client(session, claims["client_id"])
+                # a disabled client's tokens are refused by the API: introspection says so too
+                revoked = (
+                    client is None
+                    or client.disabled_at is not None
+                    or repository.is_revoked(session, claims["jti"])
+                )
         except InvalidTokenError:
             return None
         return IssuedToken(claims, revoked)

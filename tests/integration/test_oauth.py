@@ -597,5 +597,13 @@ async def test_admins_see_and_disable_only_their_agencys_clients(
     assert disabled.json()["disabled_at"] is not None
     assert (await client.get(PROTECTED, headers=_bearer(victim_token))).status_code == 401
     assert (await _token(client, victim_id, victim_secret)).json()["error"] == "invalid_client"
+    # and a resource server asking about its live token is told it is no longer active
+    unhcr_id, unhcr_secret = world.client_for("unhcr")
+    introspected = await client.post(
+        "/oauth/introspect",
+        data={"token": victim_token},
+        headers={"Authorization": basic_auth(unhcr_id, unhcr_secret)},
+    )
+    assert introspected.json() == {"active": False}
     # the other agency's client is untouched
     assert (await _token(client, gop_client_id, gop_secret)).status_code == 200
