@@ -414,7 +414,12 @@ class AccessTokenVerifier:
         verify_signature(token, key, alg)
         claims = unverified.claims
         check_claims(
-            claims, issuer=config.issuer, audience=config.audience, now=now, leeway=self._leeway
+            claims,
+            issuer=config.issuer,
+            audience=config.audience,
+            now=now,
+            leeway=self._leeway,
+            max_lifetime=config.max_token_lifetime_seconds,
         )
         agency_id = config.agency or _required_str(claims, config.agency_claim, _ID_MAX)
         if config.agency is None and agency_id not in config.agencies:
