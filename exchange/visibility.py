@@ -123,11 +123,14 @@ def shape_fields(data: Mapping[str, object], view: ListView) -> dict[str, object
 
 
 def shape_values(
-    data: Mapping[str, object], fields: frozenset[str], coarsen: Mapping[str, str]
+    data: Mapping[str, object],
+    fields: frozenset[str],
+    coarsen: Mapping[str, str],
+    names: Iterable[str] = RECORD_FIELDS,
 ) -> dict[str, object]:
-    """`shape_fields` for a view given by its fields and coarsening alone."""
+    """`shape_fields` for a view given by its fields and coarsening alone (of `names` only)."""
     shaped: dict[str, object] = {}
-    for name in RECORD_FIELDS:
+    for name in names:
         if name in fields:
             shaped[name] = _coarsened(name, data.get(name), coarsen)
     if "documents" in shaped and shaped["documents"] is None:

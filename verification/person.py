@@ -24,7 +24,7 @@ from reconcile.verification import score_person_claim
 from schemas.verification import PersonClaim
 from verification import repository
 from verification.repository import MAX_PERSON_CANDIDATES, PERSON_FIELDS
-from verification.views import VisibleRecord, visible_records
+from verification.views import VisibleRecord, list_views
 
 # a year either side of the claimed span still counts as (weak) evidence in the scorer
 _WIDENING = dt.timedelta(days=366)
@@ -56,15 +56,13 @@ def _candidate_row(visible: VisibleRecord) -> dict[str, object]:
     """The names and birth date the caller's view shows, coarsened as it shows them."""
     record = visible.record
     stored = dict(zip(PERSON_FIELDS, record.extra[: len(PERSON_FIELDS)], strict=True))
-    shown = shape_values(stored, visible.fields, visible.coarsen)
+    shown = shape_values(stored, visible.fields, visible.coarsen, PERSON_FIELDS)
     return {"record_id": record.record_id, **{k: v for k, v in shown.items() if v is not None}}
 
 
 def _born_in(visible: VisibleRecord, earliest: dt.date, latest: dt.date) -> bool:
     """Whether the birth the view shows may fall in [earliest, latest]: a date cut to its year
     spans the year (`dob_year_*`), so the answer never turns on a day the view hides."""
-    if "dob" not in visible.fields:
-        return False  # a claim by name is searched by its date: a view without one can't answer
     spans = visible.record.extra[len(PERSON_FIELDS) :]
     first, last = spans[2:] if "dob" in visible.coarsen else spans[:2]
     return first is None or (first <= latest and last >= earliest)
@@ -113,23 +111,39 @@ async def match_person(
     of them with `ambiguous` set (the officer is told to verify by letter or document)."""
     earliest, latest = birth_span(person)
     agency_id = access.principal.agency_id
+    grants = await repository.reachable_grants(driver, agency_id, now)
+    views = list_views(access, ((grant.list_id, grant.grant) for grant in grants))
+    # A list whose view shows no birth date cannot be searched by one: a claim it may hold is
+    # sent to a letter or document ("ambiguous"), never answered "not in the pipeline".
+    dated = {list_id: view for list_id, view in views.items() if "dob" in view.fields}
+    unsearchable = len(dated) < len(views)
     # a year-only view spans at most LONGEST_SPAN around the stored date: fetch that much more
-    params = repository.person_params(earliest - LONGEST_SPAN, latest + LONGEST_SPAN)
+    wider = (
+        LONGEST_SPAN if any("dob" in view.coarsen for view in dated.values()) else dt.timedelta()
+    )
+    params = repository.person_params(earliest - wider, latest + wider)
     found = await repository.reachable_records(driver, agency_id, now, repository.BY_PERSON, params)
-    visible = visible_records(access, found)
-    candidates = [v for v in visible.values() if _born_in(v, earliest, latest)]
-    if not candidates:
-        return PersonAnswer({}, ambiguous=False)
     if len(found) > MAX_PERSON_CANDIDATES:  # a date this common cannot single anyone out
         return PersonAnswer({}, ambiguous=True)
+    shown = (
+        VisibleRecord(record, view.fields, view.coarsen)
+        for record in found
+        if (view := dated.get(record.list_id)) is not None
+    )
+    candidates = {v.record.record_id: v for v in shown if _born_in(v, earliest, latest)}
+    if not candidates:
+        return PersonAnswer({}, ambiguous=unsearchable)
     searched = await repository.reachable_lists(driver, agency_id, now)
     names = await _NAME_COUNTS.of(driver, searched)
     claim = person.model_dump(exclude_none=True)
-    rows = [_candidate_row(record) for record in candidates]
+    rows = [_candidate_row(candidate) for candidate in candidates.values()]
     size = sum(found.size for found in searched)
     # numpy work of a few milliseconds: off the event loop
     scored = await asyncio.to_thread(score_person_claim, claim, rows, size, None, names)
-    by_id = {candidate.record.record_id: candidate for candidate in candidates}
     if scored and scored[0].decision == "accepted":
-        return PersonAnswer({scored[0].record_id: by_id[scored[0].record_id]}, ambiguous=False)
-    return PersonAnswer({s.record_id: by_id[s.record_id] for s in scored}, ambiguous=bool(scored))
+        best = scored[0].record_id
+        return PersonAnswer({best: candidates[best]}, ambiguous=False)
+    return PersonAnswer(
+        {s.record_id: candidates[s.record_id] for s in scored},
+        ambiguous=bool(scored) or unsearchable,
+    )

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, union, union_all
+from sqlalchemy import Select, and_, bindparam, func, null, or_, select, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from database.prepared import DriverChannel
@@ -60,33 +60,43 @@ class ReachableRecord:
 _BASE_COLUMNS = 9  # the columns every lookup selects
 
 
+_LIVE_AGREEMENT = and_(
+    _agreement.list_id == _list.id,
+    _agreement.recipient_agency_id == bindparam("agency_id"),
+    _agreement.terminated_at.is_(None),
+    _agreement.valid_from <= bindparam("at"),
+    _agreement.valid_until > bindparam("at"),
+)
+_REACHABLE = and_(
+    _list.kind == ListKind.PIPELINE.value,
+    or_(_list.owner_agency_id == bindparam("agency_id"), _agreement.id.is_not(None)),
+)
+
+
 def _in_reachable_lists(query: Select[Any]) -> Select[Any]:
     """`query` over records, kept to pipeline lists the caller owns or receives through a live
     agreement (the agreement's purposes are checked by the service)."""
-    live_agreement = and_(
-        _agreement.list_id == _list.id,
-        _agreement.recipient_agency_id == bindparam("agency_id"),
-        _agreement.terminated_at.is_(None),
-        _agreement.valid_from <= bindparam("at"),
-        _agreement.valid_until > bindparam("at"),
-    )
     return (
         query.join(_list_table, _list.id == _record.list_id)
-        .outerjoin(_agreement_table, live_agreement)
-        .where(
-            _list.kind == ListKind.PIPELINE.value,
-            or_(_list.owner_agency_id == bindparam("agency_id"), _agreement.id.is_not(None)),
-        )
+        .outerjoin(_agreement_table, _LIVE_AGREEMENT)
+        .where(_REACHABLE)
     )
+
+
+_GRANT_COLUMNS = (_agreement.purposes, _agreement.fields, _agreement.coarsen)
 
 
 def _reachable(
     criterion: ColumnElement[bool],
     *extra_columns: ColumnElement[Any],
     limit: int | None = MAX_CANDIDATES,
+    with_grants: bool = True,
 ) -> Select[tuple[Any, ...]]:
     """Records matching `criterion` in the caller's reachable lists. Built once per kind of
-    lookup: only bound parameters change per request."""
+    lookup: only bound parameters change per request. Without `with_grants` the agreement's
+    columns are left NULL (a claim by name reads the views of whole lists, `REACHABLE_GRANTS`,
+    instead of decoding them again on each of thousands of rows)."""
+    grants = _GRANT_COLUMNS if with_grants else tuple(null() for _ in _GRANT_COLUMNS)
     columns = select(
         _record.id,
         _record.list_id,
@@ -94,12 +104,19 @@ def _reachable(
         _record.letter_id,
         _record.withdrawn_at,
         _list.owner_agency_id,
-        _agreement.purposes,
-        _agreement.fields,
-        _agreement.coarsen,
+        *grants,
         *extra_columns,
     )
     return _in_reachable_lists(columns.where(criterion)).limit(limit)
+
+
+# The caller's reachable pipeline lists, each once per live agreement (none for its own).
+REACHABLE_GRANTS = (
+    select(_list.id, _list.owner_agency_id, *_GRANT_COLUMNS)
+    .select_from(_list_table)
+    .outerjoin(_agreement_table, _LIVE_AGREEMENT)
+    .where(_REACHABLE)
+)
 
 
 _member = ProtectionLetterMember.__table__.c  # type: ignore[attr-defined]
@@ -153,8 +170,8 @@ _BORN_IN_SPAN = and_(
     _record.dob_latest >= bindparam("earliest"),
 )
 _PERSON_ROWS = union_all(
-    _reachable(_BORN_IN_SPAN, *_PERSON_COLUMNS, limit=None),
-    _reachable(_record.dob_earliest.is_(None), *_PERSON_COLUMNS, limit=None),
+    _reachable(_BORN_IN_SPAN, *_PERSON_COLUMNS, limit=None, with_grants=False),
+    _reachable(_record.dob_earliest.is_(None), *_PERSON_COLUMNS, limit=None, with_grants=False),
 ).subquery()
 BY_PERSON = select(_PERSON_ROWS).limit(MAX_PERSON_CANDIDATES + 1)
 
@@ -197,13 +214,33 @@ async def reachable_records(
             letter_id=row[3],
             withdrawn=row[4] is not None,
             owner_agency_id=row[5],
-            grant=None
-            if row[5] == agency_id
-            else Grant(tuple(row[6] or ()), tuple(row[7] or ()), dict(row[8] or {})),
+            grant=_grant(row, agency_id, 5),
             extra=tuple(row[_BASE_COLUMNS:]),
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ListGrant:
+    """A reachable list and one agreement through which the caller reaches it (None: its own)."""
+
+    list_id: str
+    grant: Grant | None
+
+
+def _grant(row: Any, agency_id: str, owner: int) -> Grant | None:
+    if row[owner] == agency_id:
+        return None
+    purposes, fields, coarsen = row[owner + 1 : owner + 4]
+    return Grant(tuple(purposes or ()), tuple(fields or ()), dict(coarsen or {}))
+
+
+async def reachable_grants(
+    driver: DriverChannel, agency_id: str, at: dt.datetime
+) -> list[ListGrant]:
+    rows = await driver.fetch(driver.prepare(REACHABLE_GRANTS), {"agency_id": agency_id, "at": at})
+    return [ListGrant(row[0], _grant(row, agency_id, 1)) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,13 @@ def _lookup(
     raise AssertionError("a claim by name is scored, not looked up: verification.person")
 
 
+def _presented_letter(request: VerificationRequest, verdict: LetterVerdict | None) -> str | None:
+    """The id of the letter the officer holds: typed in, or read from a genuine credential."""
+    if verdict is not None:
+        return verdict.letter_id  # None unless genuine
+    return request.letter_id.strip() if request.letter_id is not None else None
+
+
 def _matched_by(request: VerificationRequest) -> str:
     if request.credential is not None:
         return "credential"
@@ -125,9 +132,12 @@ async def verify(
     # the officer is told to verify by letter or document instead.
     ambiguous = matches.ambiguous
     letters: dict[str, LetterReference] = {}
+    # the letter the officer holds may be named back whatever the view: it was presented
+    presented = _presented_letter(request, verdict)
     for visible in records.values():
         record = visible.record
-        named = bool(record.letter_id) and visible.shows_letter and not ambiguous
+        shown = visible.shows_letter or (presented is not None and record.letter_id == presented)
+        named = bool(record.letter_id) and shown and not ambiguous
         audit.disclose(
             list_id=record.list_id,
             record_id=record.record_id,
@@ -141,9 +151,8 @@ async def verify(
             )
     active = any(not visible.record.withdrawn for visible in records.values())
     issued = matches.issued_letter
-    # a letter Sanad issued: its own status wins, named to callers whose view shows letters
-    if issued is not None and not ambiguous and any(v.shows_letter for v in records.values()):
-        letters[issued.letter_id] = issued
+    if issued is not None and records and not ambiguous:
+        letters[issued.letter_id] = issued  # the letter asked about: its own status wins
     if verdict is not None:
         active = active and verdict.status == "valid"
         audit.reason = None if verdict.genuine else f"credential-{verdict.status}"

@@ -18,6 +18,14 @@ from verification.repository import Grant, ReachableRecord
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """What the caller's agreements (or ownership) show of one list, for this request."""
+
+    fields: frozenset[str]
+    coarsen: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class VisibleRecord:
     """A record the caller may use for this request, and what its view shows of it."""
 
@@ -30,26 +38,38 @@ class VisibleRecord:
         return "letter_id" in self.fields
 
 
+def list_views(
+    access: AccessContext, grants: Iterable[tuple[str, Grant | None]]
+) -> dict[str, View]:
+    """The caller's view of each list it reaches (by `(list_id, grant)`, a grant of None for its
+    own lists, repeats allowed), leaving out lists no agreement allows for this purpose."""
+    owned: set[str] = set()
+    usable: dict[str, dict[object, Grant]] = {}
+    for list_id, grant in grants:
+        if grant is None:
+            owned.add(list_id)
+        elif access.purpose is not None and access.purpose.value in grant.purposes:
+            # each record of a list comes with the same agreements: merge each agreement once
+            identity = (grant.purposes, grant.fields, tuple(sorted(grant.coarsen.items())))
+            usable.setdefault(list_id, {})[identity] = grant
+    kind = access.principal.agency_kind
+    views: dict[str, View] = {}
+    if access.purpose in OWNER_PURPOSES[kind]:
+        views.update((list_id, View(frozenset(RECORD_FIELDS))) for list_id in owned)
+    for list_id, by_identity in usable.items():
+        views[list_id] = View(*merge_agreements(by_identity.values(), kind))
+    return views
+
+
 def visible_records(
     access: AccessContext, reachable: Iterable[ReachableRecord]
 ) -> dict[str, VisibleRecord]:
-    """The reachable records the request's purpose allows, by id, each with its merged view
+    """The reachable records the request's purpose allows, by id, each with its list's view
     (a record reached through two agreements comes once)."""
-    grants: dict[str, list[Grant]] = {}
-    owned: dict[str, ReachableRecord] = {}
-    first: dict[str, ReachableRecord] = {}
-    for record in reachable:
-        first.setdefault(record.record_id, record)
-        if record.grant is None:
-            owned[record.record_id] = record
-        elif access.purpose is not None and access.purpose.value in record.grant.purposes:
-            grants.setdefault(record.record_id, []).append(record.grant)
-    principal = access.principal
-    visible: dict[str, VisibleRecord] = {}
-    if access.purpose in OWNER_PURPOSES[principal.agency_kind]:
-        for record_id, record in owned.items():
-            visible[record_id] = VisibleRecord(record, frozenset(RECORD_FIELDS))
-    for record_id, usable in grants.items():
-        fields, coarsen = merge_agreements(usable, principal.agency_kind)
-        visible[record_id] = VisibleRecord(first[record_id], fields, coarsen)
-    return visible
+    found = list(reachable)
+    views = list_views(access, ((record.list_id, record.grant) for record in found))
+    return {
+        record.record_id: VisibleRecord(record, view.fields, view.coarsen)
+        for record in found
+        if (view := views.get(record.list_id)) is not None
+    }

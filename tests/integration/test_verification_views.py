@@ -5,11 +5,15 @@ birth day or family name the agreement withholds."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
 from tests.conftest import World
-from tests.helpers import GOP_FIELDS, UNHCR_FIELDS, shared_pipeline
+from tests.helpers import GOP_FIELDS, UNHCR_FIELDS, agreement_body, shared_pipeline
+from tests.letter_helpers import issue_letter
+from verification.repository import MAX_PERSON_CANDIDATES
 
 # R1 in tests.helpers: Mohammad Nabi Ahmadzai s/o Abdul Ghafoor, born 1984-03-12, letter LTR-1
 R1_CLAIM = {"given_name": "Mohammad Nabi", "father_name": "Abdul Ghafoor"}
@@ -67,18 +71,69 @@ async def test_a_claim_by_name_cannot_read_back_what_the_view_withholds(
     assert len(answers) == 1, answers
 
 
-async def test_the_owner_is_still_answered_on_the_whole_date(
+async def _import(client: httpx.AsyncClient, world: World, list_id: str, csv: str) -> None:
+    us = await world.headers("us_mission")
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=csv.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+
+
+async def test_the_owner_is_answered_on_the_whole_date_among_many_born_near_it(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    """The owner's view is whole: its own birth day still counts (the same claims as above
-    may be told apart)."""
-    await shared_pipeline(client, world)
-    headers = await world.headers("us_mission", purpose="protection-verification")
+    """The owner's view is whole: its search is not widened for the year-only views of others,
+    so more than MAX_PERSON_CANDIDATES people born a year and a half before R1 neither hide R1
+    nor make the claim ambiguous. A recipient whose view is cut to the year searches wider and
+    may be sent to a document instead, but is never told "not in the pipeline"."""
+    list_id = await shared_pipeline(client, world)
+    filler = "".join(f"F{n},Gul,Sher Ali,1982-06-15\n" for n in range(MAX_PERSON_CANDIDATES + 1))
+    await _import(client, world, list_id, "record_id,given_name,father_name,dob\n" + filler)
     body = {"person": {**R1_CLAIM, "dob": "1984-03-12"}}
-    response = await client.post("/v1/verifications", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    assert response.json()["in_pipeline"] is True
-    assert response.json()["letters"] == [{"letter_id": "LTR-1", "status": "valid"}]
+    owner = await _verify(client, world, "us_mission", body)
+    assert (owner["in_pipeline"], owner["ambiguous"]) == (True, False)
+    assert owner["letters"] == [{"letter_id": "LTR-1", "status": "valid"}]
+    coarse = await _verify(client, world, "gop", body)
+    assert coarse["in_pipeline"] or coarse["ambiguous"], coarse
+
+
+async def test_a_list_whose_view_shows_no_birth_date_sends_the_officer_to_a_document(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A claim by name is searched by its date; where the view has none, the answer is
+    "ambiguous" (verify by letter or document), never "not in the pipeline"."""
+    us = await world.headers("us_mission")
+    made = await client.post("/v1/lists", json={"name": "undated", "kind": "pipeline"}, headers=us)
+    list_id = made.json()["id"]
+    await _import(
+        client, world, list_id, "record_id,given_name,father_name,dob\nU1,Wali,Khan,1990\n"
+    )
+    body = agreement_body(
+        list_id, world.gop, ["given_name", "father_name", "letter_id"], ["protection-verification"]
+    )
+    assert (await client.post("/v1/agreements", json=body, headers=us)).status_code == 201
+    claim = {"person": {"given_name": "Wali", "father_name": "Khan", "dob": "1990"}}
+    answer = await _verify(client, world, "gop", claim)
+    assert (answer["in_pipeline"], answer["ambiguous"]) == (False, True)
+
+
+async def test_the_letter_asked_about_is_named_with_its_status_whatever_the_view(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """UNHCR's view has no letter ids, but the officer holds the letter: a revoked one must
+    show as revoked, not as a bare "in the pipeline"."""
+    list_id = await shared_pipeline(client, world)
+    letter = await issue_letter(client, world, list_id)
+    us = await world.headers("us_mission")
+    revoked = await client.post(
+        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": "case closed"}, headers=us
+    )
+    assert revoked.status_code == 200, revoked.text
+    answer = await _verify(client, world, "unhcr", {"letter_id": letter["letter_id"]})
+    assert {"letter_id": letter["letter_id"], "status": "revoked"} in answer["letters"]
+    assert all(named["letter_id"] == letter["letter_id"] for named in answer["letters"])
 
 
 async def test_a_bad_claimed_date_is_refused_without_its_digits(
