@@ -30,8 +30,8 @@ class ExternalIssuer(BaseModel):
     client_id_claim: str = "azp"
     allowed_scopes: list[str] = Field(min_length=1)
     # Its tokens cannot be revoked here and are trusted until they expire: a longer-lived one
-    # (an ID token, a day-long session token) is refused.
-    max_token_lifetime_seconds: int = Field(default=3600, gt=0, le=86400)
+    # (a day-long session token) is refused; two hours admits Entra ID's 60-90 minute tokens.
+    max_token_lifetime_seconds: int = Field(default=7200, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _speaks_for_named_agencies(self) -> ExternalIssuer:

@@ -414,8 +414,8 @@ def _bad_external_tokens(world: World, jwks_server: JwksServer) -> list[str]:
         _sign(STATIC_KEY, _external_header(), _external_claims(world, agency=world.oversight)),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, exp=int(time.time()) - 11)),
         _sign(STATIC_KEY, _external_header(), _external_claims(world, sub=None)),
-        # trusted until it expires, as nothing here can revoke it: an hour at the most
-        _sign(STATIC_KEY, _external_header(), _external_claims(world, exp=int(time.time()) + 3700)),
+        # trusted until it expires, as nothing here can revoke it: two hours at the most
+        _sign(STATIC_KEY, _external_header(), _external_claims(world, exp=int(time.time()) + 7300)),
     ]
 
 
