@@ -1,5 +1,7 @@
 """Fail-closed, group-committed audit writes: each request awaits the commit of its own event,
-and events of concurrent requests share one transaction (one fsync) to keep throughput. Writes
+and events of concurrent requests share one transaction, made durable by one fsync before any
+of them returns (PostgreSQL: `synchronous_commit` on; SQLite: `synchronous=FULL` on every writing
+connection, `database/engine.py`, `database/sqlite_channel.py`), to keep throughput. Writes
 commit their own event with the change (`commit_with_audit`), after the bulk-read review."""
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class AuditWriter:
     """Batches go through the driver channel (`database/sqlite_channel.py`,
     `database/postgres_channel.py`), not the async engine: there each group commit took
     20-30 ms under load (a thread hand-off or a round trip per statement, each waiting on the
-    busy event loop), which capped the checkpoint path."""
+    busy event loop), which capped the checkpoint path. On SQLite the inserts run on the event
+    loop and only the COMMIT (the fsync) on the channel's commit thread."""
 
     def __init__(self, driver: DriverChannel, max_batch: int = 512) -> None:
         self._driver = driver

@@ -38,9 +38,13 @@ def is_sqlite(database_url: str) -> bool:
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers proceed while the audit writer commits; busy_timeout turns
     # writer contention into waiting instead of "database is locked" errors.
+    # synchronous=FULL: a commit returns only once the WAL is fsynced. A change commits its
+    # audit event in its own transaction (`commit_with_audit`), and the sequencer's checkpoints
+    # go to witnesses; with NORMAL either could leave the process and then be rolled back by a
+    # power loss or an OS crash (docs/performance.md, item 9).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

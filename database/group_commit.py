@@ -1,5 +1,6 @@
 """Group commit: concurrent callers each hand in an item and await the commit of their own;
-items that arrive while a commit runs share the next one (one transaction, one fsync).
+items that arrive while a commit runs share the next one (one transaction: one durable commit,
+one fsync on PostgreSQL and on SQLite at `synchronous=FULL`, which every Sanad connection uses).
 
 A batch the database refuses for a value or a constraint (`refused_for_its_data`) is committed
 again item by item, so that one item it cannot store fails alone instead of failing every
