@@ -28,9 +28,23 @@ async def _with_session(work: Any) -> Any:
 
 
 def _jwks_from_file(path: Path) -> list[dict[str, object]]:
-    document = json.loads(path.read_text("utf-8"))
-    keys: list[dict[str, object]] = document.get("keys", [])
-    return [k for k in keys if k.get("sanad_key_use") == "protection-letter"]
+    """The letter keys of a saved JWKS: P-256 keys marked for letters (others are skipped, as
+    a letter is only ever signed with ES256; a crash on an RSA key helped no one)."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+        keys = document.get("keys", []) if isinstance(document, dict) else []
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        typer.echo(f"{path}: not a JWKS (JSON with a `keys` list)", err=True)
+        raise typer.Exit(code=2) from None
+    return [
+        k
+        for k in keys
+        if isinstance(k, dict)
+        and k.get("sanad_key_use") == "protection-letter"
+        and k.get("kty") == "EC"
+        and k.get("crv") == "P-256"
+        and "kid" in k
+    ]
 
 
 @letter_app.command("verify")

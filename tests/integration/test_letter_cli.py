@@ -44,6 +44,23 @@ async def test_verify_on_the_command_line(
     code, output = await _sanad(settings, "letter", "verify", "--jwks", str(jwks), forged)
     assert code == 1 and json.loads(output)["status"] == "invalid"
 
+    # a saved JWKS holding other keys too (an RSA key marked for letters): they are skipped
+    saved = json.loads(jwks.read_text())
+    saved["keys"].append(
+        {
+            "kty": "RSA",
+            "kid": "rsa-1",
+            "n": "AQAB",
+            "e": "AQAB",
+            "sanad_key_use": "protection-letter",
+        }
+    )
+    jwks.write_text(json.dumps(saved))
+    code, output = await _sanad(
+        settings, "letter", "verify", "--jwks", str(jwks), letter["credential"]
+    )
+    assert code == 0 and json.loads(output)["status"] == "valid", output
+
 
 async def test_build_verifier_bundles_the_keys(
     client: httpx.AsyncClient, world: World, settings: Settings, tmp_path: Path
