@@ -16,8 +16,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from alembic import command
-from database.engine import make_sync_engine
-from database.migrations import alembic_config
 from reconcile.repository import review_pair
 from schemas.reconciliation import LinkReview
 from schemas.types import UtcDateTime
@@ -25,6 +23,7 @@ from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.integration.test_migrations import empty_database_url  # noqa: F401  (a fixture)
 from tests.integration.test_reconciliations import UNHCR_CSV, _links, _run, _unhcr_list
+from tests.migration_helpers import T0, database_at
 
 PAIR = {"R2", "U2"}
 # confirm and reject alternately on a run of each list order, ending with `latest`
@@ -99,13 +98,6 @@ async def test_the_latest_decision_on_a_pair_holds_whichever_list_order_it_was_m
 
 # Rows as a database held them before c0ffee000015, written by name: the tables as of
 # c0ffee000014, which later models may no longer describe
-_AGENCY = sa.table(
-    "agency",
-    sa.column("id", sa.String()),
-    sa.column("name", sa.String()),
-    sa.column("kind", sa.Enum("US_MISSION", "UNHCR", "GOP", "OVERSIGHT", name="agencykind")),
-    sa.column("created_at", UtcDateTime()),
-)
 _RECORD = sa.table(
     "record",
     sa.column("id", sa.String()),
@@ -127,8 +119,7 @@ _REVIEW = sa.table(
     sa.column("decided_by_client_id", sa.String()),
     sa.column("decided_at", UtcDateTime()),
 )
-_T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-# (id, agency, left, right, decision, hours after _T0); "a" < "b" < "c"
+# (id, agency, left, right, decision, hours after T0); "a" < "b" < "c"
 _STORED_BEFORE = [
     ("1", "unhcr", "b", "a", "confirmed", 1),
     ("2", "unhcr", "a", "b", "rejected", 3),  # the newest of a and b: kept as it is
@@ -144,18 +135,8 @@ def test_the_migration_keeps_each_pair_once_with_its_newest_decision(
 ) -> None:
     """Pairs stored both ways round by the code before are merged into their newest decision,
     and every pair is turned into the order the service now keeps it in."""
-    config = alembic_config(empty_database_url)
-    command.upgrade(config, "c0ffee000014")
-    engine = make_sync_engine(empty_database_url)
-    try:
+    with database_at(empty_database_url, "c0ffee000014") as (config, engine):
         with engine.begin() as conn:
-            conn.execute(
-                sa.insert(_AGENCY),
-                [
-                    {"id": a, "name": a, "kind": a.upper(), "created_at": _T0}
-                    for a in ("unhcr", "gop")
-                ],
-            )
             conn.execute(
                 sa.insert(_RECORD),
                 [
@@ -166,8 +147,8 @@ def test_the_migration_keeps_each_pair_once_with_its_newest_decision(
                         "version": 1,
                         "documents": [],
                         "attributes": {},
-                        "created_at": _T0,
-                        "updated_at": _T0,
+                        "created_at": T0,
+                        "updated_at": T0,
                     }
                     for r in ("a", "b", "c")
                 ],
@@ -182,7 +163,7 @@ def test_the_migration_keeps_each_pair_once_with_its_newest_decision(
                         "right_record_id": right,
                         "decision": decision,
                         "decided_by_client_id": "reviewer",
-                        "decided_at": _T0 + dt.timedelta(hours=hours),
+                        "decided_at": T0 + dt.timedelta(hours=hours),
                     }
                     for id_, agency, left, right, decision, hours in _STORED_BEFORE
                 ],
@@ -190,8 +171,6 @@ def test_the_migration_keeps_each_pair_once_with_its_newest_decision(
         command.upgrade(config, "head")
         with engine.connect() as conn:
             rows = conn.execute(sa.select(_REVIEW).order_by(_REVIEW.c.id)).all()
-    finally:
-        engine.dispose()
     assert [(r.id, r.agency_id, r.left_record_id, r.right_record_id, r.decision) for r in rows] == [
         ("2", "unhcr", "a", "b", "rejected"),
         ("3", "unhcr", "a", "c", "rejected"),

@@ -20,11 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from alembic import command
-from database.engine import make_sync_engine
-from database.migrations import alembic_config
 from schemas.types import UtcDateTime
 from tests.conftest import World
 from tests.integration.test_migrations import empty_database_url  # noqa: F401  (a fixture)
+from tests.migration_helpers import T0, database_at
 from tests.transparency_helpers import OwnApp, fresh_database, own_app
 from tlog.checkpoint import NoteSigner, SignatureType, cosign_checkpoint
 from transparency import repository
@@ -159,13 +158,6 @@ async def test_a_key_is_stored_in_its_canonical_spelling_and_the_database_keeps_
 
 # Rows as a database held them before c0ffee000016, written by name: the tables as of
 # c0ffee000015, which later models may no longer describe
-_AGENCY = sa.table(
-    "agency",
-    sa.column("id", sa.String()),
-    sa.column("name", sa.String()),
-    sa.column("kind", sa.Enum("US_MISSION", "UNHCR", "GOP", "OVERSIGHT", name="agencykind")),
-    sa.column("created_at", UtcDateTime()),
-)
 _CHECKPOINT = sa.table(
     "tlog_checkpoint",
     sa.column("size", sa.BigInteger()),
@@ -203,10 +195,9 @@ _COSIGNATURE = sa.table(
     sa.column("signature", sa.LargeBinary()),
     sa.column("received_at", UtcDateTime()),
 )
-_T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 _K1, _K2, _K3 = (_cosigner(f"k{n}.example/witness") for n in (1, 2, 3))
 _K1_KEY, _K2_KEY, _K3_KEY = (k.verifier().verifier_key() for k in (_K1, _K2, _K3))
-# (id, agency, verifier key as submitted, hours after _T0, revoked by its agency, cosigned)
+# (id, agency, verifier key as submitted, hours after T0, revoked by its agency, cosigned)
 _STORED_BEFORE = [
     ("a", "unhcr", _K1_KEY, 0, False, True),
     ("b", "unhcr", _upper(_K1_KEY), 1, True, True),  # UNHCR re-spelled it, then revoked that
@@ -223,25 +214,15 @@ def test_the_migration_keeps_one_row_a_key_and_its_revocation(
     """Rows of one key merge into the earliest registration; a revocation by that row's own
     agency under another spelling carries over to it (a revoked key stays revoked), one by
     another agency does not; the dropped rows' cosignatures go with them."""
-    config = alembic_config(empty_database_url)
-    command.upgrade(config, "c0ffee000015")
-    engine = make_sync_engine(empty_database_url)
-    try:
+    with database_at(empty_database_url, "c0ffee000015") as (config, engine):
         with engine.begin() as conn:
             conn.execute(
-                sa.insert(_AGENCY),
-                [
-                    {"id": a, "name": a, "kind": a.upper(), "created_at": _T0}
-                    for a in ("unhcr", "gop")
-                ],
-            )
-            conn.execute(
                 sa.insert(_CHECKPOINT),
-                [{"size": 1, "root_hash": bytes(32), "created_at": _T0, "signed_note": "n"}],
+                [{"size": 1, "root_hash": bytes(32), "created_at": T0, "signed_note": "n"}],
             )
             for id_, agency, key, hours, revoked, cosigned in _STORED_BEFORE:
                 name, key_id, _ = key.split("+", 2)
-                at = _T0 + dt.timedelta(hours=hours)
+                at = T0 + dt.timedelta(hours=hours)
                 conn.execute(
                     sa.insert(_WITNESS),
                     [
@@ -294,7 +275,7 @@ def test_the_migration_keeps_one_row_a_key_and_its_revocation(
                         "key_id": renamed.verifier().key_id.hex(),
                         "verifier_key": renamed.verifier().verifier_key(),
                         "public_key": renamed.public_key,
-                        "created_at": _T0,
+                        "created_at": T0,
                         "created_by_client_id": "admin",
                     }
                 ],
@@ -306,8 +287,6 @@ def test_the_migration_keeps_one_row_a_key_and_its_revocation(
             assert after_downgrade.scalars().all() == ["a", "c", "e"]
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM tlog_witness_revocation"))
-    finally:
-        engine.dispose()
     assert [tuple(w) for w in witnesses] == [
         ("a", _K1.verifier().key_id.hex(), _K1_KEY),
         ("c", _K2.verifier().key_id.hex(), _K2_KEY),
