@@ -14,7 +14,7 @@ from starlette.types import Scope as AsgiScope
 from api.route_index import route_template
 from api.services import Services, services_of
 from audit.context import AuditContext
-from auth.access import AccessContext, authorize_operation
+from auth.access import AccessContext, authorize_operation, check_purpose_code
 from auth.principal import Principal
 from problems import ProblemError
 from schemas.vocabulary import Scope
@@ -74,22 +74,6 @@ async def _principal(
     return principal
 
 
-MAX_PURPOSE_HEADER = 64  # the audit event's purpose column
-
-
-def _check_purpose_header(value: str) -> None:
-    """No purpose code is longer or holds anything but printable ASCII. Refused before the
-    audit event takes it: PostgreSQL cannot store a NUL, and the audit rows of concurrent
-    requests are committed together."""
-    if len(value) > MAX_PURPOSE_HEADER or not (value.isascii() and value.isprintable()):
-        raise ProblemError(
-            "purpose-not-allowed",
-            f"a purpose of use is a code of at most {MAX_PURPOSE_HEADER} printable ASCII "
-            "characters",
-            invalid_params=[{"name": "Purpose-Of-Use", "reason": "not a purpose code"}],
-        )
-
-
 async def authorize(
     request: Request,
     authorization: Annotated[str | None, Security(_bearer)] = None,
@@ -103,7 +87,7 @@ async def authorize(
     principal = await _principal(services, audit, authorization)
     operation = getattr(request.scope.get("route"), "name", "")
     if purpose_of_use:
-        _check_purpose_header(purpose_of_use)
+        check_purpose_code(purpose_of_use)
         # kept as sent (even when unknown) so that auditors see what the caller claimed
         audit.purpose = purpose_of_use
     access = authorize_operation(principal, operation, purpose_of_use)

@@ -18,6 +18,21 @@ class AccessContext:
     purpose: Purpose | None
 
 
+MAX_PURPOSE_CODE = 64  # the audit event's purpose column
+
+
+def check_purpose_code(value: str) -> None:
+    """No purpose code is longer or holds anything but printable ASCII. Callers check it before
+    the audit event takes the value as claimed: PostgreSQL cannot store a NUL, and the audit
+    rows of concurrent requests are committed together."""
+    if len(value) > MAX_PURPOSE_CODE or not (value.isascii() and value.isprintable()):
+        raise ProblemError(
+            "purpose-not-allowed",
+            f"a purpose of use is a code of at most {MAX_PURPOSE_CODE} printable ASCII characters",
+            invalid_params=[{"name": "Purpose-Of-Use", "reason": "not a purpose code"}],
+        )
+
+
 def authorize_operation(
     principal: Principal, operation: str, purpose_header: str | None
 ) -> AccessContext:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
 from auth import repository as auth_repository
-from auth.access import AccessContext, authorize_operation
+from auth.access import AccessContext, authorize_operation, check_purpose_code
 from auth.oauth_server import SanadClient
 from auth.principal import Principal
 from config.settings import Settings
@@ -170,7 +170,9 @@ class _Steps:
             expires_at=0,
         )
         # noted before the check, as the route does, so a refused purpose is audited too
-        self._audit.purpose = purpose[:64] if purpose else None
+        if purpose:
+            check_purpose_code(purpose)
+        self._audit.purpose = purpose or None
         access = authorize_operation(self._audit.principal, OPERATION, purpose)
         self._audit.purpose = access.purpose.value if access.purpose else None
         # The route's last precondition, a transparency log keeping up, is not checked: it
