@@ -10,7 +10,8 @@ contract makes public), in this order:
 3. Every query parameter must be one the route declares, and one declared with a single value
    must come once, else 422 `validation-failed` naming each. FastAPI ignores the rest and
    takes the last of a repeated one: a mistyped search filter (`fathername=`) widened the
-   search to the whole list, every record of it disclosed and audited.
+   search to the whole list, every record of it disclosed and audited. A route may say why a
+   name is refused and where it went (`refused_in_query`).
 
 `ProtocolRoute` is the route class of every `/v1` router (`api.v1.include_v1` refuses any
 other); the checkpoint's `LeanRoute` makes the same checks in the same order. What a route
@@ -20,10 +21,10 @@ and `Accept: */*` or a recurring Accept value costs a few comparisons."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Request, Response, params
 from fastapi.datastructures import DefaultPlaceholder
@@ -39,6 +40,21 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 # a name echoed back in a refusal: a parameter name, not a value sent without its key
 _ECHOED_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
 _MANY = (list, set, frozenset, tuple)
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_REFUSED_IN_QUERY: dict[Callable[..., Any], dict[str, str]] = {}
+
+
+def refused_in_query(names: Iterable[str], reason: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint whose route refuses these query parameters with this reason instead of
+    "not a parameter of this operation" (for parameters that moved, so a caller learns where)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        _REFUSED_IN_QUERY.setdefault(endpoint, {}).update(dict.fromkeys(names, reason))
+        return endpoint
+
+    return mark
 
 
 def _takes_many(annotation: object) -> bool:
@@ -76,6 +92,7 @@ class RouteProtocol:
     single: frozenset[str]  # ... of which one value is expected
     json_body: bool
     offered: tuple[str, ...]
+    reasons: Mapping[str, str]  # why an undeclared name is refused, where the route says
 
     @classmethod
     def of(cls, route: APIRoute) -> RouteProtocol:
@@ -86,6 +103,7 @@ class RouteProtocol:
             single=frozenset(name for name, many in declared.items() if not many),
             json_body=body is not None and not isinstance(body.field_info, params.Form),
             offered=_offered(route),
+            reasons=_REFUSED_IN_QUERY.get(route.endpoint, {}),
         )
 
     @property
@@ -113,7 +131,9 @@ class RouteProtocol:
         seen: set[str] = set()
         refused: dict[str, str] = {}
         for name, _ in request.query_params.multi_items():
-            if name not in self.query:
+            if name in self.reasons:
+                refused.setdefault(f"query.{name}", self.reasons[name])
+            elif name not in self.query:
                 refused.setdefault(*_unknown(name))
             elif name in seen and name in self.single:
                 refused.setdefault(f"query.{name}", "given more than once; it takes one value")

@@ -65,6 +65,7 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "terminate_agreement": _op(Scope.AGREEMENTS_WRITE),
     # records: personal data
     "import_records": _op(Scope.RECORDS_WRITE, personal_data=True, purposes=_READ_PURPOSES),
+    "list_records": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
     "search_records": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
     "get_record": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),
     "record_history": _op(Scope.RECORDS_READ, personal_data=True, purposes=_READ_PURPOSES),

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from audit.writer import commit_with_audit
 from auth.access import AccessContext
 from changes.service import record_changed
 from exchange import repository
-from exchange.field_rules import CONTROL, DOCUMENT_TYPES, MAX_RECORD_ID
+from exchange.field_rules import CONTROL, MAX_RECORD_ID
 from exchange.keys import document_key, name_key
 from exchange.record_changes import InvalidChangesError, apply_changes
 from exchange.record_data import (
@@ -33,30 +33,14 @@ from exchange.service import load_view
 from exchange.visibility import ListView, check_filters, disclosed, require_owner, shape_fields
 from matching.dates import parse_birth_date
 from problems import ProblemError, invalid_field
-from schemas.records import RecordHistory, RecordUpdate, RecordVersionPublic, RecordWithdrawal
+from schemas.records import (
+    RecordHistory,
+    RecordSearch,
+    RecordUpdate,
+    RecordVersionPublic,
+    RecordWithdrawal,
+)
 from schemas.types import utcnow
-
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
-
-
-@dataclass(frozen=True, slots=True)
-class RecordQuery:
-    """Search filters as the caller sent them (None = not given)."""
-
-    document: str | None = None
-    document_type: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
-    father_name: str | None = None
-    name: str | None = None
-    dob: str | None = None
-    dob_calendar: str | None = None
-    group_id: str | None = None
-    letter_id: str | None = None
-    include_withdrawn: bool = False
-    cursor: str | None = None
-    limit: int = DEFAULT_PAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +105,7 @@ def _decode_cursor(list_id: str, cursor: str) -> str:
     return key
 
 
-def _conditions(query: RecordQuery) -> tuple[dict[str, object], str | None]:
+def _conditions(query: RecordSearch) -> tuple[dict[str, object], str | None]:
     """Search keys for the repository, and the precision of the dob filter if one is given."""
     conditions: dict[str, object] = {}
     for name in ("given_name", "family_name", "father_name"):
@@ -132,11 +116,10 @@ def _conditions(query: RecordQuery) -> tuple[dict[str, object], str | None]:
         conditions["name_key"] = name_key(query.name)
     conditions["group_id"] = query.group_id
     conditions["letter_id"] = query.letter_id
-    if query.document_type is not None and query.document_type not in DOCUMENT_TYPES:
-        raise invalid_field("document_type", "one of " + ", ".join(sorted(DOCUMENT_TYPES)))
     if query.document is not None:
-        conditions["document"] = document_key(query.document_type or "", query.document)
-        conditions["document_type"] = query.document_type
+        document_type = query.document_type.value if query.document_type else None
+        conditions["document"] = document_key(document_type or "", query.document)
+        conditions["document_type"] = document_type
     precision = None
     if query.dob is not None:
         try:
@@ -155,11 +138,11 @@ async def search_records(
     access: AccessContext,
     audit: AuditContext,
     list_id: str,
-    query: RecordQuery,
+    query: RecordSearch,
 ) -> tuple[list[dict[str, object]], str | None]:
     """One page of matching records and the cursor of the next page (None at the end)."""
     view = await load_view(session, access, list_id, personal_data=True)
-    filters = {k: v for k, v in asdict(query).items() if k not in ("cursor", "limit")}
+    filters = query.model_dump(exclude={"cursor", "limit"})
     conditions, precision = _conditions(query)
     name_fields = check_filters(filters, view, precision)
     conditions["dob_by_year"] = "dob" in view.coarsen or None

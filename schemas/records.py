@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
 from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
@@ -15,6 +16,8 @@ from schemas.vocabulary import DocumentType, Relationship, Sex
 # Text without control characters (a NUL cannot even be stored in PostgreSQL text).
 PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 PRINTABLE: dict[str, object] = {"pattern": PRINTABLE_PATTERN}  # SQLModel Field(schema_extra=...)
+RECORD_PAGE_DEFAULT = 50
+RECORD_PAGE_MAX = 500
 
 
 class IdentityDocument(SQLModel):
@@ -156,6 +159,34 @@ class RecordPublic(RecordFields):
     attributes: dict[str, str] | None = None
     withdrawn_at: dt.datetime | None = None
     withdrawal_reason: str | None = None
+
+
+def _filter(max_length: int, description: str | None = None) -> Any:
+    return Field(
+        default=None, max_length=max_length, description=description, schema_extra=PRINTABLE
+    )
+
+
+class RecordSearch(SQLModel):
+    """A search of one list's records. It travels as a body so that names, birth dates and
+    document numbers stay out of URLs, which proxies and load balancers log. Every filter
+    given must match; one on a field the caller may not see is refused."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    document: str | None = _filter(64)
+    document_type: DocumentType | None = None
+    given_name: str | None = _filter(200)
+    family_name: str | None = _filter(200)
+    father_name: str | None = _filter(200)
+    name: str | None = _filter(200, "any name field the caller may see")
+    dob: str | None = _filter(10, "YYYY, YYYY-MM or YYYY-MM-DD")
+    dob_calendar: Literal["gregorian", "solar_hijri"] | None = None
+    group_id: str | None = _filter(64)
+    letter_id: str | None = _filter(64)
+    include_withdrawn: bool = False
+    cursor: str | None = _filter(1000, "next_cursor of the previous page of this search")
+    limit: int = Field(default=RECORD_PAGE_DEFAULT, ge=1, le=RECORD_PAGE_MAX)
 
 
 class RecordPage(SQLModel):

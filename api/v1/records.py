@@ -1,27 +1,30 @@
-"""Record routes: bulk import, search, read with ETag, correct under If-Match, withdraw, history."""
+"""Record routes: bulk import, listing, search (identifying filters only in a body), read with
+an ETag, correct under If-Match, withdraw, history."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.deps import Access, AuditDep, SessionDep
-from api.protocol import ProtocolRoute
+from api.protocol import ProtocolRoute, refused_in_query
 from api.responses import problem_responses
 from exchange import import_service, record_service
-from exchange.record_service import MAX_PAGE, RecordQuery, ShownRecord
+from exchange.record_service import ShownRecord
 from problems import ProblemError
 from schemas.records import (
     PRINTABLE_PATTERN,
+    RECORD_PAGE_DEFAULT,
+    RECORD_PAGE_MAX,
     ImportReport,
     RecordHistory,
     RecordPage,
     RecordPublic,
+    RecordSearch,
     RecordUpdate,
     RecordWithdrawal,
 )
-from schemas.vocabulary import DocumentType
 
 router = APIRouter(prefix="/lists/{list_id}", tags=["records"], route_class=ProtocolRoute)
 
@@ -95,47 +98,56 @@ async def import_records(
     )
 
 
+_IDENTIFYING_FILTERS = (
+    *("document", "document_type", "given_name", "family_name", "father_name", "name"),
+    *("dob", "dob_calendar", "group_id", "letter_id"),
+)
+
+
 @router.get(
     "/records",
-    name="search_records",
+    name="list_records",
     response_model=RecordPage,
     response_model_exclude_unset=True,
     responses=problem_responses(401, 403, 404, 422),
+    description="Pages through a list's records as the caller may see them. Filters that "
+    "identify a person (names, birth date, documents, case or letter) are not taken in the "
+    "URL, where proxies log them: POST them to `records:search`.",
 )
-async def search_records(
+@refused_in_query(
+    _IDENTIFYING_FILTERS,
+    "identifying filters are not taken in URLs; POST them to /v1/lists/{list_id}/records:search",
+)
+async def list_records(
     list_id: ListId,
     access: Access,
     session: SessionDep,
     audit: AuditDep,
-    document: Annotated[str | None, _text(64)] = None,
-    document_type: DocumentType | None = None,
-    given_name: Annotated[str | None, _text(200)] = None,
-    family_name: Annotated[str | None, _text(200)] = None,
-    father_name: Annotated[str | None, _text(200)] = None,
-    name: Annotated[str | None, _text(200, "any name field the caller may see")] = None,
-    dob: Annotated[str | None, _text(10, "YYYY, YYYY-MM or YYYY-MM-DD")] = None,
-    dob_calendar: Literal["gregorian", "solar_hijri"] | None = None,
-    group_id: Annotated[str | None, _text(64)] = None,
-    letter_id: Annotated[str | None, _text(64)] = None,
     include_withdrawn: bool = False,
     cursor: Annotated[str | None, _text(1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = record_service.DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=RECORD_PAGE_MAX)] = RECORD_PAGE_DEFAULT,
 ) -> dict[str, object]:
-    query = RecordQuery(
-        document=document,
-        document_type=document_type.value if document_type else None,
-        given_name=given_name,
-        family_name=family_name,
-        father_name=father_name,
-        name=name,
-        dob=dob,
-        dob_calendar=dob_calendar,
-        group_id=group_id,
-        letter_id=letter_id,
-        include_withdrawn=include_withdrawn,
-        cursor=cursor,
-        limit=limit,
-    )
+    query = RecordSearch(include_withdrawn=include_withdrawn, cursor=cursor, limit=limit)
+    return await _page(session, access, audit, list_id, query)
+
+
+@router.post(
+    "/records:search",
+    name="search_records",
+    response_model=RecordPage,
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def search_records(
+    list_id: ListId, body: RecordSearch, access: Access, session: SessionDep, audit: AuditDep
+) -> dict[str, object]:
+    """Records matching every filter given, a page at a time (`cursor` from `next_cursor`)."""
+    return await _page(session, access, audit, list_id, body)
+
+
+async def _page(
+    session: SessionDep, access: Access, audit: AuditDep, list_id: str, query: RecordSearch
+) -> dict[str, object]:
     items, next_cursor = await record_service.search_records(session, access, audit, list_id, query)
     return {"items": items, "next_cursor": next_cursor}
 

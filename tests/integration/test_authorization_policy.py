@@ -106,6 +106,9 @@ async def test_unshared_list_is_404_for_every_other_agency(
                      f"/v1/lists/{list_id}/records/R1"):  # fmt: skip
             response = await client.get(path, headers=headers)
             assert response.status_code == 404, (kind, path, response.status_code)
+        search = f"/v1/lists/{list_id}/records:search"
+        searched = await client.post(search, json={"given_name": "Ahmad"}, headers=headers)
+        assert searched.status_code == 404, (kind, searched.status_code)
 
 
 async def test_recipients_see_exactly_their_agreement_fields(

@@ -195,7 +195,8 @@ async def test_a_mistyped_filter_is_refused_and_nothing_is_disclosed(
         )
     assert shown == 0
     # the filter spelt right is served, and narrows
-    found = await client.get(records, params={"father_name": "Abdul Ghafoor"}, headers=unhcr)
+    search = f"{records}:search"
+    found = await client.post(search, json={"father_name": "Abdul Ghafoor"}, headers=unhcr)
     assert found.status_code == 200, found.text
     assert [r["record_id"] for r in found.json()["items"]] == ["R1"]
 
@@ -205,12 +206,9 @@ async def test_a_repeated_scalar_parameter_is_refused(
 ) -> None:
     list_id = await shared_pipeline(client, world)
     unhcr = await world.headers("unhcr", purpose=GOP)
-    response = await client.get(
-        f"/v1/lists/{list_id}/records?father_name=Abdul+Ghafoor&father_name=Noor+Ullah",
-        headers=unhcr,
-    )
+    response = await client.get(f"/v1/lists/{list_id}/records?limit=5&limit=500", headers=unhcr)
     problem = _problem(response, 422, "validation-failed")
-    assert list(_params(problem)) == ["query.father_name"]
+    assert list(_params(problem)) == ["query.limit"]
     # a parameter declared as a list may be repeated
     us = await world.headers("us_mission")
     feed = await client.get("/v1/changes?type=record.created&type=record.corrected", headers=us)

@@ -78,8 +78,8 @@ async def test_ndjson_import(client: httpx.AsyncClient, world: World) -> None:
     response = await _import(client, us, list_id, body, "application/x-ndjson")
     assert response.status_code == 201, response.text
     assert response.json()["created"] == 2
-    found = await client.get(
-        f"/v1/lists/{list_id}/records", params={"document": "140001011 2345"}, headers=us
+    found = await client.post(
+        f"/v1/lists/{list_id}/records:search", json={"document": "140001011 2345"}, headers=us
     )
     [record] = found.json()["items"]
     assert record["record_id"] == "N1"
@@ -150,11 +150,9 @@ async def test_known_record_ids_become_new_versions(
         "administrative processing",
         "visa issued",
     ]
-    search = f"/v1/lists/{list_id}/records"
-    assert (await client.get(search, params={"document": "ACC00997777"}, headers=us)).json()[
-        "items"
-    ]
-    assert not (await client.get(search, params={"document": "ACC00991122"}, headers=us)).json()[
+    search = f"/v1/lists/{list_id}/records:search"
+    assert (await client.post(search, json={"document": "ACC00997777"}, headers=us)).json()["items"]
+    assert not (await client.post(search, json={"document": "ACC00991122"}, headers=us)).json()[
         "items"
     ]
 

@@ -15,7 +15,8 @@ from tests.helpers import RECORD_METADATA, UNHCR_FIELDS, shared_pipeline
 async def _keys(
     client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any
 ) -> list[str]:
-    response = await client.get(path, params=params, headers=headers)
+    """The record ids a search of the list at `path` finds (filters in the body)."""
+    response = await client.post(f"{path}:search", json=params, headers=headers)
     assert response.status_code == 200, response.text
     return [item["record_id"] for item in response.json()["items"]]
 
@@ -73,7 +74,7 @@ async def test_filters_on_hidden_fields_are_refused(
         ({"group_id": "CASE-1"}, "group_id"),
         ({"dob": "1984-03-12"}, "dob"),  # coarsened to the year: no finer filter
     ):
-        response = await client.get(path, params=params, headers=gop)
+        response = await client.post(f"{path}:search", json=params, headers=gop)
         assert response.status_code == 403, (params, response.text)
         assert response.json()["type"].endswith("/filter-not-allowed")
         assert {p["name"] for p in response.json()["invalid_params"]} == {refused}
@@ -96,8 +97,9 @@ async def test_search_by_document_name_group_and_dob(
     assert await _keys(client, path, us, name="noor ullah") == ["R3"]
     assert await _keys(client, path, us, group_id="CASE-1") == ["R1", "R2"]
     assert await _keys(client, path, us, letter_id="LTR-4") == ["R4"]
-    bad = await client.get(path, params={"dob": "19xx"}, headers=us)
+    bad = await client.post(f"{path}:search", json={"dob": "19xx"}, headers=us)
     assert bad.status_code == 422
+    assert bad.json()["invalid_params"][0]["name"] == "dob"
 
 
 async def test_solar_hijri_dates_are_found_by_gregorian_search(
@@ -133,6 +135,41 @@ async def test_cursor_pagination_is_stable(client: httpx.AsyncClient, world: Wor
     foreign = await client.get(f"/v1/lists/{other}/records", params={"cursor": first}, headers=us)
     assert foreign.status_code == 422
     assert (await client.get(path, params={"limit": 501}, headers=us)).status_code == 422
+
+
+async def test_a_search_pages_with_its_filters_in_the_body(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    search = f"/v1/lists/{list_id}/records:search"
+    body: dict[str, Any] = {"dob": "1984", "limit": 1}
+    first = (await client.post(search, json=body, headers=us)).json()
+    assert [item["record_id"] for item in first["items"]] == ["R1"]
+    body["cursor"] = first["next_cursor"]
+    second = (await client.post(search, json=body, headers=us)).json()
+    assert [item["record_id"] for item in second["items"]] == ["R3"]
+    assert second["next_cursor"] is None
+    for refused in ({"limit": 501}, {"fathername": "Gul"}, {"document_type": "ration"}):
+        response = await client.post(search, json=refused, headers=us)
+        assert response.status_code == 422, (refused, response.text)
+        assert response.json()["invalid_params"][0]["name"] == "body." + next(iter(refused))
+
+
+async def test_identifying_filters_are_refused_in_the_url(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    for name in ("given_name", "father_name", "name", "dob", "document", "letter_id"):
+        response = await client.get(
+            f"/v1/lists/{list_id}/records", params={name: "Abdul Ghafoor"}, headers=us
+        )
+        assert response.status_code == 422, (name, response.text)
+        refusal = response.json()["invalid_params"]
+        assert refusal == [{"name": f"query.{name}", "reason": refusal[0]["reason"]}]
+        assert "records:search" in refusal[0]["reason"]
+        assert "Abdul" not in response.text
 
 
 async def test_corrections_need_a_current_etag(client: httpx.AsyncClient, world: World) -> None:
@@ -215,10 +252,10 @@ async def test_withdrawal_leaves_a_tombstone(client: httpx.AsyncClient, world: W
     assert seen == {"record_id": "R2", "list_id": list_id, "version": 2, "withdrawn": True}
     search = f"/v1/lists/{list_id}/records"
     assert await _keys(client, search, unhcr) == ["R1", "R3", "R4"]
-    assert await _keys(client, search, unhcr, include_withdrawn="true") == ["R1", "R2", "R3", "R4"]
+    assert await _keys(client, search, unhcr, include_withdrawn=True) == ["R1", "R2", "R3", "R4"]
     # a recipient may not learn that a withdrawn person matched a name
-    assert await _keys(client, search, unhcr, name="freshta", include_withdrawn="true") == []
-    assert await _keys(client, search, us, name="freshta", include_withdrawn="true") == ["R2"]
+    assert await _keys(client, search, unhcr, name="freshta", include_withdrawn=True) == []
+    assert await _keys(client, search, us, name="freshta", include_withdrawn=True) == ["R2"]
     history = (await client.get(f"{path}/versions", headers=unhcr)).json()["items"]
     assert [v["data"] for v in history] == [{}, {}]
     owner_history = (await client.get(f"{path}/versions", headers=us)).json()["items"]
@@ -317,10 +354,12 @@ async def test_control_characters_are_refused_before_the_database(
     list_id = await shared_pipeline(client, world)
     us = await world.headers("us_mission")
     for path, params in (
-        (f"/v1/lists/{list_id}/records", {"given_name": "a\x00b"}),
         (f"/v1/lists/{list_id}/records", {"cursor": "\x00"}),
         (f"/v1/lists/{list_id}/records/R%001", {}),
         ("/v1/lists/%00", {}),
     ):
         response = await client.get(path, params=params, headers=us)
         assert response.status_code == 422, (path, response.status_code)
+    for body in ({"given_name": "a\x00b"}, {"cursor": "\x01"}, {"dob": "1984\x7f"}):
+        response = await client.post(f"/v1/lists/{list_id}/records:search", json=body, headers=us)
+        assert response.status_code == 422, (body, response.status_code)
