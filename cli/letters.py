@@ -59,11 +59,11 @@ def verify_command(
     Prints JSON; exits 0 only for a valid letter."""
     from letters.checking import check_credential
     from letters.credential import verify
-    from letters.keys import public_key
+    from letters.keys import letter_key
 
     text = typer.get_text_stream("stdin").read().strip() if credential == "-" else credential
     if jwks is not None:
-        known = {str(k["kid"]): public_key(k) for k in _jwks_from_file(jwks)}
+        known = {str(k["kid"]): letter_key(k) for k in _jwks_from_file(jwks)}
         check = verify(text, known, int(time.time()))
         status, claims = check.outcome, check.claims
     else:

@@ -71,6 +71,16 @@ class ParsedCredential:
 
 
 @dataclass(frozen=True, slots=True)
+class LetterKey:
+    """A published letter key and the mission it signs for (its JWK's `sanad_issuer`): a
+    letter is genuine only if its `iss` names that mission, so one mission's key cannot sign
+    letters in another's name."""
+
+    public: ec.EllipticCurvePublicKey
+    issuer: str
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialCheck:
     outcome: Outcome
     kid: str | None = None
@@ -237,7 +247,7 @@ def signature_valid(parsed: ParsedCredential, key: ec.EllipticCurvePublicKey) ->
 
 def verify(
     text: str,
-    keys: Mapping[str, ec.EllipticCurvePublicKey],
+    keys: Mapping[str, LetterKey],
     now: int,
     leeway_seconds: int = 300,
 ) -> CredentialCheck:
@@ -250,7 +260,7 @@ def verify(
     key = keys.get(parsed.kid)
     if key is None:
         return CredentialCheck("unknown-key", parsed.kid)
-    if not signature_valid(parsed, key):
+    if not signature_valid(parsed, key.public) or parsed.claims.issuer != key.issuer:
         return CredentialCheck("invalid", parsed.kid)
     claims = parsed.claims
     if now >= claims.expires_at:

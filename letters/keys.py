@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from letters import repository
+from letters.credential import LetterKey
 from schemas.letters import LetterSigningKey
 from schemas.types import utcnow
 from sealing.signing_keys import new_p256_key, private_p256_key
@@ -88,21 +89,26 @@ def public_key(jwk: dict[str, object]) -> ec.EllipticCurvePublicKey:
     return key
 
 
+def letter_key(jwk: dict[str, object]) -> LetterKey:
+    """A published key as verification uses it; a JWK naming no mission can vouch for none."""
+    return LetterKey(public_key(jwk), str(jwk.get("sanad_issuer") or ""))
+
+
 class _KeyCache:
     """Published letter keys, refreshed every minute, and at once for an unknown kid (a key
     another process just created) but no more than once a second."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
+        self._keys: dict[str, LetterKey] = {}
         self._loaded_at = -1e9
 
     async def get(
         self, db: AsyncConnection | AsyncSession, kid: str | None
-    ) -> dict[str, ec.EllipticCurvePublicKey]:
+    ) -> dict[str, LetterKey]:
         age = time.monotonic() - self._loaded_at
         if age > KEY_CACHE_SECONDS or (kid not in self._keys and age > 1.0):
             jwks = await repository.published_public_jwks(db, utcnow())
-            self._keys = {str(jwk["kid"]): public_key(jwk) for jwk in jwks}
+            self._keys = {str(jwk["kid"]): letter_key(jwk) for jwk in jwks}
             self._loaded_at = time.monotonic()
         return self._keys
 

@@ -127,6 +127,16 @@ def test_key_id_of_the_mission_with_a_forged_signature_is_invalid(
     assert body["status"] == "invalid"
 
 
+def test_a_letter_in_another_mission_s_name_is_invalid(
+    page: Path, mission_key: LetterSigningKey
+) -> None:
+    now = int(time.time())
+    claims = replace(_claims(now, now + 86400), issuer="another-mission")
+    body = _body_of_page(page, _signed(mission_key, claims))
+    assert body["status"] == "invalid"
+    assert "name" not in body
+
+
 def test_expired_letter_is_refused(page: Path, mission_key: LetterSigningKey) -> None:
     now = int(time.time())
     body = _body_of_page(page, _signed(mission_key, _claims(now - 400 * 86400, now - 86400)))

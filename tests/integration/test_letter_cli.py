@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,8 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from config.settings import Settings
+from letters.credential import parse, sign
+from letters.keys import private_key
 from schemas.letters import LetterSigningKey
 from tests.conftest import World
 from tests.helpers import shared_pipeline
@@ -90,3 +93,33 @@ async def test_rotating_a_letter_key_destroys_its_private_half_and_its_letters_s
     verified = await verify_credential(client, world, letter["credential"])
     assert verified["credential"]["status"] == "valid"
     assert (await issue_letter(client, world, list_id))["kid"] != letter["kid"]
+
+
+async def test_a_mission_key_vouches_only_for_letters_in_its_name(
+    client: httpx.AsyncClient,
+    world: World,
+    settings: Settings,
+    sync_session: Callable[[], Session],
+    tmp_path: Path,
+) -> None:
+    """With two missions' keys published, one mission's key signing a letter that names the
+    other as issuer is refused online (the checkpoint's route and the CLI) and offline."""
+    list_id = await shared_pipeline(client, world)
+    letter = await issue_letter(client, world, list_id)
+    with sync_session() as session:
+        key = session.get(LetterSigningKey, letter["kid"])
+        assert key is not None
+        genuine = parse(letter["credential"]).claims
+        forged = sign(
+            replace(genuine, issuer="another-mission"),
+            key.kid,
+            private_key(key.kid, key.private_pem),
+        )
+    verified = await verify_credential(client, world, forged)
+    assert verified["credential"]["status"] == "invalid", verified
+    code, output = await _sanad(settings, "letter", "verify", forged)
+    assert code == 1 and json.loads(output)["status"] == "invalid", output
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text((await client.get("/.well-known/jwks.json")).text)
+    code, output = await _sanad(settings, "letter", "verify", "--jwks", str(jwks), forged)
+    assert code == 1 and json.loads(output)["status"] == "invalid", output

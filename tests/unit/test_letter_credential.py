@@ -20,6 +20,7 @@ from letters.credential import (
     PREFIX,
     CoveredMember,
     LetterClaims,
+    LetterKey,
     ParsedCredential,
     decode_claims,
     sign,
@@ -30,7 +31,7 @@ from letters.credential import (
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "letters"
 NOW = 1_800_000_000
 KEY = ec.generate_private_key(ec.SECP256R1())
-KEYS = {"k1": KEY.public_key()}
+KEYS = {"k1": LetterKey(KEY.public_key(), "us-mission")}
 CLAIMS = LetterClaims(
     letter_id="SL-2026-7K3M9QX2PD",
     issuer="us-mission",
@@ -90,6 +91,18 @@ def test_round_trip_and_size() -> None:
     assert text.startswith(PREFIX) and len(text) <= MAX_CREDENTIAL_CHARS
     check = verify(text, KEYS, NOW)
     assert check.outcome == "valid" and check.claims == CLAIMS
+
+
+def test_a_key_vouches_only_for_letters_in_its_mission_s_name() -> None:
+    """Two missions' keys are published side by side; mission A's key signing a letter whose
+    `iss` names mission B is no letter of B's (nor of A's)."""
+    in_another_name = sign(replace(CLAIMS, issuer="uk-mission"), "k1", KEY)
+    assert verify(in_another_name, KEYS, NOW).outcome == "invalid"
+    assert verify(in_another_name, KEYS, NOW).claims is None
+    unnamed_key = {"k1": LetterKey(KEY.public_key(), "")}
+    assert verify(sign(replace(CLAIMS, issuer=""), "k1", KEY), unnamed_key, NOW).outcome == (
+        "invalid"
+    )
 
 
 def test_dates_judged_only_after_the_signature() -> None:
