@@ -120,8 +120,13 @@ def reconcile(
 ) -> None:
     """Link two exchange-format CSV files offline with the reconciliation engine."""
     from cli.reconcile import run_reconcile
+    from reconcile.table import UnreadableFileError
 
-    summary = run_reconcile(left, right, out, quiet, memory_mb, report)
+    try:
+        summary = run_reconcile(left, right, out, quiet, memory_mb, report)
+    except UnreadableFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(json.dumps(summary, indent=2))
 
 

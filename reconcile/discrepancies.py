@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from exchange.visibility import ListView
+from reconcile.parameters import FAMILY_LEVELS
 
+FAMILY_SUPPORT_NONE = FAMILY_LEVELS[1]  # both grouped, no other member linked likewise
 AGREEING_DOB = {"exact", "year_only", "missing"}
 AT_RISK = {"detained", "deported", "listed for repatriation", "expired"}
 
@@ -18,9 +20,12 @@ def discrepancy_kinds(
     right: Mapping[str, Any] | None,
     left_view: ListView,
     right_view: ListView,
+    lone: bool = False,
 ) -> tuple[list[str], list[str]]:
     """(kinds, phrases) of the disagreements the caller may see: `evidence` as it may read it,
-    `left` and `right` the records as shown to it (a tombstone shows no status)."""
+    `left` and `right` the records as shown to it (a tombstone shows no status). `lone`: each
+    record is the only member of its group, so no other member linking into the same group is
+    no disagreement about the family (a single-person case and a one-person household)."""
     kinds: list[str] = []
     details: list[str] = []
     for item in evidence:
@@ -31,7 +36,7 @@ def discrepancy_kinds(
             kinds.append("documents")
         elif field == "sex" and level == "disagree":
             kinds.append("sex")
-        elif field == "family_context" and level == "none":
+        elif field == "family_context" and level == FAMILY_SUPPORT_NONE and not lone:
             kinds.append("family composition")
         else:
             continue

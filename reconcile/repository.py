@@ -4,7 +4,7 @@ run reads (with the record ids and keys it shows)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -161,6 +161,30 @@ async def records_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str,
         query = select(*columns).where(_record.id.in_(unique[start : start + CHUNK]))
         found.update({row["id"]: dict(row) for row in (await session.execute(query)).mappings()})
     return found
+
+
+async def group_sizes(
+    session: AsyncSession, groups: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """How many live records each (list id, group id) holds."""
+    by_list: dict[str, list[str]] = {}
+    for list_id, group_id in groups:
+        by_list.setdefault(list_id, []).append(group_id)
+    sizes: dict[tuple[str, str], int] = {}
+    for list_id, group_ids in by_list.items():
+        for start in range(0, len(group_ids), CHUNK):
+            query = (
+                select(_record.group_id, func.count())
+                .where(
+                    _record.list_id == list_id,
+                    _record.group_id.in_(group_ids[start : start + CHUNK]),
+                    _live_record,
+                )
+                .group_by(_record.group_id)
+            )
+            for group_id, count in (await session.execute(query)).all():
+                sizes[(list_id, str(group_id))] = int(count)
+    return sizes
 
 
 async def hold_links_for_conflict(
@@ -384,6 +408,23 @@ async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
         if held and decision == "review":
             counts["held_for_conflict"] = count
     return counts
+
+
+async def records_with_a_link(session: AsyncSession, run_id: str) -> dict[str, int]:
+    """Per list id, how many of its records a run's links reach now, a rejected link apart
+    (each record once, whichever side of how many links it stands on)."""
+    sides = [
+        select(list_id.label("list_id"), record_id.label("record_id")).where(
+            _link.reconciliation_id == run_id, _link.decision != "rejected"
+        )
+        for list_id, record_id in (
+            (_link.left_list_id, _link.left_record_id),
+            (_link.right_list_id, _link.right_record_id),
+        )
+    ]
+    reached = union(*sides).subquery()
+    query = select(reached.c.list_id, func.count()).group_by(reached.c.list_id)
+    return {str(list_id): int(count) for list_id, count in (await session.execute(query)).all()}
 
 
 async def probability_bands(

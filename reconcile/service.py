@@ -25,7 +25,7 @@ from problems import ProblemError
 from problems.catalogue import invalid_field
 from reconcile import repository
 from reconcile.assignment import LINKED_DECISIONS
-from reconcile.discrepancies import discrepancy_kinds
+from reconcile.discrepancies import FAMILY_SUPPORT_NONE, discrepancy_kinds
 from reconcile.explain import held_by_conflict, reason
 from reconcile.visible import narrowed_fields, view_spec, visible_evidence
 from schemas.reconciliation import (
@@ -106,15 +106,28 @@ async def _own_run(session: AsyncSession, access: AccessContext, run_id: str) ->
 async def get(session: AsyncSession, access: AccessContext, run_id: str) -> ReconciliationPublic:
     run = await _own_run(session, access, run_id)
     if run.status == "completed":
-        counts = await repository.decision_counts(session, run.id)
-        run.counts = {
-            **run.counts,
-            "linked": counts.get("accepted", 0) + counts.get("confirmed", 0),
-            "needs_review": counts.get("review", 0),
-            "held_for_conflict": counts.get("held_for_conflict", 0),
-            "rejected": counts.get("rejected", 0),
-        }
+        run.counts = {**run.counts, **await _counts_now(session, run)}
     return public(run)
+
+
+async def _counts_now(session: AsyncSession, run: Reconciliation) -> dict[str, object]:
+    """The counts people's decisions and the incremental linker change, as they stand now:
+    the run's figures would go stale at the first rejected link or newly linked record."""
+    counts = await repository.decision_counts(session, run.id)
+    records = await exchange_repository.active_record_counts(session, run.list_ids)
+    reached = await repository.records_with_a_link(session, run.id)
+    return {
+        "linked": counts.get("accepted", 0) + counts.get("confirmed", 0),
+        "needs_review": counts.get("review", 0),
+        "held_for_conflict": counts.get("held_for_conflict", 0),
+        "rejected": counts.get("rejected", 0),
+        "records": {list_id: records.get(list_id, 0) for list_id in run.list_ids},
+        # a withdrawn record may keep a link until the incremental linker drops it
+        "unmatched": {
+            list_id: max(0, records.get(list_id, 0) - reached.get(list_id, 0))
+            for list_id in run.list_ids
+        },
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +373,7 @@ async def discrepancies(
         rows = await _record_rows(
             session, [x for link in linked for x in (link.left_record_id, link.right_record_id)]
         )
+        sizes = await repository.group_sizes(session, _groups(linked, rows))
         for link in linked:
             left_view, right_view = views.lists[link.left_list_id], views.lists[link.right_list_id]
             left_row, right_row = rows.get(link.left_record_id), rows.get(link.right_record_id)
@@ -367,7 +381,9 @@ async def discrepancies(
             # of the records as shown, not as stored: a detail quotes nothing the caller is not
             # shown (a tombstone's status, a field hidden or coarsened since the run)
             items = views.evidence(link, left, right)
-            kinds, details = discrepancy_kinds(items, left, right, left_view, right_view)
+            groups = (_group(left_row), _group(right_row))
+            lone = all(sizes.get(group, 0) <= 1 for group in groups if group is not None)
+            kinds, details = discrepancy_kinds(items, left, right, left_view, right_view, lone)
             if kinds and len(found) < limit:
                 _disclose(audit, left_row, left_view, left)
                 _disclose(audit, right_row, right_view, right)
@@ -383,6 +399,31 @@ async def discrepancies(
         after = (page[-1].probability, page[-1].id)
     next_cursor = encode_cursor(last.probability, last.id) if last is not None else None
     return found, next_cursor
+
+
+def _group(row: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """A record's (list id, group id), None without a group."""
+    return (row["list_id"], row["group_id"]) if row and row["group_id"] else None
+
+
+def _groups(
+    links: Sequence[ReconciliationLink], rows: Mapping[str, Mapping[str, Any]]
+) -> set[tuple[str, str]]:
+    """The groups of the records of links whose family context found no other member linked
+    likewise: only where a group has another member is that a discrepancy. The evidence is
+    shown only while the caller sees both group ids (`visible_evidence`)."""
+    unsupported = [
+        link
+        for link in links
+        if any(
+            item.get("field") == "family_context" and item.get("level") == FAMILY_SUPPORT_NONE
+            for item in link.evidence
+        )
+    ]
+    ends = (
+        rows.get(x) for link in unsupported for x in (link.left_record_id, link.right_record_id)
+    )
+    return {group for row in ends if (group := _group(row)) is not None}
 
 
 def _conflict_key(conflict: Mapping[str, Any]) -> list[str]:

@@ -57,6 +57,20 @@ def encode_column(values: pa.Array | pa.ChunkedArray) -> Column:
     return Column(codes.astype(np.int32, copy=False), list(index))
 
 
+class UnreadableFileError(ValueError):
+    """A CSV file the offline linking cannot read; the message names the file and the problem,
+    never a value of a record."""
+
+
+_KNOWN_COLUMNS = frozenset(("record_id", *RECORD_FIELDS))
+
+
+def _column_name(name: str) -> str:
+    """A header cell's column, as an import reads it: an exchange field's name in any case."""
+    stripped = name.strip()
+    return stripped.lower() if stripped.lower() in _KNOWN_COLUMNS else stripped
+
+
 def _clean(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -96,19 +110,35 @@ class RecordTable:
 
     @classmethod
     def from_csv(cls, path: Path) -> RecordTable:
-        """From an exchange-format CSV file with a header row (unknown columns are skipped)."""
+        """From an exchange-format CSV file with a header row (unknown columns are skipped).
+        Column names are read as an import reads them (exchange.exchange_format): blanks around
+        them dropped, an exchange field's name in any case."""
         with path.open(encoding="utf-8-sig") as handle:
-            header = [name.strip() for name in next(csv.reader(handle), [])]
+            header = [_column_name(name) for name in next(csv.reader(handle), [])]
         if "record_id" not in header:
-            raise ValueError(f"{path.name}: no record_id column")
+            raise UnreadableFileError(f"{path.name}: no record_id column")
         read = [name for name in ("record_id", *LINK_FIELDS) if name in header]
+        twice = sorted({name for name in read if header.count(name) > 1})
+        if twice:
+            raise UnreadableFileError(f"{path.name}: column {twice[0]} appears twice")
+        # the names as read, the others numbered: pyarrow's own would keep their blanks
+        names = [name if name in read else f"_column_{i}" for i, name in enumerate(header)]
         options = pacsv.ConvertOptions(
             column_types=dict.fromkeys(read, pa.string()),
             include_columns=read,
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
-        data = pacsv.read_csv(path, convert_options=options)
+        try:
+            data = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                convert_options=options,
+            )
+        except pa.ArrowInvalid as exc:
+            # pyarrow's message ends with the offending row: name the problem, not the row
+            problem = ": ".join(str(exc).split(": ")[:2])
+            raise UnreadableFileError(f"{path.name}: cannot be read ({problem})") from None
         record_ids = [v.strip() for v in data.column("record_id").to_pylist()]
         columns = {
             name: encode_column(data.column(name)) if name in header else _empty(len(record_ids))
