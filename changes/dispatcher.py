@@ -71,6 +71,7 @@ def payload(event: ChangeEvent) -> bytes:
 
 NO_LONGER_SHARED = "withheld: the event's list is no longer shared with the subscriber"
 CLIENT_DISABLED = "withheld: the subscribing client is disabled"
+SUBSCRIPTION_DISABLED = "withheld: the subscription is disabled"
 OVER_LIMIT = "held: the subscriber is over a daily bulk-read limit"
 
 
@@ -80,10 +81,11 @@ async def _withheld(
     subscriptions: dict[str, tuple[WebhookSubscription, str]],
     now: dt.datetime,
 ) -> dict[str, str]:
-    """The due deliveries that must not be sent now, each with the reason: the subscribing
-    client was disabled (a stolen credential may have subscribed its own URL), or the subscriber
-    would not see the event in the feed now (its agreement ended or lost the purpose since the
-    event was fanned out): a retry or a replay must not disclose what a read would not."""
+    """The due deliveries that must not be sent now, each with the reason: the subscription
+    or its client was disabled (a stolen credential may have subscribed its own URL), or the
+    subscriber would not see the event in the feed now (its agreement ended or lost the purpose
+    since the event was fanned out): a retry or a replay must not disclose what a read would
+    not."""
     withheld: dict[str, str] = {}
     disabled = await repository.disabled_clients(
         session, sorted({subscription.client_id for subscription, _ in subscriptions.values()})
@@ -91,6 +93,9 @@ async def _withheld(
     for subscription_id in {d.subscription_id for d in due}:
         subscription, kind = subscriptions[subscription_id]
         mine = [d for d in due if d.subscription_id == subscription_id]
+        if subscription.disabled_at is not None:  # ended before it is leased and audited
+            withheld.update((d.id, SUBSCRIPTION_DISABLED) for d in mine)
+            continue
         if subscription.client_id in disabled:
             withheld.update((d.id, CLIENT_DISABLED) for d in mine)
             continue

@@ -209,6 +209,15 @@ def parse_cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
+async def cursor_within_feed(session: AsyncSession, cursor: str | None) -> int:
+    """A cursor a reader resumes from: past the head it names events not yet numbered, which
+    would pass unseen once they are (a reader starts over from a cursor this feed returned)."""
+    after = parse_cursor(cursor)
+    if after > await repository.head(session):
+        raise invalid_field("since", "ahead of this feed: a cursor it returned")
+    return after
+
+
 def public(event: ChangeEvent) -> ChangePublic:
     return ChangePublic(
         id=event.id,
@@ -270,7 +279,8 @@ async def read_feed(
     audience = await audience_of(
         session, principal.agency_id, principal.agency_kind, access.purpose, utcnow()
     )
-    events, next_cursor = await events_after(session, audience, parse_cursor(since), types, limit)
+    after = await cursor_within_feed(session, since)
+    events, next_cursor = await events_after(session, audience, after, types, limit)
     disclose_events(audit, events)
     return ChangePage(items=[public(e) for e in events], next_cursor=str(next_cursor))
 

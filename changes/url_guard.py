@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -41,9 +43,16 @@ def check_addresses(
 
 
 def split(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname  # an unclosed "[" is refused only here
+        # what the sender will parse: urllib drops tabs and newlines that httpx refuses (with
+        # other control characters), which would fail every attempt unrecorded
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise UrlRefusedError("the URL is not valid") from None
     scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not parts.hostname:
+    if scheme not in ("https", "http") or not hostname:
         raise UrlRefusedError("an absolute http(s) URL is required")
     if parts.username is not None or parts.password is not None:
         raise UrlRefusedError("credentials in the URL are not allowed; use the signing secret")
@@ -51,7 +60,7 @@ def split(url: str) -> tuple[str, str, int]:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
         raise UrlRefusedError("the port is invalid") from None
-    return scheme, parts.hostname, port
+    return scheme, hostname, port
 
 
 async def resolve(host: str, port: int) -> list[IpAddress]:
@@ -61,7 +70,7 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
         pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: a name IDNA cannot encode (a label > 63)
         raise UrlRefusedError("the host does not resolve") from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 

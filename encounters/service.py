@@ -45,9 +45,12 @@ def _matched_by(body: EncounterCreate) -> str:
     return "person"
 
 
-def _changes(report: EncounterReport, links: Sequence[tuple[ReachableRecord, str]]) -> list[Change]:
+def _changes(
+    report: EncounterReport, links: Sequence[tuple[ReachableRecord, str]], in_pipeline: bool
+) -> list[Change]:
     """One event per linked record for its owner, one for the reporter about its own report.
-    The reporter's event names no record: an ambiguous name must not reveal candidates."""
+    The reporter's event names no record, and says no more than its answer did (an ambiguous
+    name must not reveal candidates, nor a revoked letter vouch for its holder)."""
     place: dict[str, object] = {
         "province": report.province,
         "district": report.district,
@@ -75,7 +78,7 @@ def _changes(report: EncounterReport, links: Sequence[tuple[ReachableRecord, str
         )
         for record, match in links
     ]
-    own: dict[str, object] = {**common, "in_pipeline": bool(links)}
+    own: dict[str, object] = {**common, "in_pipeline": in_pipeline}
     changes.append(Change("encounter.reported", report.agency_id, "owner_only", own))
     return changes
 
@@ -93,6 +96,8 @@ async def report_encounter(
         driver, access, body.subject, lambda text: check_credential(connection, text)
     )
     records, verdict = matches.records, matches.verdict
+    if verdict is not None and not verdict.genuine:  # as a verification: forgeries stand out
+        audit.reason = f"credential-{verdict.status}"
     matched_by = _matched_by(body)
     live = [v.record for v in records.values() if not v.record.withdrawn]
     ambiguous = matches.ambiguous
@@ -133,7 +138,10 @@ async def report_encounter(
             fields=IN_PIPELINE_FIELDS,
         )
     await session.flush()
-    publish(session, _changes(report, [(r, match) for r in live]))
+    # as a verification answers: a credential vouches only while valid (not revoked, expired)
+    valid = verdict is None or verdict.status == "valid"
+    in_pipeline = bool(live) and not ambiguous and valid
+    publish(session, _changes(report, [(r, match) for r in live], in_pipeline))
     await commit_with_audit(session, audit, 201)
     return EncounterPublic(
         encounter_id=report.id,
@@ -142,7 +150,7 @@ async def report_encounter(
         place=body.place,
         occurred_at=report.occurred_at,
         reported_at=report.reported_at,
-        in_pipeline=bool(live) and not ambiguous and (verdict is None or verdict.genuine),
+        in_pipeline=in_pipeline,
         ambiguous=ambiguous,
     )
 
