@@ -31,6 +31,7 @@ from exchange.record_data import (
 )
 from exchange.service import load_view
 from exchange.visibility import ListView, check_filters, disclosed, require_owner, shape_fields
+from letters import service as letters
 from matching.dates import parse_birth_date
 from problems import ProblemError, invalid_field
 from schemas.records import (
@@ -306,8 +307,10 @@ async def withdraw_record(
     view, row = await _owned_current(
         session, access, list_id, record_key, if_match, if_match_required=False
     )
-    changes = {"withdrawn_at": utcnow(), "withdrawal_reason": withdrawal.reason}
+    withdrawn_at = utcnow()
+    changes = {"withdrawn_at": withdrawn_at, "withdrawal_reason": withdrawal.reason}
     row = await _write_version(session, access, row, changes, "withdraw")
+    await letters.revoke_letters_naming(session, row["id"], withdrawn_at)
     _feed(session, view, row, "withdrawn")
     return await _commit_shown(session, audit, view, row)
 

@@ -77,6 +77,17 @@ async def is_revoked(db: AsyncConnection | AsyncSession, letter_id: str) -> bool
     return row is not None and row[0] is not None
 
 
+async def live_letters_naming(
+    session: AsyncSession, record_id: str, now: dt.datetime
+) -> list[ProtectionLetter]:
+    """Letters naming a record (as holder or covered) that are neither revoked nor expired."""
+    named = select(_member.letter_id).where(_member.record_id == record_id)
+    query = select(ProtectionLetter).where(
+        _letter.id.in_(named), _letter.revoked_at.is_(None), _letter.expires_at > now
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
 async def member_record_ids(session: AsyncSession, letter_id: str) -> list[tuple[str, str]]:
     """(record uuid, role) of every record a letter names, holder first."""
     query = (

@@ -172,6 +172,18 @@ async def _revoke(
     await session.flush()
 
 
+WITHDRAWN = "revoked by Sanad: a person it names was withdrawn from the pipeline list"
+
+
+async def revoke_letters_naming(session: AsyncSession, record_id: str, at: dt.datetime) -> None:
+    """Revoke every live letter naming a withdrawn record, as holder or covered member: it
+    would go on vouching, online and on the offline page, for someone the mission no longer
+    lists. The mission issues a new letter to those still listed."""
+    for letter in await repository.live_letters_naming(session, record_id, at):
+        await _revoke(session, letter, WITHDRAWN, at)
+        await _publish_revocation(session, letter)
+
+
 async def _publish_revocation(session: AsyncSession, letter: ProtectionLetter) -> None:
     keys_by_id = await repository.record_keys(session, [letter.record_id])
     changes.letter_changed(session, "letter.revoked", letter, keys_by_id[letter.record_id])

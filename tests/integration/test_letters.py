@@ -3,6 +3,7 @@ verify online by QR content, revoke, re-issue; keys published in the JWKS."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -144,3 +145,35 @@ async def test_verifier_page_bundles_keys_and_is_public(
     assert page.status_code == 200
     assert letter["kid"] in page.text
     assert "/*SANAD_CONFIG*/" not in page.text
+
+
+async def test_withdrawing_a_person_revokes_every_live_letter_naming_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """R2 is covered by R1's family letter: withdrawing R2 revokes it (online and on the offline
+    page's list), with the reason and a feed event; R3's own letter is untouched."""
+    list_id = await shared_pipeline(client, world)
+    family = await issue_letter(client, world, list_id, "R1", covered=["R2"])
+    other = await issue_letter(client, world, list_id, "R3")
+    us = await world.headers("us_mission")
+    withdrawn = await client.post(
+        f"/v1/lists/{list_id}/records/R2/withdrawal", json={"reason": "left the case"}, headers=us
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    shown = (await client.get(f"/v1/letters/{family['letter_id']}", headers=us)).json()
+    assert shown["status"] == "revoked"
+    assert "withdrawn" in shown["revocation_reason"]
+    checked = await verify_credential(client, world, family["credential"])
+    assert checked["credential"]["status"] == "revoked"
+    assert checked["in_pipeline"] is False
+    assert (await verify_credential(client, world, other["credential"]))["credential"][
+        "status"
+    ] == "valid"
+    page = (await client.get("/verifier")).text
+
+    def listed(letter: dict[str, str]) -> bool:
+        return hashlib.sha256(letter["letter_id"].encode()).hexdigest()[:16] in page
+
+    assert listed(family) and not listed(other)
+    feed = (await client.get("/v1/changes", params={"limit": 500}, headers=us)).json()["items"]
+    assert "letter.revoked" in {event["type"] for event in feed}
