@@ -1,7 +1,8 @@
 """What the reconciliation report's two queries cost at full size: the run's links per
 probability band and decision, and the statuses of a 1.3-million-record Pakistani list with
 how many of each the run linked; and a page of links of every decision, of the review queue's
-detained people (`…/links?decision=review&status=detained`), and of a status no record has. Rows are
+detained people (`…/links?decision=review&status=detained`), and of a status no record has, and
+the records whose links people have all rejected (the run status's live `unmatched`). Rows are
 written straight into a fresh database built by the migrations (a pipeline list, a status list,
 one run and its links), then each query is timed (median of three) through the repository.
 
@@ -29,6 +30,7 @@ from schemas.types import utcnow
 
 STATUSES = ("documented", "expired", "listed for repatriation", "detained", "deported")
 BATCH = 20_000
+REJECTED_SHARE = 0.01  # people reject a few links in a hundred at most (the review queue)
 Row = dict[str, object]
 
 
@@ -79,7 +81,9 @@ def load(url: str, records: int, links: int, seed: int) -> tuple[str, str]:
                 "left_list_id": pipeline, "left_record_id": left[i]["id"],
                 "right_list_id": status_list, "right_record_id": chosen[i],
                 "probability": rng.random(),
-                "decision": rng.choice(("accepted", "accepted", "review", "confirmed")),
+                "decision": "rejected"
+                if rng.random() < REJECTED_SHARE
+                else rng.choice(("accepted", "accepted", "review", "confirmed")),
                 "evidence": [], "incremental": False, "held_for_conflict": False,
                 "created_at": utcnow(),
             }
@@ -99,6 +103,9 @@ def queries(run_id: str, status_list: str) -> dict[str, Query]:
         ),
         "statuses of the list, and of them linked": lambda s: repository.statuses_linked(
             s, run_id, status_list
+        ),
+        "records whose links people all rejected (the status's unmatched)": lambda s: (
+            repository.records_only_rejected(s, run_id)
         ),
         "a page of every decision": lambda s: _links_page(s, run_id, None, None),
         "a page of the detained in review": lambda s: _links_page(

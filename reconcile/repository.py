@@ -410,20 +410,37 @@ async def decision_counts(session: AsyncSession, run_id: str) -> dict[str, int]:
     return counts
 
 
-async def records_with_a_link(session: AsyncSession, run_id: str) -> dict[str, int]:
-    """Per list id, how many of its records a run's links reach now, a rejected link apart
-    (each record once, whichever side of how many links it stands on)."""
-    sides = [
-        select(list_id.label("list_id"), record_id.label("record_id")).where(
-            _link.reconciliation_id == run_id, _link.decision != "rejected"
+async def records_only_rejected(session: AsyncSession, run_id: str) -> dict[str, int]:
+    """Per list id, how many of its records stand on links of a run that people have all
+    rejected: no longer matched. It starts from the rejected links, which people make one at a
+    time, so it costs what they decided, not the run's size (a scan of 700,000 links for every
+    linked record took 23 s on SQLite)."""
+    sides = union(
+        *(
+            select(list_id.label("list_id"), record_id.label("record_id")).where(
+                _link.reconciliation_id == run_id, _link.decision == "rejected"
+            )
+            for list_id, record_id in (
+                (_link.left_list_id, _link.left_record_id),
+                (_link.right_list_id, _link.right_record_id),
+            )
         )
-        for list_id, record_id in (
-            (_link.left_list_id, _link.left_record_id),
-            (_link.right_list_id, _link.right_record_id),
+    ).subquery()
+    other = _tables["reconciliation_link"].alias("other").c
+    # one NOT EXISTS per side, each on its own index, where one OR would read the run's links
+    still_linked = [
+        exists().where(
+            side == sides.c.record_id,
+            other.reconciliation_id == run_id,
+            other.decision != "rejected",
         )
+        for side in (other.left_record_id, other.right_record_id)
     ]
-    reached = union(*sides).subquery()
-    query = select(reached.c.list_id, func.count()).group_by(reached.c.list_id)
+    query = (
+        select(sides.c.list_id, func.count())
+        .where(*(~linked for linked in still_linked))
+        .group_by(sides.c.list_id)
+    )
     return {str(list_id): int(count) for list_id, count in (await session.execute(query)).all()}
 
 

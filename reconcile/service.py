@@ -111,23 +111,24 @@ async def get(session: AsyncSession, access: AccessContext, run_id: str) -> Reco
 
 
 async def _counts_now(session: AsyncSession, run: Reconciliation) -> dict[str, object]:
-    """The counts people's decisions and the incremental linker change, as they stand now:
-    the run's figures would go stale at the first rejected link or newly linked record."""
+    """The counts people's decisions change, as they stand now: a record whose every link in
+    the run has been rejected since is unmatched (the run's own figure went stale at the first
+    rejection). Records the incremental linker adds later are not counted here."""
     counts = await repository.decision_counts(session, run.id)
-    records = await exchange_repository.active_record_counts(session, run.list_ids)
-    reached = await repository.records_with_a_link(session, run.id)
-    return {
+    found_unmatched = run.counts.get("unmatched")
+    rejected = await repository.records_only_rejected(session, run.id)
+    now: dict[str, object] = {
         "linked": counts.get("accepted", 0) + counts.get("confirmed", 0),
         "needs_review": counts.get("review", 0),
         "held_for_conflict": counts.get("held_for_conflict", 0),
         "rejected": counts.get("rejected", 0),
-        "records": {list_id: records.get(list_id, 0) for list_id in run.list_ids},
-        # a withdrawn record may keep a link until the incremental linker drops it
-        "unmatched": {
-            list_id: max(0, records.get(list_id, 0) - reached.get(list_id, 0))
-            for list_id in run.list_ids
-        },
     }
+    if isinstance(found_unmatched, dict):
+        now["unmatched"] = {
+            list_id: int(count) + rejected.get(list_id, 0)
+            for list_id, count in found_unmatched.items()
+        }
+    return now
 
 
 @dataclass(frozen=True, slots=True)

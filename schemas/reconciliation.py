@@ -128,9 +128,10 @@ class ReconciliationPublic(SQLModel):
     counts: dict[str, object] = Field(
         description=(
             "linked, needs_review (held_for_conflict of them held there by a three-way"
-            " conflict), rejected, conflicts; per list id: records and unmatched (no link but"
-            " a rejected one), these as they stand now, after people's decisions and the"
-            " incremental linker; and missing_fields as the run found them (per gap -"
+            " conflict), rejected, as they stand now; conflicts; per list id: records and"
+            " unmatched as the run found them, unmatched with people's rejections since"
+            " applied (no link but rejected ones); and missing_fields as the run found them"
+            " (per gap -"
             " document, birth_date_to_the_day, father_name, family_name, latin_script_name -"
             " how many records lack it and how many of those have no link; only fields the"
             " caller sees as recorded)"
