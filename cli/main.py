@@ -122,6 +122,11 @@ def reconcile(
     from cli.reconcile import run_reconcile
     from reconcile.table import UnreadableFileError
 
+    for target in (out, report):
+        # refused before the linking, which takes a minute at full size, not after it
+        if target is not None and not target.parent.is_dir():
+            typer.echo(f"error: {target.parent} is not a directory to write into", err=True)
+            raise typer.Exit(code=1)
     try:
         summary = run_reconcile(left, right, out, quiet, memory_mb, report)
     except UnreadableFileError as exc:

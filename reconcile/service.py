@@ -272,6 +272,9 @@ async def links(
     held_for_conflict: bool | None = None,
     status: str | None = None,
 ) -> tuple[list[LinkPublic], str | None]:
+    low, high = min_probability, max_probability
+    if low is not None and high is not None and low > high:
+        raise invalid_field("min_probability", "above max_probability: no link is in between")
     run = await _own_run(session, access, run_id)
     views = await _views(session, access, run)
     page = await repository.links_page(
@@ -360,6 +363,7 @@ async def discrepancies(
     after = decode_cursor(cursor) if cursor else None
     found: list[DiscrepancyPublic] = []
     last: ReconciliationLink | None = None
+    surplus = False  # one more found past the page: the next page holds at least it
     while len(found) < limit:
         page = await repository.links_page(
             session,
@@ -385,20 +389,25 @@ async def discrepancies(
             groups = (_group(left_row), _group(right_row))
             lone = all(sizes.get(group, 0) <= 1 for group in groups if group is not None)
             kinds, details = discrepancy_kinds(items, left, right, left_view, right_view, lone)
-            if kinds and len(found) < limit:
-                _disclose(audit, left_row, left_view, left)
-                _disclose(audit, right_row, right_view, right)
-                found.append(
-                    DiscrepancyPublic(
-                        link_id=link.id, kinds=kinds, details=details, left=left, right=right
-                    )
+            if not kinds:
+                continue
+            if len(found) == limit:
+                surplus = True
+                break
+            _disclose(audit, left_row, left_view, left)
+            _disclose(audit, right_row, right_view, right)
+            found.append(
+                DiscrepancyPublic(
+                    link_id=link.id, kinds=kinds, details=details, left=left, right=right
                 )
-                last = link
-        if len(page) < MAX_PAGE:
-            last = None if len(found) < limit else last
+            )
+            last = link
+        if surplus or len(page) < MAX_PAGE:
             break
         after = (page[-1].probability, page[-1].id)
-    next_cursor = encode_cursor(last.probability, last.id) if last is not None else None
+    # a full page ending at the last link read may still be followed: offer the cursor then
+    more = surplus or (len(found) == limit and len(page) == MAX_PAGE)
+    next_cursor = encode_cursor(last.probability, last.id) if more and last is not None else None
     return found, next_cursor
 
 

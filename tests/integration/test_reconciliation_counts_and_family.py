@@ -1,5 +1,6 @@
-"""The reconciliation workflow through HTTP, as a reviewer reads it: discrepancies
-that are real disagreements only, and a run's counts that follow people's decisions."""
+"""The reconciliation workflow through HTTP, as a reviewer reads it: discrepancies that are
+real disagreements only and pages that end where they do, a run's counts that follow people's
+decisions, and a probability band that cannot hold a link refused."""
 
 from __future__ import annotations
 
@@ -71,3 +72,38 @@ async def test_a_rejected_link_leaves_its_records_unmatched_in_the_run_s_counts(
     for list_id in (pipeline, registrations):
         unmatched = before["counts"]["unmatched"][list_id]
         assert after["counts"]["unmatched"][list_id] == unmatched + 1, list_id
+
+
+async def test_discrepancy_pages_end_where_the_discrepancies_do(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A page that takes the last discrepancy offers no cursor (it led to an empty page), and a
+    page that leaves some offers one that finds exactly them."""
+    pipeline = await shared_pipeline(client, world)
+    registrations = await _unhcr_list(client, world, _R4_WITH_DAUGHTER)
+    run_id, headers = await _run(client, world, [pipeline, registrations])  # R1's dob, R4's family
+    path = f"/v1/reconciliations/{run_id}/discrepancies"
+    every = (await client.get(path, headers=headers)).json()
+    ids = [item["link_id"] for item in every["items"]]
+    assert len(ids) >= 2 and every["next_cursor"] is None, every
+    whole = (await client.get(path, params={"limit": len(ids)}, headers=headers)).json()
+    assert [item["link_id"] for item in whole["items"]] == ids
+    assert whole["next_cursor"] is None
+    first = (await client.get(path, params={"limit": len(ids) - 1}, headers=headers)).json()
+    assert first["next_cursor"] is not None
+    rest = await client.get(path, params={"cursor": first["next_cursor"]}, headers=headers)
+    assert [item["link_id"] for item in first["items"] + rest.json()["items"]] == ids
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_a_probability_band_upside_down_is_refused_naming_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    _pipeline, _registrations, run_id, headers = await _linked_run(client, world)
+    response = await client.get(
+        f"/v1/reconciliations/{run_id}/links",
+        params={"min_probability": 0.9, "max_probability": 0.1},
+        headers=headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["invalid_params"][0]["name"] == "min_probability"

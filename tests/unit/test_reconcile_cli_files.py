@@ -62,3 +62,17 @@ def test_a_file_the_command_cannot_read_is_refused_in_one_line_without_its_value
     assert rows == []
     code, output, _ = _reconcile(tmp_path, "id;given_name\nR1;X\n")
     assert code == 1 and "no record_id column" in output and "Traceback" not in output
+
+
+def test_an_output_in_a_missing_directory_is_refused_before_linking(tmp_path: Path) -> None:
+    """Refused in one line before any work, not with a traceback once the linking is done."""
+    left, right = tmp_path / "left.csv", tmp_path / "right.csv"
+    left.write_text(f"{HEADER}\n{LEFT_ROWS}", "utf-8")
+    right.write_text(RIGHT, "utf-8")
+    for option in ("--out", "--report"):
+        missing = tmp_path / "no-such-dir" / "file"
+        args = ["reconcile", str(left), str(right), "--quiet", option, str(missing)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, (option, result.output)
+        assert "no-such-dir" in result.output and "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
