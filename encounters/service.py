@@ -138,9 +138,8 @@ async def report_encounter(
             fields=IN_PIPELINE_FIELDS,
         )
     await session.flush()
-    # as a verification answers: a credential vouches only while valid (not revoked, expired)
-    valid = verdict is None or verdict.status == "valid"
-    in_pipeline = bool(live) and not ambiguous and valid
+    # as a verification answers: a letter vouches only while valid (not revoked, expired)
+    in_pipeline = bool(live) and not ambiguous and matches.letter_vouches
     publish(session, _changes(report, [(r, match) for r in live], in_pipeline))
     await commit_with_audit(session, audit, 201)
     return EncounterPublic(

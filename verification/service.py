@@ -79,6 +79,15 @@ class Matches:
     # a claim by name that fits more than one person (or none surely): no guess is made
     ambiguous: bool = False
 
+    @property
+    def letter_vouches(self) -> bool:
+        """Whether the letter presented, scanned or typed in, may vouch for its holder: a
+        revoked or expired one may not, whichever way the officer read it (typing in the id
+        of a stolen, revoked letter must not answer otherwise than scanning its code)."""
+        if self.verdict is not None and self.verdict.status != "valid":
+            return False
+        return self.issued_letter is None or self.issued_letter.status == "valid"
+
 
 # checks a scanned credential; the caller decides which database handle it uses
 CredentialChecker = Callable[[str], Awaitable[LetterVerdict]]
@@ -154,9 +163,8 @@ async def verify(
     if issued is not None and records and not ambiguous:
         letters[issued.letter_id] = issued  # the letter asked about: its own status wins
     if verdict is not None:
-        active = active and verdict.status == "valid"
         audit.reason = None if verdict.genuine else f"credential-{verdict.status}"
-    in_pipeline = active and not ambiguous
+    in_pipeline = active and not ambiguous and matches.letter_vouches
     situation = "ambiguous" if ambiguous else "in_pipeline" if in_pipeline else "not_in_pipeline"
     return VerificationResult(
         verification_id=str(uuid.uuid4()),

@@ -99,6 +99,33 @@ async def test_a_report_on_a_revoked_letter_is_answered_as_a_verification_would(
     assert own[encounter_id]["in_pipeline"] is False
 
 
+async def test_a_revoked_letter_s_id_typed_in_answers_as_its_code_scanned(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The id printed on a revoked (say stolen) letter, typed in, answered `in_pipeline: true`
+    where scanning the same letter's code answers false: a holder would ask to have it typed."""
+    list_id = await shared_pipeline(client, world)
+    letter = await issue_letter(client, world, list_id)
+    us = await world.headers("us_mission")
+    revoked = await client.post(
+        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": "stolen"}, headers=us
+    )
+    assert revoked.status_code == 200, revoked.text
+    gop = await world.headers("gop", purpose="protection-verification")
+    typed = await client.post(
+        "/v1/verifications", json={"letter_id": letter["letter_id"]}, headers=gop
+    )
+    assert typed.status_code == 200, typed.text
+    assert typed.json()["in_pipeline"] is False
+    assert {"letter_id": letter["letter_id"], "status": "revoked"} in typed.json()["letters"]
+    reported = await _report(client, world, {"letter_id": letter["letter_id"]})
+    assert reported.status_code == 201, reported.text
+    assert reported.json()["in_pipeline"] is False
+    # a record's own letter id (not one Sanad issued) still vouches as before
+    plain = await client.post("/v1/verifications", json={"letter_id": "LTR-1"}, headers=gop)
+    assert plain.json()["in_pipeline"] is True, plain.text
+
+
 async def test_the_reporters_feed_says_no_more_than_its_answer_of_an_ambiguous_name(
     client: httpx.AsyncClient, world: World
 ) -> None:
