@@ -101,7 +101,10 @@ async def report_encounter(
     matched_by = _matched_by(body)
     live = [v.record for v in records.values() if not v.record.withdrawn]
     ambiguous = matches.ambiguous
-    match = "candidate" if ambiguous else "exact"
+    # a family letter names several people and the officer stopped one of them: like
+    # namesakes, each is a candidate, and none is declared detained on the others' behalf
+    several_on_a_letter = matched_by in ("letter_id", "credential") and len(live) > 1
+    match = "candidate" if ambiguous or several_on_a_letter else "exact"
     report = EncounterReport(
         agency_id=access.principal.agency_id,
         client_id=access.principal.client_id,
@@ -123,13 +126,15 @@ async def report_encounter(
                 match=match,
             ),
         )  # fmt: skip
-        repository.add(
-            session,
-            StatusClaim(
-                agency_id=report.agency_id, list_id=record.list_id, record_id=record.record_id,
-                status=body.event, effective_at=body.occurred_at, encounter_id=report.id,
-            ),
-        )  # fmt: skip
+        if match == "exact":  # a candidate's owner hears of the encounter, not of a status
+            repository.add(
+                session,
+                StatusClaim(
+                    agency_id=report.agency_id, list_id=record.list_id,
+                    record_id=record.record_id, status=body.event,
+                    effective_at=body.occurred_at, encounter_id=report.id,
+                ),
+            )  # fmt: skip
         audit.disclose(
             list_id=record.list_id,
             record_id=record.record_id,

@@ -212,3 +212,27 @@ async def test_a_status_claim_is_refused_where_it_is_not_the_agencys_to_make(
     future = await _claim(client, world, "gop", list_id, "R1", "detained", -60)
     assert future.status_code == 422
     assert (await _status(client, world, list_id, "R1"))["history"] == []
+
+
+async def test_a_report_by_a_family_letter_declares_nobody_detained_on_the_others_behalf(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """R1's letter covers his wife R2; the officer stopped one of them. Both owners' records hear
+    of the encounter as candidates; neither gets Pakistan's claim "detained" (it went to both,
+    as an exact match). A letter naming one person still makes an exact match with a claim."""
+    list_id = await shared_pipeline(client, world)
+    family = await issue_letter(client, world, list_id, "R1", covered=["R2"])
+    detained = await report(client, world, {"credential": family["credential"]}, "detained", 5)
+    assert detained.status_code == 201, detained.text
+    assert (detained.json()["in_pipeline"], detained.json()["ambiguous"]) == (True, False)
+    for record_id in ("R1", "R2"):
+        status = await _status(client, world, list_id, record_id)
+        assert [e["match"] for e in status["encounters"]] == ["candidate"], record_id
+        assert status["current"] == [] and status["history"] == [], record_id
+    alone = await issue_letter(client, world, list_id, "R3")
+    assert (
+        await report(client, world, {"letter_id": alone["letter_id"]}, "detained", 5)
+    ).is_success
+    status = await _status(client, world, list_id, "R3")
+    assert [e["match"] for e in status["encounters"]] == ["exact"]
+    assert [c["status"] for c in status["current"]] == ["detained"]
