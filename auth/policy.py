@@ -131,13 +131,14 @@ OPERATIONS: dict[str, OperationPolicy] = {
     "list_changes": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
     "get_change": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
     "acknowledge_change": _op(Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES),
+    # a webhook delivers the feed: whoever subscribes must be one who may read it
     "create_subscription": _op(
-        Scope.SUBSCRIPTIONS_WRITE, personal_data=True, purposes=_READ_PURPOSES
+        Scope.SUBSCRIPTIONS_WRITE, Scope.CHANGES_READ, personal_data=True, purposes=_READ_PURPOSES
     ),
     "list_subscriptions": _op(Scope.CHANGES_READ),
     "disable_subscription": _op(Scope.SUBSCRIPTIONS_WRITE),
     "list_deliveries": _op(Scope.CHANGES_READ),
-    "replay_deliveries": _op(Scope.SUBSCRIPTIONS_WRITE),
+    "replay_deliveries": _op(Scope.SUBSCRIPTIONS_WRITE, Scope.CHANGES_READ),
 }
 
 # The most an agency of each kind may ever be shown of another agency's record, whatever an

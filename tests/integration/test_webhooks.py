@@ -450,3 +450,28 @@ async def test_with_a_key_the_secret_is_sealed_at_rest_and_still_signs(
                     _verified(request, secret)
                     by_secret[secret] += 1
         assert by_secret == {before["secret"]: 4, after["secret"]: 4}
+
+
+async def test_only_a_client_that_may_read_the_feed_may_have_it_delivered(
+    client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
+) -> None:
+    """A webhook delivers the feed: a client allowed to subscribe but not to read the feed got
+    by webhook what `GET /v1/changes` refuses it."""
+    us = await world.headers("us_mission")
+    hooks = {"name": "subscribe only", "scopes": ["subscriptions:write"]}
+    created = (await client.post("/v1/clients", json=hooks, headers=us)).json()
+    granted = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["id"], created["client_secret"]),
+    )
+    subscriber = {
+        "Authorization": f"Bearer {granted.json()['access_token']}",
+        "Purpose-Of-Use": "resettlement-processing",
+    }
+    assert (await client.get("/v1/changes", headers=subscriber)).status_code == 403
+    with webhook_receiver() as receiver:
+        body = {"url": receiver.url, "event_types": ["encounter.reported"]}
+        refused = await client.post("/v1/subscriptions", json=body, headers=subscriber)
+    assert refused.status_code == 403, refused.text
+    assert "changes:read" in refused.json()["detail"]
