@@ -82,12 +82,29 @@ class StatusClaim(SQLModel, table=True):
     encounter_id: str | None = Field(default=None, max_length=36)
 
 
+# printable text with something in it: a blank place name would be shown as a place
+PLACE_TEXT: dict[str, object] = {
+    "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+}
+
+
 class Place(SQLModel):
+    """Where an encounter happened, as stored and shown."""
+
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     province: str | None = Field(default=None, min_length=1, max_length=100)
     district: str | None = Field(default=None, min_length=1, max_length=100)
     facility: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class PlaceReported(Place):
+    """Where an encounter happened, as a report gives it: each name printable and not blank
+    (what was stored before is still shown as it is)."""
+
+    province: str | None = Field(default=None, max_length=100, schema_extra=PLACE_TEXT)
+    district: str | None = Field(default=None, max_length=100, schema_extra=PLACE_TEXT)
+    facility: str | None = Field(default=None, max_length=200, schema_extra=PLACE_TEXT)
 
 
 class EncounterCreate(SQLModel):
@@ -98,7 +115,7 @@ class EncounterCreate(SQLModel):
 
     subject: VerificationRequest
     event: EncounterEvent
-    place: Place = Field(default_factory=Place)
+    place: PlaceReported = Field(default_factory=PlaceReported)
     occurred_at: ClientDateTime
 
     @field_validator("occurred_at")

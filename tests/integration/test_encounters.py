@@ -110,6 +110,24 @@ async def test_future_encounters_are_refused(client: httpx.AsyncClient, world: W
     assert response.status_code == 422
 
 
+async def test_a_blank_place_name_is_refused_naming_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A place of blanks would be stored and shown to the mission as where someone was held."""
+    await shared_pipeline(client, world)
+    headers = await world.headers("gop", purpose="protection-verification")
+    for field in ("province", "district", "facility"):
+        body = {
+            "subject": {"letter_id": "LTR-1"},
+            "event": "detained",
+            "place": {"province": "Sindh", field: "   "},
+            "occurred_at": _at(5),
+        }
+        response = await client.post("/v1/encounters", json=body, headers=headers)
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["invalid_params"][0]["name"] == f"body.place.{field}"
+
+
 async def _claim(
     client: httpx.AsyncClient,
     world: World,
