@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from exchange.field_rules import (
     CONTROL,
     CONTROL_IN_TEXT,
+    KEYED_NAMES,
     MAX_ATTRIBUTE_VALUE,
     MAX_RECORD_ID,
     SHAPED_RULES,
@@ -29,6 +30,7 @@ from exchange.field_rules import (
     KeyedDocument,
     birth_range,
     check_attribute,
+    key_too_long,
     parse_documents_keyed,
 )
 
@@ -74,6 +76,8 @@ def validate_columns(
     columns = list(zip(*cells, strict=True))
     record_ids = list(map(str.strip, columns[layout.record_id_at]))
     if not all(record_ids) or not _plain(record_ids, MAX_RECORD_ID, CONTROL):
+        return None
+    if any("/" in record_id for record_id in record_ids):  # check_record_id's rule
         return None
     if len(set(record_ids)) != count or not seen.keys().isdisjoint(record_ids):
         return None  # duplicates: the row path names the rows
@@ -122,6 +126,10 @@ def _stored(name: str, cells: Sequence[str]) -> list[str | None] | None:
     limit = TEXT_LIMITS.get(name)
     if limit is not None:
         if not _plain(stripped, limit, CONTROL):
+            return None
+        # only non-ASCII text can grow when folded for its search key
+        folded_may_grow = name in KEYED_NAMES and not "".join(stripped).isascii()
+        if folded_may_grow and any(key_too_long(name, value, limit) for value in stripped):
             return None
         return [value or None for value in stripped]
     rule = SHAPED_RULES[name]

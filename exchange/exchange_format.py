@@ -483,8 +483,17 @@ def _json_record(obj: dict[str, object], escaped: bool) -> _RawRecord:
         elif name == "documents":
             raw.documents = _json_documents(value, raw)
         elif value is not None and (text := _json_text(value)):
-            raw.attributes[name] = text
+            _add_attribute(raw, name, text)
     return raw
+
+
+def _add_attribute(raw: _RawRecord, name: str, text: str) -> None:
+    """Keep an agency field, refusing a second value for it (at the top level and inside
+    `attributes`, or under names equal once trimmed): one of them would be silently lost."""
+    if name in raw.attributes:
+        raw.errors.append((name, _GIVEN_TWICE))
+    else:
+        raw.attributes[name] = text
 
 
 def _json_scalar(name: str, value: object, raw: _RawRecord) -> str | None:
@@ -516,12 +525,14 @@ def _json_documents(value: object, raw: _RawRecord) -> str | list[tuple[str, str
 
 
 def _json_attributes(value: object, escaped: bool, raw: _RawRecord) -> None:
+    if value is None:  # null is "no value" here as for every other field
+        return
     if not isinstance(value, dict):
         raw.errors.append((_RESERVED, "must be an object"))
         return
     for name, item in _json_fields(value, str.strip, escaped, raw):
         if item is not None and (text := _json_text(item)):
-            raw.attributes[name] = text
+            _add_attribute(raw, name, text)
 
 
 def _json_text(value: object) -> str:

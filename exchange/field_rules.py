@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from exchange.countries import NATIONALITY_CODES
-from exchange.keys import document_key
+from exchange.keys import document_key, name_key
 from matching.dates import parse_birth_date
 from schemas.vocabulary import RECORD_FIELDS, DocumentType, Relationship, Sex
 
@@ -101,7 +101,17 @@ def _phone(value: str) -> str:
     return value
 
 
-check_record_id = _text(MAX_RECORD_ID)
+_RECORD_ID_TEXT = _text(MAX_RECORD_ID)
+# A record is named by its id in URLs (`…/records/{record_id}`), where a `/`, even sent as
+# %2F, splits the path: such a record could be imported but never read, corrected or withdrawn.
+NO_SLASH = "must not contain '/': a record is named by its id in URLs"
+
+
+def check_record_id(value: str) -> str:
+    value = _RECORD_ID_TEXT(value)
+    if "/" in value:
+        raise FieldError(NO_SLASH)
+    return value
 
 
 # Free-text exchange fields and their maximum lengths (checked inline: the hot path of imports).
@@ -118,6 +128,19 @@ TEXT_LIMITS: dict[str, int] = {
     "letter_id": 64,
     "status": 64,
 }
+# Names stored with a search key (`keys.name_key`) in a column as long as the name's limit.
+# Folding can lengthen non-ASCII text ("ß" -> "ss", NFKC expands ligatures), so such a name
+# must fit once folded too: PostgreSQL refuses a longer key (SQLite would store it).
+KEYED_NAMES = frozenset({"given_name", "family_name", "father_name"})
+MAX_DOCUMENT_NUMBER = 64  # also the length of record_document.number, which holds its key
+LONG_ONCE_NORMALISED = "longer than {} characters once normalised for search"
+
+
+def key_too_long(name: str, value: str, limit: int) -> bool:
+    """Whether a keyed name's search key would not fit its column (ASCII never grows)."""
+    return name in KEYED_NAMES and not value.isascii() and len(name_key(value)) > limit
+
+
 # Fields with a closed vocabulary or a shape, and how each is checked and normalised.
 SHAPED_RULES: dict[str, Callable[[str], str]] = {
     "dob_calendar": _calendar,
@@ -207,11 +230,15 @@ def check_documents_keyed(pairs: list[tuple[str, str]]) -> list[KeyedDocument]:
         # `isprintable` first: it is much cheaper than the regex, and a control character is
         # never printable (the regex decides for other unprintable characters)
         printable = number.isprintable() or not CONTROL.search(number)
-        if not number or len(number) > 64 or not printable or ";" in number:
+        if not number or len(number) > MAX_DOCUMENT_NUMBER or not printable or ";" in number:
             raise FieldError("document number must be 1-64 printable characters, no ';'")
         key = document_key(doc_type, number)
         if not key:
             raise FieldError("document number has no letters or digits")
+        if len(key) > MAX_DOCUMENT_NUMBER:
+            raise FieldError(
+                "document number is " + LONG_ONCE_NORMALISED.format(MAX_DOCUMENT_NUMBER)
+            )
         checked.append((doc_type, number, key))
     return checked
 
@@ -250,6 +277,8 @@ def validate_scalars(
                 errors.append((name, str(exc)))
         elif len(value) > limit:
             errors.append((name, f"longer than {limit} characters"))
+        elif key_too_long(name, value, limit):
+            errors.append((name, LONG_ONCE_NORMALISED.format(limit)))
         else:
             out[name] = value
     # one scan per row (the import's hot path); the fields are named only when one fails

@@ -117,10 +117,13 @@ def _conditions(query: RecordSearch) -> tuple[dict[str, object], str | None]:
         conditions["name_key"] = name_key(query.name)
     conditions["group_id"] = query.group_id
     conditions["letter_id"] = query.letter_id
+    # a type alone finds the records holding a document of that type
+    document_type = query.document_type.value if query.document_type else None
+    conditions["document_type"] = document_type
     if query.document is not None:
-        document_type = query.document_type.value if query.document_type else None
         conditions["document"] = document_key(document_type or "", query.document)
-        conditions["document_type"] = document_type
+    if query.dob_calendar is not None and query.dob is None:
+        raise invalid_field("dob_calendar", "only with dob, whose calendar it names")
     precision = None
     if query.dob is not None:
         try:

@@ -175,14 +175,13 @@ async def search_records(
         )
         earliest, latest = dob_range
         query = query.where(_record[low] <= latest, _record[high] >= earliest)
-    if conditions.get("document") is not None:
-        match = and_(
-            _document.record_id == _record.id,
-            _document.list_id == list_id,
-            _document.number == conditions["document"],
-        )
-        if conditions.get("document_type") is not None:
-            match = and_(match, _document.doc_type == conditions["document_type"])
+    document, document_type = conditions.get("document"), conditions.get("document_type")
+    if document is not None or document_type is not None:
+        match = and_(_document.record_id == _record.id, _document.list_id == list_id)
+        if document is not None:
+            match = and_(match, _document.number == document)
+        if document_type is not None:
+            match = and_(match, _document.doc_type == document_type)
         query = query.where(exists().where(match))
     query = query.order_by(_record.record_key).limit(limit)
     return _rows((await session.execute(query)).mappings())

@@ -175,13 +175,18 @@ class RecordSearch(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     document: str | None = _filter(64)
-    document_type: DocumentType | None = None
+    document_type: DocumentType | None = Field(
+        default=None,
+        description="with `document`, that document's type; alone, records holding one of it",
+    )
     given_name: str | None = _filter(200)
     family_name: str | None = _filter(200)
     father_name: str | None = _filter(200)
     name: str | None = _filter(200, "any name field the caller may see")
     dob: str | None = _filter(10, "YYYY, YYYY-MM or YYYY-MM-DD")
-    dob_calendar: Literal["gregorian", "solar_hijri"] | None = None
+    dob_calendar: Literal["gregorian", "solar_hijri"] | None = Field(
+        default=None, description="the calendar of `dob` (only with it)"
+    )
     group_id: str | None = _filter(64)
     letter_id: str | None = _filter(64)
     include_withdrawn: bool = False
