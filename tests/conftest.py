@@ -21,11 +21,13 @@ from api.app_factory import create_app
 from auth.clients import create_agency, register_client
 from auth.keys import ensure_signing_key
 from auth.policy import SCOPE_CEILING
+from changes.dispatcher import WebhookDispatcher
 from config.settings import Settings
 from database.engine import make_sync_engine
 from database.migrations import upgrade_to_head
 from schemas.identity import ClientCreate
 from schemas.vocabulary import AgencyKind
+from tests.webhook_receiver import FAST
 
 pytest_plugins = ["tests.softhsm"]
 TEST_ISSUER = "http://testserver"
@@ -184,6 +186,19 @@ def build_world(session_factory, http: httpx.AsyncClient) -> World:  # type: ign
             credentials[kind] = (registered.id, secret)
         session.commit()
     return World(http=http, agencies=agencies, credentials=credentials)
+
+
+@pytest.fixture
+async def dispatcher(app: FastAPI) -> AsyncIterator[WebhookDispatcher]:
+    """The app's own delivery worker, sending to this machine's loopback with `FAST` retries."""
+    webhooks: WebhookDispatcher = app.state.services.webhooks
+    before = webhooks.settings
+    webhooks.reconfigure(FAST)
+    yield webhooks
+    webhooks.reconfigure(before)
+    # the next test builds its world with blocking writes on this loop: let the worker finish
+    await asyncio.sleep(0.05)
+    await webhooks.settle()
 
 
 @pytest.fixture

@@ -69,6 +69,22 @@ async def shared_pipeline(client: httpx.AsyncClient, world: World) -> str:
     return list_id
 
 
+async def add_namesakes(client: httpx.AsyncClient, world: World, list_id: str) -> None:
+    """Two brothers (T1, T2) whom a claim of "Jawad s/o Qasim, 1991" fits equally."""
+    twins = (
+        "record_id,given_name,father_name,dob,letter_id\n"
+        "T1,Jawad,Qasem,1991-05-04,LTR-T1\n"
+        "T2,Jawad,Qasem,1991-05-04,LTR-T2\n"
+    )
+    us = await world.headers("us_mission")
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=twins.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+
+
 def sqlite_plan(engine: Engine, query: Executable) -> list[str]:
     """SQLite's plan of a query, one step's text each. Skips the test on PostgreSQL, which plans
     on statistics of its own; SQLite keeps none, so its choice of index is what tests pin."""

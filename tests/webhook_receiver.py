@@ -1,5 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 for webhook tests and the bench: records each request
-(time, headers, body) and answers with scripted status codes."""
+(time, headers, body) and answers with scripted status codes; and `FAST`, the delivery
+settings the tests' dispatcher uses (the `dispatcher` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from changes.webhook_settings import WebhookSettings
+
+# retries within a second: an operator allow-list for this machine's loopback
+FAST = WebhookSettings(
+    allowed_networks=["127.0.0.1/32"],
+    max_attempts=3,
+    backoff_base_seconds=0.3,
+    backoff_jitter=0.0,
+    poll_seconds=0.05,
+    timeout_seconds=2.0,
+)
 
 
 @dataclass

@@ -17,9 +17,8 @@ from audit.bulk_reads import ALERT_ROUTE
 from config.settings import Settings
 from tests.conftest import World
 from tests.helpers import shared_pipeline
-from tests.integration.test_webhooks import FAST
 from tests.transparency_helpers import events_of, fresh_database, own_app
-from tests.webhook_receiver import webhook_receiver
+from tests.webhook_receiver import FAST, webhook_receiver
 
 
 def _alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,44 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel import Session, select
 
 from changes.dispatcher import WebhookDispatcher
-from changes.webhook_settings import WebhookSettings
 from schemas.audit import AuditEvent
 from schemas.changes import WebhookSubscription
 from tests.conftest import World
-from tests.helpers import shared_pipeline
+from tests.helpers import add_namesakes, shared_pipeline
 from tests.letter_helpers import issue_letter, verify_credential
-from tests.webhook_receiver import webhook_receiver
-
-FAST = WebhookSettings(
-    allowed_networks=["127.0.0.1/32"],
-    max_attempts=3,
-    backoff_base_seconds=0.2,
-    backoff_jitter=0.0,
-    poll_seconds=0.05,
-    timeout_seconds=2.0,
-)
-
-
-@pytest.fixture
-async def dispatcher(app: FastAPI) -> AsyncIterator[WebhookDispatcher]:
-    """The app's own delivery worker, allowed to send to this machine's loopback."""
-    webhooks: WebhookDispatcher = app.state.services.webhooks
-    before = webhooks.settings
-    webhooks.reconfigure(FAST)
-    yield webhooks
-    webhooks.reconfigure(before)
-    await asyncio.sleep(0.05)
-    await webhooks.settle()
+from tests.webhook_receiver import FAST, webhook_receiver
 
 
 def _at(minutes_ago: int) -> str:
@@ -132,18 +108,7 @@ async def test_the_reporters_feed_says_no_more_than_its_answer_of_an_ambiguous_n
     """Namesakes: the report's answer is `ambiguous`, not in the pipeline (verify by letter or
     document), but the reporter's own feed event said `in_pipeline: true`."""
     list_id = await shared_pipeline(client, world)
-    us = await world.headers("us_mission")
-    twins = (
-        "record_id,given_name,father_name,dob,letter_id\n"
-        "T1,Jawad,Qasem,1991-05-04,LTR-T1\n"
-        "T2,Jawad,Qasem,1991-05-04,LTR-T2\n"
-    )
-    imported = await client.post(
-        f"/v1/lists/{list_id}/imports",
-        content=twins.encode(),
-        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert imported.status_code == 201, imported.text
+    await add_namesakes(client, world, list_id)
     person = {"given_name": "Jawad", "father_name": "Qasim", "dob": "1991"}
     reported = await _report(client, world, {"person": person})
     assert reported.status_code == 201, reported.text

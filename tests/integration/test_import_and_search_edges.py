@@ -5,26 +5,12 @@ twice, a document type or a calendar given alone, values too long once normalise
 from __future__ import annotations
 
 import json
-import uuid
 
 import httpx
 
 from tests.conftest import World
 from tests.helpers import shared_pipeline
-
-
-async def _import(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    list_id: str,
-    body: str,
-    media_type: str = "text/csv",
-) -> httpx.Response:
-    return await client.post(
-        f"/v1/lists/{list_id}/imports",
-        content=body.encode(),
-        headers={**headers, "Content-Type": media_type, "Idempotency-Key": uuid.uuid4().hex},
-    )
+from tests.integration.test_imports import _import
 
 
 async def _search(

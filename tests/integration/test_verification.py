@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from reconcile.name_counts import NameCounts
 from tests.conftest import World
-from tests.helpers import shared_pipeline
+from tests.helpers import add_namesakes, shared_pipeline
 from verification import person, repository
 
 MINIMAL_KEYS = {
@@ -154,18 +154,7 @@ async def test_namesakes_are_not_resolved_by_a_guess(
     """Two brothers' records that the claim fits equally: the officer is asked for a letter or
     document, and no letter is named."""
     list_id = await shared_pipeline(client, world)
-    us = await world.headers("us_mission")
-    twins = (
-        "record_id,given_name,father_name,dob,letter_id\n"
-        "T1,Jawad,Qasem,1991-05-04,LTR-T1\n"
-        "T2,Jawad,Qasem,1991-05-04,LTR-T2\n"
-    )
-    imported = await client.post(
-        f"/v1/lists/{list_id}/imports",
-        content=twins.encode(),
-        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": "twins"},
-    )
-    assert imported.status_code == 201, imported.text
+    await add_namesakes(client, world, list_id)
     claim = {"given_name": "Jawad", "father_name": "Qasim", "dob": "1991"}
     response = await _verify(client, world, {"person": claim})
     assert response.status_code == 200, response.text

@@ -10,49 +10,25 @@ import datetime as dt
 import ipaddress
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from changes import url_guard
 from changes.dispatcher import WebhookDispatcher
 from changes.signing import new_secret
-from changes.webhook_settings import WebhookSettings
 from schemas.changes import WebhookSubscription
 from sealing.box import new_key
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.softhsm import seal_in_token
-from tests.webhook_receiver import webhook_receiver
-
-FAST = WebhookSettings(
-    allowed_networks=["127.0.0.1/32"],
-    max_attempts=3,
-    backoff_base_seconds=0.3,
-    backoff_jitter=0.0,
-    poll_seconds=0.05,
-    timeout_seconds=2.0,
-)
-
-
-@pytest.fixture
-async def dispatcher(app: FastAPI) -> AsyncIterator[WebhookDispatcher]:
-    """The app's own delivery worker, with an operator allow-list for this machine's loopback."""
-    webhooks: WebhookDispatcher = app.state.services.webhooks
-    before = webhooks.settings
-    webhooks.reconfigure(FAST)
-    yield webhooks
-    webhooks.reconfigure(before)
-    # the next test builds its world with blocking writes on this loop: let the worker finish
-    await asyncio.sleep(0.05)
-    await webhooks.settle()
+from tests.webhook_receiver import FAST, webhook_receiver
 
 
 async def _subscribe(
@@ -269,6 +245,25 @@ async def test_an_event_no_longer_shared_is_sent_neither_on_a_retry_nor_on_a_rep
         assert len(receiver.requests) == 1
 
 
+async def _new_mission_client(
+    client: httpx.AsyncClient, admin: dict[str, str], name: str, scopes: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A system client the mission's admin registers, and headers with a token of it."""
+    created: dict[str, Any] = (
+        await client.post("/v1/clients", json={"name": name, "scopes": scopes}, headers=admin)
+    ).json()
+    granted = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["id"], created["client_secret"]),
+    )
+    headers = {
+        "Authorization": f"Bearer {granted.json()['access_token']}",
+        "Purpose-Of-Use": "resettlement-processing",
+    }
+    return created, headers
+
+
 async def test_a_disabled_client_s_subscriptions_send_nothing_more(
     client: httpx.AsyncClient, world: World, dispatcher: WebhookDispatcher
 ) -> None:
@@ -276,17 +271,9 @@ async def test_a_disabled_client_s_subscriptions_send_nothing_more(
     what its subscriptions send, the retry under way and every later event."""
     await shared_pipeline(client, world)
     us = await world.headers("us_mission")
-    hooks = {"name": "hooks system", "scopes": ["changes:read", "subscriptions:write"]}
-    created = (await client.post("/v1/clients", json=hooks, headers=us)).json()
-    granted = await client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(created["id"], created["client_secret"]),
+    created, subscriber = await _new_mission_client(
+        client, us, "hooks system", ["changes:read", "subscriptions:write"]
     )
-    subscriber = {
-        "Authorization": f"Bearer {granted.json()['access_token']}",
-        "Purpose-Of-Use": "resettlement-processing",
-    }
     with webhook_receiver() as receiver:
         receiver.script, receiver.delay = [500], 0.5
         body = {"url": receiver.url, "event_types": ["encounter.reported"]}
@@ -458,17 +445,7 @@ async def test_only_a_client_that_may_read_the_feed_may_have_it_delivered(
     """A webhook delivers the feed: a client allowed to subscribe but not to read the feed got
     by webhook what `GET /v1/changes` refuses it."""
     us = await world.headers("us_mission")
-    hooks = {"name": "subscribe only", "scopes": ["subscriptions:write"]}
-    created = (await client.post("/v1/clients", json=hooks, headers=us)).json()
-    granted = await client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(created["id"], created["client_secret"]),
-    )
-    subscriber = {
-        "Authorization": f"Bearer {granted.json()['access_token']}",
-        "Purpose-Of-Use": "resettlement-processing",
-    }
+    _, subscriber = await _new_mission_client(client, us, "subscribe only", ["subscriptions:write"])
     assert (await client.get("/v1/changes", headers=subscriber)).status_code == 403
     with webhook_receiver() as receiver:
         body = {"url": receiver.url, "event_types": ["encounter.reported"]}
