@@ -26,6 +26,7 @@ from exchange.columns import CsvLayout, ValidColumns, validate_columns
 from exchange.field_rules import (
     KNOWN_COLUMNS,
     SCALAR_FIELDS,
+    AttributeNameError,
     FieldError,
     RecordValues,
     check_attribute,
@@ -221,6 +222,8 @@ def _validate(
     for key, value in raw.attributes.items():
         try:
             check_attribute(key, value)
+        except AttributeNameError as exc:
+            errors.append(("attributes", str(exc)))
         except FieldError as exc:
             errors.append((key, str(exc)))
     values.attributes = raw.attributes

@@ -243,9 +243,16 @@ def check_documents_keyed(pairs: list[tuple[str, str]]) -> list[KeyedDocument]:
     return checked
 
 
+class AttributeNameError(FieldError):
+    """An agency field's name the format refuses. Name the field `attributes`, never by the
+    refused name: a name that long or that odd is more likely a value sent without its key."""
+
+
 def check_attribute(key: str, value: str) -> None:
     if not key or len(key) > MAX_ATTRIBUTE_KEY or CONTROL.search(key):
-        raise FieldError(f"attribute names must be 1-{MAX_ATTRIBUTE_KEY} printable characters")
+        raise AttributeNameError(
+            f"attribute names must be 1-{MAX_ATTRIBUTE_KEY} printable characters"
+        )
     if len(value) > MAX_ATTRIBUTE_VALUE:
         raise FieldError(f"longer than {MAX_ATTRIBUTE_VALUE} characters")
     if CONTROL_IN_TEXT.search(value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from exchange.field_rules import (
     SCALAR_FIELDS,
+    AttributeNameError,
     FieldError,
     RecordValues,
     check_attribute,
@@ -42,6 +43,8 @@ def apply_changes(current: RecordValues, patch: RecordUpdate) -> RecordValues:
         for key, value in values.attributes.items():
             try:
                 check_attribute(key, value)
+            except AttributeNameError as exc:
+                problems.append(("attributes", str(exc)))
             except FieldError as exc:
                 problems.append((f"attributes.{key}", str(exc)))
     if not any(name.startswith("dob") for name, _ in problems):

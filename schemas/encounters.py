@@ -10,6 +10,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
+from schemas.records import PRINTABLE_NOT_BLANK
 from schemas.types import ClientDateTime, PortableJSON, UtcDateTime, new_id, utcnow
 from schemas.verification import VerificationRequest
 
@@ -82,12 +83,6 @@ class StatusClaim(SQLModel, table=True):
     encounter_id: str | None = Field(default=None, max_length=36)
 
 
-# printable text with something in it: a blank place name would be shown as a place
-PLACE_TEXT: dict[str, object] = {
-    "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
-}
-
-
 class Place(SQLModel):
     """Where an encounter happened, as stored and shown."""
 
@@ -102,9 +97,9 @@ class PlaceReported(Place):
     """Where an encounter happened, as a report gives it: each name printable and not blank
     (what was stored before is still shown as it is)."""
 
-    province: str | None = Field(default=None, max_length=100, schema_extra=PLACE_TEXT)
-    district: str | None = Field(default=None, max_length=100, schema_extra=PLACE_TEXT)
-    facility: str | None = Field(default=None, max_length=200, schema_extra=PLACE_TEXT)
+    province: str | None = Field(default=None, max_length=100, schema_extra=PRINTABLE_NOT_BLANK)
+    district: str | None = Field(default=None, max_length=100, schema_extra=PRINTABLE_NOT_BLANK)
+    facility: str | None = Field(default=None, max_length=200, schema_extra=PRINTABLE_NOT_BLANK)
 
 
 class EncounterCreate(SQLModel):

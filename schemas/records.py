@@ -16,6 +16,10 @@ from schemas.vocabulary import DocumentType, Relationship, Sex
 # Text without control characters (a NUL cannot even be stored in PostgreSQL text).
 PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 PRINTABLE: dict[str, object] = {"pattern": PRINTABLE_PATTERN}  # SQLModel Field(schema_extra=...)
+# ... with something in it besides blanks: a reason or a place of blanks says nothing
+PRINTABLE_NOT_BLANK: dict[str, object] = {
+    "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+}
 RECORD_PAGE_DEFAULT = 50
 RECORD_PAGE_MAX = 500
 
@@ -144,7 +148,7 @@ class RecordUpdate(RecordFields):
 class RecordWithdrawal(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    reason: str = Field(min_length=1, max_length=500, schema_extra=PRINTABLE)
+    reason: str = Field(min_length=1, max_length=500, schema_extra=PRINTABLE_NOT_BLANK)
 
 
 class RecordPublic(RecordFields):

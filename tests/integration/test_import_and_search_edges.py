@@ -151,3 +151,38 @@ async def test_a_record_id_holding_a_slash_is_refused_at_import(
     assert (await client.get(path, headers=us)).status_code == 200
     withdrawn = await client.post(f"{path}/withdrawal", json={"reason": "duplicate"}, headers=us)
     assert withdrawn.status_code == 200, withdrawn.text
+
+
+async def test_a_refused_attribute_name_is_not_quoted_back(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """An attribute name too long or holding a control character is more likely a value sent
+    without its key: the 422 names `attributes`, not the name, in an import and a correction."""
+    us = await world.headers("us_mission")
+    list_id = await _new_list(client, us)
+    value_as_key = "Zarghuna Barakzai daughter of Abdul Wahid, born 1993 in Kunar, PoR " + "9" * 40
+    row = json.dumps({"record_id": "K1", "given_name": "Ali", value_as_key: "x"})
+    imported = await _import(client, us, list_id, row, "application/x-ndjson")
+    assert imported.status_code == 422, imported.text
+    assert [r["field"] for r in imported.json()["rejected"]] == ["attributes"]
+    assert "Zarghuna" not in imported.text
+    list_id = await shared_pipeline(client, world)
+    corrected = await client.patch(
+        f"/v1/lists/{list_id}/records/R1",
+        json={"attributes": {"Zarghuna\tBarakzai": "x"}},
+        headers={**us, "If-Match": '"v1"'},
+    )
+    assert corrected.status_code == 422, corrected.text
+    assert "Zarghuna" not in corrected.text
+
+
+async def test_a_withdrawal_reason_of_blanks_is_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    path = f"/v1/lists/{list_id}/records/R2/withdrawal"
+    blank = await client.post(path, json={"reason": "   "}, headers=us)
+    assert blank.status_code == 422, blank.text
+    assert blank.json()["invalid_params"][0]["name"] == "body.reason"
+    assert (await client.post(path, json={"reason": " left the case "}, headers=us)).is_success
