@@ -209,11 +209,11 @@ def parse_cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
-async def cursor_within_feed(session: AsyncSession, cursor: str | None) -> int:
+def cursor_within(cursor: str | None, head: int) -> int:
     """A cursor a reader resumes from: past the head it names events not yet numbered, which
     would pass unseen once they are (a reader starts over from a cursor this feed returned)."""
     after = parse_cursor(cursor)
-    if after > await repository.head(session):
+    if after > head:
         raise invalid_field("since", "ahead of this feed: a cursor it returned")
     return after
 
@@ -236,10 +236,13 @@ async def events_after(
     after: int,
     types: Sequence[str] | None,
     limit: int,
+    upto: int | None = None,
 ) -> tuple[list[ChangeEvent], int]:
-    """Visible events after `after` and the cursor to resume from. The head is read first:
-    every event up to it is committed, so the page never jumps over a later-committing one."""
-    upto = await repository.head(session)
+    """Visible events after `after` and the cursor to resume from. The head is read first
+    (`upto`, when the caller has just read it): every event up to it is committed, so the page
+    never jumps over a later-committing one."""
+    if upto is None:
+        upto = await repository.head(session)
     events = await repository.read_events(
         session,
         after=after,
@@ -279,8 +282,9 @@ async def read_feed(
     audience = await audience_of(
         session, principal.agency_id, principal.agency_kind, access.purpose, utcnow()
     )
-    after = await cursor_within_feed(session, since)
-    events, next_cursor = await events_after(session, audience, after, types, limit)
+    head = await repository.head(session)
+    after = cursor_within(since, head)
+    events, next_cursor = await events_after(session, audience, after, types, limit, head)
     disclose_events(audit, events)
     return ChangePage(items=[public(e) for e in events], next_cursor=str(next_cursor))
 

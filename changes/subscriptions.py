@@ -13,7 +13,7 @@ from auth.access import AccessContext
 from changes import repository as feed
 from changes import webhook_repository as repository
 from changes.notify import notify_after_commit
-from changes.service import cursor_within_feed, parse_cursor
+from changes.service import cursor_within, parse_cursor
 from changes.signing import new_secret, secret_context, secret_key
 from changes.url_guard import IpNetwork, UrlRefusedError, check_url
 from problems import ProblemError, invalid_field
@@ -67,11 +67,8 @@ async def create_subscription(
         secret_key(secret)
     except ValueError as exc:
         raise invalid_field("secret", str(exc)) from None
-    start = (
-        await cursor_within_feed(session, body.since)
-        if body.since is not None
-        else await feed.head(session)
-    )
+    head = await feed.head(session)
+    start = cursor_within(body.since, head) if body.since is not None else head
     assert access.purpose is not None  # the policy entry requires a purpose
     subscription_id = new_id()
     sub = WebhookSubscription(

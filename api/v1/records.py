@@ -98,10 +98,9 @@ async def import_records(
     )
 
 
-_IDENTIFYING_FILTERS = (
-    *("document", "document_type", "given_name", "family_name", "father_name", "name"),
-    *("dob", "dob_calendar", "group_id", "letter_id"),
-)
+_PAGING = ("include_withdrawn", "cursor", "limit")
+# every filter of a search but paging: each names or identifies a person
+_IDENTIFYING_FILTERS = tuple(name for name in RecordSearch.model_fields if name not in _PAGING)
 
 
 @router.get(
