@@ -69,6 +69,17 @@ async def shared_pipeline(client: httpx.AsyncClient, world: World) -> str:
     return list_id
 
 
+async def import_csv(client: httpx.AsyncClient, world: World, list_id: str, csv: str) -> None:
+    """Import CSV rows into a list of the US mission's (201 or the test fails)."""
+    us = await world.headers("us_mission")
+    imported = await client.post(
+        f"/v1/lists/{list_id}/imports",
+        content=csv.encode(),
+        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert imported.status_code == 201, imported.text
+
+
 async def add_namesakes(client: httpx.AsyncClient, world: World, list_id: str) -> None:
     """Two brothers (T1, T2) whom a claim of "Jawad s/o Qasim, 1991" fits equally."""
     twins = (
@@ -76,13 +87,7 @@ async def add_namesakes(client: httpx.AsyncClient, world: World, list_id: str) -
         "T1,Jawad,Qasem,1991-05-04,LTR-T1\n"
         "T2,Jawad,Qasem,1991-05-04,LTR-T2\n"
     )
-    us = await world.headers("us_mission")
-    imported = await client.post(
-        f"/v1/lists/{list_id}/imports",
-        content=twins.encode(),
-        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert imported.status_code == 201, imported.text
+    await import_csv(client, world, list_id, twins)
 
 
 def sqlite_plan(engine: Engine, query: Executable) -> list[str]:

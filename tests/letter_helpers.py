@@ -30,6 +30,19 @@ async def issue_letter(
     return letter
 
 
+async def revoked_letter(
+    client: httpx.AsyncClient, world: World, list_id: str, reason: str
+) -> dict[str, Any]:
+    """A letter for R1, issued and then revoked by the mission."""
+    letter = await issue_letter(client, world, list_id)
+    us = await world.headers("us_mission")
+    revoked = await client.post(
+        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": reason}, headers=us
+    )
+    assert revoked.status_code == 200, revoked.text
+    return letter
+
+
 async def verify_credential(
     client: httpx.AsyncClient, world: World, credential: str, language: str | None = None
 ) -> dict[str, Any]:

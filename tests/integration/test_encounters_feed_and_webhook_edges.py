@@ -19,7 +19,7 @@ from schemas.audit import AuditEvent
 from schemas.changes import WebhookSubscription
 from tests.conftest import World
 from tests.helpers import add_namesakes, shared_pipeline
-from tests.letter_helpers import issue_letter, verify_credential
+from tests.letter_helpers import issue_letter, revoked_letter, verify_credential
 from tests.webhook_receiver import FAST, webhook_receiver
 
 
@@ -58,12 +58,7 @@ async def test_a_report_on_a_revoked_letter_is_answered_as_a_verification_would(
     person is not (provably) in the pipeline; reporting the same person's detention with the
     same credential said `in_pipeline: true`, in the answer and in the reporter's feed."""
     list_id = await shared_pipeline(client, world)
-    letter = await issue_letter(client, world, list_id)
-    us = await world.headers("us_mission")
-    revoked = await client.post(
-        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": "fraud"}, headers=us
-    )
-    assert revoked.status_code == 200, revoked.text
+    letter = await revoked_letter(client, world, list_id, "fraud")
     verified = await verify_credential(client, world, letter["credential"])
     assert verified["in_pipeline"] is False
 
@@ -81,12 +76,7 @@ async def test_a_revoked_letter_s_id_typed_in_answers_as_its_code_scanned(
     """The id printed on a revoked (say stolen) letter, typed in, answered `in_pipeline: true`
     where scanning the same letter's code answers false: a holder would ask to have it typed."""
     list_id = await shared_pipeline(client, world)
-    letter = await issue_letter(client, world, list_id)
-    us = await world.headers("us_mission")
-    revoked = await client.post(
-        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": "stolen"}, headers=us
-    )
-    assert revoked.status_code == 200, revoked.text
+    letter = await revoked_letter(client, world, list_id, "stolen")
     gop = await world.headers("gop", purpose="protection-verification")
     typed = await client.post(
         "/v1/verifications", json={"letter_id": letter["letter_id"]}, headers=gop

@@ -5,14 +5,12 @@ birth day or family name the agreement withholds."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
 from tests.conftest import World
-from tests.helpers import GOP_FIELDS, UNHCR_FIELDS, agreement_body, shared_pipeline
-from tests.letter_helpers import issue_letter
+from tests.helpers import GOP_FIELDS, UNHCR_FIELDS, agreement_body, import_csv, shared_pipeline
+from tests.letter_helpers import revoked_letter
 from verification.repository import MAX_PERSON_CANDIDATES
 
 # R1 in tests.helpers: Mohammad Nabi Ahmadzai s/o Abdul Ghafoor, born 1984-03-12, letter LTR-1
@@ -71,16 +69,6 @@ async def test_a_claim_by_name_cannot_read_back_what_the_view_withholds(
     assert len(answers) == 1, answers
 
 
-async def _import(client: httpx.AsyncClient, world: World, list_id: str, csv: str) -> None:
-    us = await world.headers("us_mission")
-    imported = await client.post(
-        f"/v1/lists/{list_id}/imports",
-        content=csv.encode(),
-        headers={**us, "Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert imported.status_code == 201, imported.text
-
-
 async def test_the_owner_is_answered_on_the_whole_date_among_many_born_near_it(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -90,7 +78,7 @@ async def test_the_owner_is_answered_on_the_whole_date_among_many_born_near_it(
     may be sent to a document instead, but is never told "not in the pipeline"."""
     list_id = await shared_pipeline(client, world)
     filler = "".join(f"F{n},Gul,Sher Ali,1982-06-15\n" for n in range(MAX_PERSON_CANDIDATES + 1))
-    await _import(client, world, list_id, "record_id,given_name,father_name,dob\n" + filler)
+    await import_csv(client, world, list_id, "record_id,given_name,father_name,dob\n" + filler)
     body = {"person": {**R1_CLAIM, "dob": "1984-03-12"}}
     owner = await _verify(client, world, "us_mission", body)
     assert (owner["in_pipeline"], owner["ambiguous"]) == (True, False)
@@ -107,7 +95,7 @@ async def test_a_list_whose_view_shows_no_birth_date_sends_the_officer_to_a_docu
     us = await world.headers("us_mission")
     made = await client.post("/v1/lists", json={"name": "undated", "kind": "pipeline"}, headers=us)
     list_id = made.json()["id"]
-    await _import(
+    await import_csv(
         client, world, list_id, "record_id,given_name,father_name,dob\nU1,Wali,Khan,1990\n"
     )
     body = agreement_body(
@@ -125,12 +113,7 @@ async def test_the_letter_asked_about_is_named_with_its_status_whatever_the_view
     """UNHCR's view has no letter ids, but the officer holds the letter: a revoked one must
     show as revoked, not as a bare "in the pipeline"."""
     list_id = await shared_pipeline(client, world)
-    letter = await issue_letter(client, world, list_id)
-    us = await world.headers("us_mission")
-    revoked = await client.post(
-        f"/v1/letters/{letter['letter_id']}/revocation", json={"reason": "case closed"}, headers=us
-    )
-    assert revoked.status_code == 200, revoked.text
+    letter = await revoked_letter(client, world, list_id, "case closed")
     answer = await _verify(client, world, "unhcr", {"letter_id": letter["letter_id"]})
     assert {"letter_id": letter["letter_id"], "status": "revoked"} in answer["letters"]
     assert all(named["letter_id"] == letter["letter_id"] for named in answer["letters"])
