@@ -233,3 +233,30 @@ async def test_writes_committed_with_their_audit_event_name_their_route(
         assert response.status_code == status, response.text
         [event] = await _events(client, world, request_id=request_id)
         assert (event["route"], event["status"], event["outcome"]) == (route, status, "allowed")
+
+
+async def test_a_search_in_a_body_is_audited_with_what_it_disclosed(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """`records:search` files its event under its own route template, with the caller's purpose,
+    and discloses exactly the records it found: the filter values are in no event."""
+    list_id = await shared_pipeline(client, world)
+    request_id = uuid.uuid4().hex
+    headers = await world.headers("unhcr", purpose="reconciliation")
+    response = await client.post(
+        f"/v1/lists/{list_id}/records:search",
+        json={"father_name": "Abdul Ghafoor"},
+        headers={**headers, "X-Request-Id": request_id},
+    )
+    assert response.status_code == 200, response.text
+    assert [r["record_id"] for r in response.json()["items"]] == ["R1"]
+    client_id = world.client_for("unhcr")[0]
+    [event] = await _events(client, world, client_id=client_id, request_id=request_id)
+    assert event["route"] == "/v1/lists/{list_id}/records:search"
+    assert (event["method"], event["purpose"], event["outcome"]) == (
+        "POST",
+        "reconciliation",
+        "allowed",
+    )
+    assert event["disclosure_count"] == 1
+    assert "Ghafoor" not in str(event)
