@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from exchange.countries import NATIONALITY_CODES
-from exchange.keys import document_key, name_key
+from exchange.keys import SEARCH_KEYS, document_key
 from matching.dates import parse_birth_date
 from schemas.vocabulary import RECORD_FIELDS, DocumentType, Relationship, Sex
 
@@ -128,17 +128,17 @@ TEXT_LIMITS: dict[str, int] = {
     "letter_id": 64,
     "status": 64,
 }
-# Names stored with a search key (`keys.name_key`) in a column as long as the name's limit.
+# Names stored with a search key (`keys.SEARCH_KEYS`) in a column as long as the name's limit.
 # Folding can lengthen non-ASCII text ("ß" -> "ss", NFKC expands ligatures), so such a name
 # must fit once folded too: PostgreSQL refuses a longer key (SQLite would store it).
-KEYED_NAMES = frozenset({"given_name", "family_name", "father_name"})
+KEYED_NAMES = frozenset(SEARCH_KEYS)
 MAX_DOCUMENT_NUMBER = 64  # also the length of record_document.number, which holds its key
 LONG_ONCE_NORMALISED = "longer than {} characters once normalised for search"
 
 
 def key_too_long(name: str, value: str, limit: int) -> bool:
     """Whether a keyed name's search key would not fit its column (ASCII never grows)."""
-    return name in KEYED_NAMES and not value.isascii() and len(name_key(value)) > limit
+    return name in KEYED_NAMES and not value.isascii() and len(SEARCH_KEYS[name](value)) > limit
 
 
 # Fields with a closed vocabulary or a shape, and how each is checked and normalised.

@@ -16,9 +16,9 @@ from exchange.columns import ValidColumns
 from exchange.exchange_format import ExchangeRow
 from exchange.field_rules import SCALAR_FIELDS, RecordValues
 from exchange.ids import time_ordered_ids
-from exchange.keys import name_key
 from exchange.record_data import (
     CONTENT_COLUMNS,
+    NAME_KEYS,
     content_columns,
     document_rows,
     keyed_document_rows,
@@ -62,11 +62,6 @@ def values_snapshot(values: RecordValues) -> dict[str, object]:
     return data
 
 
-def _key(fields: dict[str, str], name: str) -> str | None:
-    value = fields.get(name)
-    return name_key(value) if value else None
-
-
 def _record_row(
     record_id: str, list_id: str, row: ExchangeRow, data: dict[str, object], now: str
 ) -> tuple[str | None, ...]:
@@ -84,9 +79,7 @@ def _record_row(
         _json(data.get("documents", [])),
         _json(values.attributes),
         *(span_text(span) if span else _NO_SPAN),
-        _key(fields, "given_name"),
-        _key(fields, "family_name"),
-        _key(fields, "father_name"),
+        *(key(fields.get(name)) for name, key in NAME_KEYS),
         now,
         now,
     )
@@ -190,16 +183,9 @@ def _plan_columns(columns: ValidColumns, context: PlanContext) -> ImportPlan:
             documents_json,
             [_json(attributes) if attributes else "{}" for attributes in columns.attributes],
             *(zip(*spans, strict=True) if spans else ((),) * len(_NO_SPAN)),
-            *(_keys(columns.scalars.get(name, none)) for name in _KEYED_NAMES),
+            *(list(map(key, columns.scalars.get(name, none))) for name, key in NAME_KEYS),
             repeat(now_text),
             repeat(now_text),
         )
     )
     return plan
-
-
-_KEYED_NAMES = ("given_name", "family_name", "father_name")
-
-
-def _keys(names: list[str | None]) -> list[str | None]:
-    return [name_key(name) if name else None for name in names]

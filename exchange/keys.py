@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+
+from matching.arabic import join_particles, normalize_arabic
 
 # Separators people type inside document numbers (`1400-0101-12345`, `AB 123/45`).
 _DOC_SEPARATORS = re.compile(r"[\s\-/._:]+")
@@ -19,6 +22,27 @@ def name_key(name: str) -> str:
     if not name.isascii():
         name = unicodedata.normalize("NFKC", name)
     return " ".join(name.split()).casefold()
+
+
+@lru_cache(maxsize=65536)
+def native_name_key(name: str) -> str:
+    """`name_key` of a name in its own script, with what keyboards and writers vary folded
+    away: Arabic and Persian letter forms (ي/ی, ك/ک), diacritics, tatweel, ZWNJ, and compounds
+    written apart (عبد الرحمن / عبدالرحمن). Two people typing one Arabic-script name on a
+    Dari, Urdu or Arabic keyboard get the same key."""
+    if name.isascii():
+        return name_key(name)
+    # normalize_arabic applies NFKC itself, so name_key's own NFKC is not done twice
+    return " ".join(join_particles(normalize_arabic(name).casefold().split()))
+
+
+# The name fields stored with a search key in `<field>_key`, and how each key is made.
+SEARCH_KEYS: dict[str, Callable[[str], str]] = {
+    "given_name": name_key,
+    "family_name": name_key,
+    "father_name": name_key,
+    "name_native": native_name_key,
+}
 
 
 def document_key(doc_type: str, number: str) -> str:

@@ -4,13 +4,13 @@ and the snapshot kept in each version row. Shared by bulk import and single-reco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 from exchange.field_rules import SCALAR_FIELDS, BirthSpan, KeyedDocument, RecordValues
-from exchange.keys import document_key, name_key
+from exchange.keys import SEARCH_KEYS, document_key
 
 # Columns of `record` an import or correction writes (besides ids, version and timestamps).
 CONTENT_COLUMNS: tuple[str, ...] = (
@@ -21,20 +21,25 @@ CONTENT_COLUMNS: tuple[str, ...] = (
     "dob_latest",
     "dob_year_earliest",
     "dob_year_latest",
-    "given_name_key",
-    "family_name_key",
-    "father_name_key",
+    *(f"{name}_key" for name in SEARCH_KEYS),
 )
 _SPAN_COLUMNS = ("dob_earliest", "dob_latest", "dob_year_earliest", "dob_year_latest")
 DOCUMENT_COLUMNS = ("record_id", "list_id", "doc_type", "number")
 VERSION_COLUMNS = ("record_id", "version", "change", "data", "changed_at", "changed_by_client_id")
 
 
+def _optional(key: Callable[[str], str]) -> Callable[[str | None], str | None]:
+    return lambda name: key(name) if name else None
+
+
+# (field, its search key or None when the field is empty), in CONTENT_COLUMNS order
+NAME_KEYS = tuple((name, _optional(key)) for name, key in SEARCH_KEYS.items())
+
+
 def content_columns(values: RecordValues) -> dict[str, Any]:
     """The `record` columns for these values, in CONTENT_COLUMNS order."""
     fields = values.fields
     span = values.dob_range
-    given, family, father = (fields.get(n) for n in ("given_name", "family_name", "father_name"))
     return {
         **{name: fields.get(name) for name in SCALAR_FIELDS},
         "documents": [{"type": t, "number": n} for t, n in values.documents],
@@ -43,9 +48,7 @@ def content_columns(values: RecordValues) -> dict[str, Any]:
         "dob_latest": span.latest if span else None,
         "dob_year_earliest": span.year_earliest if span else None,
         "dob_year_latest": span.year_latest if span else None,
-        "given_name_key": name_key(given) if given else None,
-        "family_name_key": name_key(family) if family else None,
-        "father_name_key": name_key(father) if father else None,
+        **{f"{name}_key": search_key(fields.get(name)) for name, search_key in NAME_KEYS},
     }
 
 

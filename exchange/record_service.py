@@ -19,7 +19,7 @@ from auth.access import AccessContext
 from changes.service import record_changed
 from exchange import repository
 from exchange.field_rules import CONTROL, MAX_RECORD_ID
-from exchange.keys import document_key, name_key
+from exchange.keys import SEARCH_KEYS, document_key
 from exchange.record_changes import InvalidChangesError, apply_changes
 from exchange.record_data import (
     DOCUMENT_COLUMNS,
@@ -109,12 +109,10 @@ def _decode_cursor(list_id: str, cursor: str) -> str:
 def _conditions(query: RecordSearch) -> tuple[dict[str, object], str | None]:
     """Search keys for the repository, and the precision of the dob filter if one is given."""
     conditions: dict[str, object] = {}
-    for name in ("given_name", "family_name", "father_name"):
+    for name, key in SEARCH_KEYS.items():
         value = getattr(query, name)
         if value is not None:
-            conditions[f"{name}_key"] = name_key(value)
-    if query.name is not None:
-        conditions["name_key"] = name_key(query.name)
+            conditions[f"{name}_key"] = key(value)
     conditions["group_id"] = query.group_id
     conditions["letter_id"] = query.letter_id
     # a type alone finds the records holding a document of that type
@@ -149,6 +147,9 @@ async def search_records(
     filters = query.model_dump(exclude={"cursor", "limit"})
     conditions, precision = _conditions(query)
     name_fields = check_filters(filters, view, precision)
+    if query.name is not None:
+        # each visible name field, each compared by its own key of what was typed
+        conditions["any_name"] = {f"{f}_key": SEARCH_KEYS[f](query.name) for f in name_fields}
     conditions["dob_by_year"] = "dob" in view.coarsen or None
     personal_filter = any(v is not None for k, v in conditions.items() if k != "dob_by_year")
     # A recipient must not learn that a withdrawn person matched a name or document.
@@ -158,7 +159,6 @@ async def search_records(
         session,
         list_id,
         conditions=conditions,
-        name_fields=name_fields,
         after_key=after,
         limit=query.limit + 1,
         include_withdrawn=include_withdrawn,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from exchange.keys import SEARCH_KEYS
 from schemas.identity import Agency
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.records import ImportBatch
@@ -146,7 +147,6 @@ async def search_records(
     list_id: str,
     *,
     conditions: Mapping[str, object],
-    name_fields: Sequence[str],
     after_key: str | None,
     limit: int,
     include_withdrawn: bool,
@@ -157,13 +157,12 @@ async def search_records(
         query = query.where(_record.withdrawn_at.is_(None))
     if after_key is not None:
         query = query.where(_record.record_key > after_key)
-    for column in ("given_name_key", "family_name_key", "father_name_key", "group_id", "letter_id"):
+    for column in (*(f"{name}_key" for name in SEARCH_KEYS), "group_id", "letter_id"):
         if conditions.get(column) is not None:
             query = query.where(_record[column] == conditions[column])
-    if conditions.get("name_key") is not None:
-        query = query.where(
-            or_(*(_record[f"{name}_key"] == conditions["name_key"] for name in name_fields))
-        )
+    any_name = conditions.get("any_name")
+    if isinstance(any_name, Mapping):
+        query = query.where(or_(*(_record[column] == key for column, key in any_name.items())))
     dob_range = conditions.get("dob_range")
     if isinstance(dob_range, tuple):
         # views showing the year only match on the record's whole year, so that a filter in

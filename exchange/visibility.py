@@ -15,7 +15,7 @@ from problems import ProblemError
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.vocabulary import RECORD_FIELDS, AgencyKind, Coarsening
 
-NAME_FIELDS = ("given_name", "family_name", "father_name")
+NAME_FIELDS = ("given_name", "family_name", "father_name", "name_native")
 # Every caller who may see a record sees these; they carry no personal data.
 METADATA_KEYS = ("record_id", "list_id", "version", "withdrawn")
 _NOT_VISIBLE = "no such list is visible to the caller"
@@ -156,6 +156,7 @@ FILTER_FIELDS: dict[str, str] = {
     "given_name": "given_name",
     "family_name": "family_name",
     "father_name": "father_name",
+    "name_native": "name_native",
     "dob": "dob",
     "dob_calendar": "dob",
     "group_id": "group_id",

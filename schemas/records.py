@@ -80,6 +80,7 @@ class Record(RecordFields, table=True):
         Index("ix_record_list_given_key", "list_id", "given_name_key"),
         Index("ix_record_list_family_key", "list_id", "family_name_key"),
         Index("ix_record_list_father_key", "list_id", "father_name_key"),
+        Index("ix_record_list_native_key", "list_id", "name_native_key"),
         Index("ix_record_list_dob", "list_id", "dob_earliest"),
         # verification looks across every list the caller can reach, without a list id
         Index("ix_record_letter", "letter_id"),
@@ -106,6 +107,7 @@ class Record(RecordFields, table=True):
     given_name_key: str | None = Field(default=None, sa_type=_key_text(200))
     family_name_key: str | None = Field(default=None, sa_type=_key_text(200))
     father_name_key: str | None = Field(default=None, sa_type=_key_text(200))
+    name_native_key: str | None = Field(default=None, sa_type=_key_text(200))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     withdrawn_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -186,6 +188,9 @@ class RecordSearch(SQLModel):
     given_name: str | None = _filter(200)
     family_name: str | None = _filter(200)
     father_name: str | None = _filter(200)
+    name_native: str | None = _filter(
+        200, "the name in its own script; Arabic and Persian letter forms and marks agree"
+    )
     name: str | None = _filter(200, "any name field the caller may see")
     dob: str | None = _filter(10, "YYYY, YYYY-MM or YYYY-MM-DD")
     dob_calendar: Literal["gregorian", "solar_hijri"] | None = Field(
