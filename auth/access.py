@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auth.policy import OperationPolicy, policy_for
+from auth.policy import LIST_KINDS, OperationPolicy, policy_for
 from auth.principal import Principal
-from problems import ProblemError
-from schemas.vocabulary import Purpose
+from problems import ProblemError, invalid_field
+from schemas.vocabulary import ListKind, Purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +77,12 @@ def _purpose(policy: OperationPolicy, header: str | None) -> Purpose | None:
             invalid_params=[{"name": "Purpose-Of-Use", "reason": "not allowed here"}],
         )
     return purpose
+
+
+def require_list_kind(principal: Principal, kind: ListKind) -> None:
+    """An agency creates only the kinds of list its kind may hold (`LIST_KINDS`): a `pipeline`
+    list of anyone's but the mission's would answer checkpoints "in the US pipeline"."""
+    if kind not in LIST_KINDS[principal.agency_kind]:
+        raise invalid_field(
+            "kind", f"a {principal.agency_kind.value} agency may not hold a {kind.value} list"
+        )

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,6 +38,11 @@ _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _ASYMMETRIC_KEY_TYPES = frozenset({"EC", "OKP", "RSA"})
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+# Keys that can sign an assertion the token endpoint accepts (ES256, EdDSA, RS256, PS256): a
+# P-256 curve, an Edwards curve (X25519 and X448 only agree keys), RSA of 2048 bits at least
+# (RFC 7518 §3.3, §3.5: a smaller modulus can be factored, and its owner impersonated).
+_SIGNING_CURVES = {"EC": frozenset({"P-256"}), "OKP": frozenset({"Ed25519", "Ed448"})}
+_MIN_RSA_BITS = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +228,25 @@ def _checked_jwks(data: ClientCreate) -> dict[str, object] | None:
         if _PRIVATE_JWK_MEMBERS & jwk.keys():
             raise _invalid("jwks", "contains private key material", "invalid jwks")
     try:
-        KeySet.import_key_set(data.jwks)  # type: ignore[arg-type]
+        key_set = KeySet.import_key_set(data.jwks)  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError):
         raise _invalid("jwks", "not a valid JWK Set", "invalid jwks") from None
+    for key in key_set.keys:
+        if not can_sign_assertions(key):
+            raise _invalid(
+                "jwks",
+                f"signing keys only: EC P-256, Ed25519, Ed448, RSA of {_MIN_RSA_BITS} bits or more",
+                "invalid jwks",
+            )
     return {"keys": keys}
+
+
+def can_sign_assertions(key: Any) -> bool:
+    """Whether a client's public key verifies an assertion we accept, at a strength we accept
+    (also asked of keys registered before the check existed, at the token endpoint)."""
+    if key.key_type == "RSA":
+        return bool(getattr(key.raw_value, "key_size", 0) >= _MIN_RSA_BITS)
+    return key.get("crv") in _SIGNING_CURVES.get(key.key_type, frozenset())
 
 
 def _slug(text: str, limit: int) -> str:

@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from auth import keys, repository
-from auth.clients import verify_secret
+from auth.clients import can_sign_assertions, verify_secret
 from auth.policy import SCOPE_CEILING
 from auth.tokens import InvalidTokenError, own_token_claims, read_unverified
 from config.settings import Settings
@@ -211,9 +211,14 @@ class _PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def resolve_client_public_key(self, client: SanadClient) -> KeySet:
         try:
-            return KeySet.import_key_set(client.row.jwks)  # type: ignore[arg-type]
+            registered = KeySet.import_key_set(client.row.jwks)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError):
             raise InvalidClientError(description="The client has no usable keys.") from None
+        # keys registered before registration checked their strength are not trusted either
+        usable = [key for key in registered.keys if can_sign_assertions(key)]
+        if not usable:
+            raise InvalidClientError(description="The client has no usable keys.")
+        return KeySet(usable)
 
     def process_assertion_claims(self, assertion: str, resolve_key: KeySet) -> dict[str, Any]:
         try:

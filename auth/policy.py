@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.encounters import EncounterEvent
-from schemas.vocabulary import RECORD_FIELDS, AgencyKind, Purpose, Scope
+from schemas.vocabulary import RECORD_FIELDS, AgencyKind, ListKind, Purpose, Scope
 
 ALL_PURPOSES = frozenset(Purpose)
 DATA_HOLDERS = frozenset({AgencyKind.US_MISSION, AgencyKind.UNHCR, AgencyKind.GOP})
@@ -161,6 +161,16 @@ OWNER_PURPOSES: dict[AgencyKind, frozenset[Purpose]] = {
     AgencyKind.US_MISSION: _READ_PURPOSES,
     AgencyKind.UNHCR: _READ_PURPOSES,
     AgencyKind.GOP: frozenset({Purpose.PROTECTION_VERIFICATION, Purpose.RECONCILIATION}),
+    AgencyKind.OVERSIGHT: frozenset(),
+}
+
+# Kinds of list an agency of each kind may create. A `pipeline` list is the US resettlement
+# pipeline: a checkpoint's verification answers `in_pipeline` (and a letter's validity) from
+# the pipeline lists it owns or receives, so only the mission may hold one (domain.md).
+LIST_KINDS: dict[AgencyKind, frozenset[ListKind]] = {
+    AgencyKind.US_MISSION: frozenset(ListKind),
+    AgencyKind.UNHCR: frozenset(ListKind) - {ListKind.PIPELINE},
+    AgencyKind.GOP: frozenset(ListKind) - {ListKind.PIPELINE},
     AgencyKind.OVERSIGHT: frozenset(),
 }
 

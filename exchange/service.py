@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
-from auth.access import AccessContext
+from auth.access import AccessContext, require_list_kind
 from auth.policy import FIELD_CEILING
 from exchange import repository
 from exchange.visibility import ListView, require_owner, resolve_view
@@ -53,6 +53,7 @@ def _list_public(exchange_list: ExchangeList, count: int | None) -> ExchangeList
 async def create_list(
     session: AsyncSession, access: AccessContext, audit: AuditContext, data: ExchangeListCreate
 ) -> ExchangeListPublic:
+    require_list_kind(access.principal, data.kind)
     exchange_list = ExchangeList(
         name=data.name,
         kind=data.kind,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from schemas.records import PRINTABLE
+from schemas.records import PRINTABLE, PRINTABLE_NOT_BLANK
 from schemas.types import ClientDateTime, PortableJSON, UtcDateTime, new_id, utcnow
 from schemas.vocabulary import (
     COARSENABLE_FIELDS,
@@ -37,6 +37,9 @@ class ExchangeList(ExchangeListBase, table=True):
 
 class ExchangeListCreate(ExchangeListBase):
     model_config = _FORBID  # type: ignore[assignment]
+
+    # a name of blanks names nothing (lists stored before may have one: the others keep PRINTABLE)
+    name: str = Field(min_length=1, max_length=200, schema_extra=PRINTABLE_NOT_BLANK)
 
 
 class ExchangeListPublic(ExchangeListBase):
@@ -100,13 +103,22 @@ class SharingAgreementCreate(SQLModel):
     valid_from: ClientDateTime
     valid_until: ClientDateTime
 
-    @model_validator(mode="after")
-    def _period_is_ordered(self) -> SharingAgreementCreate:
-        if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
-            raise ValueError("valid_from and valid_until need a time zone offset")
-        if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        return self
+    # field validators, not a model validator, so that a 422 names the field (a model's
+    # errors are located at `body`)
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _has_offset(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset")
+        return value
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_valid_from(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        valid_from = info.data.get("valid_from")  # absent when it was itself invalid
+        if valid_from is not None and value <= valid_from:
+            raise ValueError("must be after valid_from")
+        return value
 
 
 class SharingAgreementPublic(SQLModel):

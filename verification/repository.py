@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, null, or_, select, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
+from auth.policy import LIST_KINDS
 from database.prepared import DriverChannel
 from matching.dates import LONGEST_SPAN
+from schemas.identity import Agency
 from schemas.letters import ProtectionLetter, ProtectionLetterMember
 from schemas.lists import ExchangeList, SharingAgreement
 from schemas.records import Record, RecordDocument
@@ -67,8 +69,17 @@ _LIVE_AGREEMENT = and_(
     _agreement.valid_from <= bindparam("at"),
     _agreement.valid_until > bindparam("at"),
 )
+_agency = Agency.__table__.c  # type: ignore[attr-defined]
+# Only the kinds of agency that may hold a pipeline list (`auth.policy.LIST_KINDS`) vouch for
+# pipeline membership: a pipeline list another agency made before that rule was enforced
+# must not answer "in the US pipeline" at a checkpoint.
+# (one equality per kind, not IN: a prepared statement carries each literal as one parameter)
+_PIPELINE_HOLDERS = select(_agency.id).where(
+    or_(*(_agency.kind == kind for kind, kinds in LIST_KINDS.items() if ListKind.PIPELINE in kinds))
+)
 _REACHABLE = and_(
     _list.kind == ListKind.PIPELINE.value,
+    _list.owner_agency_id.in_(_PIPELINE_HOLDERS),
     or_(_list.owner_agency_id == bindparam("agency_id"), _agreement.id.is_not(None)),
 )
 
