@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from sqlmodel import Session
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from auth import clients as client_registry
 from auth import keys as key_store
 from auth import operator
+from cli.errors import refuse
 from config.settings import Settings
 from database.engine import make_sync_engine
 from problems import ProblemError
@@ -57,8 +58,7 @@ def create_client(
         try:
             client, secret = client_registry.register_client(session, agency_id, data)
         except ProblemError as exc:
-            typer.echo(f"refused: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+            refuse(str(exc))
         session.commit()
         typer.echo(json.dumps({"client_id": client.id, "client_secret": secret}))
 
@@ -66,6 +66,8 @@ def create_client(
 @client_app.command("list")
 def list_clients(agency_id: str) -> None:
     with _session() as session:
+        if not operator.agency_exists(session, agency_id):
+            refuse(f"no agency {agency_id}")
         for client in operator.clients_of_agency(session, agency_id):
             typer.echo(f"{client.id}\t{client.kind}\t{client.scopes}")
 
@@ -121,7 +123,7 @@ def new_sealing_key(
         return
     token = _refused_unless(lambda: token_settings(Settings()))
     if token is None:
-        _refuse("set SANAD_SEALING_PKCS11_MODULE, _TOKEN and _PIN_FILE first")
+        refuse("set SANAD_SEALING_PKCS11_MODULE, _TOKEN and _PIN_FILE first")
     _refused_unless(lambda: create_token_key(token))
     typer.echo(json.dumps({"token": token.token_label, "key": token.key_label}))
 
@@ -140,7 +142,7 @@ def seal_stored(
     it. Nothing changes unless every secret can be sealed."""
     box = _refused_unless(sealing_box)
     if box is None:
-        _refuse("set SANAD_SEALING_KEY_FILE or SANAD_SEALING_PKCS11_* first")
+        refuse("set SANAD_SEALING_KEY_FILE or SANAD_SEALING_PKCS11_* first")
     previous = _refused_unless(lambda: _previous_sealer(previous_key_file, previous_token_key))
     with _session() as session:
         sealed = _refused_unless(lambda: seal_stored_secrets(session, box, previous))
@@ -166,9 +168,4 @@ def _refused_unless(step: Callable[[], T]) -> T:
     try:
         return step()
     except ValueError as exc:
-        _refuse(str(exc))
-
-
-def _refuse(reason: str) -> NoReturn:
-    typer.echo(f"refused: {reason}", err=True)
-    raise typer.Exit(code=2)
+        refuse(str(exc))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import IO, Annotated, NoReturn
 
 import typer
 
+from cli.errors import open_owner_only
 from config.settings import Settings
 from database.engine import make_sync_engine
 from tlog.checkpoint import NoteError
@@ -54,7 +55,8 @@ def export(
             if out is None:
                 summary = export_log(conn, sys.stdout.buffer, signer)
             else:
-                with out.open("wb") as handle:
+                # who was shown which record, when and why: owner-only, as the log key is
+                with _export_file(out) as handle:
                     summary = export_log(conn, handle, signer)
     except LogKeyError as exc:
         typer.echo(f"export refused: {exc}", err=True)
@@ -82,7 +84,11 @@ def verify(
     ] = None,
     trusted_checkpoint: Annotated[
         list[Path] | None,
-        typer.Option(help="a checkpoint note known good, e.g. a witness's (repeatable)"),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="a checkpoint note known good, e.g. a witness's (repeatable)",
+        ),
     ] = None,
     max_unwitnessed: Annotated[
         int | None,
@@ -120,6 +126,14 @@ def verify(
         raise typer.Exit(code=1)
 
 
+def _export_file(out: Path) -> IO[bytes]:
+    try:
+        return open_owner_only(out)
+    except OSError as exc:
+        typer.echo(f"export refused: {out}: {exc.strerror}", err=True)
+        raise typer.Exit(code=USAGE_EXIT) from None
+
+
 def _refuse(message: str) -> NoReturn:
     typer.echo(f"verify refused: {message}", err=True)
     raise typer.Exit(code=USAGE_EXIT)
@@ -127,8 +141,13 @@ def _refuse(message: str) -> NoReturn:
 
 def _checkpoint_note(path: Path) -> str:
     """A checkpoint note, or a witness state file holding the one it cosigned."""
-    text = path.read_text("utf-8")
-    if text.lstrip().startswith("{"):
-        note: str = json.loads(text)["note"]
-        return note
-    return text
+    try:
+        text = path.read_text("utf-8")
+        if not text.lstrip().startswith("{"):
+            return text
+        note = json.loads(text)["note"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        _refuse(f"{path}: neither a checkpoint note nor a witness state file")
+    if not isinstance(note, str):
+        _refuse(f"{path}: its `note` is not a checkpoint note")
+    return note

@@ -52,7 +52,11 @@ def verify_command(
     credential: Annotated[str, typer.Argument(help="the QR content (SL1:...), or - for stdin")],
     jwks: Annotated[
         Path | None,
-        typer.Option(help="a saved /.well-known/jwks.json: check offline, without revocations"),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="a saved /.well-known/jwks.json: check offline, without revocations",
+        ),
     ] = None,
 ) -> None:
     """Check a letter credential: signature, dates, and (with the database) revocation.

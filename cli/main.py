@@ -7,14 +7,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from cli import admin, letters
 from cli.audit import audit_app
+from cli.errors import RefusingGroup
 from cli.witness import witness_app
 from config.settings import Settings
 from database.migrations import upgrade_to_head
 
-app = typer.Typer(help="Sanad inter-agency exchange service", no_args_is_help=True)
+app = typer.Typer(
+    help="Sanad inter-agency exchange service",
+    no_args_is_help=True,
+    cls=RefusingGroup,
+    # a traceback's local variables would show rows, records and secrets (older releases of
+    # typer, which `typer>=0.12` admits, showed them by default)
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(admin.agency_app, name="agency")
 app.add_typer(admin.client_app, name="client")
 app.add_typer(admin.keys_app, name="keys")
@@ -28,21 +37,24 @@ def migrate() -> None:
     """Bring the database named by DATABASE_URL to the newest schema."""
     settings = Settings()
     upgrade_to_head(settings.database_url)
-    typer.echo(f"migrated {settings.database_url}")
+    typer.echo(f"migrated {make_url(settings.database_url).render_as_string(hide_password=True)}")
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
 ) -> None:
     """Run the API (`api.main:app`) with uvicorn."""
     import uvicorn
 
+    settings = Settings()  # settings that do not validate are refused here, not in each worker
+    for warning in settings.insecure_choices():
+        typer.echo(f"warning: {warning}", err=True)
     if migrate_first:
-        upgrade_to_head(Settings().database_url)
+        upgrade_to_head(settings.database_url)
     uvicorn.run(
         "api.main:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
     )

@@ -7,10 +7,12 @@ reason quotes names: treat the output as personal data), and on request the serv
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.errors import open_owner_only
 from reconcile.assignment import DECISIONS
 from reconcile.engine import LinkResult
 from reconcile.explain import evidence, reason
@@ -26,7 +28,8 @@ HEADER = ("left_record_id", "right_record_id", "probability", "decision", "reaso
 def write_links(result: LinkResult, out: Path) -> int:
     links = result.links
     left_ids, right_ids = result.left.table.record_ids, result.right.table.record_ids
-    with out.open("w", newline="", encoding="utf-8") as handle:
+    # the reasons quote names and birth dates: readable by the owner only
+    with io.TextIOWrapper(open_owner_only(out), encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER)
         for k in range(len(links)):

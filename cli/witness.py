@@ -122,7 +122,9 @@ def run(
     log_key: Annotated[
         str | None, typer.Option(help="the log's verifier key (pinned on the first run)")
     ] = None,
-    interval: Annotated[float, typer.Option(help="seconds between rounds; 0 runs one round")] = 0.0,
+    interval: Annotated[
+        float, typer.Option(min=0, help="seconds between rounds; 0 runs one round")
+    ] = 0.0,
 ) -> None:
     """Fetch the latest checkpoint, verify it against the stored state, cosign and post.
     Exits 3 with an alarm if the log contradicts anything this witness cosigned."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,7 +49,10 @@ class ExternalIssuer(BaseModel):
 class Settings(BaseSettings):
     """Everything a deployment may tune. Built in the app factory or CLI, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="SANAD_", extra="ignore")
+    # an error names the setting and the rule, never the value: DATABASE_URL holds a password
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///./sanad.db",
@@ -57,10 +63,13 @@ class Settings(BaseSettings):
     access_token_lifetime_seconds: int = Field(default=900, le=900, gt=0)
     liaison_token_lifetime_seconds: int = Field(default=300, le=900, gt=0)
     clock_leeway_seconds: int = Field(default=10, ge=0, le=10)
-    max_token_bytes: int = 8192
+    max_token_bytes: int = Field(default=8192, gt=0)
     external_issuers: list[ExternalIssuer] = Field(default_factory=list)
-    jwks_min_refetch_seconds: float = 60.0
-    audit_batch_max: int = 512
+    # at least a second: a token naming an unknown key id fetches the issuer's JWKS again
+    jwks_min_refetch_seconds: float = Field(default=60.0, ge=1)
+    # at least one: the group commit takes `audit_batch_max` events at a time, and a negative
+    # count left the last event of a burst uncommitted for ever (its request never answered)
+    audit_batch_max: int = Field(default=512, ge=1)
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # transparency log of the audit (docs/transparency-log.md)
     transparency_origin: str = "sanad.local/audit-log"  # checkpoint origin = log key name
@@ -97,6 +106,64 @@ class Settings(BaseSettings):
     # request loop, the audit writer and the sequencer hand it back and forth; a thread coming
     # back from a GIL-free SQLite step waited up to the whole interval (docs/performance.md).
     gil_switch_interval_ms: float = Field(default=1.0, gt=0, le=5.0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_sanad_runs_on(cls, url: str) -> str:
+        backend = url.partition("://")[0].partition("+")[0] if "://" in url else ""
+        if backend not in DATABASE_BACKENDS:
+            raise ValueError("sqlite:///PATH or postgresql://user@host:port/database")
+        return url
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_a_base_url(cls, issuer: str) -> str:
+        # the `iss` of every token and the base of the token endpoint (`{issuer}/oauth/token`,
+        # the `aud` of client assertions): scheme and host, no query, no trailing slash
+        parts = urlsplit(issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an http(s) URL, such as https://sanad.example.org")
+        if parts.query or parts.fragment or issuer.endswith("/"):
+            raise ValueError("no query, fragment or trailing slash")
+        return issuer
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)}")
+        return level.upper()
+
+    def insecure_choices(self) -> list[str]:
+        """What this configuration leaves open that a deployment holding real lists should
+        close, each said in a sentence (`sanad serve` prints them as it starts)."""
+        found = []
+        if self.sealing_key_file is None and self.sealing_pkcs11_module is None:
+            found.append(
+                "no sealing key (SANAD_SEALING_KEY_FILE or SANAD_SEALING_PKCS11_*): the private "
+                "keys that sign access tokens and letters, and webhook secrets, are stored as "
+                "they are, so a copy of the database mints tokens and forges letters"
+            )
+        host = urlsplit(self.issuer).hostname or ""
+        if urlsplit(self.issuer).scheme == "http" and not _loopback(host):
+            found.append(
+                f"SANAD_ISSUER is plain http on {host}: client secrets and access tokens "
+                "travel unencrypted unless a TLS proxy is in front and the issuer says https"
+            )
+        return found
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+LOG_LEVELS = tuple(logging.getLevelNamesMapping())
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

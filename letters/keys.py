@@ -12,10 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from auth.policy import SCOPE_CEILING
+from auth.repository import agency_kind
 from letters import repository
 from letters.credential import LetterKey
+from problems import ProblemError
 from schemas.letters import LetterSigningKey
 from schemas.types import utcnow
+from schemas.vocabulary import Scope
 from sealing.signing_keys import new_p256_key, private_p256_key
 
 ALG = "ES256"
@@ -63,6 +67,14 @@ async def current_key(session: AsyncSession, agency_id: str) -> LetterSigningKey
 
 
 async def rotate(session: AsyncSession, agency_id: str) -> LetterSigningKey:
+    """A new key for the agency's letters. Only an agency that may issue letters gets one
+    (letters:write in `SCOPE_CEILING`: the mission): a key for another agency would be
+    published, and trusted by every verifier, for letters in its name no one may issue."""
+    kind = await agency_kind(await session.connection(), agency_id)
+    if kind is None:
+        raise ProblemError("not-found", f"no agency {agency_id}")
+    if Scope.LETTERS_WRITE not in SCOPE_CEILING[kind]:
+        raise ProblemError("agency-not-entitled", f"{agency_id} may issue no letters")
     now = utcnow()
     await repository.retire_keys(session, agency_id, now, now + MAX_LETTER_VALIDITY)
     key = new_letter_key(agency_id)

@@ -113,8 +113,11 @@ class RecordTable:
         """From an exchange-format CSV file with a header row (unknown columns are skipped).
         Column names are read as an import reads them (exchange.exchange_format): blanks around
         them dropped, an exchange field's name in any case."""
-        with path.open(encoding="utf-8-sig") as handle:
-            header = [_column_name(name) for name in next(csv.reader(handle), [])]
+        try:
+            with path.open(encoding="utf-8-sig") as handle:
+                header = [_column_name(name) for name in next(csv.reader(handle), [])]
+        except UnicodeDecodeError:
+            raise UnreadableFileError(f"{path.name}: not UTF-8 text") from None
         if "record_id" not in header:
             raise UnreadableFileError(f"{path.name}: no record_id column")
         read = [name for name in ("record_id", *LINK_FIELDS) if name in header]
