@@ -126,13 +126,17 @@ def register_client(
     return repository.add(session, client), secret
 
 
-def disable_client(session: Session, agency_id: str, client_id: str) -> OAuthClient:
-    """Disable a client of `agency_id`; its tokens are refused from the verifier's next poll."""
+def disable_client(
+    session: Session, agency_id: str, client_id: str, by_client_id: str
+) -> OAuthClient:
+    """Disable a client of `agency_id`; its tokens are refused from the verifier's next poll.
+    The first to disable it is kept, with when (disabling again changes nothing)."""
     client = repository.get_client(session, client_id)
     if client is None or client.agency_id != agency_id:
         raise ProblemError("not-found", "no such client in your agency")
     if client.disabled_at is None:
         client.disabled_at = utcnow()
+        client.disabled_by_client_id = by_client_id[:CLIENT_ID_MAX]
         session.add(client)
         session.flush()
     return client

@@ -111,6 +111,19 @@ async def get_agreement(
     return (row[0], row[1]) if row else None
 
 
+async def end_agreement(
+    session: AsyncSession, agreement_id: str, at: dt.datetime, by_client_id: str
+) -> bool:
+    """End a live agreement; False if it had ended already (two ends at once: one wins)."""
+    ended = await session.execute(
+        update(SharingAgreement)
+        .where(_agreement.id == agreement_id, _agreement.terminated_at.is_(None))
+        .values(terminated_at=at, terminated_by_client_id=by_client_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(ended.rowcount)  # type: ignore[attr-defined]
+
+
 async def agreements_of_agency(
     session: AsyncSession, agency_id: str, list_id: str | None
 ) -> list[tuple[SharingAgreement, ExchangeList]]:

@@ -82,8 +82,9 @@ async def get_list(
 
 
 def _agreement_public(
-    agreement: SharingAgreement, exchange_list: ExchangeList
+    agreement: SharingAgreement, exchange_list: ExchangeList, caller_agency_id: str
 ) -> SharingAgreementPublic:
+    owner = exchange_list.owner_agency_id == caller_agency_id
     return SharingAgreementPublic(
         id=agreement.id,
         list_id=agreement.list_id,
@@ -96,6 +97,8 @@ def _agreement_public(
         valid_until=agreement.valid_until,
         created_at=agreement.created_at,
         terminated_at=agreement.terminated_at,
+        created_by_client_id=agreement.created_by_client_id if owner else None,
+        terminated_by_client_id=agreement.terminated_by_client_id if owner else None,
     )
 
 
@@ -156,7 +159,7 @@ async def create_agreement(
     )
     repository.add(session, agreement)
     await session.flush()
-    public = _agreement_public(agreement, view.list)
+    public = _agreement_public(agreement, view.list, access.principal.agency_id)
     await commit_with_audit(session, audit, 201)
     return public
 
@@ -164,8 +167,9 @@ async def create_agreement(
 async def list_agreements(
     session: AsyncSession, access: AccessContext, list_id: str | None
 ) -> SharingAgreementPage:
-    pairs = await repository.agreements_of_agency(session, access.principal.agency_id, list_id)
-    return SharingAgreementPage(items=[_agreement_public(a, lst) for a, lst in pairs])
+    agency_id = access.principal.agency_id
+    pairs = await repository.agreements_of_agency(session, agency_id, list_id)
+    return SharingAgreementPage(items=[_agreement_public(a, lst, agency_id) for a, lst in pairs])
 
 
 async def terminate_agreement(
@@ -178,11 +182,10 @@ async def terminate_agreement(
     agreement, exchange_list = found
     if exchange_list.owner_agency_id != agency_id:
         raise ProblemError("agency-not-entitled", "only the list's owner may end an agreement")
-    if agreement.terminated_at is not None:
+    at, by = utcnow(), access.principal.client_id
+    if not await repository.end_agreement(session, agreement_id, at, by):
         raise ProblemError("conflict", "the agreement is already terminated")
-    agreement.terminated_at = utcnow()
-    session.add(agreement)
-    await session.flush()
-    public = _agreement_public(agreement, exchange_list)
+    agreement.terminated_at, agreement.terminated_by_client_id = at, by
+    public = _agreement_public(agreement, exchange_list, agency_id)
     await commit_with_audit(session, audit, 200)
     return public

@@ -39,6 +39,7 @@ class OAuthClient(OAuthClientBase, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     created_by_client_id: str | None = Field(default=None, max_length=64)
     disabled_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    disabled_by_client_id: str | None = Field(default=None, max_length=64)
 
 
 class ClientCreate(SQLModel):
@@ -66,6 +67,8 @@ class ClientPublic(SQLModel):
     token_lifetime_seconds: int
     created_at: dt.datetime
     disabled_at: dt.datetime | None
+    created_by_client_id: str | None = None  # None: made by an operator (`sanad client create`)
+    disabled_by_client_id: str | None = None
 
 
 class ClientCreated(ClientPublic):

@@ -74,6 +74,7 @@ class SharingAgreement(SharingAgreementBase, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     created_by_client_id: str = Field(max_length=64)
     terminated_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    terminated_by_client_id: str | None = Field(default=None, max_length=64)
 
 
 class SharingAgreementCreate(SQLModel):
@@ -133,6 +134,9 @@ class SharingAgreementPublic(SQLModel):
     valid_until: dt.datetime
     created_at: dt.datetime
     terminated_at: dt.datetime | None
+    # who made and who ended it: shown to the list's owner, whose clients they are
+    created_by_client_id: str | None = None
+    terminated_by_client_id: str | None = None
 
 
 class SharingAgreementPage(SQLModel):

@@ -92,8 +92,8 @@ async def disable(
 ) -> ClientPublic:
     """Disable a client of the caller's agency: no new tokens, and its live tokens are refused
     (at once in this worker, within the revocation poll interval in the others)."""
-    agency_id = access.principal.agency_id
-    client = await session.run_sync(lambda sync: disable_client(sync, agency_id, client_id))
+    agency_id, by = access.principal.agency_id, access.principal.client_id
+    client = await session.run_sync(lambda sync: disable_client(sync, agency_id, client_id, by))
     public = client_public(client)
     await commit_with_audit(session, audit, 200)
     services.token_verifier.note_disabled(client_id)
