@@ -116,14 +116,17 @@ async def _agreement_problems(
         problems.append(_invalid("recipient_agency_id", "no such agency"))
     elif data.recipient_agency_id == view.list.owner_agency_id:
         problems.append(_invalid("recipient_agency_id", "the owner needs no agreement"))
-    for name in data.fields:
+    # a name we know is quoted back; anything else (of any length) is named by its position
+    for index, name in enumerate(data.fields):
         if name not in RECORD_FIELDS:
-            problems.append(_invalid(f"fields.{name}", "not a field of the exchange format"))
+            problems.append(_invalid(f"fields.{index}", "not a field of the exchange format"))
         elif kind is not None and name not in FIELD_CEILING[kind]:
             problems.append(_invalid(f"fields.{name}", f"a {kind.value} agency may never see it"))
     for name, how in data.coarsen.items():
         allowed = COARSENABLE_FIELDS.get(name, frozenset())
-        if how not in {c.value for c in allowed}:
+        if name not in RECORD_FIELDS:
+            problems.append(_invalid("coarsen", "names a field not of the exchange format"))
+        elif how not in {c.value for c in allowed}:
             problems.append(_invalid(f"coarsen.{name}", "this field cannot be coarsened so"))
         elif name not in data.fields:
             problems.append(_invalid(f"coarsen.{name}", "coarsens a field the agreement omits"))
