@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,15 @@ app = typer.Typer(
     # typer, which `typer>=0.12` admits, showed them by default)
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _owner_only_files() -> None:
+    """Every file a command creates (the SQLite database and its WAL, key files, exports of
+    links or of the audit log) is its owner's alone: they hold lists, keys and disclosures."""
+    os.umask(0o077)
+
+
 app.add_typer(admin.agency_app, name="agency")
 app.add_typer(admin.client_app, name="client")
 app.add_typer(admin.keys_app, name="keys")

@@ -6,6 +6,7 @@ secret is printed where it should not be."""
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from pathlib import Path
 
@@ -205,3 +206,16 @@ def test_a_witness_interval_below_zero_is_refused(tmp_path: Path) -> None:
     args += ["--key-file", str(tmp_path / "k"), "--state-file", str(tmp_path / "s")]
     result = _sanad(None, *args, "--interval", "-1", SANAD_CLIENT_SECRET="x")
     _refused(result, "--interval")
+
+
+def test_a_database_the_cli_creates_is_the_owners_alone(tmp_path: Path) -> None:
+    """`sanad migrate` (and `serve`, which migrates first) made the SQLite database, which
+    holds the lists and, without a sealing key, the signing keys, readable by everyone."""
+    database = tmp_path / "new.db"
+    before = os.umask(0o022)  # a common default: files readable by everyone
+    try:
+        result = _sanad(None, "migrate", DATABASE_URL=f"sqlite:///{database}")
+    finally:
+        os.umask(before)
+    assert result.exit_code == 0, result.output
+    assert _owner_only(database)
