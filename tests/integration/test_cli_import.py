@@ -171,7 +171,7 @@ async def test_unknown_disabled_foreign_and_unentitled_clients_are_refused(
             retired, _ = register_client(
                 session, world.us, ClientCreate(name="old", scopes=["records:write"])
             )
-            disable_client(session, world.us, retired.id)
+            disable_client(session, world.us, retired.id, "test")
             session.commit()
             return reader.id, retired.id
 
