@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from auth.policy import LIST_KINDS, OperationPolicy, policy_for
 from auth.principal import Principal
-from problems import ProblemError, invalid_field
+from problems import ProblemError
 from schemas.vocabulary import ListKind, Purpose
 
 
@@ -83,6 +83,9 @@ def require_list_kind(principal: Principal, kind: ListKind) -> None:
     """An agency creates only the kinds of list its kind may hold (`LIST_KINDS`): a `pipeline`
     list of anyone's but the mission's would answer checkpoints "in the US pipeline"."""
     if kind not in LIST_KINDS[principal.agency_kind]:
-        raise invalid_field(
-            "kind", f"a {principal.agency_kind.value} agency may not hold a {kind.value} list"
+        # a valid body the agency is not entitled to: 403, naming the field that asks for it
+        raise ProblemError(
+            "agency-not-entitled",
+            f"a {principal.agency_kind.value} agency may not hold a {kind.value} list",
+            invalid_params=[{"name": "kind", "reason": "not a kind of list your agency holds"}],
         )

@@ -135,10 +135,9 @@ def disable_client(
     if client is None or client.agency_id != agency_id:
         raise ProblemError("not-found", "no such client in your agency")
     if client.disabled_at is None:
-        client.disabled_at = utcnow()
-        client.disabled_by_client_id = by_client_id[:CLIENT_ID_MAX]
-        session.add(client)
-        session.flush()
+        # conditional: of two admins disabling it at once, the later reads the first's answer
+        repository.mark_client_disabled(session, client_id, utcnow(), by_client_id[:CLIENT_ID_MAX])
+        session.refresh(client)
     return client
 
 

@@ -51,6 +51,18 @@ def get_client(session: Session, client_id: str) -> OAuthClient | None:
     return session.get(OAuthClient, client_id)
 
 
+def mark_client_disabled(
+    session: Session, client_id: str, at: dt.datetime, by_client_id: str
+) -> bool:
+    """Disable an enabled client; False if it was disabled already (two at once: one wins)."""
+    disabled = session.execute(
+        update(_CLIENT)
+        .where(_CLIENT.c.id == client_id, _CLIENT.c.disabled_at.is_(None))
+        .values(disabled_at=at, disabled_by_client_id=by_client_id)
+    )
+    return bool(disabled.rowcount)  # type: ignore[attr-defined]
+
+
 def clients_of_agency(session: Session, agency_id: str) -> Sequence[OAuthClient]:
     """For the operator CLI (`auth.operator`)."""
     query = select(OAuthClient).where(_CLIENT.c.agency_id == agency_id).order_by(_CLIENT.c.id)

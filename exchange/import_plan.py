@@ -5,6 +5,7 @@ new rows come out ready for the bulk paths (JSON already encoded)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
@@ -183,9 +184,17 @@ def _plan_columns(columns: ValidColumns, context: PlanContext) -> ImportPlan:
             documents_json,
             [_json(attributes) if attributes else "{}" for attributes in columns.attributes],
             *(zip(*spans, strict=True) if spans else ((),) * len(_NO_SPAN)),
-            *(list(map(key, columns.scalars.get(name, none))) for name, key in NAME_KEYS),
+            *(_column_keys(key, columns.scalars.get(name, none)) for name, key in NAME_KEYS),
             repeat(now_text),
             repeat(now_text),
         )
     )
     return plan
+
+
+def _column_keys(
+    key: Callable[[str | None], str | None], column: list[str | None]
+) -> list[str | None]:
+    """The search key of each value of a column, computed once per distinct value."""
+    keys = {value: key(value) for value in set(column)}
+    return list(map(keys.__getitem__, column))

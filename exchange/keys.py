@@ -24,12 +24,13 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-@lru_cache(maxsize=65536)
 def native_name_key(name: str) -> str:
     """`name_key` of a name in its own script, with what keyboards and writers vary folded
     away: Arabic and Persian letter forms (ي/ی, ك/ک), diacritics, tatweel, ZWNJ, and compounds
     written apart (عبد الرحمن / عبدالرحمن). Two people typing one Arabic-script name on a
-    Dari, Urdu or Arabic keyboard get the same key."""
+    Dari, Urdu or Arabic keyboard get the same key. Not cached, unlike `name_key`: a
+    native name is mostly a whole, distinct name, and a cache missing on each costs more than
+    it saves (bulk callers key each distinct value once instead)."""
     if name.isascii():
         return name_key(name)
     # normalize_arabic applies NFKC itself, so name_key's own NFKC is not done twice

@@ -4,6 +4,7 @@ and resolve a caller's view of one list. No web framework here."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from audit.context import AuditContext
 from audit.writer import commit_with_audit
@@ -188,7 +189,9 @@ async def terminate_agreement(
     at, by = utcnow(), access.principal.client_id
     if not await repository.end_agreement(session, agreement_id, at, by):
         raise ProblemError("conflict", "the agreement is already terminated")
-    agreement.terminated_at, agreement.terminated_by_client_id = at, by
+    # as stored by that update: the commit must not write them a second time
+    set_committed_value(agreement, "terminated_at", at)
+    set_committed_value(agreement, "terminated_by_client_id", by)
     public = _agreement_public(agreement, exchange_list, agency_id)
     await commit_with_audit(session, audit, 200)
     return public

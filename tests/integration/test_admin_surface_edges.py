@@ -43,7 +43,8 @@ async def test_only_the_mission_holds_pipeline_lists(
         refused = await client.post(
             "/v1/lists", json={"name": "not ours", "kind": "pipeline"}, headers=headers
         )
-        assert refused.status_code == 422, refused.text
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"].endswith("/agency-not-entitled")
         assert _invalid_names(refused) == ["kind"]
         own_kind = "registration" if kind == "unhcr" else "status"
         made = await client.post(

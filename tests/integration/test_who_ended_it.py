@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from tests.conftest import World
+from tests.conftest import World, basic_auth
 from tests.helpers import agreement_body
 
 
@@ -72,3 +72,42 @@ async def test_an_agencys_admins_see_who_disabled_a_client(
     assert disabled.json()["disabled_by_client_id"] == admin
     listed = (await client.get("/v1/clients", headers=us)).json()
     assert next(c for c in listed if c["id"] == partner)["disabled_by_client_id"] == admin
+
+
+async def _second_admin(client: httpx.AsyncClient, world: World) -> dict[str, str]:
+    us = await world.headers("us_mission")
+    made = await client.post(
+        "/v1/clients", json={"name": "second admin", "scopes": ["admin"]}, headers=us
+    )
+    assert made.status_code == 201, made.text
+    token = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_auth(made.json()["id"], made.json()["client_secret"])},
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def test_two_admins_disabling_a_client_at_once_keep_the_first(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """`disable_client` says the first to disable a client is kept; two admins disabling one
+    at once both read it enabled, and the later overwrote who and when (as terminations did)."""
+    us = await world.headers("us_mission")
+    other = await _second_admin(client, world)
+    made = await client.post(
+        "/v1/clients", json={"name": "partner", "scopes": ["lists:read"]}, headers=us
+    )
+    partner = made.json()["id"]
+    path = f"/v1/clients/{partner}/disable"
+    answers = await asyncio.gather(client.post(path, headers=us), client.post(path, headers=other))
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    listed = (await client.get("/v1/clients", headers=us)).json()
+    stored = next(c for c in listed if c["id"] == partner)
+    for answer in answers:
+        shown = answer.json()
+        assert (shown["disabled_at"], shown["disabled_by_client_id"]) == (
+            stored["disabled_at"],
+            stored["disabled_by_client_id"],
+        )

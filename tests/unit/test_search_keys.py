@@ -3,10 +3,12 @@ itself, blind to what keyboards and writers vary, and the plain key for Latin te
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.keys import name_key, native_name_key
+from exchange.keys import SEARCH_KEYS, name_key, native_name_key
 
 # Arabic-script letters, the Arabic/Persian variants among them, marks, tatweel, ZWNJ, spaces
 _ARABIC_TEXT = st.text(
@@ -45,3 +47,11 @@ def test_compounds_written_apart_key_as_written_together() -> None:
     assert native_name_key("عبد الرحمن") == native_name_key("عبدالرحمن")
     assert native_name_key("نور الله") == native_name_key("نورالله")
     assert native_name_key("محمد نبی") != native_name_key("محمدنبی")  # two names stay two
+
+
+@given(st.text(max_size=60) | _ARABIC_TEXT)
+def test_a_key_is_no_longer_than_its_text_casefolded_when_the_text_is_nfkc(text: str) -> None:
+    """What lets `field_rules.key_too_long` skip computing the key of most names."""
+    if unicodedata.is_normalized("NFKC", text):
+        for key in SEARCH_KEYS.values():
+            assert len(key(text)) <= len(text.casefold())
