@@ -15,7 +15,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.route_index import route_template
+from api.route_index import route_target, route_template
 from audit.bulk_reads import BLOCKED_STATUS, REQUEST_DETECTOR, BulkReadDetector, alert_events
 from audit.context import AuditContext
 from audit.writer import AuditWriteError, AuditWriter
@@ -113,7 +113,7 @@ class AuditMiddleware:
             ctx.reason = "internal-error"
         finally:
             REQUEST_DETECTOR.reset(lent)
-        ctx.route = route_template(scope)
+        ctx.route, ctx.target = route_template(scope), route_target(scope)
         writer: AuditWriter = self._writer_of(scope)  # type: ignore[operator]
         try:
             # a write that committed its own event was reviewed then (`commit_with_audit`)

@@ -11,7 +11,7 @@ from fastapi.security import OAuth2
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Scope as AsgiScope
 
-from api.route_index import route_template
+from api.route_index import route_target, route_template
 from api.services import Services, services_of
 from audit.context import AuditContext
 from auth.access import AccessContext, authorize_operation, check_purpose_code
@@ -83,7 +83,7 @@ async def authorize(
     dependency, not a chain: each dependency FastAPI solves costs on every request."""
     services, audit = services_of(request.scope), audit_of(request.scope)
     # now, not only in the middleware afterwards: a write commits its audit event with it
-    audit.route = route_template(request.scope)
+    audit.route, audit.target = route_template(request.scope), route_target(request.scope)
     principal = await _principal(services, audit, authorization)
     operation = getattr(request.scope.get("route"), "name", "")
     if purpose_of_use:

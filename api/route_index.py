@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import Scope
+
+from schemas.audit import TARGET_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,16 @@ def route_template(scope: Scope) -> str:
         index = app_state.route_index = route_index(scope["app"].routes)
     info = index.get(name)
     return info.path if info else "(unmatched)"
+
+
+def route_target(scope: Scope) -> str | None:
+    """The objects a request named in its path, for its audit event: the route's path
+    parameters URL-encoded in the route's order (`list_id=…&record_id=…`), cut to the audit
+    column; None when the route takes none (or none matched)."""
+    params = scope.get("path_params")
+    if not params or scope.get("route") is None:
+        return None
+    return urlencode(list(params.items()), quote_via=quote)[:TARGET_MAX]
 
 
 def _path_methods(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:

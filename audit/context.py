@@ -30,6 +30,7 @@ class AuditContext:
     principal: Principal | None = None
     purpose: str | None = None
     reason: str | None = None
+    target: str | None = None
     disclosures: list[Disclosure] = field(default_factory=list)
     written_with_status: int | None = None
 
@@ -87,6 +88,7 @@ def event_row(ctx: AuditContext, status: int) -> dict[str, object]:
         "outcome": outcome_for(status),
         "reason": ctx.reason or default_reason(status),
         "disclosure_count": len(ctx.disclosures) if status < 400 else 0,
+        "target": ctx.target,
     }
 
 

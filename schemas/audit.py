@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from schemas.types import UtcDateTime
 
+TARGET_MAX = 1000
+
 
 class AuditEventBase(SQLModel):
     occurred_at: dt.datetime = Field(sa_type=UtcDateTime)
@@ -25,6 +27,9 @@ class AuditEventBase(SQLModel):
     outcome: str = Field(max_length=16)
     reason: str = Field(max_length=64)
     disclosure_count: int = 0
+    # the objects the request named in its path (`list_id=…&record_id=…`, URL-encoded, in the
+    # route's order): which agreement was ended, which client disabled, which record asked for
+    target: str | None = Field(default=None, max_length=TARGET_MAX)
 
 
 class AuditEvent(AuditEventBase, table=True):

@@ -12,11 +12,15 @@ from typing import Any
 import orjson
 
 LEAF_FORMAT = "sanad-audit-event/v1"
+# v2 (session 25): an event that names the objects of its request (`target`, the route's path
+# parameters). An event without them is encoded as v1, byte for byte, so leaves logged before
+# the column existed verify as they always did, and one row has one encoding.
+LEAF_FORMAT_WITH_TARGET = "sanad-audit-event/v2"
 
 # Every column of audit_event (schemas.audit.AuditEvent) and of audit_disclosure except its
 # event_id, which the nesting states. A column added to those tables must be added here (and
-# LEAF_FORMAT bumped), or a change to it would go unnoticed: tests compare with the tables.
-EVENT_FIELDS: tuple[str, ...] = (
+# a format added for it), or a change to it would go unnoticed: tests compare with the tables.
+V1_EVENT_FIELDS: tuple[str, ...] = (
     "id",
     "occurred_at",
     "request_id",
@@ -33,6 +37,7 @@ EVENT_FIELDS: tuple[str, ...] = (
     "reason",
     "disclosure_count",
 )
+EVENT_FIELDS: tuple[str, ...] = (*V1_EVENT_FIELDS, "target")
 DISCLOSURE_FIELDS: tuple[str, ...] = (
     "id",
     "occurred_at",
@@ -48,7 +53,10 @@ DISCLOSURE_FIELDS: tuple[str, ...] = (
 _TIME_FIELD = "occurred_at"
 
 
-_ENTRY_KEYS = frozenset((*EVENT_FIELDS, "format", "disclosures"))
+_ENTRY_KEYS = {
+    LEAF_FORMAT: frozenset((*V1_EVENT_FIELDS, "format", "disclosures")),
+    LEAF_FORMAT_WITH_TARGET: frozenset((*EVENT_FIELDS, "format", "disclosures")),
+}
 _DISCLOSURE_KEYS = frozenset(DISCLOSURE_FIELDS)
 _SCALAR_TYPES = frozenset((str, int, bool, type(None)))
 _MAX_EXACT_INTEGER = 2**53 - 1
@@ -87,8 +95,12 @@ def leaf_entry(
     event: Mapping[Any, Any], disclosures: Iterable[Mapping[Any, Any]]
 ) -> dict[str, Any]:
     """The JSON object of one leaf; disclosures are ordered by id so row order never matters."""
-    entry = _project(event, EVENT_FIELDS)
-    entry["format"] = LEAF_FORMAT
+    if event.get("target") is None:  # also a row read before the column existed
+        entry = _project(event, V1_EVENT_FIELDS)
+        entry["format"] = LEAF_FORMAT
+    else:
+        entry = _project(event, EVENT_FIELDS)
+        entry["format"] = LEAF_FORMAT_WITH_TARGET
     shown = [_project(row, DISCLOSURE_FIELDS) for row in disclosures]
     shown.sort(key=lambda item: str(item["id"]))
     entry["disclosures"] = shown
@@ -107,11 +119,15 @@ def _check_values(values: list[Any], lists_allowed: int) -> None:
 
 
 def check_entry(entry: Mapping[Any, Any]) -> None:
-    """Exactly the leaf's members, each in the leaf domain: flat objects (the event, and each
-    disclosure in `disclosures`) of ASCII keys and string, integer within ±(2**53 - 1),
-    boolean or null values. Raises LeafEncodingError otherwise."""
-    if entry.keys() != _ENTRY_KEYS:
-        raise LeafEncodingError("a leaf has exactly the audit event's members")
+    """Exactly the leaf's members for its format, each in the leaf domain: flat objects (the
+    event, and each disclosure in `disclosures`) of ASCII keys and string, integer within
+    ±(2**53 - 1), boolean or null values. Raises LeafEncodingError otherwise."""
+    form = entry.get("format")
+    members = _ENTRY_KEYS.get(form) if isinstance(form, str) else None
+    if members is None or entry.keys() != members:
+        raise LeafEncodingError("a leaf has exactly the audit event's members for its format")
+    if entry["format"] == LEAF_FORMAT_WITH_TARGET and type(entry["target"]) is not str:
+        raise LeafEncodingError("a v2 leaf names its target (an event without one is v1)")
     disclosures = entry["disclosures"]
     if type(disclosures) is not list:
         raise LeafEncodingError("disclosures of a leaf are a list")

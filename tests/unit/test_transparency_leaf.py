@@ -14,6 +14,9 @@ from schemas.audit import AuditDisclosure, AuditEvent
 from transparency.leaf import (
     DISCLOSURE_FIELDS,
     EVENT_FIELDS,
+    LEAF_FORMAT,
+    LEAF_FORMAT_WITH_TARGET,
+    V1_EVENT_FIELDS,
     LeafEncodingError,
     encode_entry,
     encode_leaf,
@@ -30,9 +33,18 @@ scalars = st.one_of(
 
 
 def entries() -> st.SearchStrategy[dict[str, object]]:
-    event = st.fixed_dictionaries({name: scalars for name in (*EVENT_FIELDS, "format")})
+    v1 = st.fixed_dictionaries(
+        {name: scalars for name in V1_EVENT_FIELDS} | {"format": st.just(LEAF_FORMAT)}
+    )
+    v2 = st.fixed_dictionaries(
+        {name: scalars for name in V1_EVENT_FIELDS}
+        | {"target": st.text(alphabet=st.characters(exclude_categories=["Cs"]))}
+        | {"format": st.just(LEAF_FORMAT_WITH_TARGET)}
+    )
     disclosure = st.fixed_dictionaries({name: scalars for name in DISCLOSURE_FIELDS})
-    return st.builds(lambda e, d: {**e, "disclosures": d}, event, st.lists(disclosure, max_size=3))
+    return st.builds(
+        lambda e, d: {**e, "disclosures": d}, v1 | v2, st.lists(disclosure, max_size=3)
+    )
 
 
 @settings(max_examples=500, deadline=None)
@@ -48,7 +60,7 @@ def test_every_control_character_and_escape_matches_rfc8785() -> None:
 
 
 def _event(**changes: object) -> dict[str, object]:
-    event: dict[str, object] = {name: f"{name}-value" for name in EVENT_FIELDS}
+    event: dict[str, object] = {name: f"{name}-value" for name in V1_EVENT_FIELDS}
     event |= {"occurred_at": dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC), "status": 200}
     event |= {"disclosure_count": 0}
     return event | changes
@@ -85,6 +97,9 @@ def test_disclosure_order_does_not_matter_and_time_is_normalised() -> None:
         {"subject": b"bytes"},
         {"subject": "\ud800"},
         {"extra": "member"},
+        {"target": "list_id=L"},  # a v1 leaf names no target
+        {"format": "sanad-audit-event/v9"},
+        {"format": ["not", "a", "format"]},
     ],
 )
 def test_values_outside_the_leaf_domain_are_refused(change: dict[str, object]) -> None:
@@ -97,3 +112,16 @@ def test_naive_datetimes_and_bad_times_are_refused() -> None:
     for bad in (dt.datetime(2026, 1, 1), "yesterday"):
         with pytest.raises(LeafEncodingError):
             leaf_entry(_event(occurred_at=bad), [])
+
+
+def test_an_event_without_a_target_is_the_v1_leaf_it_always_was() -> None:
+    """Leaves logged before `target` existed re-derive byte for byte from their rows, which
+    now hold a null target; an event naming objects is a v2 leaf that covers them."""
+    before = _event()  # a row as read before the column existed
+    assert encode_leaf(before | {"target": None}, []) == encode_leaf(before, [])
+    assert leaf_entry(before, [])["format"] == LEAF_FORMAT
+    named = leaf_entry(before | {"target": "agreement_id=A1"}, [])
+    assert named["format"] == LEAF_FORMAT_WITH_TARGET and named["target"] == "agreement_id=A1"
+    assert encode_leaf(before | {"target": "agreement_id=A2"}, []) != encode_entry(named)
+    with pytest.raises(LeafEncodingError):  # one row, one encoding: no v2 leaf without target
+        encode_entry(leaf_entry(before, []) | {"format": LEAF_FORMAT_WITH_TARGET, "target": None})

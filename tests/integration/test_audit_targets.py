@@ -1,0 +1,92 @@
+"""An audit event names the objects its request named in its path. It kept the route template
+only, so an auditor could not tell which agreement was ended, which client disabled or which
+record a refused request asked for. The target is part of the event's log entry (a v2 leaf),
+and the log still proves it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+
+import httpx
+
+from tests.conftest import World
+from tests.helpers import agreement_body, shared_pipeline
+from tests.transparency_helpers import events_of, leaf_hash_of, sequenced_event
+from transparency.leaf import LEAF_FORMAT_WITH_TARGET, leaf_entry
+
+
+async def _event_of(client: httpx.AsyncClient, world: World, request_id: str) -> dict[str, object]:
+    [event] = await events_of(client, world, request_id)
+    return event
+
+
+async def test_ending_an_agreement_names_it(client: httpx.AsyncClient, world: World) -> None:
+    us = await world.headers("us_mission")
+    made = await client.post("/v1/lists", json={"name": "p", "kind": "pipeline"}, headers=us)
+    body = agreement_body(made.json()["id"], world.unhcr, ["given_name"], ["reconciliation"])
+    agreement_id = (await client.post("/v1/agreements", json=body, headers=us)).json()["id"]
+    request_id = uuid.uuid4().hex
+    ended = await client.post(
+        f"/v1/agreements/{agreement_id}/termination",
+        headers={**us, "X-Request-Id": request_id},
+    )
+    assert ended.status_code == 200, ended.text
+    event = await _event_of(client, world, request_id)
+    assert event["route"] == "/v1/agreements/{agreement_id}/termination"
+    assert event["target"] == f"agreement_id={agreement_id}"
+
+
+async def test_a_refused_record_request_names_what_it_asked_for(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    unhcr = await world.headers("unhcr", purpose="reconciliation")
+    request_id = uuid.uuid4().hex
+    missing = await client.get(
+        f"/v1/lists/{list_id}/records/NO SUCH&ONE", headers={**unhcr, "X-Request-Id": request_id}
+    )
+    assert missing.status_code == 404
+    event = await _event_of(client, world, request_id)
+    assert event["target"] == f"list_id={list_id}&record_id=NO%20SUCH%26ONE"
+    # a request whose path names nothing names no target (and is logged as before: v1)
+    listed_id = uuid.uuid4().hex
+    await client.get("/v1/lists", headers={**unhcr, "X-Request-Id": listed_id})
+    assert (await _event_of(client, world, listed_id))["target"] is None
+
+
+async def test_the_log_proves_an_event_with_its_target(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    request_id = uuid.uuid4().hex
+    read = await client.get(
+        f"/v1/lists/{list_id}/records/R1", headers={**us, "X-Request-Id": request_id}
+    )
+    assert read.status_code == 200
+    event = await sequenced_event(client, world, request_id)
+    auditor = await world.headers("oversight", purpose="audit")
+    shown = await client.get(
+        "/v1/audit/disclosures", params={"list_id": list_id, "limit": 1000}, headers=auditor
+    )
+    disclosures = [d for d in shown.json()["items"] if d["event_id"] == event["id"]]
+    entry = leaf_entry({**event, "occurred_at": "2000-01-01T00:00:00Z"}, [])
+    assert entry["format"] == LEAF_FORMAT_WITH_TARGET
+    reader = await world.headers("oversight", purpose=None, scopes=["audit:read"])
+    for _ in range(50):
+        latest = (await client.get("/v1/audit/checkpoints/latest", headers=reader)).json()
+        if latest["size"] > event["leaf_index"]:
+            break
+        await asyncio.sleep(0.1)
+    proof = await client.get(
+        "/v1/audit/proofs/inclusion",
+        params={"leaf_index": event["leaf_index"], "tree_size": latest["size"]},
+        headers=reader,
+    )
+    assert proof.status_code == 200, proof.text
+    assert base64.b64decode(proof.json()["leaf_hash"]) == leaf_hash_of(event, disclosures)
+    # change the target, and the event no longer is what the log holds
+    tampered = {**event, "target": f"list_id={list_id}&record_id=R2"}
+    assert leaf_hash_of(tampered, disclosures) != leaf_hash_of(event, disclosures)
