@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
@@ -45,3 +46,35 @@ def database_at(
         yield config, engine
     finally:
         engine.dispose()
+
+
+def record_table(*columns: sa.ColumnClause[Any]) -> sa.TableClause:
+    """`record` as a migration test writes it, by name: the columns every row needs, and
+    `columns` besides (the tables of a past revision, which later models may not describe)."""
+    return sa.table(
+        "record",
+        sa.column("id", sa.String()),
+        sa.column("list_id", sa.String()),
+        sa.column("record_key", sa.String()),
+        sa.column("version", sa.Integer()),
+        sa.column("documents", sa.JSON()),
+        sa.column("attributes", sa.JSON()),
+        sa.column("created_at", UtcDateTime()),
+        sa.column("updated_at", UtcDateTime()),
+        *columns,
+    )
+
+
+def record_row(record_id: str, **values: object) -> dict[str, object]:
+    """A `record` row of list "list" holding only `values` besides what every row needs."""
+    return {
+        "id": record_id,
+        "list_id": "list",
+        "record_key": record_id,
+        "version": 1,
+        "documents": [],
+        "attributes": {},
+        "created_at": T0,
+        "updated_at": T0,
+        **values,
+    }

@@ -4,6 +4,7 @@ the whole log (tampering, a stalled sequencer), waiting for sequencing, re-deriv
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -103,3 +104,31 @@ def leaf_hash_of(event: dict[str, Any], disclosures: list[dict[str, Any]]) -> by
     """What an auditor computes from the API's event and its disclosures (docs: leaf format)."""
     entry = encode_leaf(_parse_times(event), [_parse_times(d) for d in disclosures])
     return sha256(b"\x00" + entry).digest()
+
+
+def decode_hash(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+async def latest_checkpoint(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
+    response = await http.get("/v1/audit/checkpoints/latest", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def audit_reader(world: World, kind: str = "oversight") -> dict[str, str]:
+    # checkpoints and proofs carry no personal data: no purpose of use is needed
+    return await world.headers(kind, purpose=None, scopes=["audit:read"])
+
+
+async def checkpoint_covering(
+    http: httpx.AsyncClient, headers: dict[str, str], leaf_index: int
+) -> dict[str, Any]:
+    """The latest checkpoint, once the log has grown past `leaf_index`."""
+    for _ in range(50):
+        latest = await latest_checkpoint(http, headers)
+        if latest["size"] > leaf_index:
+            return latest
+        await asyncio.sleep(0.1)
+    raise AssertionError("no checkpoint covers the leaf")

@@ -165,19 +165,26 @@ async def test_client_keys_must_be_able_to_sign_and_rsa_at_least_2048_bits(
     listed = await client.get("/v1/clients", headers=us)
     assert "partner" not in {c["name"] for c in listed.json()}
 
-    strong = RSAKey.generate_key(2048, private=True, parameters={"kid": "strong"})
-    body = {
-        "name": "rsa partner",
-        "scopes": ["lists:read"],
-        "auth_method": "private_key_jwt",
-        "jwks": {"keys": [strong.as_dict(private=False)]},
-    }
-    created = await client.post("/v1/clients", json=body, headers=us)
-    assert created.status_code == 201, created.text
-    client_id = created.json()["id"]
+    client_id, strong = await _rsa_client(client, us, "rsa partner")
     assert (
         await client.post("/oauth/token", data=_assertion_form(client_id, strong))
     ).status_code == 200
+
+
+async def _rsa_client(
+    client: httpx.AsyncClient, admin: dict[str, str], name: str
+) -> tuple[str, RSAKey]:
+    """A private_key_jwt client registered with a new 2048-bit RSA key (kid "k"), and the key."""
+    key = RSAKey.generate_key(2048, private=True, parameters={"kid": "k"})
+    body = {
+        "name": name,
+        "scopes": ["lists:read"],
+        "auth_method": "private_key_jwt",
+        "jwks": {"keys": [key.as_dict(private=False)]},
+    }
+    created = await client.post("/v1/clients", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    return created.json()["id"], key
 
 
 def _assertion_form(client_id: str, key: RSAKey) -> dict[str, str]:
@@ -214,17 +221,7 @@ async def test_a_weak_key_registered_before_the_check_gets_no_token(
 ) -> None:
     """Refusing weak keys at registration leaves those stored before: the token endpoint
     trusts only keys that pass the same check."""
-    us = await world.headers("us_mission")
-    strong = RSAKey.generate_key(2048, private=True, parameters={"kid": "k"})
-    body = {
-        "name": "old partner",
-        "scopes": ["lists:read"],
-        "auth_method": "private_key_jwt",
-        "jwks": {"keys": [strong.as_dict(private=False)]},
-    }
-    created = await client.post("/v1/clients", json=body, headers=us)
-    assert created.status_code == 201, created.text
-    client_id = created.json()["id"]
+    client_id, _ = await _rsa_client(client, await world.headers("us_mission"), "old partner")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         weak = RSAKey.import_key(rsa.generate_private_key(65537, 1024), {"kid": "k"})

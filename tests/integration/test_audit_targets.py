@@ -5,15 +5,20 @@ and the log still proves it."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import uuid
 
 import httpx
 
 from tests.conftest import World
 from tests.helpers import agreement_body, shared_pipeline
-from tests.transparency_helpers import events_of, leaf_hash_of, sequenced_event
+from tests.transparency_helpers import (
+    audit_reader,
+    checkpoint_covering,
+    decode_hash,
+    events_of,
+    leaf_hash_of,
+    sequenced_event,
+)
 from transparency.leaf import LEAF_FORMAT_WITH_TARGET, leaf_entry
 
 
@@ -74,19 +79,15 @@ async def test_the_log_proves_an_event_with_its_target(
     disclosures = [d for d in shown.json()["items"] if d["event_id"] == event["id"]]
     entry = leaf_entry({**event, "occurred_at": "2000-01-01T00:00:00Z"}, [])
     assert entry["format"] == LEAF_FORMAT_WITH_TARGET
-    reader = await world.headers("oversight", purpose=None, scopes=["audit:read"])
-    for _ in range(50):
-        latest = (await client.get("/v1/audit/checkpoints/latest", headers=reader)).json()
-        if latest["size"] > event["leaf_index"]:
-            break
-        await asyncio.sleep(0.1)
+    reader = await audit_reader(world)
+    latest = await checkpoint_covering(client, reader, event["leaf_index"])
     proof = await client.get(
         "/v1/audit/proofs/inclusion",
         params={"leaf_index": event["leaf_index"], "tree_size": latest["size"]},
         headers=reader,
     )
     assert proof.status_code == 200, proof.text
-    assert base64.b64decode(proof.json()["leaf_hash"]) == leaf_hash_of(event, disclosures)
+    assert decode_hash(proof.json()["leaf_hash"]) == leaf_hash_of(event, disclosures)
     # change the target, and the event no longer is what the log holds
     tampered = {**event, "target": f"list_id={list_id}&record_id=R2"}
     assert leaf_hash_of(tampered, disclosures) != leaf_hash_of(event, disclosures)

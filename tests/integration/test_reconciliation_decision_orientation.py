@@ -23,7 +23,7 @@ from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.integration.test_migrations import empty_database_url  # noqa: F401  (a fixture)
 from tests.integration.test_reconciliations import UNHCR_CSV, _links, _run, _unhcr_list
-from tests.migration_helpers import T0, database_at
+from tests.migration_helpers import T0, database_at, record_row, record_table
 
 PAIR = {"R2", "U2"}
 # confirm and reject alternately on a run of each list order, ending with `latest`
@@ -98,17 +98,7 @@ async def test_the_latest_decision_on_a_pair_holds_whichever_list_order_it_was_m
 
 # Rows as a database held them before c0ffee000015, written by name: the tables as of
 # c0ffee000014, which later models may no longer describe
-_RECORD = sa.table(
-    "record",
-    sa.column("id", sa.String()),
-    sa.column("list_id", sa.String()),
-    sa.column("record_key", sa.String()),
-    sa.column("version", sa.Integer()),
-    sa.column("documents", sa.JSON()),
-    sa.column("attributes", sa.JSON()),
-    sa.column("created_at", UtcDateTime()),
-    sa.column("updated_at", UtcDateTime()),
-)
+_RECORD = record_table()
 _REVIEW = sa.table(
     "link_review",
     sa.column("id", sa.String()),
@@ -137,22 +127,7 @@ def test_the_migration_keeps_each_pair_once_with_its_newest_decision(
     and every pair is turned into the order the service now keeps it in."""
     with database_at(empty_database_url, "c0ffee000014") as (config, engine):
         with engine.begin() as conn:
-            conn.execute(
-                sa.insert(_RECORD),
-                [
-                    {
-                        "id": r,
-                        "list_id": "list",
-                        "record_key": r,
-                        "version": 1,
-                        "documents": [],
-                        "attributes": {},
-                        "created_at": T0,
-                        "updated_at": T0,
-                    }
-                    for r in ("a", "b", "c")
-                ],
-            )
+            conn.execute(sa.insert(_RECORD), [record_row(r) for r in ("a", "b", "c")])
             conn.execute(
                 sa.insert(_REVIEW),
                 [

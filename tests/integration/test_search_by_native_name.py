@@ -10,11 +10,11 @@ import httpx
 import sqlalchemy as sa
 
 from alembic import command
-from schemas.types import UtcDateTime
 from tests.conftest import World
 from tests.helpers import import_csv, shared_pipeline
 from tests.integration.test_migrations import empty_database_url  # noqa: F401  (a fixture)
-from tests.migration_helpers import T0, database_at
+from tests.integration.test_records import _keys
+from tests.migration_helpers import database_at, record_row, record_table
 
 # R1 is stored as "محمد نبی" (Persian yeh), R3 as "عبدالرحمن", R4 as "یوسف" (tests/helpers.py)
 ARABIC_KEYBOARD_R1 = "مُحَمَّد  نبي"  # Arabic yeh, vowel marks, two spaces
@@ -24,9 +24,7 @@ R3_WRITTEN_APART = "عبد الرحمن"
 async def _found(
     client: httpx.AsyncClient, list_id: str, headers: dict[str, str], **body: object
 ) -> list[str]:
-    response = await client.post(f"/v1/lists/{list_id}/records:search", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return [item["record_id"] for item in response.json()["items"]]
+    return await _keys(client, f"/v1/lists/{list_id}/records", headers, **body)
 
 
 async def test_the_owner_finds_a_record_by_its_native_name_however_it_is_typed(
@@ -77,18 +75,7 @@ async def test_a_recipient_not_shown_the_native_name_cannot_search_by_it(
     assert await _found(client, list_id, unhcr, name="Mohammad Nabi") == ["R1"]
 
 
-_RECORD = sa.table(
-    "record",
-    sa.column("id", sa.String()),
-    sa.column("list_id", sa.String()),
-    sa.column("record_key", sa.String()),
-    sa.column("version", sa.Integer()),
-    sa.column("name_native", sa.String()),
-    sa.column("documents", sa.JSON()),
-    sa.column("attributes", sa.JSON()),
-    sa.column("created_at", UtcDateTime()),
-    sa.column("updated_at", UtcDateTime()),
-)
+_RECORD = record_table(sa.column("name_native", sa.String()))
 
 
 def test_the_migration_keys_the_records_stored_before_it(
@@ -99,20 +86,7 @@ def test_the_migration_keys_the_records_stored_before_it(
         with engine.begin() as conn:
             conn.execute(
                 sa.insert(_RECORD),
-                [
-                    {
-                        "id": record_id,
-                        "list_id": "list",
-                        "record_key": record_id,
-                        "version": 1,
-                        "name_native": name,
-                        "documents": [],
-                        "attributes": {},
-                        "created_at": T0,
-                        "updated_at": T0,
-                    }
-                    for record_id, name in stored.items()
-                ],
+                [record_row(record_id, name_native=name) for record_id, name in stored.items()],
             )
         command.upgrade(config, "head")
         with engine.connect() as conn:

@@ -20,8 +20,12 @@ from config.settings import Settings
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.transparency_helpers import (
+    audit_reader,
+    checkpoint_covering,
+    decode_hash,
     events_of,
     fresh_database,
+    latest_checkpoint,
     leaf_hash_of,
     own_app,
     sequenced_event,
@@ -45,38 +49,11 @@ from transparency.witness import (
 from transparency.witness_key import new_witness_key
 
 
-def _hash(text: str) -> bytes:
-    return base64.b64decode(text)
-
-
-async def _latest(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
-    response = await client.get("/v1/audit/checkpoints/latest", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def _audit_reader(world: World, kind: str = "oversight") -> dict[str, str]:
-    # checkpoints and proofs carry no personal data: no purpose of use is needed
-    return await world.headers(kind, purpose=None, scopes=["audit:read"])
-
-
-async def _checkpoint_covering(
-    client: httpx.AsyncClient, headers: dict[str, str], leaf_index: int
-) -> dict[str, Any]:
-    for _ in range(50):
-        latest = await _latest(client, headers)
-        if latest["size"] > leaf_index:
-            return latest
-        await asyncio.sleep(0.1)
-    raise AssertionError("no checkpoint covers the leaf")
-
-
 async def test_latest_checkpoint_is_a_signed_c2sp_note(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    headers = await _audit_reader(world)
-    latest = await _latest(client, headers)
+    headers = await audit_reader(world)
+    latest = await latest_checkpoint(client, headers)
     log_key = NoteVerifier.from_verifier_key(latest["log_key"])
     verified = open_checkpoint(latest["note"].encode(), log_key)
     assert verified.checkpoint.size == latest["size"]
@@ -108,8 +85,8 @@ async def test_an_audit_event_carries_its_leaf_index_and_its_inclusion_verifies(
     assert len(disclosures) == event["disclosure_count"] == 4
     expected_leaf = leaf_hash_of(event, disclosures)
 
-    headers = await _audit_reader(world, "unhcr")
-    latest = await _checkpoint_covering(client, headers, event["leaf_index"])
+    headers = await audit_reader(world, "unhcr")
+    latest = await checkpoint_covering(client, headers, event["leaf_index"])
     proof = await client.get(
         "/v1/audit/proofs/inclusion",
         params={"leaf_index": event["leaf_index"], "tree_size": latest["size"]},
@@ -117,21 +94,21 @@ async def test_an_audit_event_carries_its_leaf_index_and_its_inclusion_verifies(
     )
     assert proof.status_code == 200, proof.text
     body = proof.json()
-    assert _hash(body["leaf_hash"]) == expected_leaf
-    hashes = [_hash(h) for h in body["proof"]]
+    assert decode_hash(body["leaf_hash"]) == expected_leaf
+    hashes = [decode_hash(h) for h in body["proof"]]
     assert len(hashes) <= latest["size"].bit_length()
     verify_inclusion(
-        event["leaf_index"], latest["size"], expected_leaf, hashes, _hash(latest["root_hash"])
+        event["leaf_index"], latest["size"], expected_leaf, hashes, decode_hash(latest["root_hash"])
     )
 
 
 async def test_consistency_proofs_link_checkpoints(client: httpx.AsyncClient, world: World) -> None:
-    headers = await _audit_reader(world)
-    first = await _latest(client, headers)
+    headers = await audit_reader(world)
+    first = await latest_checkpoint(client, headers)
     request_id = uuid.uuid4().hex
     await client.get("/v1/lists", headers={**headers, "X-Request-Id": request_id})
     await sequenced_event(client, world, request_id)
-    second = await _latest(client, headers)
+    second = await latest_checkpoint(client, headers)
     assert second["size"] > first["size"]
     proof = await client.get(
         "/v1/audit/proofs/consistency",
@@ -142,9 +119,9 @@ async def test_consistency_proofs_link_checkpoints(client: httpx.AsyncClient, wo
     verify_consistency(
         first["size"],
         second["size"],
-        [_hash(h) for h in proof.json()["proof"]],
-        _hash(first["root_hash"]),
-        _hash(second["root_hash"]),
+        [decode_hash(h) for h in proof.json()["proof"]],
+        decode_hash(first["root_hash"]),
+        decode_hash(second["root_hash"]),
     )
     by_size = await client.get(f"/v1/audit/checkpoints/{first['size']}", headers=headers)
     assert by_size.json()["root_hash"] == first["root_hash"]
@@ -153,8 +130,8 @@ async def test_consistency_proofs_link_checkpoints(client: httpx.AsyncClient, wo
 async def test_proof_requests_outside_the_log_are_refused(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    headers = await _audit_reader(world)
-    size = (await _latest(client, headers))["size"]
+    headers = await audit_reader(world)
+    size = (await latest_checkpoint(client, headers))["size"]
     cases = [
         ("/v1/audit/proofs/inclusion", {"leaf_index": 5, "tree_size": 5}, 422),
         ("/v1/audit/proofs/inclusion", {"leaf_index": 0, "tree_size": size + 10**6}, 404),
@@ -184,8 +161,8 @@ async def _witness(
 async def test_each_agency_witnesses_and_the_checkpoint_carries_all_three_cosignatures(
     client: httpx.AsyncClient, world: World, tmp_path: Path
 ) -> None:
-    headers = await _audit_reader(world)
-    log_key = (await _latest(client, headers))["log_key"]
+    headers = await audit_reader(world)
+    log_key = (await latest_checkpoint(client, headers))["log_key"]
     witnesses = [
         await _witness(client, world, kind, tmp_path, log_key)
         for kind in ("us_mission", "unhcr", "gop")
@@ -218,10 +195,10 @@ async def test_each_agency_witnesses_and_the_checkpoint_carries_all_three_cosign
 async def test_cosignatures_that_are_not_ours_are_refused(
     client: httpx.AsyncClient, world: World, tmp_path: Path
 ) -> None:
-    headers = await _audit_reader(world)
-    latest = await _latest(client, headers)
+    headers = await audit_reader(world)
+    latest = await latest_checkpoint(client, headers)
     unhcr = await _witness(client, world, "unhcr", tmp_path, latest["log_key"])
-    gop_headers = await _audit_reader(world, "gop")
+    gop_headers = await audit_reader(world, "gop")
     path = f"/v1/audit/checkpoints/{latest['size']}/cosignatures"
     # a witness of UNHCR cannot cosign on Pakistan's behalf
     note = cosign_checkpoint(latest["note"].encode(), unhcr.signer, 1_800_000_000).decode()
@@ -236,7 +213,7 @@ async def test_cosignatures_that_are_not_ours_are_refused(
         unhcr.signer,
         1_800_000_000,
     ).decode()
-    unhcr_headers = await _audit_reader(world, "unhcr")
+    unhcr_headers = await audit_reader(world, "unhcr")
     refused = await client.post(path, json={"note": forged}, headers=unhcr_headers)
     assert refused.status_code == 422, refused.text
     accepted = await client.post(path, json={"note": note}, headers=unhcr_headers)
@@ -256,7 +233,7 @@ async def test_witness_registration_rules(client: httpx.AsyncClient, world: Worl
     assert (await client.post("/v1/audit/witnesses", json=body, headers=admin)).status_code == 201
     again = await client.post("/v1/audit/witnesses", json=body, headers=admin)
     assert again.status_code == 409
-    reader = await _audit_reader(world, "unhcr")
+    reader = await audit_reader(world, "unhcr")
     assert (await client.post("/v1/audit/witnesses", json=body, headers=reader)).status_code == 403
 
 
@@ -359,8 +336,8 @@ async def test_a_revoked_witness_key_counts_nowhere(
     """UNHCR's witness key leaks: UNHCR revokes it. Its cosignature already on a checkpoint
     leaves the note and the list, a new one is refused, the key cannot come back, and only
     UNHCR's own admin can revoke it (Pakistan's gets 404, a reader 403)."""
-    headers = await _audit_reader(world)
-    latest = await _latest(client, headers)
+    headers = await audit_reader(world)
+    latest = await latest_checkpoint(client, headers)
     unhcr = await _witness(client, world, "unhcr", tmp_path, latest["log_key"])
     size = (await witness_once(client, unhcr)).size
     path = f"/v1/audit/checkpoints/{size}"
@@ -376,7 +353,7 @@ async def test_a_revoked_witness_key_counts_nowhere(
     body = {"reason": "the key file was on a stolen laptop"}
     gop_admin = await world.headers("gop", purpose=None, scopes=["admin"])
     assert (await client.post(revocation, json=body, headers=gop_admin)).status_code == 404
-    reader = await _audit_reader(world, "unhcr")
+    reader = await audit_reader(world, "unhcr")
     assert (await client.post(revocation, json=body, headers=reader)).status_code == 403
     admin = await world.headers("unhcr", purpose=None, scopes=["admin"])
     # as `sanad witness revoke` does it
