@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from database.inserts import insert_unless_present
 from exchange.repository import bulk_insert, timestamp_text
 from schemas.changes import ChangeAcknowledgement, ChangeCounter, ChangeEvent
 from schemas.identity import Agency
@@ -181,5 +182,8 @@ async def find_acknowledgement(
     return await session.get(ChangeAcknowledgement, (change_id, agency_id))
 
 
-def add(session: AsyncSession, row: ChangeAcknowledgement) -> None:
-    session.add(row)
+async def add_acknowledgement(session: AsyncSession, row: ChangeAcknowledgement) -> bool:
+    """Store an acknowledgement; False if the agency's was stored meanwhile (of two at once,
+    the primary key keeps the first)."""
+    table = ChangeAcknowledgement.__table__  # type: ignore[attr-defined]
+    return await insert_unless_present(session, table, row.model_dump())

@@ -317,9 +317,12 @@ async def acknowledge(
         ack = ChangeAcknowledgement(
             change_id=event.id, agency_id=agency_id, client_id=access.principal.client_id
         )
-        repository.add(session, ack)
-        await session.flush()
-        await commit_with_audit(session, audit, 200)
+        if await repository.add_acknowledgement(session, ack):
+            await commit_with_audit(session, audit, 200)
+        else:  # acknowledged meanwhile by another request of the agency's: the first stands
+            first = await repository.find_acknowledgement(session, event.id, agency_id)
+            assert first is not None
+            ack = first
     return AcknowledgementPublic(agency_id=ack.agency_id, acknowledged_at=ack.acknowledged_at)
 
 

@@ -110,10 +110,10 @@ async def disable_subscription(
 ) -> SubscriptionPublic:
     sub = await _own(session, access, subscription_id)
     if sub.disabled_at is None:
-        sub.disabled_at = utcnow()
-        session.add(sub)
-        await session.flush()
-        await commit_with_audit(session, audit, 200)
+        # conditional: of two disables at once, the later reads the first's time
+        if await repository.mark_subscription_disabled(session, sub.id, utcnow()):
+            await commit_with_audit(session, audit, 200)
+        await session.refresh(sub)
     return _public(sub)
 
 

@@ -29,6 +29,20 @@ async def get_subscription(
     return await session.get(WebhookSubscription, subscription_id)
 
 
+async def mark_subscription_disabled(
+    session: AsyncSession, subscription_id: str, at: dt.datetime
+) -> bool:
+    """Disable a subscription still enabled; False if it was disabled already (two at once:
+    one wins)."""
+    disabled = await session.execute(
+        update(WebhookSubscription)
+        .where(_sub.id == subscription_id, _sub.disabled_at.is_(None))
+        .values(disabled_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(disabled.rowcount)  # type: ignore[attr-defined]
+
+
 async def subscriptions_of(
     session: AsyncSession, agency_id: str
 ) -> list[tuple[WebhookSubscription, dt.datetime | None]]:

@@ -211,6 +211,20 @@ async def update_record(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+async def hold_live_records(session: AsyncSession, record_ids: Sequence[str]) -> bool:
+    """Lock records that are still live until the transaction ends; False if one is withdrawn.
+    A write that names records (a letter) does this first: a withdrawal committed since they
+    were read is seen, and one under way waits, then finds what this transaction wrote. A row
+    lock on PostgreSQL; on SQLite the write lock, taken by this statement."""
+    wanted = list(dict.fromkeys(record_ids))
+    held = await session.execute(
+        update(RECORD)
+        .where(_record.id.in_(wanted), _record.withdrawn_at.is_(None))
+        .values(version=_record.version)
+    )
+    return bool(held.rowcount == len(wanted))  # type: ignore[attr-defined]
+
+
 async def record_versions(session: AsyncSession, record_id: str) -> list[Row]:
     query = select(VERSION).where(_version.record_id == record_id).order_by(_version.version)
     return _rows((await session.execute(query)).mappings())

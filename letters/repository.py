@@ -77,6 +77,17 @@ async def is_revoked(db: AsyncConnection | AsyncSession, letter_id: str) -> bool
     return row is not None and row[0] is not None
 
 
+async def mark_revoked(session: AsyncSession, letter_id: str, at: dt.datetime, reason: str) -> bool:
+    """Revoke a letter not revoked yet; False if it was (two revocations at once: one wins)."""
+    revoked = await session.execute(
+        update(ProtectionLetter)
+        .where(_letter.id == letter_id, _letter.revoked_at.is_(None))
+        .values(revoked_at=at, revocation_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(revoked.rowcount)  # type: ignore[attr-defined]
+
+
 async def live_letters_naming(
     session: AsyncSession, record_id: str, now: dt.datetime
 ) -> list[ProtectionLetter]:

@@ -129,9 +129,11 @@ async def issue_letter(
         raise invalid_field(
             "covered_record_ids", "too many names for one QR code: split into two letters"
         ) from None
-    superseded = old is not None and old.revoked_at is None
-    if old is not None and superseded:
-        await _revoke(session, old, f"superseded by {letter_id}", now)
+    named = [holder["id"], *(row["id"] for row in covered)]
+    if not await records.hold_live_records(session, named):
+        raise ProblemError("conflict", "a record the letter names was withdrawn meanwhile")
+    # of two re-issues at once, the first supersedes the old letter; the other finds it revoked
+    superseded = old is not None and await _revoke(session, old, f"superseded by {letter_id}", now)
     letter = ProtectionLetter(
         id=letter_id,
         agency_id=access.principal.agency_id,
@@ -165,11 +167,14 @@ async def issue_letter(
 
 async def _revoke(
     session: AsyncSession, letter: ProtectionLetter, reason: str, at: dt.datetime
-) -> None:
-    letter.revoked_at = at
-    letter.revocation_reason = reason
-    session.add(letter)
-    await session.flush()
+) -> bool:
+    """Revoke the letter unless it is revoked already, meanwhile included (False then)."""
+    if letter.revoked_at is not None:
+        return False
+    if not await repository.mark_revoked(session, letter.id, at, reason):
+        return False
+    await session.refresh(letter)
+    return True
 
 
 WITHDRAWN = "revoked by Sanad: a person it names was withdrawn from the pipeline list"
@@ -180,8 +185,8 @@ async def revoke_letters_naming(session: AsyncSession, record_id: str, at: dt.da
     would go on vouching, online and on the offline page, for someone the mission no longer
     lists. The mission issues a new letter to those still listed."""
     for letter in await repository.live_letters_naming(session, record_id, at):
-        await _revoke(session, letter, WITHDRAWN, at)
-        await _publish_revocation(session, letter)
+        if await _revoke(session, letter, WITHDRAWN, at):
+            await _publish_revocation(session, letter)
 
 
 async def _publish_revocation(session: AsyncSession, letter: ProtectionLetter) -> None:
@@ -241,9 +246,9 @@ async def revoke_letter(
     language: str,
 ) -> LetterPublic:
     letter, _ = await _owned_letter(session, access, audit, letter_id)
-    if letter.revoked_at is not None:
+    # conditional: of two revocations at once, the later finds the letter revoked
+    if not await _revoke(session, letter, body.reason, utcnow()):
         raise ProblemError("conflict", "the letter is already revoked")
-    await _revoke(session, letter, body.reason, utcnow())
     shown = await _public(session, letter, language)
     await _publish_revocation(session, letter)
     await commit_with_audit(session, audit, 200)

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from database.inserts import insert_unless_present
 
 _tables = SQLModel.metadata.tables
 EVENT: Table = _tables["audit_event"]
@@ -447,5 +448,7 @@ async def has_cosignature(session: AsyncSession, size: int, witness_id: str) -> 
     return (await session.execute(query)).first() is not None
 
 
-async def insert_cosignature(session: AsyncSession, row: Mapping[str, Any]) -> None:
-    await session.execute(insert(COSIGNATURE), [dict(row)])
+async def insert_cosignature(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Store a witness's cosignature of a checkpoint; False if it was stored meanwhile (of a
+    witness's two posts at once, the primary key keeps the first)."""
+    return await insert_unless_present(session, COSIGNATURE, row)

@@ -233,7 +233,12 @@ async def revoke_witness(
         "revoked_by_client_id": access.principal.client_id,
         "reason": data.reason,
     }
-    await repository.insert_witness_revocation(session, revocation)
+    try:
+        await repository.insert_witness_revocation(session, revocation)
+    except IntegrityError:
+        # revoked meanwhile by another request: the primary key keeps the first
+        await session.rollback()
+        raise ProblemError("conflict", "this witness key is already revoked") from None
     await commit_with_audit(session, audit, 200)
     return WitnessPublic.model_validate(
         {**found, "revoked_at": revocation["revoked_at"], "revocation_reason": data.reason}
@@ -288,6 +293,7 @@ async def add_cosignature(
         witness = by_identity[(sig.key_id, sig.name)]
         if await repository.has_cosignature(session, size, witness["id"]):
             continue  # a witness re-posting its cosignature changes nothing
+        # nor does one posted twice at once: the first is kept
         await repository.insert_cosignature(
             session,
             {
