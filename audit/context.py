@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
 
 from auth.principal import Principal
 
@@ -44,6 +45,12 @@ class AuditContext:
         fields: tuple[str, ...],
     ) -> None:
         self.disclosures.append(Disclosure(list_id, record_id, record_key, owner_agency_id, fields))
+
+    def names(self, **created: str) -> None:
+        """Adds to the event's target an object the request made (its id is in no path),
+        spelled as the routes that later name it do (`agreement_id=…`)."""
+        more = urlencode(list(created.items()), quote_via=quote)
+        self.target = f"{self.target}&{more}" if self.target else more
 
 
 def outcome_for(status: int) -> str:

@@ -84,6 +84,7 @@ async def create_subscription(
     repository.add(session, sub)
     await session.flush()
     notify_after_commit(session)
+    audit.names(subscription_id=subscription_id)
     await commit_with_audit(session, audit, 201)
     generated = secret if body.secret is None else None
     return SubscriptionCreated(**_public(sub).model_dump(), secret=generated)

@@ -64,6 +64,7 @@ async def create_list(
     repository.add(session, exchange_list)
     await session.flush()
     public = _list_public(exchange_list, 0)  # before the commit, which may expire the row
+    audit.names(list_id=exchange_list.id)
     await commit_with_audit(session, audit, 201)
     return public
 
@@ -164,6 +165,7 @@ async def create_agreement(
     repository.add(session, agreement)
     await session.flush()
     public = _agreement_public(agreement, view.list, access.principal.agency_id)
+    audit.names(agreement_id=agreement.id)
     await commit_with_audit(session, audit, 201)
     return public
 

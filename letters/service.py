@@ -161,6 +161,7 @@ async def issue_letter(
     if old is not None and superseded:
         await _publish_revocation(session, old)
     changes.letter_changed(session, "letter.issued", letter, holder["record_key"])
+    audit.names(letter_id=letter_id)
     await commit_with_audit(session, audit, 201)
     return shown
 

@@ -91,6 +91,7 @@ async def start(
     )
     repository.add(session, run)
     await session.flush()
+    audit.names(reconciliation_id=run.id)
     await commit_with_audit(session, audit, 202)
     runner.submit(run.id, access.principal.agency_id, views)
     return public(run)

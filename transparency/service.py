@@ -198,6 +198,7 @@ async def register_witness(
         # registered meanwhile by another request: the unique indexes decide, race-free
         await session.rollback()
         raise ProblemError("conflict", "this witness key is already registered") from None
+    audit.names(witness_id=str(row["id"]))
     await commit_with_audit(session, audit, 201)
     return WitnessPublic.model_validate(row)
 

@@ -61,6 +61,7 @@ async def create_client(
         )
     )
     created = ClientCreated(**client_public(client).model_dump(), client_secret=secret)
+    audit.names(client_id=client.id)
     await commit_with_audit(session, audit, 201)
     response.headers["Cache-Control"] = "no-store"
     return created

@@ -91,3 +91,34 @@ async def test_the_log_proves_an_event_with_its_target(
     # change the target, and the event no longer is what the log holds
     tampered = {**event, "target": f"list_id={list_id}&record_id=R2"}
     assert leaf_hash_of(tampered, disclosures) != leaf_hash_of(event, disclosures)
+
+
+async def test_a_request_that_creates_an_object_names_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Its id is in the response, not the path: the event named nothing, so which agreement
+    a `POST /v1/agreements` made could only be guessed from times."""
+    us = await world.headers("us_mission")
+    made_id, agreed_id = uuid.uuid4().hex, uuid.uuid4().hex
+    made = await client.post(
+        "/v1/lists",
+        json={"name": "p", "kind": "pipeline"},
+        headers={**us, "X-Request-Id": made_id},
+    )
+    list_id = made.json()["id"]
+    body = agreement_body(list_id, world.unhcr, ["given_name"], ["reconciliation"])
+    agreed = await client.post(
+        "/v1/agreements", json=body, headers={**us, "X-Request-Id": agreed_id}
+    )
+    assert (await _event_of(client, world, made_id))["target"] == f"list_id={list_id}"
+    agreement_target = f"agreement_id={agreed.json()['id']}"
+    assert (await _event_of(client, world, agreed_id))["target"] == agreement_target
+    # a refused creation made nothing, and names nothing
+    refused_id = uuid.uuid4().hex
+    gop = await world.headers("gop", purpose="protection-verification")
+    await client.post(
+        "/v1/lists",
+        json={"name": "p", "kind": "pipeline"},
+        headers={**gop, "X-Request-Id": refused_id},
+    )
+    assert (await _event_of(client, world, refused_id))["target"] is None
