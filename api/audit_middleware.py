@@ -113,9 +113,7 @@ class AuditMiddleware:
             ctx.reason = "internal-error"
         finally:
             REQUEST_DETECTOR.reset(lent)
-        ctx.route = route_template(scope)
-        if ctx.target is None:  # set when authorised, with what the request created since
-            ctx.target = route_target(scope)
+        ctx.route, ctx.target = route_template(scope), route_target(scope)
         writer: AuditWriter = self._writer_of(scope)  # type: ignore[operator]
         try:
             # a write that committed its own event was reviewed then (`commit_with_audit`)

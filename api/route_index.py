@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
 
 from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import Scope
 
-from schemas.audit import TARGET_MAX
+from audit.context import spell_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ def route_target(scope: Scope) -> str | None:
     params = scope.get("path_params")
     if not params or scope.get("route") is None:
         return None
-    return urlencode(list(params.items()), quote_via=quote)[:TARGET_MAX]
+    return spell_target(params.items())
 
 
 def _path_methods(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:

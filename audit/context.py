@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from auth.principal import Principal
+from schemas.audit import TARGET_MAX
 
 
 @dataclass(slots=True)
@@ -32,6 +34,8 @@ class AuditContext:
     purpose: str | None = None
     reason: str | None = None
     target: str | None = None
+    # what the request made, named only if it was made (a refused request made nothing)
+    created: list[tuple[str, str]] = field(default_factory=list)
     disclosures: list[Disclosure] = field(default_factory=list)
     written_with_status: int | None = None
 
@@ -48,9 +52,17 @@ class AuditContext:
 
     def names(self, **created: str) -> None:
         """Adds to the event's target an object the request made (its id is in no path),
-        spelled as the routes that later name it do (`agreement_id=…`)."""
-        more = urlencode(list(created.items()), quote_via=quote)
-        self.target = f"{self.target}&{more}" if self.target else more
+        spelled as the routes that later name it do (`agreement_id=…`). Only an event of the
+        request's success names it: a change refused at its commit (a bulk-read limit, a
+        conflict) is rolled back, and its event is written with the refusal's status."""
+        self.created.extend(created.items())
+
+
+def spell_target(names: Iterable[tuple[str, object]]) -> str | None:
+    """Objects as an audit event's target: URL-encoded pairs in order (`list_id=…&record_id=…`),
+    cut to the column; None when there are none."""
+    spelled = urlencode(list(names), quote_via=quote)
+    return spelled[:TARGET_MAX] or None
 
 
 def outcome_for(status: int) -> str:
@@ -77,6 +89,19 @@ def default_reason(status: int) -> str:
     }.get(status, "ok" if status < 400 else f"status-{status}")
 
 
+def _target(ctx: AuditContext, status: int) -> str | None:
+    """The path's objects, then those the request made, when it was allowed (a success, or a
+    response that failed after its change committed). A refused request names nothing: its
+    path is whatever its sender typed, unauthenticated perhaps, a person's name perhaps, and
+    the log keeps its entries for ever and shows them to every agency's auditors."""
+    if status >= 400 and ctx.written_with_status is None:
+        return None
+    if not ctx.created:
+        return ctx.target
+    created = spell_target(ctx.created)
+    return f"{ctx.target}&{created}"[:TARGET_MAX] if ctx.target else created
+
+
 def event_row(ctx: AuditContext, status: int) -> dict[str, object]:
     p = ctx.principal
     return {
@@ -95,7 +120,7 @@ def event_row(ctx: AuditContext, status: int) -> dict[str, object]:
         "outcome": outcome_for(status),
         "reason": ctx.reason or default_reason(status),
         "disclosure_count": len(ctx.disclosures) if status < 400 else 0,
-        "target": ctx.target,
+        "target": _target(ctx, status),
     }
 
 

@@ -4,7 +4,7 @@ reviewed for bulk reads as a response is."""
 
 from __future__ import annotations
 
-from audit.context import AuditContext
+from audit.context import AuditContext, spell_target
 from auth.principal import Principal
 from changes.service import disclose_events
 from schemas.changes import ChangeEvent, WebhookDelivery, WebhookSubscription
@@ -41,6 +41,7 @@ def delivery_context(
         principal=principal,
         purpose=subscription.purpose,
         reason=REASON,
+        target=spell_target([("subscription_id", subscription.id)]),  # ROUTE's, as a request's
     )
     disclose_events(ctx, [event])
     return ctx

@@ -32,7 +32,7 @@ from rich.progress import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from audit.context import AuditContext
+from audit.context import AuditContext, spell_target
 from audit.writer import commit_with_audit
 from auth import repository as auth_repository
 from auth.access import AccessContext, authorize_operation, check_purpose_code
@@ -93,7 +93,11 @@ async def _run(
     engine = make_async_engine(settings.database_url, pool_size=2)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     audit = AuditContext(
-        request_id=f"cli-{uuid.uuid4().hex}", method="POST", route=ROUTE, occurred_at=utcnow()
+        request_id=f"cli-{uuid.uuid4().hex}",
+        method="POST",
+        route=ROUTE,
+        occurred_at=utcnow(),
+        target=spell_target([("list_id", list_id)]),  # as the route's event names its list
     )
     # on stderr, so that stdout carries the JSON report alone
     columns = (

@@ -48,7 +48,8 @@ async def get_list(session: AsyncSession, list_id: str) -> ExchangeList | None:
 
 
 async def lock_list(session: AsyncSession, list_id: str) -> None:
-    """Serialise imports into one list (PostgreSQL row lock; SQLite has one writer anyway)."""
+    """Serialise imports into one list, and a letter's hold on its records with them
+    (PostgreSQL row lock; SQLite has one writer anyway)."""
     await session.execute(select(_list.id).where(_list.id == list_id).with_for_update())
 
 
@@ -211,11 +212,14 @@ async def update_record(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def hold_live_records(session: AsyncSession, record_ids: Sequence[str]) -> bool:
-    """Lock records that are still live until the transaction ends; False if one is withdrawn.
-    A write that names records (a letter) does this first: a withdrawal committed since they
-    were read is seen, and one under way waits, then finds what this transaction wrote. A row
-    lock on PostgreSQL; on SQLite the write lock, taken by this statement."""
+async def hold_live_records(session: AsyncSession, list_id: str, record_ids: Sequence[str]) -> bool:
+    """Lock records of a list that are still live until the transaction ends; False if one is
+    withdrawn. A write that names records (a letter) does this first: a withdrawal committed
+    since they were read is seen, and one under way waits, then finds what this transaction
+    wrote. Row locks on PostgreSQL, taken after the list's as an import takes them: an import
+    locks the records it updates in its file's order, so a letter holding two of them in
+    another order would deadlock with it. On SQLite the write lock, taken by this statement."""
+    await lock_list(session, list_id)
     wanted = list(dict.fromkeys(record_ids))
     held = await session.execute(
         update(RECORD)

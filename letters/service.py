@@ -130,7 +130,7 @@ async def issue_letter(
             "covered_record_ids", "too many names for one QR code: split into two letters"
         ) from None
     named = [holder["id"], *(row["id"] for row in covered)]
-    if not await records.hold_live_records(session, named):
+    if not await records.hold_live_records(session, view.list_id, named):
         raise ProblemError("conflict", "a record the letter names was withdrawn meanwhile")
     # of two re-issues at once, the first supersedes the old letter; the other finds it revoked
     superseded = old is not None and await _revoke(session, old, f"superseded by {letter_id}", now)

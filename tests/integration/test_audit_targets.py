@@ -43,20 +43,29 @@ async def test_ending_an_agreement_names_it(client: httpx.AsyncClient, world: Wo
     assert event["target"] == f"agreement_id={agreement_id}"
 
 
-async def test_a_refused_record_request_names_what_it_asked_for(
+async def test_a_record_request_names_the_record_and_a_refused_one_names_nothing(
     client: httpx.AsyncClient, world: World
 ) -> None:
+    """A refused request's path is whatever its sender typed (here a person's name as a record
+    id, unauthenticated perhaps), and the log keeps its entries for ever: it is not stored."""
     list_id = await shared_pipeline(client, world)
     unhcr = await world.headers("unhcr", purpose="reconciliation")
-    request_id = uuid.uuid4().hex
+    read_id, missing_id, anonymous_id, listed_id = (uuid.uuid4().hex for _ in range(4))
+    read = await client.get(
+        f"/v1/lists/{list_id}/records/R1", headers={**unhcr, "X-Request-Id": read_id}
+    )
+    assert read.status_code == 200
     missing = await client.get(
-        f"/v1/lists/{list_id}/records/NO SUCH&ONE", headers={**unhcr, "X-Request-Id": request_id}
+        f"/v1/lists/{list_id}/records/R 1&2", headers={**unhcr, "X-Request-Id": missing_id}
     )
     assert missing.status_code == 404
-    event = await _event_of(client, world, request_id)
-    assert event["target"] == f"list_id={list_id}&record_id=NO%20SUCH%26ONE"
+    await client.get(
+        f"/v1/lists/{list_id}/records/Gul Mohammad Ahmadzai", headers={"X-Request-Id": anonymous_id}
+    )
+    assert (await _event_of(client, world, read_id))["target"] == f"list_id={list_id}&record_id=R1"
+    assert (await _event_of(client, world, missing_id))["target"] is None
+    assert (await _event_of(client, world, anonymous_id))["target"] is None
     # a request whose path names nothing names no target (and is logged as before: v1)
-    listed_id = uuid.uuid4().hex
     await client.get("/v1/lists", headers={**unhcr, "X-Request-Id": listed_id})
     assert (await _event_of(client, world, listed_id))["target"] is None
 
