@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
+
 from changes.webhook_settings import WebhookSettings
 
 # retries within a second: an operator allow-list for this machine's loopback
@@ -91,3 +93,14 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def subscribe(
+    http: httpx.AsyncClient, headers: dict[str, str], url: str, event_types: list[str]
+) -> str:
+    """A webhook subscription of the caller's to `url` (201 or the test fails); its id."""
+    body = {"url": url, "event_types": event_types}
+    made = await http.post("/v1/subscriptions", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    subscription_id: str = made.json()["id"]
+    return subscription_id

@@ -23,7 +23,7 @@ from tests.conftest import World
 from tests.helpers import PIPELINE_CSV, shared_pipeline
 from tests.integration.test_cli_import import _sanad_import
 from tests.transparency_helpers import events_of, fresh_database, own_app
-from tests.webhook_receiver import FAST, webhook_receiver
+from tests.webhook_receiver import FAST, subscribe, webhook_receiver
 
 HEADER, R1, R2 = PIPELINE_CSV.splitlines()[:3]
 
@@ -77,10 +77,7 @@ async def test_a_webhook_delivery_names_its_subscription() -> None:
             unhcr = await world.headers("unhcr", purpose="reconciliation")
             us = await world.headers("us_mission")
             with webhook_receiver() as receiver:
-                body = {"url": receiver.url, "event_types": ["record.withdrawn"]}
-                made = await http.post("/v1/subscriptions", json=body, headers=unhcr)
-                assert made.status_code == 201, made.text
-                sub_id = made.json()["id"]
+                sub_id = await subscribe(http, unhcr, receiver.url, ["record.withdrawn"])
                 withdrawn = await http.post(
                     f"/v1/lists/{list_id}/records/R2/withdrawal",
                     json={"reason": "left"},

@@ -18,7 +18,7 @@ from config.settings import Settings
 from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.transparency_helpers import events_of, fresh_database, own_app
-from tests.webhook_receiver import FAST, webhook_receiver
+from tests.webhook_receiver import FAST, subscribe, webhook_receiver
 
 
 def _alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,10 +119,7 @@ async def test_a_webhook_subscriber_over_its_limit_raises_the_alert_and_is_held(
             unhcr = await world.headers("unhcr", purpose="reconciliation")
             us = await world.headers("us_mission")
             with webhook_receiver() as receiver:
-                body = {"url": receiver.url, "event_types": ["record.withdrawn"]}
-                made = await http.post("/v1/subscriptions", json=body, headers=unhcr)
-                assert made.status_code == 201, made.text
-                sub_id = made.json()["id"]
+                sub_id = await subscribe(http, unhcr, receiver.url, ["record.withdrawn"])
                 for record_id in ("R2", "R3"):
                     withdrawn = await http.post(
                         f"/v1/lists/{list_id}/records/{record_id}/withdrawal",

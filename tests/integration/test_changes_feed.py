@@ -34,6 +34,19 @@ async def read_all(
         since = page["next_cursor"]
 
 
+async def withdrawn_r4(client: httpx.AsyncClient, world: World) -> tuple[str, dict[str, Any]]:
+    """A shared pipeline whose R4 the mission withdrew, and that change in Pakistan's feed."""
+    list_id = await shared_pipeline(client, world)
+    us = await world.headers("us_mission")
+    response = await client.post(
+        f"/v1/lists/{list_id}/records/R4/withdrawal", json={"reason": "duplicate"}, headers=us
+    )
+    assert response.status_code == 200, response.text
+    gop = await world.headers("gop", purpose="protection-verification")
+    items, _ = await read_all(client, gop)
+    return list_id, next(i for i in items if i["type"] == "record.withdrawn")
+
+
 def _kinds(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(i["type"], str(i["data"].get("record_id"))) for i in items]
 
@@ -130,15 +143,9 @@ async def test_resumption_under_concurrent_writes_has_no_gaps_or_duplicates(
 async def test_withdrawal_propagates_and_owner_sees_acknowledgements(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    list_id = await shared_pipeline(client, world)
+    list_id, withdrawal = await withdrawn_r4(client, world)
     us = await world.headers("us_mission")
-    response = await client.post(
-        f"/v1/lists/{list_id}/records/R4/withdrawal", json={"reason": "duplicate"}, headers=us
-    )
-    assert response.status_code == 200, response.text
     gop = await world.headers("gop", purpose="protection-verification")
-    items, _ = await read_all(client, gop)
-    withdrawal = next(i for i in items if i["type"] == "record.withdrawn")
     assert withdrawal["data"] == {"list_id": list_id, "record_id": "R4", "version": 2}
 
     path = f"/v1/changes/{withdrawal['id']}"

@@ -13,7 +13,7 @@ import pytest
 from changes.dispatcher import WebhookDispatcher
 from tests.conftest import World
 from tests.helpers import PIPELINE_CSV, shared_pipeline
-from tests.integration.test_changes_feed import read_all
+from tests.integration.test_changes_feed import read_all, withdrawn_r4
 from tests.letter_helpers import issue_letter
 from tests.transparency_helpers import fresh_database, own_app
 from tlog.checkpoint import NoteSigner, SignatureType, cosign_checkpoint
@@ -108,15 +108,9 @@ async def test_a_letter_issued_while_its_holder_is_withdrawn_is_not_left_valid(
 async def test_two_acknowledgements_at_once_keep_the_first(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    list_id = await shared_pipeline(client, world)
-    us = await world.headers("us_mission")
-    response = await client.post(
-        f"/v1/lists/{list_id}/records/R4/withdrawal", json={"reason": "duplicate"}, headers=us
-    )
-    assert response.status_code == 200, response.text
+    _, withdrawal = await withdrawn_r4(client, world)
     gop = await world.headers("gop", purpose="protection-verification")
-    items, _ = await read_all(client, gop)
-    change_id = next(i for i in items if i["type"] == "record.withdrawn")["id"]
+    change_id = withdrawal["id"]
     path = f"/v1/changes/{change_id}/acknowledgements"
     answers = await asyncio.gather(*(client.post(path, headers=gop) for _ in range(ATTEMPTS)))
     assert [a.status_code for a in answers] == [200] * ATTEMPTS, [a.text for a in answers]
