@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,11 @@ async def test_a_command_line_import_names_its_list(
     assert event["target"] == f"list_id={list_id}"
 
 
+@pytest.mark.skipif(
+    os.environ.get("SANAD_TEST_DATABASE", "sqlite") != "postgresql",
+    reason="row locks are PostgreSQL's: SQLite's one write lock cannot be held in two orders, "
+    "and the interleaving this test forces would wait on it instead",
+)
 @pytest.mark.parametrize("first", ["R1", "R2"])
 async def test_a_letter_and_an_import_of_its_records_at_once_do_not_deadlock(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, first: str
