@@ -9,7 +9,7 @@ from typing import IO, Annotated, NoReturn
 
 import typer
 
-from cli.errors import open_owner_only
+from cli.errors import open_owner_only, refuse
 from config.settings import Settings
 from database.engine import make_sync_engine
 from tlog.checkpoint import NoteError
@@ -22,7 +22,6 @@ from transparency.keys import (
 )
 
 audit_app = typer.Typer(help="The audit transparency log: export and verify", no_args_is_help=True)
-USAGE_EXIT = 2
 _KEY_IN_DATABASE = (
     "warning: the log's private key is stored in the database (tlog_log_key.signer_key): "
     "whoever can write to the database can rewrite the log and sign it again, so this export's "
@@ -59,8 +58,7 @@ def export(
                 with _export_file(out) as handle:
                     summary = export_log(conn, handle, signer)
     except LogKeyError as exc:
-        typer.echo(f"export refused: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+        refuse(str(exc), what="export refused")
     finally:
         engine.dispose()
     typer.echo(
@@ -130,13 +128,11 @@ def _export_file(out: Path) -> IO[bytes]:
     try:
         return open_owner_only(out)
     except OSError as exc:
-        typer.echo(f"export refused: {out}: {exc.strerror}", err=True)
-        raise typer.Exit(code=USAGE_EXIT) from None
+        refuse(f"{out}: {exc.strerror}", what="export refused")
 
 
 def _refuse(message: str) -> NoReturn:
-    typer.echo(f"verify refused: {message}", err=True)
-    raise typer.Exit(code=USAGE_EXIT)
+    refuse(message, what="verify refused")
 
 
 def _checkpoint_note(path: Path) -> str:

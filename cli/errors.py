@@ -21,8 +21,9 @@ from problems import ProblemError
 USAGE_EXIT = 2
 
 
-def refuse(reason: str) -> NoReturn:
-    typer.echo(f"refused: {reason}", err=True)
+def refuse(reason: str, *, what: str = "refused") -> NoReturn:
+    """One line on stderr (`what` says which step refused, e.g. "export refused"), exit 2."""
+    typer.echo(f"{what}: {reason}", err=True)
     raise typer.Exit(code=USAGE_EXIT)
 
 

@@ -144,8 +144,9 @@ class Settings(BaseSettings):
                 "keys that sign access tokens and letters, and webhook secrets, are stored as "
                 "they are, so a copy of the database mints tokens and forges letters"
             )
-        host = urlsplit(self.issuer).hostname or ""
-        if urlsplit(self.issuer).scheme == "http" and not _loopback(host):
+        issuer = urlsplit(self.issuer)
+        host = issuer.hostname or ""
+        if issuer.scheme == "http" and not _loopback(host):
             found.append(
                 f"SANAD_ISSUER is plain http on {host}: client secrets and access tokens "
                 "travel unencrypted unless a TLS proxy is in front and the issuer says https"
