@@ -26,10 +26,9 @@ from exchange.columns import CsvLayout, ValidColumns, validate_columns
 from exchange.field_rules import (
     KNOWN_COLUMNS,
     SCALAR_FIELDS,
-    AttributeNameError,
     FieldError,
     RecordValues,
-    check_attribute,
+    attribute_problems,
     check_dob,
     check_documents,
     check_record_id,
@@ -219,13 +218,7 @@ def _validate(
             errors.append(("record_id", str(exc)))
     values = RecordValues(fields=validate_scalars(raw.scalars, errors))
     _add_documents(values, raw.documents, errors)
-    for key, value in raw.attributes.items():
-        try:
-            check_attribute(key, value)
-        except AttributeNameError as exc:
-            errors.append(("attributes", str(exc)))
-        except FieldError as exc:
-            errors.append((key, str(exc)))
+    errors += attribute_problems(raw.attributes)
     values.attributes = raw.attributes
     if "dob" in values.fields and not any(name.startswith("dob") for name, _ in errors):
         try:

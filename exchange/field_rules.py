@@ -267,6 +267,23 @@ def check_attribute(key: str, value: str) -> None:
         raise FieldError("contains control characters")
 
 
+def attribute_problems(
+    attributes: Mapping[str, str], value_field: str = "{}"
+) -> list[tuple[str, str]]:
+    """(field, reason) for each refused attribute: a refused name as `attributes`, never
+    quoted; a refused value under its name spelled by `value_field` (`attributes.{}` where
+    the attributes travel in their own object)."""
+    problems: list[tuple[str, str]] = []
+    for key, value in attributes.items():
+        try:
+            check_attribute(key, value)
+        except AttributeNameError as exc:
+            problems.append(("attributes", str(exc)))
+        except FieldError as exc:
+            problems.append((value_field.format(key), str(exc)))
+    return problems
+
+
 def check_dob(values: RecordValues) -> None:
     """Compute the Gregorian range of `dob` in its declared calendar (default gregorian)."""
     raw = values.fields.get("dob")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from exchange.field_rules import (
     SCALAR_FIELDS,
-    AttributeNameError,
     FieldError,
     RecordValues,
-    check_attribute,
+    attribute_problems,
     check_dob,
     check_documents,
     validate_scalars,
@@ -40,13 +39,7 @@ def apply_changes(current: RecordValues, patch: RecordUpdate) -> RecordValues:
             problems.append(("documents", str(exc)))
     if "attributes" in data:
         values.attributes = dict(data["attributes"] or {})
-        for key, value in values.attributes.items():
-            try:
-                check_attribute(key, value)
-            except AttributeNameError as exc:
-                problems.append(("attributes", str(exc)))
-            except FieldError as exc:
-                problems.append((f"attributes.{key}", str(exc)))
+        problems += attribute_problems(values.attributes, "attributes.{}")
     if not any(name.startswith("dob") for name, _ in problems):
         try:
             check_dob(values)
