@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
+from database.first_write import changed, update_unless_set
 from schemas.identity import Agency, OAuthClient, RevokedToken, SigningKey, UsedClientAssertion
 from schemas.vocabulary import AgencyKind
 
@@ -55,12 +56,14 @@ def mark_client_disabled(
     session: Session, client_id: str, at: dt.datetime, by_client_id: str
 ) -> bool:
     """Disable an enabled client; False if it was disabled already (two at once: one wins)."""
-    disabled = session.execute(
-        update(_CLIENT)
-        .where(_CLIENT.c.id == client_id, _CLIENT.c.disabled_at.is_(None))
-        .values(disabled_at=at, disabled_by_client_id=by_client_id)
+    disable = update_unless_set(
+        _CLIENT.c.id,
+        client_id,
+        _CLIENT.c.disabled_at,
+        disabled_at=at,
+        disabled_by_client_id=by_client_id,
     )
-    return bool(disabled.rowcount)  # type: ignore[attr-defined]
+    return changed(session.execute(disable))
 
 
 def clients_of_agency(session: Session, agency_id: str) -> Sequence[OAuthClient]:

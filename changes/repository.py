@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.inserts import insert_unless_present
+from database.first_write import insert_unless_present
 from exchange.repository import bulk_insert, timestamp_text
 from schemas.changes import ChangeAcknowledgement, ChangeCounter, ChangeEvent
 from schemas.identity import Agency

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from database.first_write import changed, update_unless_set
 from schemas.changes import ChangeEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from schemas.identity import Agency, OAuthClient
 
@@ -34,13 +35,8 @@ async def mark_subscription_disabled(
 ) -> bool:
     """Disable a subscription still enabled; False if it was disabled already (two at once:
     one wins)."""
-    disabled = await session.execute(
-        update(WebhookSubscription)
-        .where(_sub.id == subscription_id, _sub.disabled_at.is_(None))
-        .values(disabled_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(disabled.rowcount)  # type: ignore[attr-defined]
+    disable = update_unless_set(_sub.id, subscription_id, _sub.disabled_at, disabled_at=at)
+    return changed(await session.execute(disable))
 
 
 async def subscriptions_of(

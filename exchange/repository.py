@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
+from database.first_write import changed, update_unless_set
 from exchange.keys import SEARCH_KEYS
 from schemas.identity import Agency
 from schemas.lists import ExchangeList, SharingAgreement
@@ -116,13 +117,14 @@ async def end_agreement(
     session: AsyncSession, agreement_id: str, at: dt.datetime, by_client_id: str
 ) -> bool:
     """End a live agreement; False if it had ended already (two ends at once: one wins)."""
-    ended = await session.execute(
-        update(SharingAgreement)
-        .where(_agreement.id == agreement_id, _agreement.terminated_at.is_(None))
-        .values(terminated_at=at, terminated_by_client_id=by_client_id)
-        .execution_options(synchronize_session=False)
+    end = update_unless_set(
+        _agreement.id,
+        agreement_id,
+        _agreement.terminated_at,
+        terminated_at=at,
+        terminated_by_client_id=by_client_id,
     )
-    return bool(ended.rowcount)  # type: ignore[attr-defined]
+    return changed(await session.execute(end))
 
 
 async def agreements_of_agency(

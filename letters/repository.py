@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from database.first_write import changed, update_unless_set
 from schemas.identity import Agency
 from schemas.letters import LetterSigningKey, ProtectionLetter, ProtectionLetterMember
 from schemas.records import Record
@@ -79,13 +80,10 @@ async def is_revoked(db: AsyncConnection | AsyncSession, letter_id: str) -> bool
 
 async def mark_revoked(session: AsyncSession, letter_id: str, at: dt.datetime, reason: str) -> bool:
     """Revoke a letter not revoked yet; False if it was (two revocations at once: one wins)."""
-    revoked = await session.execute(
-        update(ProtectionLetter)
-        .where(_letter.id == letter_id, _letter.revoked_at.is_(None))
-        .values(revoked_at=at, revocation_reason=reason)
-        .execution_options(synchronize_session=False)
+    revoke = update_unless_set(
+        _letter.id, letter_id, _letter.revoked_at, revoked_at=at, revocation_reason=reason
     )
-    return bool(revoked.rowcount)  # type: ignore[attr-defined]
+    return changed(await session.execute(revoke))
 
 
 async def live_letters_naming(

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table on the metadata)
-from database.inserts import insert_unless_present
+from database.first_write import insert_unless_present
 
 _tables = SQLModel.metadata.tables
 EVENT: Table = _tables["audit_event"]
