@@ -437,8 +437,10 @@ async def insert_witness(session: AsyncSession, row: Mapping[str, Any]) -> None:
     await session.execute(insert(WITNESS), [dict(row)])
 
 
-async def insert_witness_revocation(session: AsyncSession, row: Mapping[str, Any]) -> None:
-    await session.execute(insert(REVOCATION), [dict(row)])
+async def insert_witness_revocation(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Store a witness key's revocation; False if it was revoked meanwhile (of two at once,
+    the primary key keeps the first)."""
+    return await insert_unless_present(session, REVOCATION, row)
 
 
 async def has_cosignature(session: AsyncSession, size: int, witness_id: str) -> bool:

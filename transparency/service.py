@@ -226,20 +226,15 @@ async def revoke_witness(
     found = await repository.witness(session, witness_id)
     if found is None or found["agency_id"] != access.principal.agency_id:
         raise ProblemError("not-found", "no such witness key of the caller's agency")
-    if found["revoked_at"] is not None:
-        raise ProblemError("conflict", "this witness key is already revoked")
     revocation = {
         "witness_id": witness_id,
         "revoked_at": utcnow(),
         "revoked_by_client_id": access.principal.client_id,
         "reason": data.reason,
     }
-    try:
-        await repository.insert_witness_revocation(session, revocation)
-    except IntegrityError:
-        # revoked meanwhile by another request: the primary key keeps the first
-        await session.rollback()
-        raise ProblemError("conflict", "this witness key is already revoked") from None
+    # the primary key keeps the first revocation, a request's at once included
+    if not await repository.insert_witness_revocation(session, revocation):
+        raise ProblemError("conflict", "this witness key is already revoked")
     await commit_with_audit(session, audit, 200)
     return WitnessPublic.model_validate(
         {**found, "revoked_at": revocation["revoked_at"], "revocation_reason": data.reason}
