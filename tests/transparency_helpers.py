@@ -132,3 +132,29 @@ async def checkpoint_covering(
             return latest
         await asyncio.sleep(0.1)
     raise AssertionError("no checkpoint covers the leaf")
+
+
+async def disclosures_of(
+    http: httpx.AsyncClient, world: World, list_id: str, event: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """An event's disclosure rows of one list, as the joint-oversight auditor reads them."""
+    auditor = await world.headers("oversight", purpose="audit")
+    shown = await http.get(
+        "/v1/audit/disclosures", params={"list_id": list_id, "limit": 1000}, headers=auditor
+    )
+    return [d for d in shown.json()["items"] if d["event_id"] == event["id"]]
+
+
+async def inclusion_proof(
+    http: httpx.AsyncClient, headers: dict[str, str], leaf_index: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first checkpoint covering a leaf, and the leaf's inclusion proof in it (200)."""
+    latest = await checkpoint_covering(http, headers, leaf_index)
+    proof = await http.get(
+        "/v1/audit/proofs/inclusion",
+        params={"leaf_index": leaf_index, "tree_size": latest["size"]},
+        headers=headers,
+    )
+    assert proof.status_code == 200, proof.text
+    body: dict[str, Any] = proof.json()
+    return latest, body

@@ -13,9 +13,10 @@ from tests.conftest import World
 from tests.helpers import agreement_body, shared_pipeline
 from tests.transparency_helpers import (
     audit_reader,
-    checkpoint_covering,
     decode_hash,
+    disclosures_of,
     events_of,
+    inclusion_proof,
     leaf_hash_of,
     sequenced_event,
 )
@@ -81,22 +82,11 @@ async def test_the_log_proves_an_event_with_its_target(
     )
     assert read.status_code == 200
     event = await sequenced_event(client, world, request_id)
-    auditor = await world.headers("oversight", purpose="audit")
-    shown = await client.get(
-        "/v1/audit/disclosures", params={"list_id": list_id, "limit": 1000}, headers=auditor
-    )
-    disclosures = [d for d in shown.json()["items"] if d["event_id"] == event["id"]]
+    disclosures = await disclosures_of(client, world, list_id, event)
     entry = leaf_entry({**event, "occurred_at": "2000-01-01T00:00:00Z"}, [])
     assert entry["format"] == LEAF_FORMAT_WITH_TARGET
-    reader = await audit_reader(world)
-    latest = await checkpoint_covering(client, reader, event["leaf_index"])
-    proof = await client.get(
-        "/v1/audit/proofs/inclusion",
-        params={"leaf_index": event["leaf_index"], "tree_size": latest["size"]},
-        headers=reader,
-    )
-    assert proof.status_code == 200, proof.text
-    assert decode_hash(proof.json()["leaf_hash"]) == leaf_hash_of(event, disclosures)
+    _, proof = await inclusion_proof(client, await audit_reader(world), event["leaf_index"])
+    assert decode_hash(proof["leaf_hash"]) == leaf_hash_of(event, disclosures)
     # change the target, and the event no longer is what the log holds
     tampered = {**event, "target": f"list_id={list_id}&record_id=R2"}
     assert leaf_hash_of(tampered, disclosures) != leaf_hash_of(event, disclosures)

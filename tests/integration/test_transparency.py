@@ -21,10 +21,11 @@ from tests.conftest import World
 from tests.helpers import shared_pipeline
 from tests.transparency_helpers import (
     audit_reader,
-    checkpoint_covering,
     decode_hash,
+    disclosures_of,
     events_of,
     fresh_database,
+    inclusion_proof,
     latest_checkpoint,
     leaf_hash_of,
     own_app,
@@ -77,23 +78,12 @@ async def test_an_audit_event_carries_its_leaf_index_and_its_inclusion_verifies(
     )
     assert response.status_code == 200
     event = await sequenced_event(client, world, request_id)
-    auditor = await world.headers("oversight", purpose="audit")
-    shown = await client.get(
-        "/v1/audit/disclosures", params={"list_id": list_id, "limit": 1000}, headers=auditor
-    )
-    disclosures = [d for d in shown.json()["items"] if d["event_id"] == event["id"]]
+    disclosures = await disclosures_of(client, world, list_id, event)
     assert len(disclosures) == event["disclosure_count"] == 4
     expected_leaf = leaf_hash_of(event, disclosures)
 
     headers = await audit_reader(world, "unhcr")
-    latest = await checkpoint_covering(client, headers, event["leaf_index"])
-    proof = await client.get(
-        "/v1/audit/proofs/inclusion",
-        params={"leaf_index": event["leaf_index"], "tree_size": latest["size"]},
-        headers=headers,
-    )
-    assert proof.status_code == 200, proof.text
-    body = proof.json()
+    latest, body = await inclusion_proof(client, headers, event["leaf_index"])
     assert decode_hash(body["leaf_hash"]) == expected_leaf
     hashes = [decode_hash(h) for h in body["proof"]]
     assert len(hashes) <= latest["size"].bit_length()
